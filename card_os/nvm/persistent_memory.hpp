@@ -1,0 +1,141 @@
+// PersistentMemory: the card's byte-addressed persistent memory, with
+// transactions that survive a power cut at any single storage write.
+//
+// Layout on the storage (all integers big-endian):
+//   [device header 64 B][commit slot A 32 B][commit slot B 32 B][journal][main area]
+// Writes inside a transaction change a RAM working copy of the main area and
+// are remembered as dirty ranges (plus undo data for abort). commit():
+//   1. writes the merged dirty ranges to the journal area as entries
+//      [u32 addr][u16 len][data], then sync();
+//   2. writes a commit record (seq, journal length and CRC, digest of the main
+//      area after the transaction, record CRC) to slot (seq % 2), then sync();
+//      this write is the atomic point;
+//   3. applies the ranges to the main area (synced before the next commit's
+//      journal write).
+// open() (power-up) checks the header, takes the valid record with the highest
+// seq, replays its journal if the journal still matches it (writing only bytes
+// that differ), then checks the main area against the record's digest.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "card_os/nvm/storage.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace juki::card_os {
+
+struct NvmGeometry {
+  std::uint32_t capacity = 64 * 1024;       // main area: what the card OS can use
+  std::uint32_t journal_capacity = 8 * 1024;  // largest transaction, with entry headers
+};
+
+enum class NvmError : std::uint8_t {
+  none,
+  storage_too_small,  // format: storage smaller than the geometry needs
+  bad_geometry,       // format: capacity or journal capacity out of range
+  not_an_image,       // open: header magic missing
+  unsupported_version,
+  header_corrupt,     // open: header checksum fails
+  size_mismatch,      // open: storage size differs from the header's geometry
+  data_corrupt,       // open: main area does not match the committed digest
+  journal_full,       // write: the transaction would not fit the journal
+  out_of_range,       // write: address range outside the main area
+  no_transaction,     // write outside begin()/commit()
+};
+
+const char* describe(NvmError e);
+
+struct NvmStats {
+  std::uint64_t storage_writes = 0;  // calls to Storage::write
+  std::uint64_t bytes_written = 0;   // bytes passed to Storage::write
+  std::uint64_t commits = 0;
+};
+
+class PersistentMemory {
+ public:
+  static constexpr std::uint32_t kHeaderSize = 64;
+  static constexpr std::uint32_t kSlotSize = 32;
+  static constexpr std::uint16_t kFormatVersion = 1;
+
+  // Bytes of storage a geometry needs.
+  static std::size_t storage_size_for(const NvmGeometry& g);
+
+  // Writes a fresh, empty (all-zero) image to the storage.
+  static Result<PersistentMemory, NvmError> format(Storage& storage, const NvmGeometry& g);
+  // Power-up: validate, recover an interrupted commit, verify. May throw
+  // PowerLoss (recovery writes), in which case nothing is lost: open again.
+  static Result<PersistentMemory, NvmError> open(Storage& storage);
+
+  PersistentMemory(PersistentMemory&&) noexcept = default;
+  PersistentMemory& operator=(PersistentMemory&&) noexcept = default;
+  PersistentMemory(const PersistentMemory&) = delete;
+  PersistentMemory& operator=(const PersistentMemory&) = delete;
+
+  std::uint32_t capacity() const { return static_cast<std::uint32_t>(working_.size()); }
+  const NvmGeometry& geometry() const { return geometry_; }
+
+  // Reads see the transaction's own uncommitted writes. Out-of-range reads
+  // are a programming error (asserted); callers validate addresses.
+  ByteView read(std::uint32_t addr, std::uint32_t len) const {
+    return ByteView(working_).subspan(addr, len);
+  }
+  std::uint8_t u8(std::uint32_t addr) const { return working_[addr]; }
+  std::uint16_t u16(std::uint32_t addr) const { return load_be16(&working_[addr]); }
+  std::uint32_t u32(std::uint32_t addr) const { return load_be32(&working_[addr]); }
+
+  void begin();
+  bool in_transaction() const { return in_tx_; }
+  NvmError write(std::uint32_t addr, ByteView data);
+  NvmError write_u8(std::uint32_t addr, std::uint8_t v);
+  NvmError write_u16(std::uint32_t addr, std::uint16_t v);
+  NvmError write_u32(std::uint32_t addr, std::uint32_t v);
+  NvmError fill(std::uint32_t addr, std::uint32_t len, std::uint8_t value);
+  // Journal bytes the current transaction would take at commit.
+  std::uint32_t journal_bytes_pending() const;
+  void commit();  // may throw PowerLoss
+  void abort();   // restores the working copy; never writes to storage
+
+  const NvmStats& stats() const { return stats_; }
+
+ private:
+  explicit PersistentMemory(Storage& storage);
+  // (implementation state is the helper's to choose)
+  Storage* storage_;
+  NvmGeometry geometry_;
+  Bytes working_;
+  bool in_tx_ = false;
+  NvmStats stats_;
+  struct Range {
+    std::uint32_t addr;
+    std::uint32_t len;
+  };
+  std::vector<Range> dirty_;       // sorted, merged
+  std::vector<Range> undo_ranges_;
+  Bytes undo_bytes_;
+  std::uint64_t seq_ = 0;
+  bool apply_unsynced_ = false;
+  std::vector<std::uint32_t> block_crc_;  // CRC32 per 1 KiB block of the main area
+};
+
+// RAII guard: aborts unless committed. Safe during PowerLoss unwinding.
+class Transaction {
+ public:
+  explicit Transaction(PersistentMemory& m) : m_(m) { m_.begin(); }
+  ~Transaction() {
+    if (!done_) m_.abort();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    m_.commit();
+    done_ = true;
+  }
+
+ private:
+  PersistentMemory& m_;
+  bool done_ = false;
+};
+
+}  // namespace juki::card_os
