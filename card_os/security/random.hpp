@@ -1,0 +1,25 @@
+// Deterministic random stream for cards in tests, benchmarks and replayable
+// traces: mbedTLS CTR_DRBG (AES-256) instantiated from a caller-given seed.
+#pragma once
+
+#include <memory>
+
+#include "card_os/card/card.hpp"
+#include "common/bytes.hpp"
+
+namespace juki::card_os {
+
+class DrbgRandom final : public RandomSource {
+ public:
+  explicit DrbgRandom(ByteView seed);
+  ~DrbgRandom() override;
+  DrbgRandom(const DrbgRandom&) = delete;
+  DrbgRandom& operator=(const DrbgRandom&) = delete;
+  void fill(std::span<std::uint8_t> out) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace juki::card_os
