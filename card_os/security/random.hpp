@@ -17,8 +17,9 @@ class DrbgRandom final : public RandomSource {
   DrbgRandom& operator=(const DrbgRandom&) = delete;
   void fill(std::span<std::uint8_t> out) override;
 
+  struct State;  // mbedTLS context; opaque
+
  private:
-  struct State;
   std::unique_ptr<State> state_;
 };
 

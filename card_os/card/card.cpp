@@ -1,0 +1,396 @@
+#include "card_os/card/card.hpp"
+
+#include <algorithm>
+
+#include "card_os/card/card_impl.hpp"
+
+namespace juki::card_os {
+
+const char* to_string(LifeCycle s) {
+  switch (s) {
+    case LifeCycle::transport_locked: return "transport-locked";
+    case LifeCycle::personalization: return "personalization";
+    case LifeCycle::issued: return "issued";
+    case LifeCycle::active: return "active";
+    case LifeCycle::terminated: return "terminated";
+  }
+  return "unknown";
+}
+
+std::string CardFailure::message() const {
+  switch (error) {
+    case CardError::bad_profile:
+      return "factory profile rejected: the transport key must be 16, 24 or 32 bytes and the "
+             "serial 8 bytes";
+    case CardError::nvm: return std::string("card memory: ") + describe(nvm_error);
+    case CardError::not_a_card_image:
+      return "the memory image holds no Juki card OS data (bad superblock)";
+    case CardError::power_lost: return "power was lost while the card was starting";
+  }
+  return "unknown card failure";
+}
+
+// ---------------------------------------------------------------- SecurityState
+
+bool SecurityState::has(ObjectRef o) const {
+  return o != 0 && std::any_of(grants.begin(), grants.end(),
+                               [o](const Grant& g) { return g.object == o; });
+}
+
+void SecurityState::grant(ObjectRef o, NodeRef owner) {
+  if (has(o)) return;
+  for (Grant& g : grants)
+    if (g.object == 0) {
+      g = {o, owner};
+      return;
+    }
+  grants.back() = {o, owner};  // full: the oldest-placed last slot gives way
+}
+
+void SecurityState::revoke(ObjectRef o) {
+  for (Grant& g : grants)
+    if (g.object == o) g = {};
+}
+
+void SecurityState::clear_except(NodeRef keep_owner) {
+  for (Grant& g : grants)
+    if (g.owner != keep_owner) g = {};
+}
+
+// ---------------------------------------------------------------- Impl
+
+Card::Impl::Impl(Storage& storage, RandomSource& random, PersistentMemory memory)
+    : nvm_(std::move(memory)),
+      storage_(storage),
+      random_(random),
+      heap_(nvm_, Superblock::kHeapHeadAt, Superblock::kSize, nvm_.capacity()),
+      fs_(nvm_, heap_),
+      objects_(nvm_, heap_, fs_) {
+  reset();
+}
+
+void Card::Impl::reset() {
+  channels_ = {};
+  channels_[0].open = true;
+  channels_[0].df = mf();
+  channels_[0].security.context = mf();
+}
+
+void Card::Impl::repair() {
+  ObjectRef tk = objects_.find(mf(), ObjectKind::key, kTransportKeyRef);
+  if (life_cycle() != LifeCycle::terminated && tk != 0 &&
+      (objects_.flags(tk) & kKeyTransport) && objects_.blocked(tk)) {
+    Transaction tx(nvm_);
+    if (set_life_cycle(LifeCycle::terminated) == sw::kOk) tx.commit();
+  }
+}
+
+Bytes Card::Impl::atr() const {
+  // T=1 only, IFSC 254; historical bytes in compact-TLV (ISO 7816-4 8.1.1):
+  // card capabilities (selection by full DF name, path, FID; SFI; record
+  // number; extended Lc/Le; 4 logical channels) and the life-cycle status.
+  std::uint8_t lcs = 0;
+  switch (life_cycle()) {
+    case LifeCycle::transport_locked: lcs = 0x01; break;  // creation
+    case LifeCycle::personalization: lcs = 0x03; break;   // initialisation
+    case LifeCycle::issued: lcs = 0x04; break;            // operational, deactivated
+    case LifeCycle::active: lcs = 0x05; break;            // operational, activated
+    case LifeCycle::terminated: lcs = 0x0C; break;        // termination
+  }
+  const Bytes historical = {0x80, 0x73, 0xB6, 0x21, 0x5B, 0x54, 'J', 'U', 'K', 'I', 0x81, lcs};
+  Bytes atr = {0x3B, static_cast<std::uint8_t>(0x80 | historical.size()), 0x81, 0x31, 0xFE, 0x45};
+  atr.insert(atr.end(), historical.begin(), historical.end());
+  std::uint8_t tck = 0;
+  for (std::size_t i = 1; i < atr.size(); ++i) tck ^= atr[i];
+  atr.push_back(tck);
+  return atr;
+}
+
+namespace {
+
+// Which life-cycle states admit a command (specs/card-os.md "Life cycle").
+enum : std::uint8_t { T = 1, P = 2, I = 4, A = 8, X = 16 };
+
+std::uint8_t state_bit(LifeCycle s) {
+  switch (s) {
+    case LifeCycle::transport_locked: return T;
+    case LifeCycle::personalization: return P;
+    case LifeCycle::issued: return I;
+    case LifeCycle::active: return A;
+    case LifeCycle::terminated: return X;
+  }
+  return 0;
+}
+
+// APDU cases a command accepts (bit n = case n).
+enum : std::uint8_t { C1 = 2, C2 = 4, C3 = 8, C4 = 16 };
+
+struct CommandDef {
+  std::uint8_t ins;
+  bool proprietary;  // CLA 8x instead of 0x
+  std::uint8_t states;
+  std::uint8_t cases;
+};
+
+constexpr CommandDef kCommands[] = {
+    {0xA4, false, P | I | A, C1 | C2 | C3 | C4},  // SELECT
+    {0xB0, false, P | A, C2},                     // READ BINARY
+    {0xD6, false, P | A, C3},                     // UPDATE BINARY
+    {0xB2, false, P | A, C2},                     // READ RECORD
+    {0xDC, false, P | A, C3},                     // UPDATE RECORD
+    {0xE2, false, P | A, C3},                     // APPEND RECORD
+    {0x20, false, P | A, C1 | C3},                // VERIFY
+    {0x24, false, P | I | A, C3},                 // CHANGE REFERENCE DATA
+    {0x2C, false, P | A, C1 | C3},                // RESET RETRY COUNTER
+    {0x84, false, T | P | I | A, C2},             // GET CHALLENGE
+    {0x82, false, T | P | I | A, C3},             // EXTERNAL AUTHENTICATE
+    {0x70, false, P | I | A, C1 | C2},            // MANAGE CHANNEL
+    {0xE0, false, P | A, C3},                     // CREATE FILE
+    {0xE4, false, P | A, C1 | C3},                // DELETE FILE
+    {0x04, false, P | A, C1 | C3},                // DEACTIVATE FILE
+    {0x44, false, P | A, C1 | C3},                // ACTIVATE FILE
+    {0xCA, false, P | I | A | X, C2},             // GET DATA
+    {0xDA, false, P, C3},                         // PUT DATA
+    {0xFE, false, P | I | A, C1},                 // TERMINATE CARD USAGE
+    {0xF0, true, P, C1},                          // SET STATUS
+};
+
+const CommandDef* find_command(std::uint8_t ins) {
+  for (const CommandDef& d : kCommands)
+    if (d.ins == ins) return &d;
+  return nullptr;
+}
+
+Bytes encode(const Reply& r) {
+  Bytes out;
+  out.reserve(r.data.size() + 2);
+  out.insert(out.end(), r.data.begin(), r.data.end());
+  out.push_back(static_cast<std::uint8_t>(r.sw >> 8));
+  out.push_back(static_cast<std::uint8_t>(r.sw));
+  return out;
+}
+
+Reply status(sw::Sw s) { return Reply{{}, s}; }
+
+}  // namespace
+
+Bytes Card::Impl::transmit(ByteView raw) {
+  if (mute) return {};
+  try {
+    auto parsed = apdu::parse_command(raw);
+    if (!parsed) return encode(status(parsed.error()));
+    return encode(dispatch(*parsed));
+  } catch (const PowerLoss&) {
+    mute = true;  // the card stops here; only a new power-up helps
+    return {};
+  } catch (...) {
+    // Nothing may cross transmit(); an open transaction was rolled back by
+    // its guard during unwinding.
+    return encode(status(sw::kNoPreciseDiagnosis));
+  }
+}
+
+Reply Card::Impl::dispatch(const Command& c) {
+  const std::uint8_t cla = c.cla;
+  // Class byte (ISO 7816-4 5.4.1): first interindustry 0x0X, proprietary 0x8X.
+  if (cla == 0xFF || (cla & 0x60) == 0x20 || (cla & 0xE0) == 0xA0 || (cla & 0xE0) == 0xC0 ||
+      (cla & 0xE0) == 0xE0)
+    return status(sw::kClaNotSupported);
+  if ((cla & 0x40) != 0) return status(sw::kChannelNotSupported);  // further interindustry: 4..19
+  if (cla & 0x10) return status(sw::kChainingNotSupported);
+  if (cla & 0x0C) return status(sw::kSmNotSupported);
+  const std::size_t channel = cla & 0x03;
+
+  const CommandDef* def = find_command(c.ins);
+  if (def == nullptr) return status(sw::kInsNotSupported);
+  if (def->proprietary != ((cla & 0x80) != 0)) return status(sw::kClaNotSupported);
+  if ((state_bit(life_cycle()) & def->states) == 0) return status(sw::kConditionsNotSatisfied);
+  if ((def->cases & (1u << c.apdu_case)) == 0) return status(sw::kWrongLength);
+  if (c.ins == 0x70) return manage_channel(channel, c);
+  Channel& ch = channels_[channel];
+  if (!ch.open) return status(sw::kChannelNotSupported);
+
+  // A challenge answers exactly the next command on its channel.
+  const bool had_challenge = ch.challenge_length != 0;
+  Reply r;
+  switch (c.ins) {
+    case 0xA4: r = select(ch, c); break;
+    case 0xB0: r = read_binary(ch, c); break;
+    case 0xD6: r = update_binary(ch, c); break;
+    case 0xB2: r = read_record(ch, c); break;
+    case 0xDC: r = update_record(ch, c); break;
+    case 0xE2: r = append_record(ch, c); break;
+    case 0x20: r = verify(ch, c); break;
+    case 0x24: r = change_reference_data(ch, c); break;
+    case 0x2C: r = reset_retry_counter(ch, c); break;
+    case 0x84: r = get_challenge(ch, c); break;
+    case 0x82: r = external_authenticate(ch, c); break;
+    case 0xE0: r = create_file(ch, c); break;
+    case 0xE4: r = delete_file(ch, c); break;
+    case 0x04: r = activate_file(ch, c, false); break;
+    case 0x44: r = activate_file(ch, c, true); break;
+    case 0xCA: r = get_data(ch, c); break;
+    case 0xDA: r = put_data(ch, c); break;
+    case 0xFE: r = terminate_card(ch, c); break;
+    case 0xF0: r = set_status(ch, c); break;
+    default: r = status(sw::kInsNotSupported); break;
+  }
+  if (had_challenge && c.ins != 0x84) ch.challenge_length = 0;
+  return r;
+}
+
+// ---------------------------------------------------------------- helpers
+
+bool Card::Impl::personalizing(const Channel& ch) const {
+  if (life_cycle() != LifeCycle::personalization) return false;
+  for (const Grant& g : ch.security.grants)
+    if (g.object != 0 && g.owner == mf() && (objects_.flags(g.object) & kKeyPersonalize) &&
+        nvm_.u8(g.object) == static_cast<std::uint8_t>(ObjectKind::key))
+      return true;
+  return false;
+}
+
+bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
+  if (personalizing(ch)) return true;  // the issuer writes everything before issuance
+  const AccessRule r = fs_.rule(file, op);
+  if (r.is_always()) return true;
+  if (r.is_never()) return false;
+  // Secure messaging arrives with mutual authentication (a later layer); until
+  // then a rule that demands it cannot be met.
+  if (r.flags & AccessRule::kSecureMessaging) return false;
+  const NodeRef df = fs_.is_df(file) ? file : fs_.parent(file);
+  if (r.flags & AccessRule::kPin) {
+    ObjectRef pin = objects_.resolve(df, ObjectKind::pin, r.pin_ref);
+    if (!ch.security.has(pin)) return false;
+  }
+  if (r.flags & AccessRule::kKey) {
+    ObjectRef key = objects_.resolve(df, ObjectKind::key, r.key_ref);
+    if (!ch.security.has(key)) return false;
+  }
+  if ((r.flags & AccessRule::kRole) && (ch.security.roles & r.roles) == 0) return false;
+  return true;
+}
+
+void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
+  if (fs_.is_df(node)) {
+    ch.df = node;
+    ch.ef = 0;
+  } else {
+    ch.df = fs_.parent(node);
+    ch.ef = node;
+  }
+  ch.record = 0;
+  const NodeRef context = application_of(fs_, node);
+  // Leaving an application, or selecting it again, ends what was verified in it.
+  if (context != ch.security.context || (explicit_select && node == context && node != mf()))
+    ch.security.clear_except(mf());
+  ch.security.context = context;
+}
+
+sw::Sw Card::Impl::consume_try(ObjectRef o) {
+  Transaction tx(nvm_);
+  if (auto e = objects_.set_tries(o, objects_.tries_left(o) - 1); e != NvmError::none)
+    return to_sw(e);
+  tx.commit();
+  return sw::kOk;
+}
+
+sw::Sw Card::Impl::restore_tries(ObjectRef o) {
+  Transaction tx(nvm_);
+  if (auto e = objects_.set_tries(o, objects_.retry_limit(o)); e != NvmError::none)
+    return to_sw(e);
+  tx.commit();
+  return sw::kOk;
+}
+
+sw::Sw Card::Impl::set_life_cycle(LifeCycle s) {
+  return to_sw(nvm_.write_u8(Superblock::kLifeCycleAt, static_cast<std::uint8_t>(s)));
+}
+
+void Card::Impl::revoke_everywhere(ObjectRef o) {
+  for (Channel& ch : channels_) ch.security.revoke(o);
+}
+
+// ---------------------------------------------------------------- Card
+
+Card::Card(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Card::~Card() = default;
+
+Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfile& profile,
+                                            RandomSource& random) {
+  const std::size_t kl = profile.transport_key.size();
+  if ((kl != 16 && kl != 24 && kl != 32) || (!profile.serial.empty() && profile.serial.size() != 8) ||
+      profile.transport_key_limit == 0 || profile.transport_key_limit > 15)
+    return unexpected(CardFailure{CardError::bad_profile});
+  try {
+    auto nvm = PersistentMemory::format(storage, profile.geometry);
+    if (!nvm) return unexpected(CardFailure{CardError::nvm, nvm.error()});
+    PersistentMemory& m = *nvm;
+    if (m.capacity() < 1024) return unexpected(CardFailure{CardError::bad_profile});
+    Heap heap(m, Superblock::kHeapHeadAt, Superblock::kSize, m.capacity());
+    FileSystem fs(m, heap);
+    SecurityObjects objects(m, heap, fs);
+
+    Transaction tx(m);
+    Bytes header(Superblock::kSize, 0);
+    store_be32(&header[Superblock::kMagicAt], Superblock::kMagic);
+    store_be16(&header[Superblock::kVersionAt], Superblock::kLayoutVersion);
+    header[Superblock::kLifeCycleAt] = static_cast<std::uint8_t>(LifeCycle::transport_locked);
+    Bytes serial = profile.serial;
+    if (serial.empty()) {
+      serial.resize(8);
+      random.fill(serial);
+    }
+    std::copy(serial.begin(), serial.end(), header.begin() + Superblock::kSerialAt);
+    random.fill(std::span(header).subspan(Superblock::kSaltAt, 16));
+    auto fail = [](NvmError e) { return unexpected(CardFailure{CardError::nvm, e}); };
+    if (auto e = m.write(0, header); e != NvmError::none) return fail(e);
+    if (auto e = heap.format(); e != NvmError::none) return fail(e);
+
+    // MF rules: TERMINATE CARD USAGE with the card administration key (02);
+    // everything else is the issuer's during personalization only.
+    AccessRules rules;
+    rules.fill(AccessRule::never());
+    rules[static_cast<std::size_t>(Op::terminate)] = AccessRule::key(kAdminKeyRef);
+    auto mf = fs.create_mf(rules);
+    if (!mf) return fail(NvmError::journal_full);
+    if (auto e = m.write_u32(Superblock::kMfAt, *mf); e != NvmError::none) return fail(e);
+
+    Bytes key_def = {0xA2, 0x00, 0x83, 0x01, kTransportKeyRef, 0x80, 0x01, 0x01, 0x82, 0x01,
+                     profile.transport_key_limit, 0x85, 0x01, kKeyTransport | kKeyPersonalize,
+                     0x84, static_cast<std::uint8_t>(kl)};
+    key_def.insert(key_def.end(), profile.transport_key.begin(), profile.transport_key.end());
+    key_def[1] = static_cast<std::uint8_t>(key_def.size() - 2);
+    auto key = objects.put(*mf, key_def, m.read(Superblock::kSaltAt, 16));
+    std::fill(key_def.begin(), key_def.end(), 0);
+    if (!key) return fail(NvmError::journal_full);
+    tx.commit();
+    return {};
+  } catch (const PowerLoss&) {
+    return unexpected(CardFailure{CardError::power_lost});
+  }
+}
+
+Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, RandomSource& random) {
+  try {
+    auto nvm = PersistentMemory::open(storage);
+    if (!nvm) return unexpected(CardFailure{CardError::nvm, nvm.error()});
+    if (nvm->capacity() < Superblock::kSize || nvm->u32(Superblock::kMagicAt) != Superblock::kMagic ||
+        nvm->u16(Superblock::kVersionAt) != Superblock::kLayoutVersion)
+      return unexpected(CardFailure{CardError::not_a_card_image});
+    auto impl = std::make_unique<Impl>(storage, random, std::move(*nvm));
+    impl->repair();
+    return std::unique_ptr<Card>(new Card(std::move(impl)));
+  } catch (const PowerLoss&) {
+    return unexpected(CardFailure{CardError::power_lost});
+  }
+}
+
+Bytes Card::atr() const { return impl_->atr(); }
+Bytes Card::transmit(ByteView command) { return impl_->transmit(command); }
+void Card::reset() { impl_->reset(); }
+bool Card::mute() const { return impl_->mute; }
+LifeCycle Card::life_cycle() const { return impl_->life_cycle(); }
+const PersistentMemory& Card::memory() const { return impl_->nvm_; }
+
+}  // namespace juki::card_os

@@ -1,0 +1,139 @@
+// The ISO/IEC 7816-4 file system, kept as linked nodes in persistent memory
+// and read in place (no RAM cache to keep coherent across aborts and tears).
+// Mutating calls must run inside the caller's transaction; errors are ISO
+// status words, since this layer speaks 7816-4.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "card_os/apdu/status_words.hpp"
+#include "card_os/fs/access_rule.hpp"
+#include "card_os/nvm/heap.hpp"
+#include "card_os/nvm/persistent_memory.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace juki::card_os {
+
+using NodeRef = std::uint32_t;  // address of a node in persistent memory; 0 = none
+
+// File descriptor byte values (ISO 7816-4 table 12), used as the node type.
+enum class FileType : std::uint8_t {
+  df = 0x38,
+  transparent = 0x01,
+  linear_fixed = 0x02,
+  linear_variable = 0x04,
+};
+
+// Life-cycle status byte of a file (ISO 7816-4 5.3.3.2).
+inline constexpr std::uint8_t kLcsActivated = 0x05;
+inline constexpr std::uint8_t kLcsDeactivated = 0x04;
+
+inline constexpr std::uint16_t kMfFid = 0x3F00;
+inline constexpr std::size_t kMaxDfName = 16;
+inline constexpr std::uint32_t kMaxTransparentSize = 0x7FFF;  // 15-bit offsets of READ BINARY
+inline constexpr std::uint16_t kMaxRecordLength = 255;
+inline constexpr std::uint16_t kMaxRecords = 254;
+
+// What CREATE FILE asks for; also what the FCP says of an existing file.
+struct FileSpec {
+  FileType type = FileType::transparent;
+  std::uint16_t fid = 0;           // 0: none (a DF may have only a name)
+  std::uint8_t sfi = 0;            // 0: none; 1..30
+  Bytes name;                      // DF name (AID), DFs only, 1..16 bytes
+  std::uint32_t size = 0;          // transparent: bytes
+  std::uint16_t record_length = 0; // record EFs: (maximum) record length
+  std::uint16_t max_records = 0;   // record EFs
+  std::uint8_t lcs = kLcsActivated;
+  AccessRules rules{};             // default: all NEVER
+  AccessRules::value_type& rule(Op op) { return rules[static_cast<std::size_t>(op)]; }
+};
+
+// FCP template (tag 62) <-> FileSpec. Decoding rejects anything it does not
+// understand with 6A80, so CREATE FILE never half-understands a request.
+Result<FileSpec, sw::Sw> decode_fcp(ByteView fcp);
+Bytes encode_fcp(const FileSpec& spec, std::uint32_t record_count);
+
+class FileSystem {
+ public:
+  FileSystem(PersistentMemory& memory, Heap& heap) : m_(memory), heap_(heap) {}
+
+  static constexpr std::uint32_t kNodeSize = 88;
+
+  // Creates the MF (within a transaction); returns its node.
+  Result<NodeRef, sw::Sw> create_mf(const AccessRules& rules);
+
+  // --- Navigation (read-only) ---
+  FileType type(NodeRef n) const { return static_cast<FileType>(m_.u8(n + 0)); }
+  bool is_df(NodeRef n) const { return type(n) == FileType::df; }
+  bool is_record_ef(NodeRef n) const {
+    return type(n) == FileType::linear_fixed || type(n) == FileType::linear_variable;
+  }
+  std::uint8_t lcs(NodeRef n) const { return m_.u8(n + 1); }
+  bool deactivated(NodeRef n) const { return lcs(n) == kLcsDeactivated; }
+  std::uint16_t fid(NodeRef n) const { return m_.u16(n + 2); }
+  std::uint8_t sfi(NodeRef n) const { return m_.u8(n + 4); }
+  ByteView name(NodeRef n) const { return m_.read(n + 32, m_.u8(n + 5)); }
+  NodeRef parent(NodeRef n) const { return m_.u32(n + 8); }
+  NodeRef next_sibling(NodeRef n) const { return m_.u32(n + 12); }
+  NodeRef first_child(NodeRef df) const { return m_.u32(df + 16); }
+  // DFs: head of the list of security objects (PINs, keys) of this DF.
+  std::uint32_t objects(NodeRef df) const { return m_.u32(df + 28); }
+  AccessRule rule(NodeRef n, Op op) const;
+
+  NodeRef child_by_fid(NodeRef df, std::uint16_t fid) const;
+  NodeRef child_by_sfi(NodeRef df, std::uint8_t sfi) const;
+  // Depth-first over the whole tree from `root`.
+  NodeRef df_by_name(NodeRef root, ByteView name) const;
+  // True when `n` is `ancestor` or lies below it.
+  bool within(NodeRef n, NodeRef ancestor) const;
+
+  FileSpec spec(NodeRef n) const;
+  Bytes fcp(NodeRef n) const { return encode_fcp(spec(n), record_count(n)); }
+
+  // --- Transparent EFs ---
+  std::uint32_t size(NodeRef ef) const { return m_.u32(ef + 24); }
+  ByteView read_binary(NodeRef ef, std::uint32_t offset, std::uint32_t len) const {
+    return m_.read(m_.u32(ef + 16) + offset, len);
+  }
+  sw::Sw update_binary(NodeRef ef, std::uint32_t offset, ByteView data);
+
+  // --- Record EFs (records are numbered from 1) ---
+  std::uint16_t record_length(NodeRef ef) const { return m_.u16(ef + 20); }
+  std::uint16_t max_records(NodeRef ef) const { return m_.u16(ef + 22); }
+  std::uint32_t record_count(NodeRef ef) const { return is_record_ef(ef) ? m_.u32(ef + 24) : 0; }
+  ByteView read_record(NodeRef ef, std::uint32_t number) const;
+  sw::Sw update_record(NodeRef ef, std::uint32_t number, ByteView data);
+  sw::Sw append_record(NodeRef ef, ByteView data);
+
+  // --- Structure (within a transaction) ---
+  // Checks FID/name/SFI uniqueness and allocates; 6A89 / 6A8A / 6A84.
+  Result<NodeRef, sw::Sw> create(NodeRef parent_df, const FileSpec& spec);
+  // Removes a file, or a DF with everything below it (and its security objects).
+  sw::Sw remove(NodeRef n);
+  sw::Sw set_lcs(NodeRef n, std::uint8_t lcs);
+  // Links a security object (allocated by the caller) at the head of a DF's list.
+  sw::Sw set_objects(NodeRef df, std::uint32_t head);
+
+ private:
+  std::uint32_t data(NodeRef ef) const { return m_.u32(ef + 16); }
+  std::uint32_t slot_size(NodeRef ef) const {  // linear variable records: length byte + data
+    return type(ef) == FileType::linear_variable ? 1u + record_length(ef) : record_length(ef);
+  }
+  std::uint32_t data_size(const FileSpec& s) const;
+  sw::Sw release_tree(NodeRef n);
+  PersistentMemory& m_;
+  Heap& heap_;
+};
+
+// Maps an NVM write result to a status word (journal_full -> 6A84).
+sw::Sw to_sw(NvmError e);
+
+}  // namespace juki::card_os
+
+namespace juki::card_os {
+// Security objects (security/objects.hpp) of a DF are chained through a u32
+// at this offset; the file system follows it to free them with their DF.
+inline constexpr std::uint32_t kObjectNextOffset = 12;
+}  // namespace juki::card_os

@@ -1,0 +1,20 @@
+// The card's cryptographic primitives, all from mbedTLS (never hand-written).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "common/bytes.hpp"
+
+namespace juki::card_os::crypto {
+
+using Digest = std::array<std::uint8_t, 32>;
+
+Digest sha256(ByteView a, ByteView b = {});
+// AES-CMAC (NIST SP 800-38B); key of 16, 24 or 32 bytes. False on a bad key length.
+bool aes_cmac(ByteView key, ByteView message, std::array<std::uint8_t, 16>& mac);
+// Constant-time equality of two equally long buffers (false if lengths differ).
+bool equal_ct(ByteView a, ByteView b);
+void wipe(std::span<std::uint8_t> secret);
+
+}  // namespace juki::card_os::crypto

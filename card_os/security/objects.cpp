@@ -1,0 +1,196 @@
+#include "card_os/security/objects.hpp"
+
+#include <array>
+
+#include "card_os/apdu/tlv.hpp"
+#include "card_os/security/crypto.hpp"
+
+namespace juki::card_os {
+
+namespace {
+constexpr std::uint32_t kValue = 16;
+constexpr std::uint8_t kAlgorithmAes = 0x01;
+
+bool char_allowed(PinFormat f, std::uint8_t c) {
+  switch (f) {
+    case PinFormat::digits: return c >= '0' && c <= '9';
+    case PinFormat::alphanumeric:
+      return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    case PinFormat::bytes: return true;
+  }
+  return false;
+}
+}  // namespace
+
+NodeRef application_of(const FileSystem& fs, NodeRef node) {
+  NodeRef n = fs.is_df(node) ? node : fs.parent(node);
+  while (fs.parent(n) != 0 && fs.name(n).empty()) n = fs.parent(n);
+  return n;
+}
+
+ObjectRef SecurityObjects::find(NodeRef df, ObjectKind kind, std::uint8_t r) const {
+  for (ObjectRef o = fs_.objects(df); o != 0; o = m_.u32(o + kObjectNextOffset))
+    if (m_.u8(o) == static_cast<std::uint8_t>(kind) && ref(o) == r) return o;
+  return 0;
+}
+
+ObjectRef SecurityObjects::resolve(NodeRef df, ObjectKind kind, std::uint8_t p2) const {
+  std::uint8_t r = p2 & 0x1F;
+  if ((p2 & 0x60) != 0 || r == 0) return 0;  // b7-b6 must be 0 (ISO 7816-4 table 65)
+  if ((p2 & 0x80) == 0) {
+    NodeRef mf = df;
+    while (fs_.parent(mf) != 0) mf = fs_.parent(mf);
+    return find(mf, kind, r);
+  }
+  // Specific: from the current DF up to its application DF, never beyond it.
+  NodeRef app = application_of(fs_, df);
+  for (NodeRef n = df;; n = fs_.parent(n)) {
+    if (ObjectRef o = find(n, kind, r)) return o;
+    if (n == app) return 0;
+  }
+}
+
+NodeRef SecurityObjects::owner_of(ObjectRef o, NodeRef hint_df) const {
+  for (NodeRef n = hint_df; n != 0; n = fs_.parent(n))
+    for (ObjectRef x = fs_.objects(n); x != 0; x = m_.u32(x + kObjectNextOffset))
+      if (x == o) return n;
+  return 0;
+}
+
+sw::Sw SecurityObjects::check_format(ObjectRef pin, ByteView value) const {
+  if (value.size() < min_length(pin) || value.size() > max_length(pin)) return sw::kWrongLength;
+  auto f = static_cast<PinFormat>(m_.u8(pin + 3));
+  for (std::uint8_t c : value)
+    if (!char_allowed(f, c)) return sw::kWrongData;
+  return sw::kOk;
+}
+
+bool SecurityObjects::pin_matches(ObjectRef pin, ByteView value, ByteView salt) const {
+  crypto::Digest d = crypto::sha256(salt, value);
+  bool same = crypto::equal_ct(d, m_.read(pin + kValue, 32));
+  crypto::wipe(d);
+  return same && pin_set(pin);
+}
+
+bool SecurityObjects::key_proves(ObjectRef key, ByteView challenge, ByteView proof) const {
+  std::array<std::uint8_t, 16> mac{};
+  if (!crypto::aes_cmac(m_.read(key + kValue, m_.u8(key + 4)), challenge, mac)) return false;
+  bool same = crypto::equal_ct(mac, proof);
+  crypto::wipe(mac);
+  return same;
+}
+
+NvmError SecurityObjects::set_tries(ObjectRef o, std::uint8_t tries) {
+  return m_.write_u8(o + 7, tries);
+}
+
+NvmError SecurityObjects::set_flags(ObjectRef o, std::uint8_t f) { return m_.write_u8(o + 2, f); }
+
+NvmError SecurityObjects::set_pin(ObjectRef pin, ByteView value, ByteView salt) {
+  crypto::Digest d = crypto::sha256(salt, value);
+  NvmError e = m_.write(pin + kValue, d);
+  crypto::wipe(d);
+  if (e == NvmError::none) e = set_flags(pin, flags(pin) | kPinValueSet);
+  if (e == NvmError::none) e = set_tries(pin, retry_limit(pin));
+  return e;
+}
+
+Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, ByteView salt) {
+  auto outer = tlv::decode_one(definition);
+  if (!outer || outer->encoded_size != definition.size() ||
+      (outer->tag != 0xA1 && outer->tag != 0xA2))
+    return unexpected(sw::kWrongData);
+  auto items = tlv::decode_all(outer->value);
+  if (!items) return unexpected(sw::kWrongData);
+  const bool is_pin = outer->tag == 0xA1;
+
+  std::array<std::uint8_t, kObjectSize> obj{};
+  obj[0] = static_cast<std::uint8_t>(is_pin ? ObjectKind::pin : ObjectKind::key);
+  ByteView value;
+  bool have_value = false;
+  std::uint32_t seen = 0;
+  for (const tlv::Tlv& t : *items) {
+    const ByteView v = t.value;
+    std::uint32_t bit = 0;
+    switch (t.tag) {
+      case 0x83:  // reference
+        bit = 1;
+        if (v.size() != 1 || v[0] == 0 || v[0] > kMaxObjectRef) return unexpected(sw::kWrongData);
+        obj[1] = v[0];
+        break;
+      case 0x80:  // PIN format | key algorithm
+        bit = 2;
+        if (v.size() != 1) return unexpected(sw::kWrongData);
+        if (is_pin ? (v[0] < 1 || v[0] > 3) : v[0] != kAlgorithmAes)
+          return unexpected(sw::kWrongData);
+        obj[3] = v[0];
+        break;
+      case 0x81:  // PIN length range
+        bit = 4;
+        if (!is_pin || v.size() != 2 || v[0] == 0 || v[0] > v[1] || v[1] > kMaxPinLength)
+          return unexpected(sw::kWrongData);
+        obj[4] = v[0];
+        obj[5] = v[1];
+        break;
+      case 0x82:  // retry limit
+        bit = 8;
+        if (v.size() != 1 || v[0] == 0 || v[0] > 15) return unexpected(sw::kWrongData);
+        obj[6] = obj[7] = v[0];
+        break;
+      case 0x84:  // initial PIN | key value
+        bit = 16;
+        value = v;
+        have_value = true;
+        break;
+      case 0x85: {  // flags
+        bit = 32;
+        std::uint8_t allowed = is_pin ? kPinActivates : (kKeyTransport | kKeyPersonalize);
+        if (v.size() != 1 || (v[0] & ~allowed)) return unexpected(sw::kWrongData);
+        obj[2] = v[0];
+        break;
+      }
+      case 0x86:  // PIN unblock policy
+        bit = 64;
+        if (!is_pin || v.size() != 2 || v[0] > 2 || (v[0] == 0) != (v[1] == 0) ||
+            v[1] > kMaxObjectRef)
+          return unexpected(sw::kWrongData);
+        obj[8] = v[0];
+        obj[9] = v[1];
+        break;
+      default:
+        return unexpected(sw::kWrongData);
+    }
+    if (seen & bit) return unexpected(sw::kWrongData);
+    seen |= bit;
+  }
+  const std::uint32_t required = is_pin ? (1 | 2 | 4 | 8) : (1 | 2 | 8 | 16);
+  if ((seen & required) != required) return unexpected(sw::kWrongData);
+  if (!is_pin) {
+    if (value.size() != 16 && value.size() != 24 && value.size() != 32)
+      return unexpected(sw::kWrongData);
+    obj[4] = static_cast<std::uint8_t>(value.size());
+    std::copy(value.begin(), value.end(), obj.begin() + kValue);
+  }
+
+  // Replace an object with the same kind and reference, in place.
+  ObjectRef o = find(df, static_cast<ObjectKind>(obj[0]), obj[1]);
+  if (o == 0) {
+    auto a = heap_.allocate(kObjectSize);
+    if (!a) return unexpected(sw::kNotEnoughMemory);
+    o = *a;
+    store_be32(&obj[kObjectNextOffset], fs_.objects(df));
+    if (auto r = fs_.set_objects(df, o); r != sw::kOk) return unexpected(r);
+  } else {
+    store_be32(&obj[kObjectNextOffset], m_.u32(o + kObjectNextOffset));
+  }
+  NvmError e = m_.write(o, obj);
+  crypto::wipe(obj);
+  if (e == NvmError::none && is_pin && have_value) {
+    if (check_format(o, value) != sw::kOk) return unexpected(sw::kWrongData);
+    e = set_pin(o, value, salt);
+  }
+  if (e != NvmError::none) return unexpected(to_sw(e));
+  return o;
+}
+
+}  // namespace juki::card_os

@@ -1,0 +1,105 @@
+// Security objects: PINs (reference data with a retry counter) and symmetric
+// keys, owned by a DF and stored in persistent memory. Nothing here ever
+// returns a PIN or key value: PINs are stored as a salted SHA-256 digest and
+// keys are only used in place.
+//
+// Object layout (kObjectSize bytes), big-endian:
+//  0 kind (1 PIN, 2 key)  1 reference (1..31)  2 flags  3 format | algorithm
+//  4 min length | key length  5 max length  6 retry limit  7 tries left
+//  8 unblock kind  9 unblock reference  10 reserved  12 next object
+// 16 value[32]: PIN digest, or key bytes
+#pragma once
+
+#include <cstdint>
+
+#include "card_os/apdu/status_words.hpp"
+#include "card_os/fs/file_system.hpp"
+#include "card_os/nvm/heap.hpp"
+#include "card_os/nvm/persistent_memory.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace juki::card_os {
+
+using ObjectRef = std::uint32_t;  // 0 = none
+
+enum class ObjectKind : std::uint8_t { pin = 1, key = 2 };
+
+enum class PinFormat : std::uint8_t {
+  digits = 1,        // '0'..'9'
+  alphanumeric = 2,  // 'A'..'Z', 'a'..'z', '0'..'9'
+  bytes = 3,         // any byte value
+};
+
+enum class Unblock : std::uint8_t {
+  none = 0,  // RESET RETRY COUNTER refused
+  pin = 1,   // with an unblocking PIN (PUK) of this DF, given in the command
+  key = 2,   // after EXTERNAL AUTHENTICATE with an administrative key
+};
+
+// Flags of a PIN object.
+inline constexpr std::uint8_t kPinValueSet = 0x01;    // reference data present
+inline constexpr std::uint8_t kPinActivates = 0x02;   // setting it moves the card to active
+// Flags of a key object.
+inline constexpr std::uint8_t kKeyTransport = 0x01;     // exhausted: the card terminates
+inline constexpr std::uint8_t kKeyPersonalize = 0x02;  // grants personalization rights
+
+inline constexpr std::uint8_t kMaxPinLength = 16;
+inline constexpr std::uint8_t kMaxObjectRef = 31;
+
+class SecurityObjects {
+ public:
+  static constexpr std::uint32_t kObjectSize = 48;
+
+  SecurityObjects(PersistentMemory& m, Heap& heap, FileSystem& fs) : m_(m), heap_(heap), fs_(fs) {}
+
+  // The object with `kind` and `ref` (bits 5..1) owned by `df`, or 0.
+  ObjectRef find(NodeRef df, ObjectKind kind, std::uint8_t ref) const;
+  // Resolves a reference as ISO 7816-4 P2 qualifies it: b8 = 1 "specific"
+  // (searched from `df` up to its application DF), b8 = 0 "global" (the MF).
+  ObjectRef resolve(NodeRef df, ObjectKind kind, std::uint8_t p2) const;
+  // The DF an object belongs to.
+  NodeRef owner_of(ObjectRef o, NodeRef hint_df) const;
+
+  std::uint8_t ref(ObjectRef o) const { return m_.u8(o + 1) ; }
+  std::uint8_t flags(ObjectRef o) const { return m_.u8(o + 2); }
+  std::uint8_t retry_limit(ObjectRef o) const { return m_.u8(o + 6); }
+  std::uint8_t tries_left(ObjectRef o) const { return m_.u8(o + 7); }
+  bool blocked(ObjectRef o) const { return tries_left(o) == 0; }
+  Unblock unblock_kind(ObjectRef o) const { return static_cast<Unblock>(m_.u8(o + 8)); }
+  std::uint8_t unblock_ref(ObjectRef o) const { return m_.u8(o + 9); }
+
+  // --- PINs ---
+  bool pin_set(ObjectRef pin) const { return (flags(pin) & kPinValueSet) != 0; }
+  // 6700 for a length outside the policy, 6A80 for a character outside it.
+  sw::Sw check_format(ObjectRef pin, ByteView value) const;
+  bool pin_matches(ObjectRef pin, ByteView value, ByteView salt) const;  // constant time
+  // Fixed-length PINs have min == max; CHANGE REFERENCE DATA splits on it.
+  std::uint8_t min_length(ObjectRef pin) const { return m_.u8(pin + 4); }
+  std::uint8_t max_length(ObjectRef pin) const { return m_.u8(pin + 5); }
+
+  // --- Keys ---
+  // AES-CMAC of `challenge` under the key, compared in constant time.
+  bool key_proves(ObjectRef key, ByteView challenge, ByteView proof) const;
+
+  // --- Changes (within a transaction) ---
+  NvmError set_tries(ObjectRef o, std::uint8_t tries);
+  NvmError set_pin(ObjectRef pin, ByteView value, ByteView salt);  // also restores the counter
+  NvmError set_flags(ObjectRef o, std::uint8_t flags);
+
+  // PUT DATA object definitions (specs/card-os.md "Security objects"): a PIN
+  // (tag A1) or key (tag A2) template. Creates the object in `df`, or replaces
+  // the one with the same reference.
+  Result<ObjectRef, sw::Sw> put(NodeRef df, ByteView definition, ByteView salt);
+
+ private:
+  PersistentMemory& m_;
+  Heap& heap_;
+  FileSystem& fs_;
+};
+
+// The application DF of a node: the nearest DF at or above it that has a DF
+// name, or the MF. Each application DF is its own security context.
+NodeRef application_of(const FileSystem& fs, NodeRef node);
+
+}  // namespace juki::card_os

@@ -1,0 +1,204 @@
+#include "host_middleware/personalization/personalization.hpp"
+
+#include "card_os/apdu/apdu.hpp"
+#include "card_os/apdu/tlv.hpp"
+#include "host_middleware/crypto/host_crypto.hpp"
+
+namespace juki::host::perso {
+
+using card_os::AccessRule;
+using card_os::FileSpec;
+using card_os::FileType;
+using card_os::Op;
+
+std::string Error::describe() const {
+  return step + ": " + message;
+}
+
+Bytes PinDefinition::encode() const {
+  tlv::Builder b;
+  b.add_u8(0x83, ref & 0x1F);
+  b.add_u8(0x80, format);
+  const std::uint8_t lengths[] = {min_length, max_length};
+  b.add(0x81, lengths);
+  b.add_u8(0x82, retry_limit);
+  if (!initial_value.empty()) b.add(0x84, initial_value);
+  if (activates_card) b.add_u8(0x85, 0x02);
+  if (unblock_kind != 0) {
+    const std::uint8_t u[] = {unblock_kind, static_cast<std::uint8_t>(unblock_ref & 0x1F)};
+    b.add(0x86, u);
+  }
+  return b.wrap(0xA1);
+}
+
+Bytes KeyDefinition::encode() const {
+  tlv::Builder b;
+  b.add_u8(0x83, ref & 0x1F);
+  b.add_u8(0x80, 0x01);  // AES
+  b.add_u8(0x82, retry_limit);
+  std::uint8_t flags = (transport ? 0x01 : 0) | (personalization ? 0x02 : 0);
+  if (flags) b.add_u8(0x85, flags);
+  b.add(0x84, value);
+  return b.wrap(0xA2);
+}
+
+Outcome<Bytes> exchange(Transport& t, ByteView command, const std::string& step, sw::Sw want) {
+  auto raw = t.transmit(command);
+  if (!raw) return unexpected(Error{step, 0, raw.error().message});
+  auto r = apdu::Response::decode(*raw);
+  if (!r) return unexpected(Error{step, 0, "malformed response: " + r.error()});
+  if (r->sw != want) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04X", r->sw);
+    return unexpected(Error{step, r->sw, std::string(hex) + " " + sw::meaning(r->sw)});
+  }
+  return std::move(r->data);
+}
+
+namespace {
+Outcome<> done(const Outcome<Bytes>& r) {
+  if (!r) return unexpected(r.error());
+  return {};
+}
+std::string hex16(std::uint16_t v) {
+  char s[8];
+  std::snprintf(s, sizeof s, "%04X", v);
+  return s;
+}
+}  // namespace
+
+Outcome<> Personalizer::authenticate(ByteView key, std::uint8_t ref) {
+  auto challenge = exchange(t_, apdu::encode_command(0x00, 0x84, 0, 0, {}, 16), "GET CHALLENGE");
+  if (!challenge) return unexpected(challenge.error());
+  auto mac = crypto::aes_cmac(key, *challenge);
+  if (!mac) return unexpected(Error{"EXTERNAL AUTHENTICATE", 0, mac.error()});
+  return done(exchange(t_, apdu::encode_command(0x00, 0x82, 0x00, ref, *mac),
+                       "EXTERNAL AUTHENTICATE key " + hex16(ref)));
+}
+
+Outcome<> Personalizer::select_mf() {
+  const std::uint8_t mf[] = {0x3F, 0x00};
+  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, mf), "SELECT MF"));
+}
+
+Outcome<> Personalizer::select_fid(std::uint16_t fid) {
+  const std::uint8_t id[] = {static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
+  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, id), "SELECT " + hex16(fid)));
+}
+
+Outcome<> Personalizer::select_parent() {
+  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x03, 0x0C), "SELECT parent"));
+}
+
+Outcome<> Personalizer::create(const FileSpec& spec) {
+  Bytes fcp = card_os::encode_fcp(spec, spec.max_records);
+  return done(exchange(t_, apdu::encode_command(0x00, 0xE0, 0, 0, fcp),
+                       "CREATE FILE " + hex16(spec.fid)));
+}
+
+Outcome<> Personalizer::write_binary(ByteView data, std::uint32_t offset) {
+  for (std::size_t done_bytes = 0; done_bytes < data.size();) {
+    std::size_t n = std::min<std::size_t>(255, data.size() - done_bytes);
+    std::uint32_t at = offset + static_cast<std::uint32_t>(done_bytes);
+    auto r = exchange(t_, apdu::encode_command(0x00, 0xD6, static_cast<std::uint8_t>(at >> 8),
+                                                static_cast<std::uint8_t>(at),
+                                                data.subspan(done_bytes, n)),
+                      "UPDATE BINARY");
+    if (!r) return unexpected(r.error());
+    done_bytes += n;
+  }
+  return {};
+}
+
+Outcome<> Personalizer::append_record(ByteView data) {
+  return done(exchange(t_, apdu::encode_command(0x00, 0xE2, 0x00, 0x00, data), "APPEND RECORD"));
+}
+
+Outcome<> Personalizer::put_pin(const PinDefinition& d) {
+  return done(exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA1, d.encode()), "PUT DATA PIN"));
+}
+
+Outcome<> Personalizer::put_key(const KeyDefinition& d) {
+  return done(exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()), "PUT DATA key"));
+}
+
+Outcome<> Personalizer::finish() {
+  return done(exchange(t_, apdu::encode_command(0x80, 0xF0, 0x00, 0x04), "SET STATUS issued"));
+}
+
+// ---------------------------------------------------------------- sample card
+
+Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
+  Personalizer p(t);
+#define JUKI_TRY(expr)                           \
+  do {                                           \
+    if (auto r_ = (expr); !r_) return r_;        \
+  } while (0)
+  JUKI_TRY(p.authenticate(s.transport_key, 0x01));
+  JUKI_TRY(p.select_mf());
+  JUKI_TRY(p.put_key({.ref = 0x02, .value = s.admin_key, .retry_limit = 3, .transport = false,
+                    .personalization = false}));
+
+  FileSpec df;
+  df.type = FileType::df;
+  df.fid = kSampleDf;
+  df.name = kSampleAid;
+  df.rules.fill(AccessRule::never());
+  JUKI_TRY(p.create(df));
+  JUKI_TRY(p.put_pin({.ref = 0x01, .format = 1, .min_length = 4, .max_length = 4, .retry_limit = 3,
+                      .activates_card = true, .unblock_kind = 2, .unblock_ref = 0x03,
+                      .initial_value = {}}));
+  JUKI_TRY(p.put_key({.ref = 0x03, .value = s.reset_key, .retry_limit = 3, .transport = false,
+                    .personalization = false}));
+
+  FileSpec info;
+  info.fid = kSampleInfoEf;
+  info.size = 256;
+  info.rules.fill(AccessRule::never());
+  info.rule(Op::read) = AccessRule::always();
+  info.rule(Op::update) = AccessRule::pin(kSamplePinRef);
+  JUKI_TRY(p.create(info));
+  Bytes text(256, 0);
+  const std::string hello = "Juki card OS sample application";
+  std::copy(hello.begin(), hello.end(), text.begin());
+  JUKI_TRY(p.write_binary(text));
+
+  FileSpec priv;
+  priv.fid = kSamplePrivateEf;
+  priv.size = 32;
+  priv.rules.fill(AccessRule::never());
+  priv.rule(Op::read) = AccessRule::pin(kSamplePinRef);
+  JUKI_TRY(p.create(priv));
+  JUKI_TRY(p.write_binary(as_bytes("resident data, PIN-protected   ")));
+
+  FileSpec history;
+  history.type = FileType::linear_fixed;
+  history.fid = kSampleHistoryEf;
+  history.sfi = 3;
+  history.record_length = 16;
+  history.max_records = 4;
+  history.rules.fill(AccessRule::never());
+  history.rule(Op::read) = AccessRule::pin(kSamplePinRef);
+  history.rule(Op::update) = AccessRule::pin(kSamplePinRef);
+  JUKI_TRY(p.create(history));
+  for (int i = 1; i <= 4; ++i) JUKI_TRY(p.append_record(Bytes(16, static_cast<std::uint8_t>(i))));
+
+  FileSpec log;
+  log.type = FileType::linear_variable;
+  log.fid = kSampleLogEf;
+  log.sfi = 4;
+  log.record_length = 32;
+  log.max_records = 8;
+  log.rules.fill(AccessRule::never());
+  log.rule(Op::read) = AccessRule::always();
+  log.rule(Op::append) = AccessRule::pin(kSamplePinRef);
+  log.rule(Op::update) = AccessRule::pin(kSamplePinRef);
+  JUKI_TRY(p.create(log));
+  JUKI_TRY(p.append_record(as_bytes("issued")));
+  JUKI_TRY(p.select_mf());
+  JUKI_TRY(p.finish());
+#undef JUKI_TRY
+  return {};
+}
+
+}  // namespace juki::host::perso

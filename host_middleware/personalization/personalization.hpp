@@ -1,0 +1,104 @@
+// Personalization over APDUs: what an issuance station sends to a
+// transport-locked card to make it a personalized one. The issuer tool and
+// the tests drive cards through this one library (specs/card-os.md,
+// "Personalization").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "card_os/apdu/status_words.hpp"
+#include "card_os/fs/file_system.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "host_middleware/transport/transport.hpp"
+
+namespace juki::host::perso {
+
+// A command that did not get the status word it needed.
+struct Error {
+  std::string step;          // "CREATE FILE 5001", "transport key"...
+  sw::Sw sw = 0;             // 0 when the transport failed
+  std::string message;       // with the status word's meaning
+  std::string describe() const;
+};
+
+template <class T = void>
+using Outcome = Result<T, Error>;
+
+// PUT DATA definitions (specs/card-os.md "Security objects").
+struct PinDefinition {
+  std::uint8_t ref = 1;
+  std::uint8_t format = 1;  // 1 digits, 2 letters and digits, 3 any byte
+  std::uint8_t min_length = 4, max_length = 4;
+  std::uint8_t retry_limit = 3;
+  bool activates_card = false;
+  std::uint8_t unblock_kind = 0;  // 0 none, 1 PUK (PIN of this DF), 2 key of this DF
+  std::uint8_t unblock_ref = 0;
+  Bytes initial_value;  // empty: unset until CHANGE REFERENCE DATA P1=01
+  Bytes encode() const;
+};
+
+struct KeyDefinition {
+  std::uint8_t ref = 2;
+  Bytes value;  // AES key, 16/24/32 bytes
+  std::uint8_t retry_limit = 3;
+  bool transport = false;
+  bool personalization = false;
+  Bytes encode() const;
+};
+
+// Sends one command and returns the response data, failing unless the status
+// word is `want`.
+Outcome<Bytes> exchange(Transport& t, ByteView command, const std::string& step,
+                        sw::Sw want = sw::kOk);
+
+class Personalizer {
+ public:
+  explicit Personalizer(Transport& t) : t_(t) {}
+
+  // GET CHALLENGE + EXTERNAL AUTHENTICATE with key `ref` (AES-CMAC of the
+  // challenge, computed with OpenSSL). On a blank card this releases the
+  // transport lock and grants personalization rights for the session.
+  Outcome<> authenticate(ByteView key, std::uint8_t ref = 0x01);
+  Outcome<> select_mf();
+  Outcome<> select_fid(std::uint16_t fid);
+  Outcome<> select_parent();
+  // CREATE FILE; the new file becomes the current one.
+  Outcome<> create(const card_os::FileSpec& spec);
+  // UPDATE BINARY of the current EF, in chunks of at most 255 bytes.
+  Outcome<> write_binary(ByteView data, std::uint32_t offset = 0);
+  Outcome<> append_record(ByteView data);
+  Outcome<> put_pin(const PinDefinition& d);
+  Outcome<> put_key(const KeyDefinition& d);
+  // SET STATUS: personalization -> issued.
+  Outcome<> finish();
+
+ private:
+  Transport& t_;
+};
+
+// ---------------------------------------------------------------- the sample card
+// A small, fixed layout used by the demo, the tests, the benchmarks and the
+// conformance scripts until the Juki applications exist (specs/card-os.md
+// "Sample layout").
+struct SampleSecrets {
+  Bytes transport_key;       // the factory's
+  Bytes admin_key;           // MF key 02: TERMINATE CARD USAGE
+  Bytes reset_key;           // application key 03: RESET RETRY COUNTER of the password
+};
+inline constexpr std::uint16_t kSampleDf = 0x5000;
+inline const Bytes kSampleAid = {0xF0, 0x4A, 0x55, 0x4B, 0x49, 0x44, 0x45, 0x4D, 0x4F};  // F0 "JUKIDEMO"
+inline constexpr std::uint16_t kSampleInfoEf = 0x5001;      // transparent 256, read always
+inline constexpr std::uint16_t kSamplePrivateEf = 0x5002;   // transparent 32, read after PIN
+inline constexpr std::uint16_t kSampleHistoryEf = 0x5003;   // linear fixed 4 x 16, SFI 3
+inline constexpr std::uint16_t kSampleLogEf = 0x5004;       // linear variable 8 x 32, SFI 4
+inline constexpr std::uint8_t kSamplePinRef = 0x81;         // the 4-digit password, 3 tries
+inline constexpr std::uint8_t kSampleResetKeyRef = 0x83;
+
+// Personalizes a transport-locked card with the sample layout and leaves it
+// issued (password not set).
+Outcome<> personalize_sample(Transport& t, const SampleSecrets& secrets);
+
+}  // namespace juki::host::perso
