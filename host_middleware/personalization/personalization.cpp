@@ -158,10 +158,7 @@ Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
   info.rule(Op::read) = AccessRule::always();
   info.rule(Op::update) = AccessRule::pin(kSamplePinRef);
   JUKI_TRY(p.create(info));
-  Bytes text(256, 0);
-  const std::string hello = "Juki card OS sample application";
-  std::copy(hello.begin(), hello.end(), text.begin());
-  JUKI_TRY(p.write_binary(text));
+  JUKI_TRY(p.write_binary(as_bytes("Juki card OS sample application")));
 
   FileSpec priv;
   priv.fid = kSamplePrivateEf;
