@@ -1,6 +1,7 @@
 #include "card_os/card/card.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "card_os/card/card_impl.hpp"
 
@@ -201,6 +202,11 @@ Reply Card::Impl::dispatch(const Command& c) {
   if (cla & 0x0C) return status(sw::kSmNotSupported);
   const std::size_t channel = cla & 0x03;
 
+  // A challenge answers exactly the next command on its channel: whatever
+  // comes next takes it away, and only EXTERNAL AUTHENTICATE may use it.
+  std::uint8_t challenge = 0;
+  if (channels_[channel].open) challenge = std::exchange(channels_[channel].challenge_length, 0);
+
   const CommandDef* def = find_command(c.ins);
   if (def == nullptr) return status(sw::kInsNotSupported);
   if (def->proprietary != ((cla & 0x80) != 0)) return status(sw::kClaNotSupported);
@@ -210,33 +216,30 @@ Reply Card::Impl::dispatch(const Command& c) {
   Channel& ch = channels_[channel];
   if (!ch.open) return status(sw::kChannelNotSupported);
 
-  // A challenge answers exactly the next command on its channel.
-  const bool had_challenge = ch.challenge_length != 0;
-  Reply r;
   switch (c.ins) {
-    case 0xA4: r = select(ch, c); break;
-    case 0xB0: r = read_binary(ch, c); break;
-    case 0xD6: r = update_binary(ch, c); break;
-    case 0xB2: r = read_record(ch, c); break;
-    case 0xDC: r = update_record(ch, c); break;
-    case 0xE2: r = append_record(ch, c); break;
-    case 0x20: r = verify(ch, c); break;
-    case 0x24: r = change_reference_data(ch, c); break;
-    case 0x2C: r = reset_retry_counter(ch, c); break;
-    case 0x84: r = get_challenge(ch, c); break;
-    case 0x82: r = external_authenticate(ch, c); break;
-    case 0xE0: r = create_file(ch, c); break;
-    case 0xE4: r = delete_file(ch, c); break;
-    case 0x04: r = activate_file(ch, c, false); break;
-    case 0x44: r = activate_file(ch, c, true); break;
-    case 0xCA: r = get_data(ch, c); break;
-    case 0xDA: r = put_data(ch, c); break;
-    case 0xFE: r = terminate_card(ch, c); break;
-    case 0xF0: r = set_status(ch, c); break;
-    default: r = status(sw::kInsNotSupported); break;
+    case 0xA4: return select(ch, c);
+    case 0xB0: return read_binary(ch, c);
+    case 0xD6: return update_binary(ch, c);
+    case 0xB2: return read_record(ch, c);
+    case 0xDC: return update_record(ch, c);
+    case 0xE2: return append_record(ch, c);
+    case 0x20: return verify(ch, c);
+    case 0x24: return change_reference_data(ch, c);
+    case 0x2C: return reset_retry_counter(ch, c);
+    case 0x84: return get_challenge(ch, c);
+    case 0x82:
+      ch.challenge_length = challenge;  // consumed by the handler, right or wrong
+      return external_authenticate(ch, c);
+    case 0xE0: return create_file(ch, c);
+    case 0xE4: return delete_file(ch, c);
+    case 0x04: return activate_file(ch, c, false);
+    case 0x44: return activate_file(ch, c, true);
+    case 0xCA: return get_data(ch, c);
+    case 0xDA: return put_data(ch, c);
+    case 0xFE: return terminate_card(ch, c);
+    case 0xF0: return set_status(ch, c);
   }
-  if (had_challenge && c.ins != 0x84) ch.challenge_length = 0;
-  return r;
+  return status(sw::kInsNotSupported);
 }
 
 // ---------------------------------------------------------------- helpers
