@@ -15,10 +15,10 @@ struct Command {
   std::uint8_t ins = 0;
   std::uint8_t p1 = 0;
   std::uint8_t p2 = 0;
-  ByteView data;          // Nc bytes (empty for cases 1 and 2); points into the input
-  std::uint32_t ne = 0;   // expected response length: 0 when Le absent; 256 / 65536 for Le=00 / 0000
+  ByteView data;         // Nc bytes (empty for cases 1 and 2); points into the input
+  std::uint32_t ne = 0;  // expected response length: 0 when Le absent; 256 / 65536 for Le=00 / 0000
   bool has_le = false;
-  bool extended = false;  // extended length encoding was used
+  bool extended = false;       // extended length encoding was used
   std::uint8_t apdu_case = 1;  // 1, 2, 3 or 4
   std::uint16_t p1p2() const { return static_cast<std::uint16_t>(p1 << 8 | p2); }
 };
@@ -28,7 +28,8 @@ struct Command {
 Result<Command, sw::Sw> parse_command(ByteView raw);
 
 // Encodes a command; the inverse of parse_command (chooses the short form
-// when data <= 255 and ne <= 256, else extended).
+// when data <= 255 and ne <= 256, else extended). Ne over 65536 is sent as 0000
+// (the maximum); data over 65535 bytes cannot be encoded and gives an empty result.
 Bytes encode_command(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
                      ByteView data = {}, std::uint32_t ne = 0);
 

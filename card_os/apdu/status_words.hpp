@@ -9,9 +9,9 @@ namespace juki::sw {
 using Sw = std::uint16_t;
 
 inline constexpr Sw kOk = 0x9000;
-inline constexpr Sw kEndReached = 0x6282;          // end of file/record before Ne bytes
+inline constexpr Sw kEndReached = 0x6282;  // end of file/record before Ne bytes
 inline constexpr Sw kSelectedFileDeactivated = 0x6283;
-inline constexpr Sw kVerifyFailedBase = 0x63C0;    // 63Cx: x tries left
+inline constexpr Sw kVerifyFailedBase = 0x63C0;  // 63Cx: x tries left
 inline constexpr Sw kMemoryFailure = 0x6581;
 inline constexpr Sw kWrongLength = 0x6700;
 inline constexpr Sw kChannelNotSupported = 0x6881;
@@ -34,7 +34,7 @@ inline constexpr Sw kIncorrectP1P2 = 0x6A86;
 inline constexpr Sw kReferenceNotFound = 0x6A88;
 inline constexpr Sw kFileExists = 0x6A89;
 inline constexpr Sw kDfNameExists = 0x6A8A;
-inline constexpr Sw kWrongP1P2 = 0x6B00;           // e.g. offset outside the EF
+inline constexpr Sw kWrongP1P2 = 0x6B00;  // e.g. offset outside the EF
 inline constexpr Sw kInsNotSupported = 0x6D00;
 inline constexpr Sw kClaNotSupported = 0x6E00;
 inline constexpr Sw kNoPreciseDiagnosis = 0x6F00;
@@ -43,7 +43,8 @@ inline constexpr Sw verify_failed(unsigned tries_left) {
   return static_cast<Sw>(kVerifyFailedBase | (tries_left > 15 ? 15 : tries_left));
 }
 
-// One line of English for a status word ("63C2: verification failed, 2 tries left").
+// One line of English for a status word, without the status word itself (callers
+// prepend it): meaning(0x63C2) == "verification failed, 2 tries left".
 // Covers every status word this project emits and the common ISO ones; others
 // get their ISO group's meaning.
 std::string meaning(Sw sw);

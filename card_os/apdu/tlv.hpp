@@ -12,16 +12,17 @@
 namespace juki::tlv {
 
 enum class Error : std::uint8_t {
-  truncated,            // input ends inside a tag, length or value
-  bad_tag,              // tag longer than 3 bytes, or 00 / FF where a tag is expected
-  bad_length,           // indefinite (80), or a long form over 3 bytes, or non-minimal? (see .cpp)
+  truncated,   // input ends inside a tag, length or value
+  bad_tag,     // tag longer than 3 bytes, or 00 / FF where a tag is expected
+  bad_length,  // indefinite (80), or a long form over 3 bytes (84+); non-minimal
+               // long forms such as 81 05 are valid BER and accepted
 };
 
 struct Tlv {
-  std::uint32_t tag = 0;     // e.g. 0x62, 0x9F7F, 0xDF2001
-  ByteView value;            // points into the input
+  std::uint32_t tag = 0;         // e.g. 0x62, 0x9F7F, 0xDF2001
+  ByteView value;                // points into the input
   std::size_t encoded_size = 0;  // bytes the whole TLV took
-  bool constructed() const;  // bit 6 of the first tag byte
+  bool constructed() const;      // bit 6 of the first tag byte
 };
 
 // Decodes the TLV at the start of `in`.
@@ -31,10 +32,12 @@ Result<Tlv, Error> decode_one(ByteView in);
 // children of a constructed object.
 Result<std::vector<Tlv>, Error> decode_all(ByteView in);
 
-// First TLV with `tag` among the top level of `in`, or nullopt (also on malformed input).
+// First TLV with `tag` among the top level of `in`, or nullopt (also when any part of `in`
+// is malformed, even after the match).
 std::optional<Tlv> find(ByteView in, std::uint32_t tag);
 
-// Appends tag, length and value.
+// Appends tag, length and value. The shortest length form is used; lengths over
+// 0xFFFFFF get an 84 form that decode_one rejects (no card object is that large).
 void append(Bytes& out, std::uint32_t tag, ByteView value);
 void append_length(Bytes& out, std::size_t length);
 void append_tag(Bytes& out, std::uint32_t tag);
