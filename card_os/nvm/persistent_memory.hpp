@@ -117,6 +117,14 @@ class PersistentMemory {
   std::uint64_t seq_ = 0;
   bool apply_unsynced_ = false;
   std::vector<std::uint32_t> block_crc_;  // CRC32 per 1 KiB block of the main area
+  std::uint64_t pending_ = 0;             // journal bytes of dirty_, kept exact on every write
+  bool dead_ = false;                     // PowerLoss left a commit half done: only open() again
+
+  void put(std::size_t offset, ByteView data);  // Storage::write, counted in stats_
+  void save_undo(std::uint32_t addr, std::uint32_t len);
+  void refresh_block_crcs();  // recomputes the CRCs of the blocks dirty_ touches
+  std::uint32_t image_digest() const;
+  void end_transaction();
 };
 
 // RAII guard: aborts unless committed. Safe during PowerLoss unwinding.

@@ -1,0 +1,437 @@
+#include "card_os/nvm/persistent_memory.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstring>
+#include <optional>
+
+namespace juki::card_os {
+
+namespace {
+
+constexpr std::array<std::uint8_t, 8> kMagic = {'J', 'U', 'K', 'I', 'N', 'V', 'M', '1'};
+constexpr std::uint32_t kCommitMagic = 0x4A434D54;  // "JCMT"
+constexpr std::uint32_t kBlockSize = 1024;          // granularity of the image digest
+constexpr std::uint32_t kEntryHeader = 6;           // [u32 addr][u16 len]
+constexpr std::uint32_t kMaxEntryData = 0xFFFF;     // longer ranges take several entries
+constexpr std::uint32_t kMaxCapacity = 256u << 20;
+constexpr std::uint32_t kMaxJournal = 64u << 20;
+
+// Header fields (offsets inside the 64-byte device header).
+constexpr std::size_t kHdrVersion = 8;
+constexpr std::size_t kHdrSize = 10;
+constexpr std::size_t kHdrCapacity = 12;
+constexpr std::size_t kHdrJournal = 16;
+constexpr std::size_t kHdrCrc = PersistentMemory::kHeaderSize - 4;
+
+// Commit slot fields.
+constexpr std::size_t kRecSeq = 4;
+constexpr std::size_t kRecJournalLen = 12;
+constexpr std::size_t kRecJournalCrc = 16;
+constexpr std::size_t kRecDigest = 20;
+constexpr std::size_t kRecCrc = PersistentMemory::kSlotSize - 4;
+
+constexpr std::size_t kSlotsOffset = PersistentMemory::kHeaderSize;
+constexpr std::size_t kJournalOffset = kSlotsOffset + 2 * PersistentMemory::kSlotSize;
+
+std::uint32_t crc(ByteView data) {
+  return static_cast<std::uint32_t>(crc32_z(0, data.data(), data.size()));
+}
+
+std::size_t slot_offset(std::uint64_t seq) {
+  return kSlotsOffset + (seq % 2) * PersistentMemory::kSlotSize;
+}
+std::size_t main_offset(const NvmGeometry& g) {
+  return kJournalOffset + g.journal_capacity;
+}
+
+std::uint64_t entry_bytes(std::uint64_t len) {
+  return len + kEntryHeader * ((len + kMaxEntryData - 1) / kMaxEntryData);
+}
+
+bool geometry_ok(const NvmGeometry& g) {
+  return g.capacity >= 1 && g.capacity <= kMaxCapacity && g.journal_capacity > kEntryHeader &&
+         g.journal_capacity <= kMaxJournal;
+}
+
+std::uint32_t block_crc(const Bytes& main, std::size_t block) {
+  const std::size_t start = block * kBlockSize;
+  const std::size_t len = std::min<std::size_t>(kBlockSize, main.size() - start);
+  return crc(ByteView(main).subspan(start, len));
+}
+
+std::array<std::uint8_t, PersistentMemory::kHeaderSize> encode_header(const NvmGeometry& g) {
+  std::array<std::uint8_t, PersistentMemory::kHeaderSize> h{};
+  std::copy(kMagic.begin(), kMagic.end(), h.begin());
+  store_be16(&h[kHdrVersion], PersistentMemory::kFormatVersion);
+  store_be16(&h[kHdrSize], PersistentMemory::kHeaderSize);
+  store_be32(&h[kHdrCapacity], g.capacity);
+  store_be32(&h[kHdrJournal], g.journal_capacity);
+  store_be32(&h[kHdrCrc], crc(ByteView(h).first(kHdrCrc)));
+  return h;
+}
+
+struct CommitRecord {
+  std::uint64_t seq = 0;
+  std::uint32_t journal_len = 0;
+  std::uint32_t journal_crc = 0;
+  std::uint32_t digest = 0;
+};
+
+std::array<std::uint8_t, PersistentMemory::kSlotSize> encode_record(const CommitRecord& r) {
+  std::array<std::uint8_t, PersistentMemory::kSlotSize> s{};
+  store_be32(&s[0], kCommitMagic);
+  store_be32(&s[kRecSeq], static_cast<std::uint32_t>(r.seq >> 32));
+  store_be32(&s[kRecSeq + 4], static_cast<std::uint32_t>(r.seq));
+  store_be32(&s[kRecJournalLen], r.journal_len);
+  store_be32(&s[kRecJournalCrc], r.journal_crc);
+  store_be32(&s[kRecDigest], r.digest);
+  store_be32(&s[kRecCrc], crc(ByteView(s).first(kRecCrc)));
+  return s;
+}
+
+// A torn or never-written slot fails here and the other slot wins.
+std::optional<CommitRecord> decode_record(ByteView s, std::size_t slot_index,
+                                          const NvmGeometry& g) {
+  if (load_be32(&s[0]) != kCommitMagic) return std::nullopt;
+  if (load_be32(&s[kRecCrc]) != crc(s.first(kRecCrc))) return std::nullopt;
+  CommitRecord r;
+  r.seq = (std::uint64_t{load_be32(&s[kRecSeq])} << 32) | load_be32(&s[kRecSeq + 4]);
+  r.journal_len = load_be32(&s[kRecJournalLen]);
+  r.journal_crc = load_be32(&s[kRecJournalCrc]);
+  r.digest = load_be32(&s[kRecDigest]);
+  // Records are only ever written to slot seq % 2, with a journal that fits.
+  if (r.seq == 0 || r.seq % 2 != slot_index || r.journal_len > g.journal_capacity) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+struct JournalEntry {
+  std::uint32_t addr;
+  ByteView data;
+};
+
+// All entries, or nullopt if the journal is not a well-formed list of
+// in-range entries (then it cannot be the one its CRC vouches for).
+std::optional<std::vector<JournalEntry>> parse_journal(ByteView j, std::uint32_t capacity) {
+  std::vector<JournalEntry> out;
+  std::size_t pos = 0;
+  while (pos < j.size()) {
+    if (j.size() - pos < kEntryHeader) return std::nullopt;
+    const std::uint32_t addr = load_be32(&j[pos]);
+    const std::uint16_t len = load_be16(&j[pos + 4]);
+    pos += kEntryHeader;
+    if (len == 0 || j.size() - pos < len || std::uint64_t{addr} + len > capacity) {
+      return std::nullopt;
+    }
+    out.push_back({addr, j.subspan(pos, len)});
+    pos += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* describe(NvmError e) {
+  switch (e) {
+    case NvmError::none:
+      return "No error.";
+    case NvmError::storage_too_small:
+      return "The storage is smaller than the persistent-memory geometry needs.";
+    case NvmError::bad_geometry:
+      return "The main-area or journal capacity is outside the supported range.";
+    case NvmError::not_an_image:
+      return "The storage does not hold a persistent-memory image (header magic missing).";
+    case NvmError::unsupported_version:
+      return "The persistent-memory image has a format version this card OS does not support.";
+    case NvmError::header_corrupt:
+      return "The persistent-memory image header is corrupt (checksum or fields invalid).";
+    case NvmError::size_mismatch:
+      return "The storage is smaller than the geometry recorded in the image header.";
+    case NvmError::data_corrupt:
+      return "The persistent-memory main area does not match its last committed state.";
+    case NvmError::journal_full:
+      return "The write does not fit in the journal of the current transaction.";
+    case NvmError::out_of_range:
+      return "The address range lies outside the persistent-memory main area.";
+    case NvmError::no_transaction:
+      return "A persistent write was attempted outside a transaction.";
+  }
+  return "Unknown persistent-memory error.";
+}
+
+PersistentMemory::PersistentMemory(Storage& storage) : storage_(&storage) {}
+
+std::size_t PersistentMemory::storage_size_for(const NvmGeometry& g) {
+  return kJournalOffset + std::size_t{g.journal_capacity} + g.capacity;
+}
+
+Result<PersistentMemory, NvmError> PersistentMemory::format(Storage& storage,
+                                                            const NvmGeometry& g) {
+  if (!geometry_ok(g)) return unexpected(NvmError::bad_geometry);
+  const std::size_t need = storage_size_for(g);
+  if (storage.size() < need) return unexpected(NvmError::storage_too_small);
+
+  PersistentMemory m(storage);
+  m.geometry_ = g;
+  m.working_.assign(g.capacity, 0);
+  m.block_crc_.resize((g.capacity + kBlockSize - 1) / kBlockSize);
+  for (std::size_t b = 0; b < m.block_crc_.size(); ++b) m.block_crc_[b] = block_crc(m.working_, b);
+
+  // The header goes last: a format cut short leaves no image that looks valid
+  // (unless the medium held one with this geometry, which then fails its digest).
+  m.put(kSlotsOffset, Bytes(need - kSlotsOffset, 0));
+  storage.sync();
+  const CommitRecord first{1, 0, crc({}), m.image_digest()};
+  m.put(slot_offset(first.seq), encode_record(first));
+  storage.sync();
+  m.put(0, encode_header(g));
+  storage.sync();
+  m.seq_ = first.seq;
+  return m;
+}
+
+Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
+  if (storage.size() < kHeaderSize) return unexpected(NvmError::not_an_image);
+  std::array<std::uint8_t, kHeaderSize> h{};
+  storage.read(0, h);
+  if (!std::equal(kMagic.begin(), kMagic.end(), h.begin())) {
+    return unexpected(NvmError::not_an_image);
+  }
+  // Version before CRC: another version may lay its header out differently.
+  if (load_be16(&h[kHdrVersion]) != kFormatVersion) {
+    return unexpected(NvmError::unsupported_version);
+  }
+  if (load_be32(&h[kHdrCrc]) != crc(ByteView(h).first(kHdrCrc))) {
+    return unexpected(NvmError::header_corrupt);
+  }
+  const NvmGeometry g{load_be32(&h[kHdrCapacity]), load_be32(&h[kHdrJournal])};
+  if (load_be16(&h[kHdrSize]) != kHeaderSize || !geometry_ok(g)) {
+    return unexpected(NvmError::header_corrupt);
+  }
+  if (storage.size() < storage_size_for(g)) return unexpected(NvmError::size_mismatch);
+
+  std::optional<CommitRecord> rec;
+  for (std::size_t i = 0; i < 2; ++i) {
+    std::array<std::uint8_t, kSlotSize> s{};
+    storage.read(kSlotsOffset + i * kSlotSize, s);
+    auto r = decode_record(s, i, g);
+    if (r && (!rec || r->seq > rec->seq)) rec = r;
+  }
+  if (!rec) return unexpected(NvmError::data_corrupt);
+
+  PersistentMemory m(storage);
+  m.geometry_ = g;
+  m.working_.resize(g.capacity);
+  storage.read(main_offset(g), m.working_);
+
+  // The journal belongs to this record only if its CRC says so; otherwise a
+  // later commit was cut before its record and the main area is already right.
+  Bytes journal(rec->journal_len);
+  storage.read(kJournalOffset, journal);
+  if (crc(journal) == rec->journal_crc) {
+    auto entries = parse_journal(journal, g.capacity);
+    if (!entries) return unexpected(NvmError::data_corrupt);
+    bool wrote = false;
+    for (const auto& e : *entries) {
+      // Rewrite only the bytes that differ: after a complete apply, recovery
+      // writes nothing.
+      std::size_t i = 0;
+      while (i < e.data.size()) {
+        if (m.working_[e.addr + i] == e.data[i]) {
+          ++i;
+          continue;
+        }
+        std::size_t j = i;
+        while (j < e.data.size() && m.working_[e.addr + j] != e.data[j]) ++j;
+        m.put(main_offset(g) + e.addr + i, e.data.subspan(i, j - i));
+        std::copy(e.data.begin() + static_cast<std::ptrdiff_t>(i),
+                  e.data.begin() + static_cast<std::ptrdiff_t>(j),
+                  m.working_.begin() + e.addr + static_cast<std::ptrdiff_t>(i));
+        wrote = true;
+        i = j;
+      }
+    }
+    if (wrote) storage.sync();
+  }
+
+  m.block_crc_.resize((g.capacity + kBlockSize - 1) / kBlockSize);
+  for (std::size_t b = 0; b < m.block_crc_.size(); ++b) m.block_crc_[b] = block_crc(m.working_, b);
+  if (m.image_digest() != rec->digest) return unexpected(NvmError::data_corrupt);
+  m.seq_ = rec->seq;
+  return m;
+}
+
+void PersistentMemory::begin() {
+  assert(!in_tx_ && "PersistentMemory::begin inside a transaction");
+  assert(!dead_ && "PersistentMemory used after a power loss: open the storage again");
+  in_tx_ = true;
+}
+
+NvmError PersistentMemory::write(std::uint32_t addr, ByteView data) {
+  if (!in_tx_) return NvmError::no_transaction;
+  if (std::uint64_t{addr} + data.size() > working_.size()) return NvmError::out_of_range;
+  if (data.empty()) return NvmError::none;
+  const auto end = static_cast<std::uint32_t>(addr + data.size());
+
+  // Dirty ranges that overlap or touch [addr, end) merge with it.
+  auto first = std::lower_bound(dirty_.begin(), dirty_.end(), addr,
+                                [](const Range& r, std::uint32_t a) { return r.addr + r.len < a; });
+  auto last = first;
+  std::uint32_t m_start = addr;
+  std::uint32_t m_end = end;
+  std::uint64_t replaced = 0;
+  for (; last != dirty_.end() && last->addr <= end; ++last) {
+    m_start = std::min(m_start, last->addr);
+    m_end = std::max(m_end, last->addr + last->len);
+    replaced += entry_bytes(last->len);
+  }
+  const std::uint64_t pending = pending_ - replaced + entry_bytes(m_end - m_start);
+  if (pending > geometry_.journal_capacity) return NvmError::journal_full;
+
+  // Undo keeps the original of each byte once: the parts not yet dirty.
+  std::uint32_t pos = addr;
+  for (auto it = first; it != last; ++it) {
+    if (it->addr > pos) save_undo(pos, it->addr - pos);
+    pos = std::max(pos, it->addr + it->len);
+  }
+  if (pos < end) save_undo(pos, end - pos);
+
+  // memmove: data may be a view into working_ itself.
+  std::memmove(&working_[addr], data.data(), data.size());
+
+  const Range merged{m_start, m_end - m_start};
+  if (first == last) {
+    dirty_.insert(first, merged);
+  } else {
+    *first = merged;
+    dirty_.erase(first + 1, last);
+  }
+  pending_ = pending;
+  return NvmError::none;
+}
+
+NvmError PersistentMemory::write_u8(std::uint32_t addr, std::uint8_t v) {
+  const std::array<std::uint8_t, 1> b{v};
+  return write(addr, b);
+}
+
+NvmError PersistentMemory::write_u16(std::uint32_t addr, std::uint16_t v) {
+  std::array<std::uint8_t, 2> b{};
+  store_be16(b.data(), v);
+  return write(addr, b);
+}
+
+NvmError PersistentMemory::write_u32(std::uint32_t addr, std::uint32_t v) {
+  std::array<std::uint8_t, 4> b{};
+  store_be32(b.data(), v);
+  return write(addr, b);
+}
+
+NvmError PersistentMemory::fill(std::uint32_t addr, std::uint32_t len, std::uint8_t value) {
+  // Check before allocating: len may be anything.
+  if (!in_tx_) return NvmError::no_transaction;
+  if (std::uint64_t{addr} + len > working_.size()) return NvmError::out_of_range;
+  return write(addr, Bytes(len, value));
+}
+
+std::uint32_t PersistentMemory::journal_bytes_pending() const {
+  return static_cast<std::uint32_t>(pending_);
+}
+
+void PersistentMemory::commit() {
+  assert(in_tx_ && "PersistentMemory::commit outside a transaction");
+  assert(!dead_);
+  if (dirty_.empty()) {
+    end_transaction();
+    return;
+  }
+
+  Bytes journal;
+  journal.reserve(pending_);
+  for (const Range& r : dirty_) {
+    for (std::uint32_t off = 0; off < r.len; off += kMaxEntryData) {
+      const std::uint32_t n = std::min(kMaxEntryData, r.len - off);
+      append_be32(journal, r.addr + off);
+      append_be16(journal, static_cast<std::uint16_t>(n));
+      journal.insert(journal.end(), working_.begin() + r.addr + off,
+                     working_.begin() + r.addr + off + n);
+    }
+  }
+  assert(journal.size() == pending_);
+  refresh_block_crcs();
+  const CommitRecord rec{seq_ + 1, static_cast<std::uint32_t>(journal.size()), crc(journal),
+                         image_digest()};
+
+  // From the first write on, a PowerLoss leaves this object inconsistent with
+  // the storage; only a new open() may continue.
+  dead_ = true;
+  const std::size_t main = main_offset(geometry_);
+  if (apply_unsynced_) storage_->sync();  // the journal about to be overwritten must be done with
+  put(kJournalOffset, journal);
+  storage_->sync();
+  put(slot_offset(rec.seq), encode_record(rec));
+  storage_->sync();
+  seq_ = rec.seq;
+  for (const Range& r : dirty_) put(main + r.addr, ByteView(working_).subspan(r.addr, r.len));
+  apply_unsynced_ = true;
+  dead_ = false;
+  ++stats_.commits;
+  end_transaction();
+}
+
+void PersistentMemory::abort() {
+  // Also runs from Transaction's destructor while a PowerLoss unwinds.
+  if (!in_tx_) return;
+  std::size_t pos = 0;
+  for (const Range& r : undo_ranges_) {
+    std::copy_n(undo_bytes_.begin() + static_cast<std::ptrdiff_t>(pos), r.len,
+                working_.begin() + r.addr);
+    pos += r.len;
+  }
+  end_transaction();
+}
+
+void PersistentMemory::put(std::size_t offset, ByteView data) {
+  ++stats_.storage_writes;
+  stats_.bytes_written += data.size();
+  storage_->write(offset, data);
+}
+
+void PersistentMemory::save_undo(std::uint32_t addr, std::uint32_t len) {
+  undo_ranges_.push_back({addr, len});
+  undo_bytes_.insert(undo_bytes_.end(), working_.begin() + addr, working_.begin() + addr + len);
+}
+
+void PersistentMemory::refresh_block_crcs() {
+  // dirty_ is sorted, so a block shared by two ranges comes up twice in a row.
+  std::size_t done = block_crc_.size();
+  for (const Range& r : dirty_) {
+    for (std::size_t b = r.addr / kBlockSize; b <= (r.addr + r.len - 1) / kBlockSize; ++b) {
+      if (b == done) continue;
+      block_crc_[b] = block_crc(working_, b);
+      done = b;
+    }
+  }
+}
+
+std::uint32_t PersistentMemory::image_digest() const {
+  Bytes list;
+  list.reserve(block_crc_.size() * 4);
+  for (std::uint32_t c : block_crc_) append_be32(list, c);
+  return crc(list);
+}
+
+void PersistentMemory::end_transaction() {
+  dirty_.clear();
+  undo_ranges_.clear();
+  undo_bytes_.clear();
+  pending_ = 0;
+  in_tx_ = false;
+}
+
+}  // namespace juki::card_os
