@@ -275,6 +275,8 @@ bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
 }
 
 void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
+  // An SFI naming the current EF again keeps its current record.
+  if (explicit_select || node != ch.ef) ch.record = 0;
   if (fs_.is_df(node)) {
     ch.df = node;
     ch.ef = 0;
@@ -282,7 +284,6 @@ void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
     ch.df = fs_.parent(node);
     ch.ef = node;
   }
-  ch.record = 0;
   const NodeRef context = application_of(fs_, node);
   // Leaving an application, or selecting it again, ends what was verified in it.
   if (context != ch.security.context || (explicit_select && node == context && node != mf()))
