@@ -53,17 +53,18 @@ Reply Card::Impl::get_data(Channel&, const Command& c) {
   // whole TLV.
   Bytes value;
   const std::uint16_t tag = c.p1p2();
+  // A terminated card tells its state and nothing else.
+  if (life_cycle() == LifeCycle::terminated && tag != 0xDF20)
+    return status(sw::kConditionsNotSatisfied);
   switch (tag) {
     case 0xDF20:
       value = {static_cast<std::uint8_t>(life_cycle())};
       break;
     case 0xDF21:
-      if (life_cycle() == LifeCycle::terminated) return status(sw::kConditionsNotSatisfied);
       append_be32(value, nvm_.capacity());
       append_be32(value, heap_.free_bytes());
       break;
     case 0xDF22: {
-      if (life_cycle() == LifeCycle::terminated) return status(sw::kConditionsNotSatisfied);
       ByteView serial = nvm_.read(Superblock::kSerialAt, 8);
       value.assign(serial.begin(), serial.end());
       break;

@@ -61,9 +61,9 @@ Reply Card::Impl::select(Channel& ch, const Command& c) {
       target = fs_.parent(ch.df);
       break;
     case 0x04:  // DF name
-      if (d.empty()) target = mf();
-      else if (occurrence == 0x00) target = fs_.df_by_name(mf(), d);
       // "next occurrence": DF names are unique on this card, so there is none.
+      if (occurrence != 0x00) break;
+      target = d.empty() ? mf() : fs_.df_by_name(mf(), d);
       break;
     case 0x08:    // path from the MF
     case 0x09: {  // path from the current DF
@@ -181,9 +181,10 @@ Reply Card::Impl::read_record(Channel& ch, const Command& c) {
   if (sfi != 0) select_node(ch, ef, false);
   const std::uint32_t number = c.p1 != 0 ? c.p1 : current;
   if (number == 0 || number > fs_.record_count(ef)) return status(sw::kRecordNotFound);
-  ch.record = number;
   ByteView rec = fs_.read_record(ef, number);
-  return bounded(Bytes(rec.begin(), rec.end()), c);
+  Reply r = bounded(Bytes(rec.begin(), rec.end()), c);
+  if (r.sw == sw::kOk) ch.record = number;  // only a successful read moves the record pointer
+  return r;
 }
 
 namespace {

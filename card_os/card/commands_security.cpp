@@ -74,12 +74,12 @@ Reply Card::Impl::verify(Channel& ch, const Command& c) {
 Reply Card::Impl::change_reference_data(Channel& ch, const Command& c) {
   if (c.p1 != 0x00 && c.p1 != 0x01) return status(sw::kIncorrectP1P2);
   const ObjectRef pin = objects_.resolve(ch.df, ObjectKind::pin, c.p2);
-  if (pin == 0) return status(sw::kReferenceNotFound);
   const bool issued = life_cycle() == LifeCycle::issued;
-  const bool activation = (objects_.flags(pin) & kPinActivates) != 0;
+  const bool activation = pin != 0 && (objects_.flags(pin) & kPinActivates) != 0;
   // An issued card takes exactly one command of this kind: the first setting
   // of its activation password, which makes it active.
   if (issued && !(c.p1 == 0x01 && activation)) return status(sw::kConditionsNotSatisfied);
+  if (pin == 0) return status(sw::kReferenceNotFound);
 
   const std::size_t fixed = fixed_length(objects_, pin);
   if (c.p1 == 0x01) {  // initial setting: only while no reference data exists
@@ -185,10 +185,11 @@ Reply Card::Impl::get_challenge(Channel& ch, const Command& c) {
 Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
   if (c.p1 != 0x00) return status(sw::kIncorrectP1P2);
   const ObjectRef key = objects_.resolve(ch.df, ObjectKind::key, c.p2);
-  if (key == 0) return status(sw::kReferenceNotFound);
-  const bool transport = (objects_.flags(key) & kKeyTransport) != 0;
+  const bool transport = key != 0 && (objects_.flags(key) & kKeyTransport) != 0;
+  // A blank card knows no key but its transport key.
   if (life_cycle() == LifeCycle::transport_locked && !transport)
     return status(sw::kConditionsNotSatisfied);
+  if (key == 0) return status(sw::kReferenceNotFound);
   if (ch.challenge_length == 0) return status(sw::kConditionsNotSatisfied);
   const ByteView challenge(ch.challenge.data(), ch.challenge_length);
   ch.challenge_length = 0;  // one proof per challenge

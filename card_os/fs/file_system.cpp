@@ -138,8 +138,8 @@ Result<FileSpec, sw::Sw> decode_fcp(ByteView fcp) {
           if ((!(r.flags & AccessRule::kPin) && r.pin_ref) ||
               (!(r.flags & AccessRule::kKey) && r.key_ref) ||
               (!(r.flags & AccessRule::kRole) && r.roles) ||
-              ((r.flags & AccessRule::kPin) && (r.pin_ref & 0x7F) == 0) ||
-              ((r.flags & AccessRule::kKey) && (r.key_ref & 0x7F) == 0))
+              ((r.flags & AccessRule::kPin) && ((r.pin_ref & 0x1F) == 0 || (r.pin_ref & 0x60))) ||
+              ((r.flags & AccessRule::kKey) && ((r.key_ref & 0x1F) == 0 || (r.key_ref & 0x60))))
             return unexpected(sw::kWrongData);
           ops_seen |= 1u << op;
           s.rules[op] = r;
@@ -322,7 +322,7 @@ Result<NodeRef, sw::Sw> FileSystem::create(NodeRef df, const FileSpec& s) {
     if (s.fid != 0 && fid(c) == s.fid) return unexpected(sw::kFileExists);
     if (s.sfi != 0 && !is_df(c) && sfi(c) == s.sfi) return unexpected(sw::kFileExists);
   }
-  if (s.fid == fid(df)) return unexpected(sw::kFileExists);
+  if (s.fid != 0 && s.fid == fid(df)) return unexpected(sw::kFileExists);
   if (!s.name.empty()) {
     NodeRef root = df;
     while (parent(root) != 0) root = parent(root);

@@ -48,8 +48,51 @@ std::size_t main_offset(const NvmGeometry& g) {
   return kJournalOffset + g.journal_capacity;
 }
 
-std::uint64_t entry_bytes(std::uint64_t len) {
-  return len + kEntryHeader * ((len + kMaxEntryData - 1) / kMaxEntryData);
+constexpr std::uint32_t kFillFlag = 0x80000000;  // entry address bit: a fill entry
+constexpr std::uint32_t kFillEntry = kEntryHeader + 1;
+// Shorter runs stay literal: splitting a literal around a fill costs a header.
+constexpr std::uint32_t kMinFillRun = 16;
+
+// Encodes one dirty range as journal entries (appended to `out` when given)
+// and returns their size. Runs of one byte value become fill entries, so
+// wiping or zeroing a large area (a deleted application) costs a few bytes of
+// journal, not its size.
+std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, Bytes* out) {
+  std::uint64_t size = 0;
+  auto literal = [&](std::size_t from, std::size_t to) {
+    for (std::size_t off = from; off < to; off += kMaxEntryData) {
+      const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, to - off));
+      size += kEntryHeader + n;
+      if (!out) continue;
+      append_be32(*out, addr + static_cast<std::uint32_t>(off));
+      append_be16(*out, static_cast<std::uint16_t>(n));
+      out->insert(out->end(), bytes.begin() + static_cast<std::ptrdiff_t>(off),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(off + n));
+    }
+  };
+  std::size_t literal_from = 0;
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    std::size_t run = 1;
+    while (i + run < bytes.size() && bytes[i + run] == bytes[i]) ++run;
+    if (run < kMinFillRun) {
+      i += run;
+      continue;
+    }
+    literal(literal_from, i);
+    for (std::size_t off = 0; off < run; off += kMaxEntryData) {
+      const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, run - off));
+      size += kFillEntry;
+      if (!out) continue;
+      append_be32(*out, (addr + static_cast<std::uint32_t>(i + off)) | kFillFlag);
+      append_be16(*out, static_cast<std::uint16_t>(n));
+      out->push_back(bytes[i]);
+    }
+    i += run;
+    literal_from = i;
+  }
+  literal(literal_from, bytes.size());
+  return size;
 }
 
 bool geometry_ok(const NvmGeometry& g) {
@@ -112,7 +155,9 @@ std::optional<CommitRecord> decode_record(ByteView s, std::size_t slot_index,
 
 struct JournalEntry {
   std::uint32_t addr;
-  ByteView data;
+  ByteView data;      // literal entries
+  std::uint32_t fill_len = 0;  // fill entries: this many bytes of fill_value
+  std::uint8_t fill_value = 0;
 };
 
 // All entries, or nullopt if the journal is not a well-formed list of
@@ -122,14 +167,20 @@ std::optional<std::vector<JournalEntry>> parse_journal(ByteView j, std::uint32_t
   std::size_t pos = 0;
   while (pos < j.size()) {
     if (j.size() - pos < kEntryHeader) return std::nullopt;
-    const std::uint32_t addr = load_be32(&j[pos]);
+    const std::uint32_t word = load_be32(&j[pos]);
+    const std::uint32_t addr = word & ~kFillFlag;
     const std::uint16_t len = load_be16(&j[pos + 4]);
     pos += kEntryHeader;
-    if (len == 0 || j.size() - pos < len || std::uint64_t{addr} + len > capacity) {
-      return std::nullopt;
+    if (len == 0 || std::uint64_t{addr} + len > capacity) return std::nullopt;
+    if (word & kFillFlag) {
+      if (j.size() - pos < 1) return std::nullopt;
+      out.push_back({addr, {}, len, j[pos]});
+      pos += 1;
+    } else {
+      if (j.size() - pos < len) return std::nullopt;
+      out.push_back({addr, j.subspan(pos, len)});
+      pos += len;
     }
-    out.push_back({addr, j.subspan(pos, len)});
-    pos += len;
   }
   return out;
 }
@@ -237,20 +288,32 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
     auto entries = parse_journal(journal, g.capacity);
     if (!entries) return unexpected(NvmError::data_corrupt);
     bool wrote = false;
+    Bytes fill;
     for (const auto& e : *entries) {
-      // Rewrite only the bytes that differ: after a complete apply, recovery
-      // writes nothing.
+      ByteView data = e.data;
+      if (e.fill_len != 0) {
+        fill.assign(e.fill_len, e.fill_value);
+        data = fill;
+      }
+      // Rewrite only the bytes that differ (after a complete apply, recovery
+      // writes nothing), in one write per stretch: differing bytes separated
+      // by short equal gaps go together, to keep recovery's writes few.
       std::size_t i = 0;
-      while (i < e.data.size()) {
-        if (m.working_[e.addr + i] == e.data[i]) {
+      while (i < data.size()) {
+        if (m.working_[e.addr + i] == data[i]) {
           ++i;
           continue;
         }
         std::size_t j = i;
-        while (j < e.data.size() && m.working_[e.addr + j] != e.data[j]) ++j;
-        m.put(main_offset(g) + e.addr + i, e.data.subspan(i, j - i));
-        std::copy(e.data.begin() + static_cast<std::ptrdiff_t>(i),
-                  e.data.begin() + static_cast<std::ptrdiff_t>(j),
+        std::size_t equal_run = 0;
+        while (j < data.size() && equal_run < kMinFillRun) {
+          equal_run = m.working_[e.addr + j] == data[j] ? equal_run + 1 : 0;
+          ++j;
+        }
+        j -= equal_run;  // the stretch ends at its last differing byte
+        m.put(main_offset(g) + e.addr + i, data.subspan(i, j - i));
+        std::copy(data.begin() + static_cast<std::ptrdiff_t>(i),
+                  data.begin() + static_cast<std::ptrdiff_t>(j),
                   m.working_.begin() + e.addr + static_cast<std::ptrdiff_t>(i));
         wrote = true;
         i = j;
@@ -288,23 +351,31 @@ NvmError PersistentMemory::write(std::uint32_t addr, ByteView data) {
   for (; last != dirty_.end() && last->addr <= end; ++last) {
     m_start = std::min(m_start, last->addr);
     m_end = std::max(m_end, last->addr + last->len);
-    replaced += entry_bytes(last->len);
+    replaced += last->encoded;
   }
-  const std::uint64_t pending = pending_ - replaced + entry_bytes(m_end - m_start);
-  if (pending > geometry_.journal_capacity) return NvmError::journal_full;
+
+  // The journal size depends on the bytes themselves (fill entries), so the
+  // write goes in first and is taken back if the transaction would not fit.
+  const Bytes original(working_.begin() + addr, working_.begin() + end);
+  // memmove: data may be a view into working_ itself.
+  std::memmove(&working_[addr], data.data(), data.size());
+  const std::uint64_t merged_encoded =
+      encode_range(m_start, ByteView(working_).subspan(m_start, m_end - m_start), nullptr);
+  const std::uint64_t pending = pending_ - replaced + merged_encoded;
+  if (pending > geometry_.journal_capacity) {
+    std::copy(original.begin(), original.end(), working_.begin() + addr);
+    return NvmError::journal_full;
+  }
 
   // Undo keeps the original of each byte once: the parts not yet dirty.
   std::uint32_t pos = addr;
   for (auto it = first; it != last; ++it) {
-    if (it->addr > pos) save_undo(pos, it->addr - pos);
+    if (it->addr > pos) save_undo(pos, &original[pos - addr], it->addr - pos);
     pos = std::max(pos, it->addr + it->len);
   }
-  if (pos < end) save_undo(pos, end - pos);
+  if (pos < end) save_undo(pos, &original[pos - addr], end - pos);
 
-  // memmove: data may be a view into working_ itself.
-  std::memmove(&working_[addr], data.data(), data.size());
-
-  const Range merged{m_start, m_end - m_start};
+  const Range merged{m_start, m_end - m_start, static_cast<std::uint32_t>(merged_encoded)};
   if (first == last) {
     dirty_.insert(first, merged);
   } else {
@@ -353,15 +424,8 @@ void PersistentMemory::commit() {
 
   Bytes journal;
   journal.reserve(pending_);
-  for (const Range& r : dirty_) {
-    for (std::uint32_t off = 0; off < r.len; off += kMaxEntryData) {
-      const std::uint32_t n = std::min(kMaxEntryData, r.len - off);
-      append_be32(journal, r.addr + off);
-      append_be16(journal, static_cast<std::uint16_t>(n));
-      journal.insert(journal.end(), working_.begin() + r.addr + off,
-                     working_.begin() + r.addr + off + n);
-    }
-  }
+  for (const Range& r : dirty_)
+    encode_range(r.addr, ByteView(working_).subspan(r.addr, r.len), &journal);
   assert(journal.size() == pending_);
   refresh_block_crcs();
   const CommitRecord rec{seq_ + 1, static_cast<std::uint32_t>(journal.size()), crc(journal),
@@ -402,9 +466,10 @@ void PersistentMemory::put(std::size_t offset, ByteView data) {
   storage_->write(offset, data);
 }
 
-void PersistentMemory::save_undo(std::uint32_t addr, std::uint32_t len) {
+void PersistentMemory::save_undo(std::uint32_t addr, const std::uint8_t* original,
+                                 std::uint32_t len) {
   undo_ranges_.push_back({addr, len});
-  undo_bytes_.insert(undo_bytes_.end(), working_.begin() + addr, working_.begin() + addr + len);
+  undo_bytes_.insert(undo_bytes_.end(), original, original + len);
 }
 
 void PersistentMemory::refresh_block_crcs() {

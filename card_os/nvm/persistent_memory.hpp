@@ -6,7 +6,8 @@
 // Writes inside a transaction change a RAM working copy of the main area and
 // are remembered as dirty ranges (plus undo data for abort). commit():
 //   1. writes the merged dirty ranges to the journal area as entries
-//      [u32 addr][u16 len][data], then sync();
+//      [u32 addr][u16 len][data], runs of one repeated byte as fill entries
+//      [u32 addr | 0x80000000][u16 len][u8 value], then sync();
 //   2. writes a commit record (seq, journal length and CRC, digest of the main
 //      area after the transaction, record CRC) to slot (seq % 2), then sync();
 //      this write is the atomic point;
@@ -110,6 +111,7 @@ class PersistentMemory {
   struct Range {
     std::uint32_t addr;
     std::uint32_t len;
+    std::uint32_t encoded = 0;  // dirty ranges: journal bytes of its entries
   };
   std::vector<Range> dirty_;       // sorted, merged
   std::vector<Range> undo_ranges_;
@@ -121,7 +123,7 @@ class PersistentMemory {
   bool dead_ = false;                     // PowerLoss left a commit half done: only open() again
 
   void put(std::size_t offset, ByteView data);  // Storage::write, counted in stats_
-  void save_undo(std::uint32_t addr, std::uint32_t len);
+  void save_undo(std::uint32_t addr, const std::uint8_t* original, std::uint32_t len);
   void refresh_block_crcs();  // recomputes the CRCs of the blocks dirty_ touches
   std::uint32_t image_digest() const;
   void end_transaction();

@@ -372,16 +372,18 @@ TEST_CASE("journal_full leaves memory unchanged and the transaction open") {
   auto m = formatted(s, g);
   commit_write(m, 0, Bytes(100, 0x11));
 
+  // Random bytes: no runs, so every entry is a literal one (6 + length).
+  std::mt19937 rng(21);
   m.begin();
-  REQUIRE(m.write(0, Bytes(100, 0x22)) == NvmError::none);     // 106
-  REQUIRE(m.write(1000, Bytes(100, 0x33)) == NvmError::none);  // 212
-  REQUIRE(m.write(2000, Bytes(38, 0x44)) == NvmError::none);   // 256: exactly full
+  REQUIRE(m.write(0, random_bytes(rng, 100)) == NvmError::none);     // 106
+  REQUIRE(m.write(1000, random_bytes(rng, 100)) == NvmError::none);  // 212
+  REQUIRE(m.write(2000, random_bytes(rng, 38)) == NvmError::none);   // 256: exactly full
   CHECK(m.journal_bytes_pending() == 256);
   const Bytes snapshot = main_of(m);
 
   CHECK(m.write(3000, Bytes{1}) == NvmError::journal_full);  // new entry: +7
   CHECK(m.write(2038, Bytes{1}) == NvmError::journal_full);  // extends a range: +1
-  CHECK(m.write(50, Bytes(1000, 0x55)) == NvmError::journal_full);
+  CHECK(m.write(50, random_bytes(rng, 1000)) == NvmError::journal_full);
   CHECK(m.fill(3500, 2, 0) == NvmError::journal_full);
   CHECK(main_of(m) == snapshot);
   CHECK(m.journal_bytes_pending() == 256);
@@ -393,7 +395,7 @@ TEST_CASE("journal_full leaves memory unchanged and the transaction open") {
   SECTION("abort after journal_full") {
     m.abort();
     Bytes expect(4096, 0);
-    std::fill_n(expect.begin(), 100, 0x11);
+    std::fill_n(expect.begin(), 100, 0x11);  // the committed state before the transaction
     CHECK(main_of(m) == expect);
     CHECK(main_of(opened(s)) == expect);
   }
@@ -425,9 +427,14 @@ TEST_CASE("journal_bytes_pending is exact for merged ranges") {
   REQUIRE(m.write(12, Bytes(3, 5)) == NvmError::none);  // inside: no change
   CHECK(m.journal_bytes_pending() == 6 + 15 + 6 + 3 + 6 + 1);
   REQUIRE(m.write(0, Bytes(200, 6)) == NvmError::none);  // swallows all three
-  CHECK(m.journal_bytes_pending() == 6 + 200);
+  CHECK(m.journal_bytes_pending() == 7);  // one repeated byte: a single fill entry
   REQUIRE(m.write(199, Bytes(2, 7)) == NvmError::none);
-  CHECK(m.journal_bytes_pending() == 6 + 201);
+  CHECK(m.journal_bytes_pending() == 7 + 6 + 2);  // fill of 199, then a 2-byte literal
+  REQUIRE(m.write(100, Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}) ==
+          NvmError::none);  // splits the fill: fill 100, literal 16, fill 83, literal 2
+  CHECK(m.journal_bytes_pending() == 7 + (6 + 16) + 7 + (6 + 2));
+  REQUIRE(m.write(116, Bytes(4, 9)) == NvmError::none);  // runs under 16 bytes stay literal
+  CHECK(m.journal_bytes_pending() == 7 + (6 + 20) + 7 + (6 + 2));
   m.abort();
   CHECK(m.journal_bytes_pending() == 0);
   CHECK(main_of(m) == Bytes(g.capacity, 0));
@@ -719,5 +726,59 @@ TEST_CASE("a power cut while applying a multi-entry range is recovered") {
     }
     auto m = opened(s);
     CHECK(at(m, 3000, big.size()) == big);
+  }
+}
+
+TEST_CASE("fill entries: wiping a large area costs a few journal bytes and survives tearing") {
+  // A journal of 256 bytes, a main area of 96 KiB: a 90 KiB wipe must fit.
+  const NvmGeometry g{96 * 1024, 256};
+  MemoryStorage s(PersistentMemory::storage_size_for(g));
+  std::mt19937 rng(11);
+  const Bytes before = random_bytes(rng, g.capacity);
+  {
+    PersistentMemory m = formatted(s, g);
+    for (std::uint32_t a = 0; a < g.capacity; a += 200)  // fill the image in journal-sized steps
+      commit_write(m, a, ByteView(before).subspan(a, std::min<std::uint32_t>(200, g.capacity - a)));
+  }
+  Bytes after = before;
+  std::fill(after.begin() + 1000, after.begin() + 1000 + 90 * 1024, 0);
+  after[50] = 0xAB;
+  const Bytes image = s.bytes();
+
+  auto run = [&](PersistentMemory& m) {
+    m.begin();
+    REQUIRE(m.fill(1000, 90 * 1024, 0) == NvmError::none);
+    REQUIRE(m.write_u8(50, 0xAB) == NvmError::none);
+    CHECK(m.journal_bytes_pending() == 2 * 7 + (6 + 1));  // 90 KiB: two fill entries
+    m.commit();
+  };
+  {
+    PersistentMemory m = opened(s);
+    run(m);
+    CHECK(main_of(m) == after);
+    CHECK(main_of(opened(s)) == after);
+  }
+  // Every write of that commit, cut: old or new, never a mix.
+  s.bytes() = image;
+  FaultInjector counter(s);
+  {
+    auto m = PersistentMemory::open(counter);
+    REQUIRE(m);
+    const std::uint64_t start = counter.writes();
+    run(*m);
+    const std::uint64_t writes = counter.writes() - start;
+    std::size_t checked = 0;
+    for (std::uint64_t i = 0; i < writes; ++i) {
+      s.bytes() = image;
+      FaultInjector f(s);
+      auto fresh = PersistentMemory::open(f);
+      REQUIRE(fresh);
+      f.arm(f.writes() + i, 3);
+      CHECK_THROWS_AS(run(*fresh), PowerLoss);
+      const Bytes got = main_of(opened(s));
+      CHECK((got == before || got == after));
+      ++checked;
+    }
+    CHECK(checked == writes);
   }
 }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,73 @@ inline host::perso::SampleSecrets sample_secrets() {
 }
 
 inline card_os::NvmGeometry test_geometry() { return card_os::NvmGeometry{}; }
+
+// Hex text to bytes; the test fails on bad hex.
+inline Bytes hex(std::string_view text) {
+  auto b = from_hex(text);
+  REQUIRE(b.has_value());
+  return *b;
+}
+
+// Text to bytes, for comparing with response data.
+inline Bytes ascii(std::string_view text) {
+  ByteView v = as_bytes(text);
+  return Bytes(v.begin(), v.end());
+}
+
+// FileSpecs for CREATE FILE; every access rule NEVER unless the test sets it.
+inline card_os::FileSpec transparent_ef(std::uint16_t fid, std::uint32_t size,
+                                        std::uint8_t sfi = 0) {
+  card_os::FileSpec s;
+  s.fid = fid;
+  s.size = size;
+  s.sfi = sfi;
+  return s;
+}
+inline card_os::FileSpec record_ef(card_os::FileType type, std::uint16_t fid,
+                                   std::uint16_t record_length, std::uint16_t max_records,
+                                   std::uint8_t sfi = 0) {
+  card_os::FileSpec s;
+  s.type = type;
+  s.fid = fid;
+  s.record_length = record_length;
+  s.max_records = max_records;
+  s.sfi = sfi;
+  return s;
+}
+inline card_os::FileSpec df_spec(std::uint16_t fid, Bytes name = {}) {
+  card_os::FileSpec s;
+  s.type = card_os::FileType::df;
+  s.fid = fid;
+  s.name = std::move(name);
+  return s;
+}
+// CREATE FILE with the FCP of `spec`.
+inline Bytes create_file(const card_os::FileSpec& spec) {
+  return apdu::encode_command(0x00, 0xE0, 0x00, 0x00, card_os::encode_fcp(spec, spec.max_records));
+}
+
+// SELECT the sample application by its DF name, no response data.
+inline const std::string kSelectDemo = "00A4040C09F04A554B4944454D4F";
+
+// The "lab" application added by TestCard::lab() next to the sample layout:
+//   MF                PIN 01 (P2 01): 4 digits "0000", 3 tries (a global PIN)
+//   DF 6000 "LAB"     AR(create) PIN 81
+//     PIN 01 (81): 4..8 digits "1111", 3 tries, unblocked by PUK 02
+//     PIN 02 (82): 8 digits "87654321", 3 tries (the PUK)
+//     PIN 03 (83): 4 digits, 3 tries, no value, no unblock policy
+//     PIN 04 (84): 4 digits "4444", 3 tries, unblocked by PUK 03 (unset)
+//     key 05 (85): kLabKey, 3 tries
+//     EF 6001 transparent 8: read key 85; update PIN 81 and key 85
+//     EF 6002 transparent 8: read secure messaging; update secure messaging and PIN 81
+//     EF 6003 transparent 8: read global PIN 01; deactivate/activate PIN 81; delete key 85
+//     DF 6100 (no name)
+//       EF 6101 transparent 8: read PIN 81 (LAB's PIN 01)
+//     DF 6200 "LAB2"  a nested application without PINs
+//       EF 6201 transparent 8: read PIN 81 (nothing to resolve to)
+inline const Bytes kLabKey = *from_hex("11223344556677888877665544332211");
+inline const Bytes kLabAid = *from_hex("F04C4142");
+inline const Bytes kLab2Aid = *from_hex("F04C414232");
 
 class TestCard {
  public:
@@ -61,6 +129,89 @@ class TestCard {
     return c;
   }
 
+  // Blank -> personalization: the transport key is proved on channel 0, which
+  // holds personalization rights; the MF is selected.
+  static std::unique_ptr<TestCard> personalizing() {
+    auto c = std::make_unique<TestCard>();
+    REQUIRE(c->authenticate(kTransportKey, 0x01) == 0x9000);
+    return c;
+  }
+  // Blank -> active: `extra` runs first with personalization rights (MF
+  // selected), then the sample layout is personalized, the password set to
+  // 1234 and the card powered again.
+  static std::unique_ptr<TestCard> active_with(const std::function<void(TestCard&)>& extra) {
+    auto c = personalizing();
+    extra(*c);
+    auto r = host::perso::personalize_sample(c->transport(), sample_secrets());
+    INFO((r ? std::string("ok") : r.error().describe()));
+    REQUIRE(r.ok());
+    c->expect(kSelectDemo, 0x9000);
+    c->expect("0024018104 31323334", 0x9000);
+    REQUIRE(c->card().life_cycle() == card_os::LifeCycle::active);
+    c->power_cycle();
+    return c;
+  }
+  // Active, with the sample layout and the lab application (see kLabAid).
+  static std::unique_ptr<TestCard> lab() { return active_with(add_lab); }
+  static void add_lab(TestCard& c) {
+    using card_os::AccessRule;
+    using card_os::Op;
+    host::perso::Personalizer p(c.transport());
+    auto ok = [](const host::perso::Outcome<>& r) {
+      INFO((r ? std::string("ok") : r.error().describe()));
+      REQUIRE(r.ok());
+    };
+    auto pin = [](std::uint8_t ref, std::uint8_t min, std::uint8_t max, std::string value,
+                  std::uint8_t unblock_kind = 0, std::uint8_t unblock_ref = 0) {
+      host::perso::PinDefinition d;
+      d.ref = ref;
+      d.min_length = min;
+      d.max_length = max;
+      d.unblock_kind = unblock_kind;
+      d.unblock_ref = unblock_ref;
+      d.initial_value.assign(value.begin(), value.end());
+      return d;
+    };
+    ok(p.put_pin(pin(1, 4, 4, "0000")));
+    card_os::FileSpec df = df_spec(0x6000, kLabAid);
+    df.rule(Op::create) = AccessRule::pin(0x81);
+    ok(p.create(df));
+    ok(p.put_pin(pin(1, 4, 8, "1111", 1, 2)));
+    ok(p.put_pin(pin(2, 8, 8, "87654321")));
+    ok(p.put_pin(pin(3, 4, 4, "")));
+    ok(p.put_pin(pin(4, 4, 4, "4444", 1, 3)));
+    ok(p.put_key({.ref = 5,
+                  .value = kLabKey,
+                  .retry_limit = 3,
+                  .transport = false,
+                  .personalization = false}));
+    card_os::FileSpec ef = transparent_ef(0x6001, 8);
+    ef.rule(Op::read) = AccessRule::key(0x85);
+    ef.rule(Op::update) = AccessRule{AccessRule::kPin | AccessRule::kKey, 0x81, 0x85, 0};
+    ok(p.create(ef));
+    ef = transparent_ef(0x6002, 8);
+    ef.rule(Op::read) = AccessRule{AccessRule::kSecureMessaging, 0, 0, 0};
+    ef.rule(Op::update) = AccessRule{AccessRule::kSecureMessaging | AccessRule::kPin, 0x81, 0, 0};
+    ok(p.create(ef));
+    ef = transparent_ef(0x6003, 8);
+    ef.rule(Op::read) = AccessRule::pin(0x01);
+    ef.rule(Op::deactivate) = AccessRule::pin(0x81);
+    ef.rule(Op::activate) = AccessRule::pin(0x81);
+    ef.rule(Op::delete_file) = AccessRule::key(0x85);
+    ok(p.create(ef));
+    ok(p.select_fid(0x6000));
+    ok(p.create(df_spec(0x6100)));
+    ef = transparent_ef(0x6101, 8);
+    ef.rule(Op::read) = AccessRule::pin(0x81);
+    ok(p.create(ef));
+    ok(p.select_fid(0x6000));
+    ok(p.create(df_spec(0x6200, kLab2Aid)));
+    ef = transparent_ef(0x6201, 8);
+    ef.rule(Op::read) = AccessRule::pin(0x81);
+    ok(p.create(ef));
+    ok(p.select_mf());
+  }
+
   void power_up() {
     auto t = host::InProcessTransport::connect(storage_, random_);
     REQUIRE(t.ok());
@@ -80,6 +231,19 @@ class TestCard {
     return card().transmit(*cmd);
   }
   Bytes send(ByteView cmd) { return card().transmit(cmd); }
+  sw::Sw sw(ByteView cmd) { return sw_of(send(cmd)); }
+  Bytes expect(ByteView cmd, sw::Sw want) {
+    Bytes r = send(cmd);
+    INFO("command " << to_hex(cmd) << " -> " << to_hex(r));
+    REQUIRE(sw_of(r) == want);
+    return data_of(r);
+  }
+  // GET DATA DF21: the free bytes of the persistent memory.
+  std::uint32_t free_bytes() {
+    Bytes d = expect("00CADF2100", 0x9000);
+    REQUIRE(d.size() == 11);
+    return load_be32(&d[7]);
+  }
   static sw::Sw sw_of(const Bytes& r) {
     REQUIRE(r.size() >= 2);
     return static_cast<sw::Sw>(r[r.size() - 2] << 8 | r.back());

@@ -1,0 +1,311 @@
+// Fuzzes the whole card: Card::transmit on sequences of APDUs, starting from one of a few
+// card images built once per process (blank, personalization, issued, active).
+//
+// Input format (everything optional; a truncated tail is used as far as it goes):
+//
+//   byte 0        start state: (b & 0x7F) % 5 picks the image
+//                   0 blank (transport-locked, factory state)
+//                   1 personalization, empty MF (transport key proved by the harness)
+//                   2 personalization, sample layout written but not yet issued (idem)
+//                   3 issued (sample layout, password not set)
+//                   4 active (sample layout, password 1234)
+//                 b & 0x80: in states 1 and 2, do NOT prove the transport key at power-up
+//   then frames, each
+//     [L][L bytes]          1 <= L <= 0xFD or L = 0xFF: one command APDU of L bytes
+//     [FE][N hi][N lo][N]   one command APDU of N bytes (extended lengths, up to 65535)
+//     [00][op]              a harness action, op & 3:
+//                             0 warm reset (Card::reset)
+//                             1 power cycle: a new Card on the same storage (checked like
+//                               the final power-up below)
+//                             2 authenticate: GET CHALLENGE then EXTERNAL AUTHENTICATE with
+//                               a right AES-CMAC, key (op >> 2) % 3 of {transport 01,
+//                               admin 02, password reset key 83}, on channel (op >> 4) & 3
+//                             3 an empty (0-byte) command
+//
+// Invariants (__builtin_trap() when broken), beyond ASan/UBSan:
+//   - every response has >= 2 bytes (no fault injector here, so the card is never mute);
+//   - SW1 is 6X or 9X, never 60 or 61 (the card does no GET RESPONSE chaining), and never 00;
+//   - 6F00 is never answered (only Card::transmit's catch-all gives it: an exception escaped
+//     a command handler);
+//   - no transaction is left open after a command;
+//   - after the sequence (and at each power cycle) power_up on the same storage succeeds,
+//     sees the same memory contents the running card had (nothing uncommitted was left in
+//     RAM) and the same life-cycle state, which never moved backwards.
+//
+// With JUKI_FUZZ_TRACE set in the environment every exchange is printed to stderr, e.g.
+//   JUKI_FUZZ_TRACE=1 build/fuzz/fuzz/fuzz_card_transmit crash-<sha1>
+// The seeds are made by fuzz/make_card_corpus.py.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "card_os/apdu/apdu.hpp"
+#include "card_os/card/card.hpp"
+#include "card_os/nvm/persistent_memory.hpp"
+#include "card_os/nvm/storage.hpp"
+#include "card_os/security/random.hpp"
+#include "common/bytes.hpp"
+#include "host_middleware/crypto/host_crypto.hpp"
+#include "host_middleware/personalization/personalization.hpp"
+#include "host_middleware/transport/in_process.hpp"
+
+using namespace juki;
+using card_os::Card;
+using card_os::LifeCycle;
+
+namespace {
+
+void require(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+// The sample secrets of tests/support/test_card.hpp.
+const Bytes kTransportKey = {0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+                             0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F};
+const Bytes kAdminKey = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                         0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F};
+const Bytes kResetKey = {0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87,
+                         0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F};
+const Bytes kSerial = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+constexpr std::string_view kSeed = "fuzz_card_transmit";
+
+constexpr int kStates = 5;
+
+// Forwards everything but SET STATUS, which it answers 9000 itself: personalize_sample
+// through it leaves the sample layout on a card still in personalization.
+class NoFinishTransport final : public host::Transport {
+ public:
+  explicit NoFinishTransport(host::Transport& inner) : inner_(inner) {}
+  Result<Bytes, host::TransportError> transmit(ByteView command) override {
+    if (command.size() >= 2 && (command[0] & 0xF0) == 0x80 && command[1] == 0xF0)
+      return Bytes{0x90, 0x00};
+    return inner_.transmit(command);
+  }
+  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Bytes atr() const override { return inner_.atr(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  host::Transport& inner_;
+};
+
+Bytes exchange_or_die(host::Transport& t, std::string_view hex) {
+  auto cmd = from_hex(hex);
+  require(cmd.has_value());
+  auto r = t.transmit(*cmd);
+  require(r.ok() && r->size() >= 2 && (*r)[r->size() - 2] == 0x90 && r->back() == 0x00);
+  return *r;
+}
+
+// The storage bytes of each starting state, built once.
+struct Images {
+  std::array<Bytes, kStates> bytes;
+  std::array<LifeCycle, kStates> life_cycle{};
+};
+
+Bytes make_image(int state, LifeCycle& life_cycle) {
+  card_os::NvmGeometry geometry;
+  card_os::MemoryStorage storage(card_os::PersistentMemory::storage_size_for(geometry));
+  card_os::DrbgRandom random(as_bytes(kSeed));
+  card_os::FactoryProfile profile;
+  profile.geometry = geometry;
+  profile.transport_key = kTransportKey;
+  profile.serial = kSerial;
+  require(Card::manufacture(storage, profile, random).ok());
+  auto t = host::InProcessTransport::connect(storage, random);
+  require(t.ok());
+  host::InProcessTransport& transport = **t;
+  const host::perso::SampleSecrets secrets{kTransportKey, kAdminKey, kResetKey};
+  switch (state) {
+    case 0:
+      break;
+    case 1: {
+      host::perso::Personalizer p(transport);
+      require(p.authenticate(kTransportKey, 0x01).ok());
+      break;
+    }
+    case 2: {
+      NoFinishTransport no_finish(transport);
+      require(host::perso::personalize_sample(no_finish, secrets).ok());
+      break;
+    }
+    case 3:
+    case 4:
+      require(host::perso::personalize_sample(transport, secrets).ok());
+      if (state == 4) {
+        exchange_or_die(transport, "00A4040C09F04A554B4944454D4F");
+        exchange_or_die(transport, "002401810431323334");
+      }
+      break;
+  }
+  life_cycle = transport.card()->life_cycle();
+  return storage.bytes();
+}
+
+const Images& images() {
+  static const Images built = [] {
+    Images im;
+    for (int s = 0; s < kStates; ++s) im.bytes[s] = make_image(s, im.life_cycle[s]);
+    require(im.life_cycle[0] == LifeCycle::transport_locked);
+    require(im.life_cycle[1] == LifeCycle::personalization);
+    require(im.life_cycle[2] == LifeCycle::personalization);
+    require(im.life_cycle[3] == LifeCycle::issued);
+    require(im.life_cycle[4] == LifeCycle::active);
+    return im;
+  }();
+  return built;
+}
+
+bool trace() {
+  static const bool on = std::getenv("JUKI_FUZZ_TRACE") != nullptr;
+  return on;
+}
+
+int rank(LifeCycle s) {
+  switch (s) {
+    case LifeCycle::transport_locked:
+      return 0;
+    case LifeCycle::personalization:
+      return 1;
+    case LifeCycle::issued:
+      return 2;
+    case LifeCycle::active:
+      return 3;
+    case LifeCycle::terminated:
+      return 4;
+  }
+  __builtin_trap();
+}
+
+// One input's run: storage, randomness and the powered card.
+class Run {
+ public:
+  explicit Run(const Bytes& image) : storage_(image.size()), random_(as_bytes(kSeed)) {
+    storage_.bytes() = image;
+    power_up();
+    life_cycle_ = card_->life_cycle();
+  }
+
+  Bytes send(ByteView command) {
+    Bytes r = card_->transmit(command);
+    if (trace()) std::fprintf(stderr, "> %s\n< %s\n", to_hex(command).c_str(), to_hex(r).c_str());
+    require(r.size() >= 2);
+    require(!card_->mute());
+    const std::uint8_t sw1 = r[r.size() - 2];
+    require((sw1 & 0xF0) == 0x60 || (sw1 & 0xF0) == 0x90);
+    require(sw1 != 0x60 && sw1 != 0x61);
+    require(!(sw1 == 0x6F && r.back() == 0x00));
+    require(!card_->memory().in_transaction());
+    const LifeCycle now = card_->life_cycle();
+    require(rank(now) >= rank(life_cycle_));
+    life_cycle_ = now;
+    return r;
+  }
+
+  static bool ok(const Bytes& r) {
+    return r.size() >= 2 && r[r.size() - 2] == 0x90 && r.back() == 0x00;
+  }
+
+  // GET CHALLENGE + EXTERNAL AUTHENTICATE with the right CMAC.
+  void authenticate(ByteView key, std::uint8_t ref, std::uint8_t channel) {
+    const std::uint8_t cla = channel & 0x03;
+    const Bytes challenge_cmd = {cla, 0x84, 0x00, 0x00, 0x10};
+    Bytes r = send(challenge_cmd);
+    if (!ok(r) || r.size() != 18) return;
+    auto mac = host::crypto::aes_cmac(key, ByteView(r).first(16));
+    require(mac.ok());
+    send(apdu::encode_command(cla, 0x82, 0x00, ref, *mac));
+  }
+
+  // A new Card on the same storage: it must come up, with exactly the memory and life
+  // cycle the running card had.
+  void power_cycle() {
+    if (trace()) std::fprintf(stderr, "power cycle\n");
+    const card_os::PersistentMemory& before = card_->memory();
+    const ByteView was = before.read(0, before.capacity());
+    const Bytes contents(was.begin(), was.end());
+    const LifeCycle state = card_->life_cycle();
+    card_.reset();
+    power_up();
+    const card_os::PersistentMemory& after = card_->memory();
+    require(after.capacity() == contents.size());
+    const ByteView now = after.read(0, after.capacity());
+    require(std::equal(now.begin(), now.end(), contents.begin()));
+    require(card_->life_cycle() == state);
+  }
+
+  Card& card() { return *card_; }
+
+ private:
+  void power_up() {
+    auto c = Card::power_up(storage_, random_);
+    require(c.ok());
+    card_ = std::move(*c);
+  }
+
+  card_os::MemoryStorage storage_;
+  card_os::DrbgRandom random_;
+  std::unique_ptr<Card> card_;
+  LifeCycle life_cycle_ = LifeCycle::transport_locked;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  images();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const Images& im = images();
+  const int state = (data[0] & 0x7F) % kStates;
+  Run run(im.bytes[state]);
+  if ((state == 1 || state == 2) && (data[0] & 0x80) == 0) run.authenticate(kTransportKey, 0x01, 0);
+
+  std::size_t i = 1;
+  while (i < size) {
+    const std::uint8_t l = data[i++];
+    if (l == 0x00) {  // harness action
+      const std::uint8_t op = i < size ? data[i++] : 0;
+      switch (op & 0x03) {
+        case 0:
+          if (trace()) std::fprintf(stderr, "reset\n");
+          run.card().reset();
+          break;
+        case 1:
+          run.power_cycle();
+          break;
+        case 2: {
+          static constexpr std::uint8_t kRefs[3] = {0x01, 0x02, 0x83};
+          const std::size_t k = static_cast<std::size_t>(op >> 2) % 3;
+          const Bytes* keys[3] = {&kTransportKey, &kAdminKey, &kResetKey};
+          run.authenticate(*keys[k], kRefs[k], static_cast<std::uint8_t>((op >> 4) & 0x03));
+          break;
+        }
+        case 3:
+          run.send(ByteView{});
+          break;
+      }
+      continue;
+    }
+    std::size_t n = l;
+    if (l == 0xFE) {  // 2-byte length
+      if (size - i < 2) break;
+      n = load_be16(data + i);
+      i += 2;
+    }
+    n = std::min(n, size - i);
+    run.send(ByteView(data + i, n));
+    i += n;
+  }
+  run.power_cycle();  // the image is always consistent
+  return 0;
+}
