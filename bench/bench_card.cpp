@@ -165,9 +165,14 @@ void report_writes(const std::string& name, const Writes& w, bool commits = true
   if (commits) bench::report(name + "_commits", w.commits, "commits");
 }
 
-// UPDATE BINARY at offset 0 of the current EF (short APDU up to 255 bytes, extended above).
-Bytes update_binary(std::size_t n, std::uint8_t fill) {
-  return apdu::encode_command(0x00, 0xD6, 0x00, 0x00, Bytes(n, fill));
+// UPDATE BINARY at offset 0 of the current EF (short APDU up to 255 bytes,
+// extended above). The payload has no runs of equal bytes, which the journal
+// would store as fill entries: this measures the cost of arbitrary data.
+// Payloads with different keys differ in every byte.
+Bytes update_binary(std::size_t n, std::uint8_t key) {
+  Bytes payload(n);
+  for (std::size_t i = 0; i < n; ++i) payload[i] = static_cast<std::uint8_t>(i * 131 + 17) ^ key;
+  return apdu::encode_command(0x00, 0xD6, 0x00, 0x00, payload);
 }
 
 }  // namespace
@@ -282,7 +287,8 @@ int main() {
 
   // APPEND RECORD of 16 bytes to EF 5004 (linear variable, 8 x 32, one record at issuance):
   // the 7 appends that fit.
-  const Bytes append_16 = apdu::encode_command(0x00, 0xE2, 0x00, 4 << 3, Bytes(16, 0x61));
+  const Bytes append_16 =
+      apdu::encode_command(0x00, 0xE2, 0x00, 4 << 3, as_bytes("0123456789abcdef"));
   report_writes("append_record_16",
                 writes_per_call(bc, 7, [&](int) { bc.expect(append_16, sw::kOk); }));
   bc.expect(append_16, sw::kNotEnoughMemory);

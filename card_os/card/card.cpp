@@ -162,13 +162,11 @@ const CommandDef* find_command(std::uint8_t ins) {
   return nullptr;
 }
 
-Bytes encode(const Reply& r) {
-  Bytes out;
-  out.reserve(r.data.size() + 2);
-  out.insert(out.end(), r.data.begin(), r.data.end());
-  out.push_back(static_cast<std::uint8_t>(r.sw >> 8));
-  out.push_back(static_cast<std::uint8_t>(r.sw));
-  return out;
+// The response APDU is the reply's own buffer with SW1 SW2 appended: no copy.
+Bytes encode(Reply&& r) {
+  r.data.push_back(static_cast<std::uint8_t>(r.sw >> 8));
+  r.data.push_back(static_cast<std::uint8_t>(r.sw));
+  return std::move(r.data);
 }
 
 Reply status(sw::Sw s) { return Reply{{}, s}; }

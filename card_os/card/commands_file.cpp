@@ -145,7 +145,11 @@ Reply Card::Impl::read_binary(Channel& ch, const Command& c) {
   if (offset >= size) return status(sw::kWrongP1P2);
   const std::uint32_t n = std::min(c.ne, size - offset);
   ByteView bytes = fs_.read_binary(ef, offset, n);
-  return Reply{Bytes(bytes.begin(), bytes.end()), n < c.ne ? sw::kEndReached : sw::kOk};
+  Reply r;
+  r.data.reserve(n + 2);  // room for SW1 SW2: the response is built in place
+  r.data.assign(bytes.begin(), bytes.end());
+  r.sw = n < c.ne ? sw::kEndReached : sw::kOk;
+  return r;
 }
 
 Reply Card::Impl::update_binary(Channel& ch, const Command& c) {

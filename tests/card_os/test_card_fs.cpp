@@ -47,10 +47,8 @@ std::uint16_t size_in(const Bytes& fcp) {
 }
 // FCP template 62 around `inner` (hex).
 Bytes fcp62(const std::string& inner) {
-  Bytes v = hex(inner);
-  REQUIRE(v.size() < 128);
-  Bytes out = {0x62, static_cast<std::uint8_t>(v.size())};
-  out.insert(out.end(), v.begin(), v.end());
+  Bytes out;
+  tlv::append(out, 0x62, hex(inner));
   return out;
 }
 Bytes create_raw(const Bytes& fcp) {
