@@ -53,25 +53,6 @@ const Bytes kSerial = hex("0102030405060708");
 constexpr std::uint16_t kBenchEf = 0x5005;
 constexpr std::uint32_t kBenchEfSize = 2048;
 
-// Forwards everything but SET STATUS (answered 9000 here), so that personalize_sample
-// leaves the card in personalization and the bench EF can be added before issuing it.
-class NoFinishTransport final : public host::Transport {
- public:
-  explicit NoFinishTransport(host::Transport& inner) : inner_(inner) {}
-  Result<Bytes, host::TransportError> transmit(ByteView command) override {
-    if (command.size() >= 2 && (command[0] & 0xF0) == 0x80 && command[1] == 0xF0)
-      return Bytes{0x90, 0x00};
-    return inner_.transmit(command);
-  }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
-  Bytes atr() const override { return inner_.atr(); }
-  std::string describe() const override { return inner_.describe(); }
-
- private:
-  host::Transport& inner_;
-};
-
 sw::Sw sw_of(const Bytes& r) {
   return r.size() < 2 ? 0 : static_cast<sw::Sw>(r[r.size() - 2] << 8 | r.back());
 }
@@ -97,9 +78,8 @@ struct BenchCard {
     {
       auto t = host::InProcessTransport::connect(storage, random);
       if (!t) die("power-up: " + t.error().message);
-      NoFinishTransport no_finish(**t);
-      check(host::perso::personalize_sample(no_finish, {kTransportKey, kAdminKey, kResetKey}),
-            "personalize_sample");
+      check(host::perso::write_sample_layout(**t, {kTransportKey, kAdminKey, kResetKey}),
+            "write_sample_layout");
       // Same session: the transport key's personalization rights still hold.
       host::perso::Personalizer p(**t);
       check(p.select_fid(host::perso::kSampleDf), "select DF");

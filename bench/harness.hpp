@@ -52,7 +52,9 @@ inline void do_not_optimize(T& value) {
 }
 
 // Makes the compiler believe all memory is read and written.
-inline void clobber_memory() { __asm__ __volatile__("" : : : "memory"); }
+inline void clobber_memory() {
+  __asm__ __volatile__("" : : : "memory");
+}
 
 namespace detail {
 
@@ -150,7 +152,11 @@ Result measure(std::string_view name, Fn&& fn, double min_seconds = 0.3) {
   }
   std::sort(rates.begin(), rates.end());
 
-  Result r{detail::one_word(name), rates[kRepetitions / 2], rates.front(), rates.back(), n,
+  Result r{detail::one_word(name),
+           rates[kRepetitions / 2],
+           rates.front(),
+           rates.back(),
+           n,
            kRepetitions};
   std::fprintf(stderr, "# %s: median %s ops/s (min %s, max %s; %d x %llu calls)\n", r.name.c_str(),
                detail::format_value(r.ops_per_second).c_str(),

@@ -77,25 +77,6 @@ constexpr std::string_view kSeed = "fuzz_card_transmit";
 
 constexpr int kStates = 5;
 
-// Forwards everything but SET STATUS, which it answers 9000 itself: personalize_sample
-// through it leaves the sample layout on a card still in personalization.
-class NoFinishTransport final : public host::Transport {
- public:
-  explicit NoFinishTransport(host::Transport& inner) : inner_(inner) {}
-  Result<Bytes, host::TransportError> transmit(ByteView command) override {
-    if (command.size() >= 2 && (command[0] & 0xF0) == 0x80 && command[1] == 0xF0)
-      return Bytes{0x90, 0x00};
-    return inner_.transmit(command);
-  }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
-  Bytes atr() const override { return inner_.atr(); }
-  std::string describe() const override { return inner_.describe(); }
-
- private:
-  host::Transport& inner_;
-};
-
 Bytes exchange_or_die(host::Transport& t, std::string_view hex) {
   auto cmd = from_hex(hex);
   require(cmd.has_value());
@@ -132,8 +113,7 @@ Bytes make_image(int state, LifeCycle& life_cycle) {
       break;
     }
     case 2: {
-      NoFinishTransport no_finish(transport);
-      require(host::perso::personalize_sample(no_finish, secrets).ok());
+      require(host::perso::write_sample_layout(transport, secrets).ok());
       break;
     }
     case 3:

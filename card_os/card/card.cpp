@@ -9,11 +9,16 @@ namespace juki::card_os {
 
 const char* to_string(LifeCycle s) {
   switch (s) {
-    case LifeCycle::transport_locked: return "transport-locked";
-    case LifeCycle::personalization: return "personalization";
-    case LifeCycle::issued: return "issued";
-    case LifeCycle::active: return "active";
-    case LifeCycle::terminated: return "terminated";
+    case LifeCycle::transport_locked:
+      return "transport-locked";
+    case LifeCycle::personalization:
+      return "personalization";
+    case LifeCycle::issued:
+      return "issued";
+    case LifeCycle::active:
+      return "active";
+    case LifeCycle::terminated:
+      return "terminated";
   }
   return "unknown";
 }
@@ -23,10 +28,12 @@ std::string CardFailure::message() const {
     case CardError::bad_profile:
       return "factory profile rejected: the transport key must be 16, 24 or 32 bytes and the "
              "serial 8 bytes";
-    case CardError::nvm: return std::string("card memory: ") + describe(nvm_error);
+    case CardError::nvm:
+      return std::string("card memory: ") + describe(nvm_error);
     case CardError::not_a_card_image:
       return "the memory image holds no Juki card OS data (bad superblock)";
-    case CardError::power_lost: return "power was lost while the card was starting";
+    case CardError::power_lost:
+      return "power was lost while the card was starting";
   }
   return "unknown card failure";
 }
@@ -34,8 +41,8 @@ std::string CardFailure::message() const {
 // ---------------------------------------------------------------- SecurityState
 
 bool SecurityState::has(ObjectRef o) const {
-  return o != 0 && std::any_of(grants.begin(), grants.end(),
-                               [o](const Grant& g) { return g.object == o; });
+  return o != 0 &&
+         std::any_of(grants.begin(), grants.end(), [o](const Grant& g) { return g.object == o; });
 }
 
 void SecurityState::grant(ObjectRef o, NodeRef owner) {
@@ -79,8 +86,8 @@ void Card::Impl::reset() {
 
 void Card::Impl::repair() {
   ObjectRef tk = objects_.find(mf(), ObjectKind::key, kTransportKeyRef);
-  if (life_cycle() != LifeCycle::terminated && tk != 0 &&
-      (objects_.flags(tk) & kKeyTransport) && objects_.blocked(tk)) {
+  if (life_cycle() != LifeCycle::terminated && tk != 0 && (objects_.flags(tk) & kKeyTransport) &&
+      objects_.blocked(tk)) {
     Transaction tx(nvm_);
     if (set_life_cycle(LifeCycle::terminated) == sw::kOk) tx.commit();
   }
@@ -92,11 +99,21 @@ Bytes Card::Impl::atr() const {
   // number; extended Lc/Le; 4 logical channels) and the life-cycle status.
   std::uint8_t lcs = 0;
   switch (life_cycle()) {
-    case LifeCycle::transport_locked: lcs = 0x01; break;  // creation
-    case LifeCycle::personalization: lcs = 0x03; break;   // initialisation
-    case LifeCycle::issued: lcs = 0x04; break;            // operational, deactivated
-    case LifeCycle::active: lcs = 0x05; break;            // operational, activated
-    case LifeCycle::terminated: lcs = 0x0C; break;        // termination
+    case LifeCycle::transport_locked:
+      lcs = 0x01;
+      break;  // creation
+    case LifeCycle::personalization:
+      lcs = 0x03;
+      break;  // initialisation
+    case LifeCycle::issued:
+      lcs = 0x04;
+      break;  // operational, deactivated
+    case LifeCycle::active:
+      lcs = 0x05;
+      break;  // operational, activated
+    case LifeCycle::terminated:
+      lcs = 0x0C;
+      break;  // termination
   }
   const Bytes historical = {0x80, 0x73, 0xB6, 0x21, 0x5B, 0x54, 'J', 'U', 'K', 'I', 0x81, lcs};
   Bytes atr = {0x3B, static_cast<std::uint8_t>(0x80 | historical.size()), 0x81, 0x31, 0xFE, 0x45};
@@ -114,11 +131,16 @@ enum : std::uint8_t { T = 1, P = 2, I = 4, A = 8, X = 16 };
 
 std::uint8_t state_bit(LifeCycle s) {
   switch (s) {
-    case LifeCycle::transport_locked: return T;
-    case LifeCycle::personalization: return P;
-    case LifeCycle::issued: return I;
-    case LifeCycle::active: return A;
-    case LifeCycle::terminated: return X;
+    case LifeCycle::transport_locked:
+      return T;
+    case LifeCycle::personalization:
+      return P;
+    case LifeCycle::issued:
+      return I;
+    case LifeCycle::active:
+      return A;
+    case LifeCycle::terminated:
+      return X;
   }
   return 0;
 }
@@ -169,7 +191,9 @@ Bytes encode(Reply&& r) {
   return std::move(r.data);
 }
 
-Reply status(sw::Sw s) { return Reply{{}, s}; }
+Reply status(sw::Sw s) {
+  return Reply{{}, s};
+}
 
 }  // namespace
 
@@ -215,27 +239,45 @@ Reply Card::Impl::dispatch(const Command& c) {
   if (!ch.open) return status(sw::kChannelNotSupported);
 
   switch (c.ins) {
-    case 0xA4: return select(ch, c);
-    case 0xB0: return read_binary(ch, c);
-    case 0xD6: return update_binary(ch, c);
-    case 0xB2: return read_record(ch, c);
-    case 0xDC: return update_record(ch, c);
-    case 0xE2: return append_record(ch, c);
-    case 0x20: return verify(ch, c);
-    case 0x24: return change_reference_data(ch, c);
-    case 0x2C: return reset_retry_counter(ch, c);
-    case 0x84: return get_challenge(ch, c);
+    case 0xA4:
+      return select(ch, c);
+    case 0xB0:
+      return read_binary(ch, c);
+    case 0xD6:
+      return update_binary(ch, c);
+    case 0xB2:
+      return read_record(ch, c);
+    case 0xDC:
+      return update_record(ch, c);
+    case 0xE2:
+      return append_record(ch, c);
+    case 0x20:
+      return verify(ch, c);
+    case 0x24:
+      return change_reference_data(ch, c);
+    case 0x2C:
+      return reset_retry_counter(ch, c);
+    case 0x84:
+      return get_challenge(ch, c);
     case 0x82:
       ch.challenge_length = challenge;  // consumed by the handler, right or wrong
       return external_authenticate(ch, c);
-    case 0xE0: return create_file(ch, c);
-    case 0xE4: return delete_file(ch, c);
-    case 0x04: return activate_file(ch, c, false);
-    case 0x44: return activate_file(ch, c, true);
-    case 0xCA: return get_data(ch, c);
-    case 0xDA: return put_data(ch, c);
-    case 0xFE: return terminate_card(ch, c);
-    case 0xF0: return set_status(ch, c);
+    case 0xE0:
+      return create_file(ch, c);
+    case 0xE4:
+      return delete_file(ch, c);
+    case 0x04:
+      return activate_file(ch, c, false);
+    case 0x44:
+      return activate_file(ch, c, true);
+    case 0xCA:
+      return get_data(ch, c);
+    case 0xDA:
+      return put_data(ch, c);
+    case 0xFE:
+      return terminate_card(ch, c);
+    case 0xF0:
+      return set_status(ch, c);
   }
   return status(sw::kInsNotSupported);
 }
@@ -299,8 +341,7 @@ sw::Sw Card::Impl::consume_try(ObjectRef o) {
 
 sw::Sw Card::Impl::restore_tries(ObjectRef o) {
   Transaction tx(nvm_);
-  if (auto e = objects_.set_tries(o, objects_.retry_limit(o)); e != NvmError::none)
-    return to_sw(e);
+  if (auto e = objects_.set_tries(o, objects_.retry_limit(o)); e != NvmError::none) return to_sw(e);
   tx.commit();
   return sw::kOk;
 }
@@ -321,8 +362,9 @@ Card::~Card() = default;
 Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfile& profile,
                                             RandomSource& random) {
   const std::size_t kl = profile.transport_key.size();
-  if ((kl != 16 && kl != 24 && kl != 32) || (!profile.serial.empty() && profile.serial.size() != 8) ||
-      profile.transport_key_limit == 0 || profile.transport_key_limit > 15)
+  if ((kl != 16 && kl != 24 && kl != 32) ||
+      (!profile.serial.empty() && profile.serial.size() != 8) || profile.transport_key_limit == 0 ||
+      profile.transport_key_limit > 15)
     return unexpected(CardFailure{CardError::bad_profile});
   try {
     auto nvm = PersistentMemory::format(storage, profile.geometry);
@@ -358,9 +400,22 @@ Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfi
     if (!mf) return fail(NvmError::journal_full);
     if (auto e = m.write_u32(Superblock::kMfAt, *mf); e != NvmError::none) return fail(e);
 
-    Bytes key_def = {0xA2, 0x00, 0x83, 0x01, kTransportKeyRef, 0x80, 0x01, 0x01, 0x82, 0x01,
-                     profile.transport_key_limit, 0x85, 0x01, kKeyTransport | kKeyPersonalize,
-                     0x84, static_cast<std::uint8_t>(kl)};
+    Bytes key_def = {0xA2,
+                     0x00,
+                     0x83,
+                     0x01,
+                     kTransportKeyRef,
+                     0x80,
+                     0x01,
+                     0x01,
+                     0x82,
+                     0x01,
+                     profile.transport_key_limit,
+                     0x85,
+                     0x01,
+                     kKeyTransport | kKeyPersonalize,
+                     0x84,
+                     static_cast<std::uint8_t>(kl)};
     key_def.insert(key_def.end(), profile.transport_key.begin(), profile.transport_key.end());
     key_def[1] = static_cast<std::uint8_t>(key_def.size() - 2);
     auto key = objects.put(*mf, key_def, m.read(Superblock::kSaltAt, 16));
@@ -377,7 +432,8 @@ Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, Rand
   try {
     auto nvm = PersistentMemory::open(storage);
     if (!nvm) return unexpected(CardFailure{CardError::nvm, nvm.error()});
-    if (nvm->capacity() < Superblock::kSize || nvm->u32(Superblock::kMagicAt) != Superblock::kMagic ||
+    if (nvm->capacity() < Superblock::kSize ||
+        nvm->u32(Superblock::kMagicAt) != Superblock::kMagic ||
         nvm->u16(Superblock::kVersionAt) != Superblock::kLayoutVersion)
       return unexpected(CardFailure{CardError::not_a_card_image});
     auto impl = std::make_unique<Impl>(storage, random, std::move(*nvm));
@@ -388,11 +444,23 @@ Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, Rand
   }
 }
 
-Bytes Card::atr() const { return impl_->atr(); }
-Bytes Card::transmit(ByteView command) { return impl_->transmit(command); }
-void Card::reset() { impl_->reset(); }
-bool Card::mute() const { return impl_->mute; }
-LifeCycle Card::life_cycle() const { return impl_->life_cycle(); }
-const PersistentMemory& Card::memory() const { return impl_->nvm_; }
+Bytes Card::atr() const {
+  return impl_->atr();
+}
+Bytes Card::transmit(ByteView command) {
+  return impl_->transmit(command);
+}
+void Card::reset() {
+  impl_->reset();
+}
+bool Card::mute() const {
+  return impl_->mute;
+}
+LifeCycle Card::life_cycle() const {
+  return impl_->life_cycle();
+}
+const PersistentMemory& Card::memory() const {
+  return impl_->nvm_;
+}
 
 }  // namespace juki::card_os

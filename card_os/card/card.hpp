@@ -37,9 +37,9 @@ const char* to_string(LifeCycle s);
 // transport key.
 struct FactoryProfile {
   NvmGeometry geometry;
-  Bytes transport_key;                  // AES key, 16/24/32 bytes
+  Bytes transport_key;                    // AES key, 16/24/32 bytes
   std::uint8_t transport_key_limit = 10;  // failed proofs before the card terminates
-  Bytes serial;                         // 8 bytes; random when empty
+  Bytes serial;                           // 8 bytes; random when empty
 };
 
 enum class CardError : std::uint8_t {

@@ -117,6 +117,10 @@ class Card::Impl {
   bool allowed(const Channel& ch, NodeRef file, Op op) const;
   // Resolves the EF a record/binary command addresses (SFI or current EF).
   sw::Sw target_ef(Channel& ch, std::uint8_t sfi, NodeRef& ef) const;
+  // The addressing, structure, life-cycle and access checks shared by the
+  // binary and the record commands (an SFI also selects the EF).
+  sw::Sw binary_target(Channel& ch, const Command& c, Op op, NodeRef& ef, std::uint32_t& offset);
+  sw::Sw record_target(Channel& ch, const Command& c, Op op, NodeRef& ef, std::uint32_t& number);
   // Makes `node` the channel's current file and tracks the security context.
   void select_node(Channel& ch, NodeRef node, bool explicit_select);
   // The file named by an optional FID of a child of the current DF, or the

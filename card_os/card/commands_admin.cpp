@@ -6,7 +6,9 @@
 namespace juki::card_os {
 
 namespace {
-Reply status(sw::Sw s) { return Reply{{}, s}; }
+Reply status(sw::Sw s) {
+  return Reply{{}, s};
+}
 }  // namespace
 
 Reply Card::Impl::manage_channel(std::size_t channel, const Command& c) {
@@ -116,7 +118,8 @@ Reply Card::Impl::set_status(Channel& ch, const Command& c) {
   if (auto s = set_life_cycle(LifeCycle::issued); s != sw::kOk) return status(s);
   tx.commit();
   for (Channel& other : channels_) other.security.clear();  // personalization rights end
-  for (Channel& other : channels_) other.security.context = application_of(fs_, other.df ? other.df : mf());
+  for (Channel& other : channels_)
+    other.security.context = application_of(fs_, other.df ? other.df : mf());
   return status(sw::kOk);
 }
 

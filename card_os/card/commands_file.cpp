@@ -8,7 +8,9 @@
 namespace juki::card_os {
 
 namespace {
-Reply status(sw::Sw s) { return Reply{{}, s}; }
+Reply status(sw::Sw s) {
+  return Reply{{}, s};
+}
 
 // Response data bounded by Ne: a fixed-size answer that does not fit gets
 // 6Cxx with its exact length (ISO 7816-4 5.1.3), when that length fits in xx.
@@ -42,14 +44,19 @@ Reply Card::Impl::select(Channel& ch, const Command& c) {
       if (d.size() != 2) return status(sw::kWrongLength);
       const std::uint16_t id = fid_of(0);
       const NodeRef up = fs_.parent(ch.df);
-      if (id == kMfFid) target = mf();
-      else if (id == fs_.fid(ch.df)) target = ch.df;
-      else if (NodeRef n = fs_.child_by_fid(ch.df, id)) target = n;
-      else if (up != 0 && id == fs_.fid(up)) target = up;
-      else if (up != 0) target = fs_.child_by_fid(up, id);
+      if (id == kMfFid)
+        target = mf();
+      else if (id == fs_.fid(ch.df))
+        target = ch.df;
+      else if (NodeRef n = fs_.child_by_fid(ch.df, id))
+        target = n;
+      else if (up != 0 && id == fs_.fid(up))
+        target = up;
+      else if (up != 0)
+        target = fs_.child_by_fid(up, id);
       break;
     }
-    case 0x01:  // child DF
+    case 0x01:    // child DF
     case 0x02: {  // EF under the current DF
       if (d.size() != 2) return status(sw::kWrongLength);
       NodeRef n = fs_.child_by_fid(ch.df, fid_of(0));
@@ -131,16 +138,23 @@ bool binary_address(const apdu::Command& c, std::uint8_t& sfi, std::uint32_t& of
 }
 }  // namespace
 
-Reply Card::Impl::read_binary(Channel& ch, const Command& c) {
+// The EF READ/UPDATE BINARY address, checked for `op`; the offset from P1-P2.
+sw::Sw Card::Impl::binary_target(Channel& ch, const Command& c, Op op, NodeRef& ef,
+                                 std::uint32_t& offset) {
   std::uint8_t sfi;
-  std::uint32_t offset;
-  if (!binary_address(c, sfi, offset)) return status(sw::kIncorrectP1P2);
-  NodeRef ef;
-  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return status(s);
-  if (fs_.type(ef) != FileType::transparent) return status(sw::kIncompatibleFileStructure);
-  if (fs_.deactivated(ef)) return status(sw::kConditionsNotSatisfied);
-  if (!allowed(ch, ef, Op::read)) return status(sw::kSecurityStatusNotSatisfied);
+  if (!binary_address(c, sfi, offset)) return sw::kIncorrectP1P2;
+  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return s;
+  if (fs_.type(ef) != FileType::transparent) return sw::kIncompatibleFileStructure;
+  if (fs_.deactivated(ef)) return sw::kConditionsNotSatisfied;
+  if (!allowed(ch, ef, op)) return sw::kSecurityStatusNotSatisfied;
   if (sfi != 0) select_node(ch, ef, false);
+  return sw::kOk;
+}
+
+Reply Card::Impl::read_binary(Channel& ch, const Command& c) {
+  NodeRef ef;
+  std::uint32_t offset;
+  if (auto s = binary_target(ch, c, Op::read, ef, offset); s != sw::kOk) return status(s);
   const std::uint32_t size = fs_.size(ef);
   if (offset >= size) return status(sw::kWrongP1P2);
   const std::uint32_t n = std::min(c.ne, size - offset);
@@ -153,15 +167,9 @@ Reply Card::Impl::read_binary(Channel& ch, const Command& c) {
 }
 
 Reply Card::Impl::update_binary(Channel& ch, const Command& c) {
-  std::uint8_t sfi;
-  std::uint32_t offset;
-  if (!binary_address(c, sfi, offset)) return status(sw::kIncorrectP1P2);
   NodeRef ef;
-  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return status(s);
-  if (fs_.type(ef) != FileType::transparent) return status(sw::kIncompatibleFileStructure);
-  if (fs_.deactivated(ef)) return status(sw::kConditionsNotSatisfied);
-  if (!allowed(ch, ef, Op::update)) return status(sw::kSecurityStatusNotSatisfied);
-  if (sfi != 0) select_node(ch, ef, false);
+  std::uint32_t offset;
+  if (auto s = binary_target(ch, c, Op::update, ef, offset); s != sw::kOk) return status(s);
   const std::uint32_t size = fs_.size(ef);
   if (offset > size) return status(sw::kWrongP1P2);
   if (c.data.size() > size - offset) return status(sw::kNotEnoughMemory);
@@ -173,18 +181,32 @@ Reply Card::Impl::update_binary(Channel& ch, const Command& c) {
 
 // ---------------------------------------------------------------- records
 
-Reply Card::Impl::read_record(Channel& ch, const Command& c) {
+// The record EF addressed by P2 (SFI, or the current EF) and checked for
+// `op`. `by_number`: P2 b3-b1 must be 100 and P1 names the record (00: the
+// current one); otherwise (APPEND) P1 and P2 b3-b1 must be 0.
+sw::Sw Card::Impl::record_target(Channel& ch, const Command& c, Op op, NodeRef& ef,
+                                 std::uint32_t& number) {
   const std::uint8_t sfi = c.p2 >> 3;
-  if ((c.p2 & 0x07) != 0x04 || sfi == 31) return status(sw::kIncorrectP1P2);
-  NodeRef ef;
-  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return status(s);
-  if (!fs_.is_record_ef(ef)) return status(sw::kIncompatibleFileStructure);
-  if (fs_.deactivated(ef)) return status(sw::kConditionsNotSatisfied);
-  if (!allowed(ch, ef, Op::read)) return status(sw::kSecurityStatusNotSatisfied);
+  const bool by_number = op != Op::append;
+  if (sfi == 31) return sw::kIncorrectP1P2;
+  if (by_number ? (c.p2 & 0x07) != 0x04 : (c.p1 != 0 || (c.p2 & 0x07) != 0))
+    return sw::kIncorrectP1P2;
+  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return s;
+  if (!fs_.is_record_ef(ef)) return sw::kIncompatibleFileStructure;
+  if (fs_.deactivated(ef)) return sw::kConditionsNotSatisfied;
+  if (!allowed(ch, ef, op)) return sw::kSecurityStatusNotSatisfied;
   const std::uint32_t current = ef == ch.ef ? ch.record : 0;
   if (sfi != 0) select_node(ch, ef, false);
-  const std::uint32_t number = c.p1 != 0 ? c.p1 : current;
-  if (number == 0 || number > fs_.record_count(ef)) return status(sw::kRecordNotFound);
+  if (!by_number) return sw::kOk;
+  number = c.p1 != 0 ? c.p1 : current;
+  if (number == 0 || number > fs_.record_count(ef)) return sw::kRecordNotFound;
+  return sw::kOk;
+}
+
+Reply Card::Impl::read_record(Channel& ch, const Command& c) {
+  NodeRef ef;
+  std::uint32_t number = 0;
+  if (auto s = record_target(ch, c, Op::read, ef, number); s != sw::kOk) return status(s);
   ByteView rec = fs_.read_record(ef, number);
   Reply r = bounded(Bytes(rec.begin(), rec.end()), c);
   if (r.sw == sw::kOk) ch.record = number;  // only a successful read moves the record pointer
@@ -193,23 +215,16 @@ Reply Card::Impl::read_record(Channel& ch, const Command& c) {
 
 namespace {
 sw::Sw record_length_ok(const FileSystem& fs, NodeRef ef, std::size_t n) {
-  if (fs.type(ef) == FileType::linear_fixed) return n == fs.record_length(ef) ? sw::kOk : sw::kWrongLength;
+  if (fs.type(ef) == FileType::linear_fixed)
+    return n == fs.record_length(ef) ? sw::kOk : sw::kWrongLength;
   return n >= 1 && n <= fs.record_length(ef) ? sw::kOk : sw::kWrongLength;
 }
 }  // namespace
 
 Reply Card::Impl::update_record(Channel& ch, const Command& c) {
-  const std::uint8_t sfi = c.p2 >> 3;
-  if ((c.p2 & 0x07) != 0x04 || sfi == 31) return status(sw::kIncorrectP1P2);
   NodeRef ef;
-  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return status(s);
-  if (!fs_.is_record_ef(ef)) return status(sw::kIncompatibleFileStructure);
-  if (fs_.deactivated(ef)) return status(sw::kConditionsNotSatisfied);
-  if (!allowed(ch, ef, Op::update)) return status(sw::kSecurityStatusNotSatisfied);
-  const std::uint32_t current = ef == ch.ef ? ch.record : 0;
-  if (sfi != 0) select_node(ch, ef, false);
-  const std::uint32_t number = c.p1 != 0 ? c.p1 : current;
-  if (number == 0 || number > fs_.record_count(ef)) return status(sw::kRecordNotFound);
+  std::uint32_t number = 0;
+  if (auto s = record_target(ch, c, Op::update, ef, number); s != sw::kOk) return status(s);
   if (auto s = record_length_ok(fs_, ef, c.data.size()); s != sw::kOk) return status(s);
   Transaction tx(nvm_);
   if (auto s = fs_.update_record(ef, number, c.data); s != sw::kOk) return status(s);
@@ -219,14 +234,9 @@ Reply Card::Impl::update_record(Channel& ch, const Command& c) {
 }
 
 Reply Card::Impl::append_record(Channel& ch, const Command& c) {
-  const std::uint8_t sfi = c.p2 >> 3;
-  if (c.p1 != 0 || (c.p2 & 0x07) != 0 || sfi == 31) return status(sw::kIncorrectP1P2);
   NodeRef ef;
-  if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return status(s);
-  if (!fs_.is_record_ef(ef)) return status(sw::kIncompatibleFileStructure);
-  if (fs_.deactivated(ef)) return status(sw::kConditionsNotSatisfied);
-  if (!allowed(ch, ef, Op::append)) return status(sw::kSecurityStatusNotSatisfied);
-  if (sfi != 0) select_node(ch, ef, false);
+  std::uint32_t unused = 0;
+  if (auto s = record_target(ch, c, Op::append, ef, unused); s != sw::kOk) return status(s);
   if (auto s = record_length_ok(fs_, ef, c.data.size()); s != sw::kOk) return status(s);
   if (fs_.record_count(ef) >= fs_.max_records(ef)) return status(sw::kNotEnoughMemory);
   Transaction tx(nvm_);

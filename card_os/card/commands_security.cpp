@@ -11,7 +11,9 @@
 namespace juki::card_os {
 
 namespace {
-Reply status(sw::Sw s) { return Reply{{}, s}; }
+Reply status(sw::Sw s) {
+  return Reply{{}, s};
+}
 
 // Splits CHANGE REFERENCE DATA / RESET RETRY COUNTER data holding two PINs.
 // A fixed-length PIN splits at its length; a variable-length one must be
@@ -125,7 +127,8 @@ Reply Card::Impl::reset_retry_counter(Channel& ch, const Command& c) {
   const std::size_t fixed = fixed_length(objects_, pin);
 
   switch (objects_.unblock_kind(pin)) {
-    case Unblock::none: return status(sw::kConditionsNotSatisfied);
+    case Unblock::none:
+      return status(sw::kConditionsNotSatisfied);
     case Unblock::pin:
       if (!with_puk) return status(sw::kIncorrectP1P2);
       break;

@@ -11,14 +11,14 @@ namespace juki::card_os {
 
 // Operations that carry a rule (FCP tag 86, specs/card-os.md "Security attributes").
 enum class Op : std::uint8_t {
-  read = 0,        // READ BINARY / READ RECORD
-  update = 1,      // UPDATE BINARY / UPDATE RECORD
-  append = 2,      // APPEND RECORD
-  deactivate = 3,  // DEACTIVATE FILE
-  activate = 4,    // ACTIVATE FILE
-  delete_file = 5, // DELETE FILE (of this file)
-  create = 6,      // CREATE FILE (child of this DF)
-  terminate = 7,   // TERMINATE CARD USAGE (rule of the MF)
+  read = 0,         // READ BINARY / READ RECORD
+  update = 1,       // UPDATE BINARY / UPDATE RECORD
+  append = 2,       // APPEND RECORD
+  deactivate = 3,   // DEACTIVATE FILE
+  activate = 4,     // ACTIVATE FILE
+  delete_file = 5,  // DELETE FILE (of this file)
+  create = 6,       // CREATE FILE (child of this DF)
+  terminate = 7,    // TERMINATE CARD USAGE (rule of the MF)
 };
 inline constexpr std::size_t kOpCount = 8;
 
@@ -31,9 +31,9 @@ struct AccessRule {
   static constexpr std::uint8_t kKnownFlags = 0x1F;
 
   std::uint8_t flags = kNever;
-  std::uint8_t pin_ref = 0;   // as in VERIFY P2: 0x80|n local to the DF, n global (MF)
-  std::uint8_t key_ref = 0;   // as in EXTERNAL AUTHENTICATE P2
-  std::uint16_t roles = 0;    // any of these authenticated roles
+  std::uint8_t pin_ref = 0;  // as in VERIFY P2: 0x80|n local to the DF, n global (MF)
+  std::uint8_t key_ref = 0;  // as in EXTERNAL AUTHENTICATE P2
+  std::uint16_t roles = 0;   // any of these authenticated roles
 
   static constexpr AccessRule always() { return {0, 0, 0, 0}; }
   static constexpr AccessRule never() { return {kNever, 0, 0, 0}; }

@@ -29,9 +29,12 @@ constexpr std::size_t kRuleEncoding = 6;
 
 sw::Sw to_sw(NvmError e) {
   switch (e) {
-    case NvmError::none: return sw::kOk;
-    case NvmError::journal_full: return sw::kNotEnoughMemory;
-    default: return sw::kMemoryFailure;
+    case NvmError::none:
+      return sw::kOk;
+    case NvmError::journal_full:
+      return sw::kNotEnoughMemory;
+    default:
+      return sw::kMemoryFailure;
   }
 }
 
@@ -61,9 +64,9 @@ Bytes encode_fcp(const FileSpec& s, std::uint32_t record_count) {
   for (std::size_t op = 0; op < kOpCount; ++op) {
     const AccessRule& r = s.rules[op];
     if (r.is_never()) continue;  // absent means never
-    rules.insert(rules.end(), {static_cast<std::uint8_t>(op), r.flags, r.pin_ref, r.key_ref,
-                               static_cast<std::uint8_t>(r.roles >> 8),
-                               static_cast<std::uint8_t>(r.roles)});
+    rules.insert(rules.end(),
+                 {static_cast<std::uint8_t>(op), r.flags, r.pin_ref, r.key_ref,
+                  static_cast<std::uint8_t>(r.roles >> 8), static_cast<std::uint8_t>(r.roles)});
   }
   b.add(0x86, rules);
   return b.wrap(0x62);
@@ -266,17 +269,21 @@ sw::Sw FileSystem::append_record(NodeRef ef, ByteView bytes) {
 
 std::uint32_t FileSystem::data_size(const FileSpec& s) const {
   switch (s.type) {
-    case FileType::df: return 0;
-    case FileType::transparent: return s.size;
-    case FileType::linear_fixed: return std::uint32_t{s.record_length} * s.max_records;
-    case FileType::linear_variable: return (1u + s.record_length) * s.max_records;
+    case FileType::df:
+      return 0;
+    case FileType::transparent:
+      return s.size;
+    case FileType::linear_fixed:
+      return std::uint32_t{s.record_length} * s.max_records;
+    case FileType::linear_variable:
+      return (1u + s.record_length) * s.max_records;
   }
   return 0;
 }
 
 namespace {
-sw::Sw write_node(PersistentMemory& m, NodeRef n, const FileSpec& s, NodeRef parent,
-                  NodeRef next, std::uint32_t data_addr) {
+sw::Sw write_node(PersistentMemory& m, NodeRef n, const FileSpec& s, NodeRef parent, NodeRef next,
+                  std::uint32_t data_addr) {
   Bytes node(FileSystem::kNodeSize, 0);
   node[0] = static_cast<std::uint8_t>(s.type);
   node[1] = s.lcs;

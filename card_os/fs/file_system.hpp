@@ -39,14 +39,14 @@ inline constexpr std::uint16_t kMaxRecords = 254;
 // What CREATE FILE asks for; also what the FCP says of an existing file.
 struct FileSpec {
   FileType type = FileType::transparent;
-  std::uint16_t fid = 0;           // 0: none (a DF may have only a name)
-  std::uint8_t sfi = 0;            // 0: none; 1..30
-  Bytes name;                      // DF name (AID), DFs only, 1..16 bytes
-  std::uint32_t size = 0;          // transparent: bytes
-  std::uint16_t record_length = 0; // record EFs: (maximum) record length
-  std::uint16_t max_records = 0;   // record EFs
+  std::uint16_t fid = 0;            // 0: none (a DF may have only a name)
+  std::uint8_t sfi = 0;             // 0: none; 1..30
+  Bytes name;                       // DF name (AID), DFs only, 1..16 bytes
+  std::uint32_t size = 0;           // transparent: bytes
+  std::uint16_t record_length = 0;  // record EFs: (maximum) record length
+  std::uint16_t max_records = 0;    // record EFs
   std::uint8_t lcs = kLcsActivated;
-  AccessRules rules{};             // default: all NEVER
+  AccessRules rules{};  // default: all NEVER
   AccessRules::value_type& rule(Op op) { return rules[static_cast<std::size_t>(op)]; }
 };
 

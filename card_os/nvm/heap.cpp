@@ -5,7 +5,9 @@ namespace juki::card_os {
 namespace {
 constexpr std::uint32_t kHeader = 4;
 constexpr std::uint32_t kMinBlock = 8;  // header + next link
-std::uint32_t round_up4(std::uint32_t n) { return (n + 3u) & ~3u; }
+std::uint32_t round_up4(std::uint32_t n) {
+  return (n + 3u) & ~3u;
+}
 }  // namespace
 
 NvmError Heap::format() {

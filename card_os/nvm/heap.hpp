@@ -36,7 +36,7 @@ class Heap {
   // Within a transaction. Zeroes the payload and merges with free neighbours.
   NvmError release(std::uint32_t payload_addr);
 
-  std::uint32_t free_bytes() const;   // sum of free payloads
+  std::uint32_t free_bytes() const;  // sum of free payloads
   std::uint32_t total_bytes() const { return end_ - start_; }
   std::uint32_t payload_size(std::uint32_t payload_addr) const;
 

@@ -155,7 +155,7 @@ std::optional<CommitRecord> decode_record(ByteView s, std::size_t slot_index,
 
 struct JournalEntry {
   std::uint32_t addr;
-  ByteView data;      // literal entries
+  ByteView data;               // literal entries
   std::uint32_t fill_len = 0;  // fill entries: this many bytes of fill_value
   std::uint8_t fill_value = 0;
 };

@@ -28,7 +28,7 @@
 namespace juki::card_os {
 
 struct NvmGeometry {
-  std::uint32_t capacity = 64 * 1024;       // main area: what the card OS can use
+  std::uint32_t capacity = 64 * 1024;         // main area: what the card OS can use
   std::uint32_t journal_capacity = 8 * 1024;  // largest transaction, with entry headers
 };
 
@@ -38,12 +38,12 @@ enum class NvmError : std::uint8_t {
   bad_geometry,       // format: capacity or journal capacity out of range
   not_an_image,       // open: header magic missing
   unsupported_version,
-  header_corrupt,     // open: header checksum fails
-  size_mismatch,      // open: storage size differs from the header's geometry
-  data_corrupt,       // open: main area does not match the committed digest
-  journal_full,       // write: the transaction would not fit the journal
-  out_of_range,       // write: address range outside the main area
-  no_transaction,     // write outside begin()/commit()
+  header_corrupt,  // open: header checksum fails
+  size_mismatch,   // open: storage size differs from the header's geometry
+  data_corrupt,    // open: main area does not match the committed digest
+  journal_full,    // write: the transaction would not fit the journal
+  out_of_range,    // write: address range outside the main area
+  no_transaction,  // write outside begin()/commit()
 };
 
 const char* describe(NvmError e);
@@ -113,7 +113,7 @@ class PersistentMemory {
     std::uint32_t len;
     std::uint32_t encoded = 0;  // dirty ranges: journal bytes of its entries
   };
-  std::vector<Range> dirty_;       // sorted, merged
+  std::vector<Range> dirty_;  // sorted, merged
   std::vector<Range> undo_ranges_;
   Bytes undo_bytes_;
   std::uint64_t seq_ = 0;

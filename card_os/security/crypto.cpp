@@ -33,10 +33,17 @@ Digest sha256(ByteView a, ByteView b) {
 bool aes_cmac(ByteView key, ByteView message, std::array<std::uint8_t, 16>& mac) {
   mbedtls_cipher_type_t type;
   switch (key.size()) {
-    case 16: type = MBEDTLS_CIPHER_AES_128_ECB; break;
-    case 24: type = MBEDTLS_CIPHER_AES_192_ECB; break;
-    case 32: type = MBEDTLS_CIPHER_AES_256_ECB; break;
-    default: return false;
+    case 16:
+      type = MBEDTLS_CIPHER_AES_128_ECB;
+      break;
+    case 24:
+      type = MBEDTLS_CIPHER_AES_192_ECB;
+      break;
+    case 32:
+      type = MBEDTLS_CIPHER_AES_256_ECB;
+      break;
+    default:
+      return false;
   }
   return mbedtls_cipher_cmac(mbedtls_cipher_info_from_type(type), key.data(), key.size() * 8,
                              message.data(), message.size(), mac.data()) == 0;
@@ -47,7 +54,9 @@ bool equal_ct(ByteView a, ByteView b) {
   return mbedtls_ct_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void wipe(std::span<std::uint8_t> secret) { mbedtls_platform_zeroize(secret.data(), secret.size()); }
+void wipe(std::span<std::uint8_t> secret) {
+  mbedtls_platform_zeroize(secret.data(), secret.size());
+}
 
 }  // namespace crypto
 
@@ -73,12 +82,15 @@ DrbgRandom::DrbgRandom(ByteView seed) : state_(std::make_unique<State>()) {
   state_->seed.assign(seed.begin(), seed.end());
   if (state_->seed.empty()) state_->seed.push_back(0);
   mbedtls_ctr_drbg_init(&state_->drbg);
-  if (mbedtls_ctr_drbg_seed(&state_->drbg, seed_entropy, state_.get(), nullptr, 0) != 0) std::abort();
+  if (mbedtls_ctr_drbg_seed(&state_->drbg, seed_entropy, state_.get(), nullptr, 0) != 0)
+    std::abort();
   // Reseeding would re-read the seed; the stream stays deterministic either way.
   mbedtls_ctr_drbg_set_prediction_resistance(&state_->drbg, MBEDTLS_CTR_DRBG_PR_OFF);
 }
 
-DrbgRandom::~DrbgRandom() { mbedtls_ctr_drbg_free(&state_->drbg); }
+DrbgRandom::~DrbgRandom() {
+  mbedtls_ctr_drbg_free(&state_->drbg);
+}
 
 void DrbgRandom::fill(std::span<std::uint8_t> out) {
   std::size_t done = 0;

@@ -13,10 +13,12 @@ constexpr std::uint8_t kAlgorithmAes = 0x01;
 
 bool char_allowed(PinFormat f, std::uint8_t c) {
   switch (f) {
-    case PinFormat::digits: return c >= '0' && c <= '9';
+    case PinFormat::digits:
+      return c >= '0' && c <= '9';
     case PinFormat::alphanumeric:
       return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    case PinFormat::bytes: return true;
+    case PinFormat::bytes:
+      return true;
   }
   return false;
 }
@@ -84,7 +86,9 @@ NvmError SecurityObjects::set_tries(ObjectRef o, std::uint8_t tries) {
   return m_.write_u8(o + 7, tries);
 }
 
-NvmError SecurityObjects::set_flags(ObjectRef o, std::uint8_t f) { return m_.write_u8(o + 2, f); }
+NvmError SecurityObjects::set_flags(ObjectRef o, std::uint8_t f) {
+  return m_.write_u8(o + 2, f);
+}
 
 NvmError SecurityObjects::set_pin(ObjectRef pin, ByteView value, ByteView salt) {
   crypto::Digest d = crypto::sha256(salt, value);

@@ -38,10 +38,10 @@ enum class Unblock : std::uint8_t {
 };
 
 // Flags of a PIN object.
-inline constexpr std::uint8_t kPinValueSet = 0x01;    // reference data present
-inline constexpr std::uint8_t kPinActivates = 0x02;   // setting it moves the card to active
+inline constexpr std::uint8_t kPinValueSet = 0x01;   // reference data present
+inline constexpr std::uint8_t kPinActivates = 0x02;  // setting it moves the card to active
 // Flags of a key object.
-inline constexpr std::uint8_t kKeyTransport = 0x01;     // exhausted: the card terminates
+inline constexpr std::uint8_t kKeyTransport = 0x01;    // exhausted: the card terminates
 inline constexpr std::uint8_t kKeyPersonalize = 0x02;  // grants personalization rights
 
 inline constexpr std::uint8_t kMaxPinLength = 16;
@@ -61,7 +61,7 @@ class SecurityObjects {
   // The DF an object belongs to.
   NodeRef owner_of(ObjectRef o, NodeRef hint_df) const;
 
-  std::uint8_t ref(ObjectRef o) const { return m_.u8(o + 1) ; }
+  std::uint8_t ref(ObjectRef o) const { return m_.u8(o + 1); }
   std::uint8_t flags(ObjectRef o) const { return m_.u8(o + 2); }
   std::uint8_t retry_limit(ObjectRef o) const { return m_.u8(o + 6); }
   std::uint8_t tries_left(ObjectRef o) const { return m_.u8(o + 7); }

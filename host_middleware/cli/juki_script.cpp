@@ -34,7 +34,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitMismatch = 1;
 constexpr int kExitUsage = 2;
 
-
 // Runs one script on a blank card made for it. The card's random stream is
 // seeded with the file's name (not its path) so a run is reproducible from
 // any directory.

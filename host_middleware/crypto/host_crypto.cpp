@@ -10,13 +10,20 @@ namespace juki::host::crypto {
 Result<Bytes, std::string> aes_cmac(ByteView key, ByteView message) {
   const char* cipher = nullptr;
   switch (key.size()) {
-    case 16: cipher = "AES-128-CBC"; break;
-    case 24: cipher = "AES-192-CBC"; break;
-    case 32: cipher = "AES-256-CBC"; break;
-    default: return unexpected(std::string("AES-CMAC key must be 16, 24 or 32 bytes"));
+    case 16:
+      cipher = "AES-128-CBC";
+      break;
+    case 24:
+      cipher = "AES-192-CBC";
+      break;
+    case 32:
+      cipher = "AES-256-CBC";
+      break;
+    default:
+      return unexpected(std::string("AES-CMAC key must be 16, 24 or 32 bytes"));
   }
   std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr),
-                                                         EVP_MAC_free);
+                                                        EVP_MAC_free);
   if (!mac) return unexpected(std::string("OpenSSL has no CMAC"));
   std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac.get()),
                                                                 EVP_MAC_CTX_free);

@@ -83,7 +83,8 @@ Outcome<> Personalizer::select_mf() {
 
 Outcome<> Personalizer::select_fid(std::uint16_t fid) {
   const std::uint8_t id[] = {static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
-  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, id), "SELECT " + hex16(fid)));
+  return done(
+      exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, id), "SELECT " + hex16(fid)));
 }
 
 Outcome<> Personalizer::select_parent() {
@@ -92,18 +93,19 @@ Outcome<> Personalizer::select_parent() {
 
 Outcome<> Personalizer::create(const FileSpec& spec) {
   Bytes fcp = card_os::encode_fcp(spec, spec.max_records);
-  return done(exchange(t_, apdu::encode_command(0x00, 0xE0, 0, 0, fcp),
-                       "CREATE FILE " + hex16(spec.fid)));
+  return done(
+      exchange(t_, apdu::encode_command(0x00, 0xE0, 0, 0, fcp), "CREATE FILE " + hex16(spec.fid)));
 }
 
 Outcome<> Personalizer::write_binary(ByteView data, std::uint32_t offset) {
   for (std::size_t done_bytes = 0; done_bytes < data.size();) {
     std::size_t n = std::min<std::size_t>(255, data.size() - done_bytes);
     std::uint32_t at = offset + static_cast<std::uint32_t>(done_bytes);
-    auto r = exchange(t_, apdu::encode_command(0x00, 0xD6, static_cast<std::uint8_t>(at >> 8),
-                                                static_cast<std::uint8_t>(at),
-                                                data.subspan(done_bytes, n)),
-                      "UPDATE BINARY");
+    auto r =
+        exchange(t_,
+                 apdu::encode_command(0x00, 0xD6, static_cast<std::uint8_t>(at >> 8),
+                                      static_cast<std::uint8_t>(at), data.subspan(done_bytes, n)),
+                 "UPDATE BINARY");
     if (!r) return unexpected(r.error());
     done_bytes += n;
   }
@@ -115,11 +117,13 @@ Outcome<> Personalizer::append_record(ByteView data) {
 }
 
 Outcome<> Personalizer::put_pin(const PinDefinition& d) {
-  return done(exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA1, d.encode()), "PUT DATA PIN"));
+  return done(
+      exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA1, d.encode()), "PUT DATA PIN"));
 }
 
 Outcome<> Personalizer::put_key(const KeyDefinition& d) {
-  return done(exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()), "PUT DATA key"));
+  return done(
+      exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()), "PUT DATA key"));
 }
 
 Outcome<> Personalizer::finish() {
@@ -129,15 +133,23 @@ Outcome<> Personalizer::finish() {
 // ---------------------------------------------------------------- sample card
 
 Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
+  if (auto r = write_sample_layout(t, s); !r) return r;
+  return Personalizer(t).finish();
+}
+
+Outcome<> write_sample_layout(Transport& t, const SampleSecrets& s) {
   Personalizer p(t);
-#define JUKI_TRY(expr)                           \
-  do {                                           \
-    if (auto r_ = (expr); !r_) return r_;        \
+#define JUKI_TRY(expr)                    \
+  do {                                    \
+    if (auto r_ = (expr); !r_) return r_; \
   } while (0)
   JUKI_TRY(p.authenticate(s.transport_key, 0x01));
   JUKI_TRY(p.select_mf());
-  JUKI_TRY(p.put_key({.ref = 0x02, .value = s.admin_key, .retry_limit = 3, .transport = false,
-                    .personalization = false}));
+  JUKI_TRY(p.put_key({.ref = 0x02,
+                      .value = s.admin_key,
+                      .retry_limit = 3,
+                      .transport = false,
+                      .personalization = false}));
 
   FileSpec df;
   df.type = FileType::df;
@@ -145,11 +157,20 @@ Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
   df.name = kSampleAid;
   df.rules.fill(AccessRule::never());
   JUKI_TRY(p.create(df));
-  JUKI_TRY(p.put_pin({.ref = 0x01, .format = 1, .min_length = 4, .max_length = 4, .retry_limit = 3,
-                      .activates_card = true, .unblock_kind = 2, .unblock_ref = 0x03,
+  JUKI_TRY(p.put_pin({.ref = 0x01,
+                      .format = 1,
+                      .min_length = 4,
+                      .max_length = 4,
+                      .retry_limit = 3,
+                      .activates_card = true,
+                      .unblock_kind = 2,
+                      .unblock_ref = 0x03,
                       .initial_value = {}}));
-  JUKI_TRY(p.put_key({.ref = 0x03, .value = s.reset_key, .retry_limit = 3, .transport = false,
-                    .personalization = false}));
+  JUKI_TRY(p.put_key({.ref = 0x03,
+                      .value = s.reset_key,
+                      .retry_limit = 3,
+                      .transport = false,
+                      .personalization = false}));
 
   FileSpec info;
   info.fid = kSampleInfoEf;
@@ -193,7 +214,6 @@ Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
   JUKI_TRY(p.create(log));
   JUKI_TRY(p.append_record(as_bytes("issued")));
   JUKI_TRY(p.select_mf());
-  JUKI_TRY(p.finish());
 #undef JUKI_TRY
   return {};
 }

@@ -18,9 +18,9 @@ namespace juki::host::perso {
 
 // A command that did not get the status word it needed.
 struct Error {
-  std::string step;          // "CREATE FILE 5001", "transport key"...
-  sw::Sw sw = 0;             // 0 when the transport failed
-  std::string message;       // with the status word's meaning
+  std::string step;     // "CREATE FILE 5001", "transport key"...
+  sw::Sw sw = 0;        // 0 when the transport failed
+  std::string message;  // with the status word's meaning
   std::string describe() const;
 };
 
@@ -84,21 +84,25 @@ class Personalizer {
 // conformance scripts until the Juki applications exist (specs/card-os.md
 // "Sample layout").
 struct SampleSecrets {
-  Bytes transport_key;       // the factory's
-  Bytes admin_key;           // MF key 02: TERMINATE CARD USAGE
-  Bytes reset_key;           // application key 03: RESET RETRY COUNTER of the password
+  Bytes transport_key;  // the factory's
+  Bytes admin_key;      // MF key 02: TERMINATE CARD USAGE
+  Bytes reset_key;      // application key 03: RESET RETRY COUNTER of the password
 };
 inline constexpr std::uint16_t kSampleDf = 0x5000;
-inline const Bytes kSampleAid = {0xF0, 0x4A, 0x55, 0x4B, 0x49, 0x44, 0x45, 0x4D, 0x4F};  // F0 "JUKIDEMO"
-inline constexpr std::uint16_t kSampleInfoEf = 0x5001;      // transparent 256, read always
-inline constexpr std::uint16_t kSamplePrivateEf = 0x5002;   // transparent 32, read after PIN
-inline constexpr std::uint16_t kSampleHistoryEf = 0x5003;   // linear fixed 4 x 16, SFI 3
-inline constexpr std::uint16_t kSampleLogEf = 0x5004;       // linear variable 8 x 32, SFI 4
-inline constexpr std::uint8_t kSamplePinRef = 0x81;         // the 4-digit password, 3 tries
+inline const Bytes kSampleAid = {0xF0, 0x4A, 0x55, 0x4B, 0x49,
+                                 0x44, 0x45, 0x4D, 0x4F};  // F0 "JUKIDEMO"
+inline constexpr std::uint16_t kSampleInfoEf = 0x5001;     // transparent 256, read always
+inline constexpr std::uint16_t kSamplePrivateEf = 0x5002;  // transparent 32, read after PIN
+inline constexpr std::uint16_t kSampleHistoryEf = 0x5003;  // linear fixed 4 x 16, SFI 3
+inline constexpr std::uint16_t kSampleLogEf = 0x5004;      // linear variable 8 x 32, SFI 4
+inline constexpr std::uint8_t kSamplePinRef = 0x81;        // the 4-digit password, 3 tries
 inline constexpr std::uint8_t kSampleResetKeyRef = 0x83;
 
-// Personalizes a transport-locked card with the sample layout and leaves it
-// issued (password not set).
+// Writes the sample layout to a transport-locked card and leaves it in
+// personalization, with the session's personalization rights, for callers
+// that add to it (benchmarks, fuzzing) before finish().
+Outcome<> write_sample_layout(Transport& t, const SampleSecrets& secrets);
+// The sample layout, then SET STATUS: the card is issued (password not set).
 Outcome<> personalize_sample(Transport& t, const SampleSecrets& secrets);
 
 }  // namespace juki::host::perso

@@ -181,7 +181,8 @@ std::string to_text(const RunReport& r) {
     if (!m.actual_meaning.empty()) out += " (" + m.actual_meaning + ")";
     out += '\n';
   }
-  if (r.aborted) out += where(r.aborted->file, r.aborted->line, r.aborted->section) + r.aborted->message + "\n";
+  if (r.aborted)
+    out += where(r.aborted->file, r.aborted->line, r.aborted->section) + r.aborted->message + "\n";
   out += r.source + ": " + std::to_string(r.passed) + " passed, " +
          std::to_string(r.mismatches.size()) + " failed (" + std::to_string(r.commands) +
          (r.commands == 1 ? " command)" : " commands)");

@@ -235,9 +235,8 @@ constexpr int kMaxIncludeDepth = 8;
 
 // Parses `text` into `script`, sharing variables with the includer, so a
 // library script can name keys once for all that include it.
-Result<void, ParseError> parse_into(std::string_view text, const std::string& file,
-                                    Script& script, Variables& vars, const IncludeLoader& loader,
-                                    int depth) {
+Result<void, ParseError> parse_into(std::string_view text, const std::string& file, Script& script,
+                                    Variables& vars, const IncludeLoader& loader, int depth) {
   struct Pending {
     std::size_t line;
     Bytes command;

@@ -11,6 +11,7 @@
 
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
@@ -58,19 +59,7 @@ class RecordingStorage final : public Storage {
   Storage& inner_;
 };
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string templ = "/tmp/juki-nvm-test-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 Bytes random_bytes(std::mt19937& rng, std::size_t n) {
   Bytes b(n);
@@ -427,7 +416,7 @@ TEST_CASE("journal_bytes_pending is exact for merged ranges") {
   REQUIRE(m.write(12, Bytes(3, 5)) == NvmError::none);  // inside: no change
   CHECK(m.journal_bytes_pending() == 6 + 15 + 6 + 3 + 6 + 1);
   REQUIRE(m.write(0, Bytes(200, 6)) == NvmError::none);  // swallows all three
-  CHECK(m.journal_bytes_pending() == 7);  // one repeated byte: a single fill entry
+  CHECK(m.journal_bytes_pending() == 7);                 // one repeated byte: a single fill entry
   REQUIRE(m.write(199, Bytes(2, 7)) == NvmError::none);
   CHECK(m.journal_bytes_pending() == 7 + 6 + 2);  // fill of 199, then a 2-byte literal
   REQUIRE(m.write(100, Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}) ==

@@ -6,26 +6,14 @@
 #include <fstream>
 
 #include "card_os/nvm/storage.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string templ = "/tmp/juki-nvm-test-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 Bytes read_back(const Storage& s, std::size_t offset, std::size_t len) {
   Bytes out(len);

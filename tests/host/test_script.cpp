@@ -6,8 +6,8 @@
 
 #include <deque>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 

@@ -28,7 +28,9 @@ inline host::perso::SampleSecrets sample_secrets() {
   return {kTransportKey, kAdminKey, kResetKey};
 }
 
-inline card_os::NvmGeometry test_geometry() { return card_os::NvmGeometry{}; }
+inline card_os::NvmGeometry test_geometry() {
+  return card_os::NvmGeometry{};
+}
 
 // Hex text to bytes; the test fails on bad hex.
 inline Bytes hex(std::string_view text) {
