@@ -1,0 +1,828 @@
+// juki-terminal: a window terminal's command line for a card in a PC/SC
+// reader, or for a card image in this process (--in-process IMAGE), with the
+// same commands: readers, wait, status, send, script, verify, change-pin.
+// Exit: 0 ok, 1 the card said no (or a script mismatch), 2 usage, 3 PC/SC or
+// transport failure.
+#include <termios.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "card_os/apdu/apdu.hpp"
+#include "card_os/apdu/status_words.hpp"
+#include "card_os/nvm/storage.hpp"
+#include "common/bytes.hpp"
+#include "host_middleware/pcsc/pcsc.hpp"
+#include "host_middleware/script/script.hpp"
+#include "host_middleware/transport/in_process.hpp"
+#include "host_middleware/transport/tracing.hpp"
+#include "simulator/system_random.hpp"
+
+namespace {
+
+using namespace juki;
+using nlohmann::json;
+namespace pcsc = juki::host::pcsc;
+namespace script = juki::host::script;
+
+constexpr int kExitOk = 0;
+constexpr int kExitCardSaidNo = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitTransport = 3;
+
+// The sample application (specs/card-os.md "The sample layout"); `status`
+// looks for it. The Juki applications join this list when they exist.
+struct KnownApp {
+  const char* aid;
+  const char* label;
+};
+constexpr KnownApp kKnownApps[] = {{"F04A554B4944454D4F", "sample application JUKIDEMO"}};
+
+struct Globals {
+  bool json = false;
+  bool trace = false;
+  bool exclusive = false;
+  std::string in_process;  // card image file; empty: PC/SC
+  std::string reader;      // empty: the first reader holding a card
+};
+
+// Why a command could not do its job, and the exit status that says so.
+struct Failure {
+  int exit = kExitTransport;
+  std::string kind;  // "no_service", "usage", "card"...
+  std::string message;
+};
+
+// What a command prints: a JSON document for --json, text otherwise.
+struct Output {
+  json doc = json::object();
+  std::ostringstream text;
+};
+
+int fail(Output& out, const Failure& f) {
+  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
+  out.text.str("");
+  std::cerr << "juki-terminal: " << f.message << "\n";
+  return f.exit;
+}
+
+Failure usage(std::string message) {
+  return {kExitUsage, "usage", std::move(message)};
+}
+
+Failure from_pcsc(const pcsc::PcscError& e) {
+  return {kExitTransport, pcsc::to_string(e.kind), e.message};
+}
+
+// ------------------------------------------------------------ the card
+
+// A card to talk to: in a PC/SC reader, or an image in this process; with
+// --trace, every exchange is written to stderr on the way.
+struct Session {
+  std::unique_ptr<pcsc::PcscContext> context;
+  std::unique_ptr<pcsc::PcscTransport> pcsc;
+  std::unique_ptr<card_os::FileStorage> storage;
+  sim::SystemRandom random;
+  std::unique_ptr<host::InProcessTransport> in_process;
+  std::unique_ptr<host::TracingTransport> tracing;
+  host::Transport* transport = nullptr;
+
+  host::Transport& t() { return *transport; }
+  // A transport failure, with the PC/SC kind when there is one.
+  Failure failure(const host::TransportError& e) const {
+    if (pcsc && pcsc->last_error()) return from_pcsc(*pcsc->last_error());
+    return {kExitTransport, "transport", e.message};
+  }
+};
+
+Result<std::unique_ptr<Session>, Failure> open_session(const Globals& g, bool reset_on_close) {
+  auto s = std::make_unique<Session>();
+  if (!g.in_process.empty()) {
+    auto storage = card_os::FileStorage::open(g.in_process);
+    if (!storage) return unexpected(Failure{kExitTransport, "in_process", storage.error()});
+    s->storage = std::move(*storage);
+    auto t = host::InProcessTransport::connect(*s->storage, s->random,
+                                               "in-process card image " + g.in_process);
+    if (!t) return unexpected(Failure{kExitTransport, "in_process", t.error().message});
+    s->in_process = std::move(*t);
+    s->transport = s->in_process.get();
+  } else {
+    auto context = pcsc::PcscContext::establish();
+    if (!context) return unexpected(from_pcsc(context.error()));
+    s->context = std::make_unique<pcsc::PcscContext>(std::move(*context));
+    pcsc::ConnectOptions options;
+    options.share = g.exclusive ? pcsc::ShareMode::exclusive : pcsc::ShareMode::shared;
+    options.reset_on_close = reset_on_close;
+    auto t = pcsc::PcscTransport::connect(*s->context, g.reader, options);
+    if (!t) return unexpected(from_pcsc(t.error()));
+    s->pcsc = std::move(*t);
+    s->transport = s->pcsc.get();
+  }
+  if (g.trace) {
+    s->tracing = std::make_unique<host::TracingTransport>(*s->transport, std::cerr);
+    s->transport = s->tracing.get();
+  }
+  return s;
+}
+
+struct Answer {
+  Bytes data;
+  sw::Sw sw = 0;
+};
+
+Result<Answer, Failure> card_exchange(Session& s, ByteView command) {
+  auto r = s.t().transmit(command);
+  if (!r) return unexpected(s.failure(r.error()));
+  auto decoded = apdu::Response::decode(*r);
+  if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
+  return Answer{std::move(decoded->data), decoded->sw};
+}
+
+std::string sw_hex(sw::Sw sw) {
+  char s[8];
+  std::snprintf(s, sizeof s, "%04X", sw);
+  return s;
+}
+std::string sw_text(sw::Sw sw) {
+  return sw_hex(sw) + " " + sw::meaning(sw);
+}
+bool is_tries_left(sw::Sw sw) {
+  return (sw & 0xFFF0) == sw::kVerifyFailedBase;
+}
+
+// The byte string a card returns for GET DATA: tag (2 bytes) length value.
+Result<Bytes, Failure> get_data(Session& s, std::uint16_t tag, sw::Sw& sw_out) {
+  const Bytes cmd = apdu::encode_command(0x00, 0xCA, static_cast<std::uint8_t>(tag >> 8),
+                                         static_cast<std::uint8_t>(tag), {}, 256);
+  auto a = card_exchange(s, cmd);
+  if (!a) return unexpected(a.error());
+  sw_out = a->sw;
+  if (a->sw != sw::kOk) return Bytes{};
+  const Bytes& d = a->data;
+  if (d.size() < 3 || load_be16(d.data()) != tag || d[2] != d.size() - 3)
+    return unexpected(Failure{kExitCardSaidNo, "card",
+                              "GET DATA " + sw_hex(tag) + ": malformed answer " + to_hex(d)});
+  return Bytes(d.begin() + 3, d.end());
+}
+
+Result<sw::Sw, Failure> select_app(Session& s, ByteView aid) {
+  auto a = card_exchange(s, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid));
+  if (!a) return unexpected(a.error());
+  return a->sw;
+}
+
+// Life-cycle byte to name: GET DATA DF20 values (specs/card-os.md 4.1) and the
+// ATR's ISO status-indicator values (section 1).
+const char* life_cycle_name(std::uint8_t v, bool from_atr) {
+  switch (v) {
+    case 0x01:
+      return "transport-locked";
+    case 0x03:
+      return "personalization";
+    case 0x04:
+      return "issued";
+    case 0x05:
+      return "active";
+    case 0x0C:
+      return from_atr ? "terminated" : "unknown";
+    case 0x0F:
+      return from_atr ? "unknown" : "terminated";
+    default:
+      return "unknown";
+  }
+}
+
+// The life-cycle status byte of the ATR's compact-TLV status indicator (tag
+// 8), which a card gives in every state, even where GET DATA is refused.
+std::optional<std::uint8_t> atr_life_cycle(ByteView atr) {
+  if (atr.size() < 2) return std::nullopt;
+  std::size_t i = 2;
+  std::uint8_t y = atr[1] >> 4;
+  const std::size_t historical = atr[1] & 0x0F;
+  for (;;) {  // interface bytes TAi TBi TCi TDi
+    i += ((y & 1) != 0) + ((y & 2) != 0) + ((y & 4) != 0);
+    if ((y & 8) == 0) break;
+    if (i >= atr.size()) return std::nullopt;
+    y = atr[i++] >> 4;
+  }
+  if (i + historical > atr.size() || historical == 0 || atr[i] != 0x80) return std::nullopt;
+  for (std::size_t at = i + 1; at < i + historical;) {
+    const std::uint8_t tag = atr[at] >> 4, len = atr[at] & 0x0F;
+    if (at + 1 + len > i + historical) return std::nullopt;
+    if (tag == 8 && (len == 1 || len == 3)) return atr[at + 1];
+    at += 1 + len;
+  }
+  return std::nullopt;
+}
+
+// What an empty VERIFY says about a PIN (specs/card-os.md 6.6).
+json pin_status(sw::Sw sw, std::string& text) {
+  json j = {{"sw", sw_hex(sw)}, {"meaning", sw::meaning(sw)}};
+  if (is_tries_left(sw)) {
+    j["state"] = "tries_left";
+    j["tries_left"] = sw & 0x0F;
+    text = std::to_string(sw & 0x0F) + " tries left";
+  } else if (sw == sw::kAuthMethodBlocked) {
+    j["state"] = "blocked";
+    j["tries_left"] = 0;
+    text = "blocked";
+  } else if (sw == sw::kOk) {
+    j["state"] = "verified";
+    text = "verified in this session";
+  } else if (sw == sw::kReferenceDataNotUsable) {
+    j["state"] = "not_set";
+    text = "no value set yet";
+  } else if (sw == sw::kReferenceNotFound) {
+    j["state"] = "no_such_pin";
+    text = "no such PIN";
+  } else if (sw == sw::kConditionsNotSatisfied) {
+    j["state"] = "not_available";
+    text = "not available in this life-cycle state";
+  } else {
+    j["state"] = "error";
+    text = sw_text(sw);
+  }
+  return j;
+}
+
+// ------------------------------------------------------------ PIN entry
+
+termios g_saved_termios;
+volatile std::sig_atomic_t g_echo_off = 0;
+
+// Gives the terminal its echo back when interrupted at a PIN prompt.
+extern "C" void restore_echo_and_die(int sig) {
+  if (g_echo_off != 0) tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// A PIN from the terminal without echo, or one line of stdin when it is not
+// a terminal (scripts and tests pipe PINs in). nullopt at end of input.
+std::optional<std::string> read_secret(const std::string& prompt) {
+  std::string line;
+  if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &g_saved_termios) == 0) {
+    std::cerr << prompt << std::flush;  // stderr: stdout stays for the result
+    termios quiet = g_saved_termios;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    g_echo_off = 1;
+    auto old_int = std::signal(SIGINT, restore_echo_and_die);
+    auto old_term = std::signal(SIGTERM, restore_echo_and_die);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    const bool got = static_cast<bool>(std::getline(std::cin, line));
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+    g_echo_off = 0;
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    std::cerr << "\n";
+    if (!got) return std::nullopt;
+    return line;
+  }
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// `given` if set, else asked for; on a terminal a new PIN is asked twice.
+Result<Bytes, Failure> pin_value(const std::optional<std::string>& given, const std::string& prompt,
+                                 bool confirm) {
+  std::string value;
+  if (given) {
+    value = *given;
+  } else {
+    auto v = read_secret(prompt + ": ");
+    if (!v) return unexpected(usage(prompt + ": no input"));
+    value = std::move(*v);
+    if (confirm && isatty(STDIN_FILENO) != 0) {
+      auto again = read_secret(prompt + " again: ");
+      if (!again || *again != value) return unexpected(usage(prompt + ": the two entries differ"));
+    }
+  }
+  if (value.empty()) return unexpected(usage(prompt + ": empty"));
+  ByteView b = as_bytes(value);
+  return Bytes(b.begin(), b.end());
+}
+
+Result<Bytes, Failure> parse_aid(const std::string& text) {
+  auto aid = from_hex(text);
+  if (!aid || aid->empty() || aid->size() > 16)
+    return unexpected(usage("--app must be an AID of 1 to 16 bytes in hex, not '" + text + "'"));
+  return *aid;
+}
+
+Result<std::uint8_t, Failure> parse_ref(const std::string& text) {
+  auto ref = from_hex(text);
+  if (!ref || ref->size() != 1)
+    return unexpected(usage("the PIN reference must be one byte in hex (81), not '" + text + "'"));
+  return (*ref)[0];
+}
+
+// Selects the application, or says why not.
+Result<void, Failure> require_app(Session& s, ByteView aid) {
+  auto sw = select_app(s, aid);
+  if (!sw) return unexpected(sw.error());
+  if (*sw != sw::kOk)
+    return unexpected(
+        Failure{kExitCardSaidNo, "card", "SELECT " + to_hex(aid) + ": " + sw_text(*sw)});
+  return {};
+}
+
+// ------------------------------------------------------------ commands
+
+int cmd_readers(const Globals& g, Output& out) {
+  json list = json::array();
+  if (!g.in_process.empty()) {
+    auto s = open_session(g, false);
+    if (!s) return fail(out, s.error());
+    const Bytes atr = (*s)->t().atr();
+    list.push_back({{"name", (*s)->t().describe()},
+                    {"card_present", true},
+                    {"in_use", false},
+                    {"exclusive", false},
+                    {"mute", false},
+                    {"atr", to_hex(atr)}});
+    out.text << (*s)->t().describe() << ": card, ATR " << to_hex(atr, true) << "\n";
+  } else {
+    auto context = pcsc::PcscContext::establish();
+    if (!context) return fail(out, from_pcsc(context.error()));
+    auto states = context->reader_states();
+    if (!states) return fail(out, from_pcsc(states.error()));
+    for (const pcsc::ReaderState& r : *states) {
+      list.push_back({{"name", r.name},
+                      {"card_present", r.card_present},
+                      {"in_use", r.in_use},
+                      {"exclusive", r.exclusive},
+                      {"mute", r.mute},
+                      {"atr", r.card_present ? json(to_hex(r.atr)) : json(nullptr)}});
+      out.text << r.name << ": ";
+      if (!r.card_present)
+        out.text << "empty";
+      else if (r.mute)
+        out.text << "card (mute)";
+      else
+        out.text << "card, ATR " << to_hex(r.atr, true);
+      if (r.exclusive)
+        out.text << " [in exclusive use]";
+      else if (r.in_use)
+        out.text << " [in use]";
+      out.text << "\n";
+    }
+    if (states->empty()) out.text << "no readers\n";
+  }
+  out.doc = {{"ok", true}, {"readers", std::move(list)}};
+  return kExitOk;
+}
+
+int cmd_wait(const Globals& g, Output& out, std::optional<double> timeout_s, bool removal) {
+  if (timeout_s && *timeout_s < 0) return fail(out, usage("--timeout must not be negative"));
+  if (!g.in_process.empty()) {
+    // An image is always "in the reader": insertion is immediate, removal never comes.
+    if (removal) return fail(out, usage("an in-process card is never removed"));
+    auto s = open_session(g, false);
+    if (!s) return fail(out, s.error());
+    const std::string atr = to_hex((*s)->t().atr());
+    out.doc = {{"ok", true}, {"event", "inserted"}, {"reader", (*s)->t().describe()}, {"atr", atr}};
+    out.text << "card in " << (*s)->t().describe() << ", ATR " << to_hex((*s)->t().atr(), true)
+             << "\n";
+    return kExitOk;
+  }
+  auto context = pcsc::PcscContext::establish();
+  if (!context) return fail(out, from_pcsc(context.error()));
+  pcsc::Timeout timeout;
+  if (timeout_s) timeout = std::chrono::milliseconds(static_cast<long long>(*timeout_s * 1000.0));
+  auto r = removal ? context->wait_for_removal(g.reader, timeout)
+                   : context->wait_for_card(g.reader, timeout);
+  if (!r) return fail(out, from_pcsc(r.error()));
+  out.doc = {{"ok", true},
+             {"event", removal ? "removed" : "inserted"},
+             {"reader", r->name},
+             {"atr", removal ? json(nullptr) : json(to_hex(r->atr))}};
+  if (removal)
+    out.text << (r->name.empty() ? std::string("no card in any reader")
+                                 : "no card in '" + r->name + "'")
+             << "\n";
+  else
+    out.text << "card in '" << r->name << "', ATR " << to_hex(r->atr, true)
+             << (r->mute ? " (mute)" : "") << "\n";
+  return kExitOk;
+}
+
+int cmd_status(const Globals& g, Output& out, const std::string& app, const std::string& ref_text) {
+  std::optional<Bytes> aid;
+  std::uint8_t ref = 0;
+  if (!app.empty()) {
+    auto a = parse_aid(app);
+    if (!a) return fail(out, a.error());
+    aid = *a;
+    auto r = parse_ref(ref_text);
+    if (!r) return fail(out, r.error());
+    ref = *r;
+  }
+  auto opened = open_session(g, false);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+  const Bytes atr = s.t().atr();
+  json doc = {{"ok", true}, {"transport", s.t().describe()}, {"atr", to_hex(atr)}};
+  out.text << "transport    " << s.t().describe() << "\n";
+  out.text << "ATR          " << to_hex(atr, true) << "\n";
+
+  sw::Sw sw = 0;
+  auto lc = get_data(s, 0xDF20, sw);
+  if (!lc) return fail(out, lc.error());
+  if (sw == sw::kOk && lc->size() == 1) {
+    doc["life_cycle"] = {{"value", (*lc)[0]},
+                         {"name", life_cycle_name((*lc)[0], false)},
+                         {"source", "GET DATA DF20"}};
+    out.text << "life cycle   " << life_cycle_name((*lc)[0], false) << " ("
+             << to_hex(ByteView(lc->data(), 1)) << ")\n";
+  } else if (auto from_atr = atr_life_cycle(atr)) {
+    // Transport-locked cards refuse GET DATA; their ATR still tells.
+    doc["life_cycle"] = {
+        {"value", *from_atr}, {"name", life_cycle_name(*from_atr, true)}, {"source", "ATR"}};
+    out.text << "life cycle   " << life_cycle_name(*from_atr, true) << " (from the ATR)\n";
+  } else {
+    doc["life_cycle"] = nullptr;
+    out.text << "life cycle   unknown (GET DATA DF20: " << sw_text(sw) << ")\n";
+  }
+
+  auto serial = get_data(s, 0xDF22, sw);
+  if (!serial) return fail(out, serial.error());
+  doc["serial"] = sw == sw::kOk ? json(to_hex(*serial)) : json(nullptr);
+  out.text << "serial       "
+           << (sw == sw::kOk ? to_hex(*serial) : "unavailable (" + sw_text(sw) + ")") << "\n";
+
+  auto memory = get_data(s, 0xDF21, sw);
+  if (!memory) return fail(out, memory.error());
+  if (sw == sw::kOk && memory->size() == 8) {
+    const std::uint32_t capacity = load_be32(memory->data()), free = load_be32(memory->data() + 4);
+    doc["memory"] = {{"capacity", capacity}, {"free", free}};
+    out.text << "memory       " << free << " of " << capacity << " bytes free\n";
+  } else {
+    doc["memory"] = nullptr;
+    out.text << "memory       unavailable (" << sw_text(sw) << ")\n";
+  }
+
+  // Applications: SELECT each known AID (and --app); 6985 means the card's
+  // state does not let us look, not that it is missing.
+  json apps = json::array();
+  std::vector<std::pair<Bytes, std::string>> probe;
+  for (const KnownApp& k : kKnownApps) probe.emplace_back(*from_hex(k.aid), k.label);
+  if (aid &&
+      std::none_of(probe.begin(), probe.end(), [&](const auto& p) { return p.first == *aid; }))
+    probe.emplace_back(*aid, "--app");
+  bool app_missing = false;
+  for (const auto& [id, label] : probe) {
+    auto r = select_app(s, id);
+    if (!r) return fail(out, r.error());
+    json present = *r == sw::kOk             ? json(true)
+                   : *r == sw::kFileNotFound ? json(false)
+                                             : json(nullptr);
+    apps.push_back(
+        {{"aid", to_hex(id)}, {"label", label}, {"present", present}, {"sw", sw_hex(*r)}});
+    out.text << "application  " << to_hex(id) << " (" << label << "): "
+             << (*r == sw::kOk             ? "present"
+                 : *r == sw::kFileNotFound ? "absent"
+                                           : sw_text(*r))
+             << "\n";
+    if (aid && id == *aid && *r != sw::kOk) app_missing = true;
+  }
+  doc["applications"] = std::move(apps);
+
+  int exit = kExitOk;
+  if (aid) {
+    if (app_missing) {
+      doc["pin"] = nullptr;
+      out.text << "PIN " << to_hex(ByteView(&ref, 1)) << "       application not selectable\n";
+      exit = kExitCardSaidNo;
+    } else {
+      auto selected = select_app(s, *aid);  // the probe may have moved on to another app
+      if (!selected) return fail(out, selected.error());
+      auto a = card_exchange(s, apdu::encode_command(0x00, 0x20, 0x00, ref));
+      if (!a) return fail(out, a.error());
+      std::string text;
+      json pin = pin_status(a->sw, text);
+      pin["aid"] = to_hex(*aid);
+      pin["ref"] = to_hex(ByteView(&ref, 1));
+      doc["pin"] = std::move(pin);
+      out.text << "PIN " << to_hex(ByteView(&ref, 1)) << "       " << text << "\n";
+    }
+  }
+  doc["ok"] = exit == kExitOk;
+  out.doc = std::move(doc);
+  return exit;
+}
+
+int cmd_send(const Globals& g, Output& out, const std::vector<std::string>& apdus) {
+  std::vector<Bytes> commands;
+  for (const std::string& text : apdus) {
+    auto b = from_hex(text);
+    if (!b || b->size() < 4)
+      return fail(out, usage("not an APDU (at least CLA INS P1 P2, in hex): '" + text + "'"));
+    commands.push_back(std::move(*b));
+  }
+  auto opened = open_session(g, false);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+  json exchanges = json::array();
+  bool all_ok = true;
+  for (const Bytes& c : commands) {
+    auto r = s.t().transmit(c);
+    if (!r) {
+      Failure f = s.failure(r.error());
+      // Keep what was exchanged before the failure.
+      const int code = fail(out, f);
+      out.doc["exchanges"] = std::move(exchanges);
+      return code;
+    }
+    const std::string name = host::command_name(c[0], c[1]);
+    auto decoded = apdu::Response::decode(*r);
+    if (!decoded) return fail(out, Failure{kExitTransport, "transport", decoded.error()});
+    // 9000 and 61XX are the card saying yes; anything else is a no.
+    const bool ok = (decoded->sw >> 8) == 0x90 || (decoded->sw >> 8) == 0x61;
+    all_ok = all_ok && ok;
+    exchanges.push_back({{"command", to_hex(c)},
+                         {"name", name},
+                         {"response", to_hex(*r)},
+                         {"data", to_hex(decoded->data)},
+                         {"sw", sw_hex(decoded->sw)},
+                         {"meaning", sw::meaning(decoded->sw)}});
+    out.text << "> " << to_hex(c, true) << "   [" << name << "]\n"
+             << "< " << to_hex(*r, true) << "   " << sw_text(decoded->sw) << "\n";
+  }
+  out.doc = {{"ok", all_ok}, {"transport", s.t().describe()}, {"exchanges", std::move(exchanges)}};
+  return all_ok ? kExitOk : kExitCardSaidNo;
+}
+
+int cmd_script(const Globals& g, Output& out, const std::vector<std::string>& files, bool verbose) {
+  std::vector<script::Script> scripts;
+  json errors = json::array();
+  for (const std::string& file : files) {
+    auto parsed = script::parse_file(file);
+    if (!parsed) {
+      std::cerr << script::format(parsed.error(), file) << "\n";
+      errors.push_back(
+          {{"source", file}, {"line", parsed.error().line}, {"message", parsed.error().message}});
+      continue;
+    }
+    scripts.push_back(std::move(*parsed));
+  }
+  if (!errors.empty()) {
+    out.doc = {{"ok", false}, {"errors", std::move(errors)}};
+    return kExitUsage;
+  }
+  auto opened = open_session(g, false);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+
+  script::RunOptions options;
+  if (verbose) options.echo = [](std::string_view line) { std::cerr << line << "\n"; };
+  json reports = json::array();
+  std::size_t passed = 0, mismatched = 0, commands = 0;
+  bool aborted = false;
+  // Every file runs against the same card, one after the other: the
+  // conformance scripts each expect a blank card with the test transport key,
+  // which is the operator's to provide.
+  for (const script::Script& sc : scripts) {
+    const script::RunReport report = script::run(sc, s.t(), options);
+    passed += report.passed;
+    mismatched += report.mismatches.size();
+    commands += report.commands;
+    aborted = aborted || report.aborted.has_value();
+    reports.push_back(script::to_json(report));
+    out.text << script::to_text(report);
+  }
+  const bool ok = mismatched == 0 && !aborted;
+  out.doc = {{"ok", ok},
+             {"transport", s.t().describe()},
+             {"passed", passed},
+             {"failed", mismatched},
+             {"commands", commands},
+             {"files", std::move(reports)}};
+  out.text << "total: " << passed << " passed, " << mismatched << " failed (" << commands
+           << (commands == 1 ? " command)" : " commands)") << (ok ? "" : " -- FAILED") << "\n";
+  if (aborted) return kExitTransport;
+  return ok ? kExitOk : kExitCardSaidNo;
+}
+
+int cmd_verify(const Globals& g, Output& out, const std::string& app, const std::string& ref_text,
+               const std::optional<std::string>& pin_text) {
+  auto aid = parse_aid(app);
+  if (!aid) return fail(out, aid.error());
+  auto ref = parse_ref(ref_text);
+  if (!ref) return fail(out, ref.error());
+  auto pin = pin_value(pin_text, "PIN", false);
+  if (!pin) return fail(out, pin.error());
+  // The card is reset when we let go: a PIN verified here must not stay
+  // verified for whichever application talks to the card next.
+  auto opened = open_session(g, true);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+  if (auto selected = require_app(s, *aid); !selected) return fail(out, selected.error());
+  auto a = card_exchange(s, apdu::encode_command(0x00, 0x20, 0x00, *ref, *pin));
+  if (!a) return fail(out, a.error());
+  const bool ok = a->sw == sw::kOk;
+  json doc = {{"ok", ok}, {"verified", ok}, {"sw", sw_hex(a->sw)}, {"meaning", sw::meaning(a->sw)}};
+  if (is_tries_left(a->sw)) doc["tries_left"] = a->sw & 0x0F;
+  if (a->sw == sw::kAuthMethodBlocked) doc["tries_left"] = 0;
+  out.doc = std::move(doc);
+  if (ok)
+    out.text << "PIN verified\n";
+  else if (is_tries_left(a->sw))
+    out.text << "wrong PIN: " << (a->sw & 0x0F) << " tries left\n";
+  else if (a->sw == sw::kAuthMethodBlocked)
+    out.text << "PIN blocked\n";
+  else
+    out.text << "not verified: " << sw_text(a->sw) << "\n";
+  return ok ? kExitOk : kExitCardSaidNo;
+}
+
+// PIN values padded with FF to `pad_to` bytes: the card's format for a
+// variable-length PIN in CHANGE REFERENCE DATA (specs/card-os.md 6.7).
+Result<Bytes, Failure> padded(Bytes v, std::size_t pad_to) {
+  if (pad_to == 0) return v;
+  if (v.size() > pad_to)
+    return unexpected(usage("a PIN is longer than --pad-to " + std::to_string(pad_to)));
+  v.resize(pad_to, 0xFF);
+  return v;
+}
+
+int cmd_change_pin(const Globals& g, Output& out, const std::string& app,
+                   const std::string& ref_text, const std::optional<std::string>& old_text,
+                   const std::optional<std::string>& new_text, bool initial_flag,
+                   std::size_t pad_to) {
+  auto aid = parse_aid(app);
+  if (!aid) return fail(out, aid.error());
+  auto ref = parse_ref(ref_text);
+  if (!ref) return fail(out, ref.error());
+  auto opened = open_session(g, true);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+
+  // First value (P1 01) or change (P1 00)? An issued card only takes the
+  // first value; otherwise the PIN says itself whether it has one (6984).
+  bool initial = initial_flag;
+  if (!initial) {
+    sw::Sw sw = 0;
+    auto lc = get_data(s, 0xDF20, sw);
+    if (!lc) return fail(out, lc.error());
+    initial = sw == sw::kOk && lc->size() == 1 && (*lc)[0] == 0x04;
+  }
+  if (auto selected = require_app(s, *aid); !selected) return fail(out, selected.error());
+  if (!initial) {
+    auto probe = card_exchange(s, apdu::encode_command(0x00, 0x20, 0x00, *ref));
+    if (!probe) return fail(out, probe.error());
+    initial = probe->sw == sw::kReferenceDataNotUsable;
+  }
+
+  Bytes data;
+  if (!initial) {
+    auto old_pin = pin_value(old_text, "current PIN", false);
+    if (!old_pin) return fail(out, old_pin.error());
+    auto p = padded(std::move(*old_pin), pad_to);
+    if (!p) return fail(out, p.error());
+    data = std::move(*p);
+  }
+  auto new_pin = pin_value(new_text, "new PIN", true);
+  if (!new_pin) return fail(out, new_pin.error());
+  auto p = padded(std::move(*new_pin), pad_to);
+  if (!p) return fail(out, p.error());
+  data.insert(data.end(), p->begin(), p->end());
+
+  auto a = card_exchange(s, apdu::encode_command(0x00, 0x24, initial ? 0x01 : 0x00, *ref, data));
+  if (!a) return fail(out, a.error());
+  const bool ok = a->sw == sw::kOk;
+  json doc = {{"ok", ok},
+              {"changed", ok},
+              {"mode", initial ? "initial" : "change"},
+              {"sw", sw_hex(a->sw)},
+              {"meaning", sw::meaning(a->sw)}};
+  if (is_tries_left(a->sw)) doc["tries_left"] = a->sw & 0x0F;
+  if (ok) {
+    // Setting the activation PIN activates an issued card: say so.
+    sw::Sw sw = 0;
+    auto lc = get_data(s, 0xDF20, sw);
+    if (lc && sw == sw::kOk && lc->size() == 1)
+      doc["life_cycle"] = life_cycle_name((*lc)[0], false);
+  }
+  out.text << (ok ? (initial ? "PIN set" : "PIN changed")
+               : is_tries_left(a->sw)
+                   ? "wrong current PIN: " + std::to_string(a->sw & 0x0F) + " tries left"
+                   : "not changed: " + sw_text(a->sw));
+  if (doc.contains("life_cycle")) out.text << "; card is " << doc["life_cycle"].get<std::string>();
+  out.text << "\n";
+  out.doc = std::move(doc);
+  return ok ? kExitOk : kExitCardSaidNo;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Window terminal command line for a Juki card in a PC/SC reader (or a card image "
+      "in-process).\n"
+      "Exit status: 0 ok, 1 the card said no or a script mismatched, 2 usage, 3 PC/SC or "
+      "transport failure.",
+      "juki-terminal"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  Globals g;
+  app.add_flag("--json", g.json, "Print one JSON document on stdout");
+  app.add_flag("--trace", g.trace,
+               "Write every APDU and response to stderr (PIN commands show the PIN)");
+  app.add_option("--in-process", g.in_process,
+                 "Use this card image file in-process instead of PC/SC")
+      ->check(CLI::ExistingFile);
+  app.add_option("--reader", g.reader,
+                 "Reader name, or a part of it only one reader has (default: the first reader "
+                 "holding a card)");
+  app.add_flag("--exclusive", g.exclusive, "Connect in exclusive mode (default: shared)");
+
+  auto* readers = app.add_subcommand("readers", "List the readers, their cards and ATRs");
+
+  auto* wait = app.add_subcommand("wait", "Wait for a card to be inserted (or removed)");
+  std::optional<double> timeout;
+  bool removal = false;
+  wait->add_option("--timeout", timeout, "Give up after this many seconds (exit 3)");
+  wait->add_flag("--removal", removal, "Wait for the card to be removed instead");
+
+  auto* status = app.add_subcommand(
+      "status", "ATR, life cycle, serial, memory, applications, and PIN tries left with --app");
+  std::string app_aid, ref = "81";
+  status->add_option("--app", app_aid, "AID of an application whose PIN to check (hex)");
+  status->add_option("--pin-ref,--ref", ref, "PIN reference as VERIFY's P2 (hex)")
+      ->capture_default_str();
+
+  auto* send = app.add_subcommand("send", "Send raw APDUs (hex) and print the responses");
+  std::vector<std::string> apdus;
+  send->add_option("APDU", apdus, "Command APDUs in hex, one per argument")->required();
+
+  auto* run = app.add_subcommand(
+      "script", "Run APDU scripts (specs/apdu-script.md) against the card, one after the other");
+  std::vector<std::string> files;
+  bool verbose = false;
+  run->add_option("FILE", files, "APDU script files")->required()->check(CLI::ExistingFile);
+  run->add_flag("-v,--verbose", verbose, "Echo every step to stderr");
+
+  auto* verify = app.add_subcommand("verify", "Verify a PIN (asked for without echo if not given)");
+  std::optional<std::string> pin;
+  verify->add_option("--app", app_aid, "AID of the PIN's application (hex)")->required();
+  verify->add_option("--ref,--pin-ref", ref, "PIN reference as VERIFY's P2 (hex)")
+      ->capture_default_str();
+  verify->add_option("--pin", pin,
+                     "The PIN (visible to other users of this machine: prefer "
+                     "the prompt)");
+
+  auto* change = app.add_subcommand(
+      "change-pin", "Change a PIN, or set its first value (asked for without echo if not given)");
+  std::optional<std::string> old_pin, new_pin;
+  bool initial = false;
+  std::size_t pad_to = 0;
+  change->add_option("--app", app_aid, "AID of the PIN's application (hex)")->required();
+  change->add_option("--ref,--pin-ref", ref, "PIN reference as P2 (hex)")->capture_default_str();
+  change->add_option("--old", old_pin, "The current PIN");
+  change->add_option("--new", new_pin, "The new PIN");
+  change->add_flag("--initial", initial,
+                   "Set the first value (P1 01) without asking the card whether it has one");
+  change->add_option("--pad-to", pad_to,
+                     "Pad each value with FF to this length (variable-length PINs)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  Output out;
+  int code = kExitUsage;
+  if (readers->parsed())
+    code = cmd_readers(g, out);
+  else if (wait->parsed())
+    code = cmd_wait(g, out, timeout, removal);
+  else if (status->parsed())
+    code = cmd_status(g, out, app_aid, ref);
+  else if (send->parsed())
+    code = cmd_send(g, out, apdus);
+  else if (run->parsed())
+    code = cmd_script(g, out, files, verbose);
+  else if (verify->parsed())
+    code = cmd_verify(g, out, app_aid, ref, pin);
+  else if (change->parsed())
+    code = cmd_change_pin(g, out, app_aid, ref, old_pin, new_pin, initial, pad_to);
+
+  if (g.json)
+    std::cout << out.doc.dump(2) << "\n";
+  else
+    std::cout << out.text.str();
+  return code;
+}
