@@ -1,0 +1,47 @@
+// The simulator's APDU trace file (specs/simulator.md, "Trace format"): one
+// line per command, per response and per card event, flushed at once so a
+// killed simulator leaves a complete trace behind.
+//
+//   2025-01-31T09:15:02.123456Z 0 > 00A4040C09F04A554B4944454D4F SELECT
+//   2025-01-31T09:15:02.123789Z 0 < 9000 9000 success
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace juki::sim {
+
+// "2025-01-31T09:15:02.123456Z": UTC, ISO 8601, microseconds.
+std::string utc_timestamp();
+
+class TraceFile {
+ public:
+  TraceFile() = default;
+  TraceFile(const TraceFile&) = delete;
+  TraceFile& operator=(const TraceFile&) = delete;
+  ~TraceFile() { close(); }
+
+  // Appends to `path` (created if missing). Replaces any file open before.
+  Result<void, std::string> open(const std::string& path);
+  void close();
+  bool is_open() const { return file_ != nullptr; }
+  const std::string& path() const { return path_; }
+
+  // The line formats of specs/simulator.md.
+  void command(unsigned slot, ByteView apdu);
+  void response(unsigned slot, ByteView response);
+  // An event without bytes, or with bytes (an ATR) when `bytes` is not empty.
+  void event(unsigned slot, const std::string& text, ByteView bytes = {});
+  // The card left a command unanswered.
+  void no_answer(unsigned slot, const std::string& why);
+
+ private:
+  void line(unsigned slot, char direction, ByteView bytes, const std::string& text);
+  std::FILE* file_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace juki::sim
