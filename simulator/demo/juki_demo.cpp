@@ -2,9 +2,16 @@
 // A blank card image is made, personalized with APDUs, activated by the
 // resident's password, used, locked by three wrong passwords, and re-set at
 // the window. The card image is a file, so each "visit" powers the card anew.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "card_os/apdu/apdu.hpp"
@@ -13,6 +20,7 @@
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
+#include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "host_middleware/transport/tracing.hpp"
@@ -23,7 +31,7 @@ using namespace juki;
 namespace {
 
 const char* kUsage =
-    "usage: juki-demo [--image PATH] [--keep] [--help]\n"
+    "usage: juki-demo [--image PATH] [--keep] [--pcsc [READER]] [--help]\n"
     "\n"
     "Runs the life of one simulated Juki card in-process and prints every APDU\n"
     "and response with the meaning of its status word:\n"
@@ -32,6 +40,10 @@ const char* kUsage =
     "\n"
     "  --image PATH  card image file to create (default: a temporary file)\n"
     "  --keep        keep the image file afterwards\n"
+    "  --pcsc [R]    drive the card through PC/SC: the image goes into juki-card-sim\n"
+    "                (started here, next to this program) and the demo talks to it\n"
+    "                through pcscd and vsmartcard-vpcd, in reader R (default: the first\n"
+    "                of $JUKI_PCSC_READERS, as scripts/with-pcscd sets it)\n"
     "\n"
     "Exit status: 0 when every step behaved as the specification says, 1 otherwise.\n";
 
@@ -70,6 +82,35 @@ Bytes step(host::Transport& t, const std::string& hex, sw::Sw want) {
   return Bytes(r->begin(), r->end() - 2);
 }
 
+// juki-card-sim as a child process, holding the image in slot 0.
+struct Simulator {
+  pid_t pid = -1;
+  std::string socket;
+  bool start(const std::string& image, const std::string& port_base) {
+    const std::filesystem::path exe =
+        std::filesystem::read_symlink("/proc/self/exe").parent_path() / "juki-card-sim";
+    socket = image + ".sock";
+    pid = fork();
+    if (pid < 0) {
+      std::perror("juki-demo: fork");
+      return false;
+    }
+    if (pid == 0) {
+      const std::string card = "0=" + image;
+      execl(exe.c_str(), "juki-card-sim", "--quiet", "--socket", socket.c_str(), "--port-base",
+            port_base.c_str(), "--card", card.c_str(), static_cast<char*>(nullptr));
+      std::perror(("juki-demo: " + exe.string()).c_str());
+      _exit(127);
+    }
+    return true;
+  }
+  ~Simulator() {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
 std::string text_of(const Bytes& b) {
   std::string s;
   for (std::uint8_t c : b)
@@ -82,6 +123,8 @@ std::string text_of(const Bytes& b) {
 int main(int argc, char** argv) {
   std::string image;
   bool keep = false;
+  bool pcsc = false;
+  std::string reader;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -91,6 +134,9 @@ int main(int argc, char** argv) {
       keep = true;
     } else if (a == "--image" && i + 1 < argc) {
       image = argv[++i];
+    } else if (a == "--pcsc") {
+      pcsc = true;
+      if (i + 1 < argc && argv[i + 1][0] != '-') reader = argv[++i];
     } else {
       std::cerr << "juki-demo: unknown argument '" << a << "'\n" << kUsage;
       return 2;
@@ -121,14 +167,47 @@ int main(int argc, char** argv) {
   }
   say("card image: " + image + " (" + std::to_string((*storage)->size()) + " bytes, " +
       std::to_string(profile.geometry.capacity / 1024) + " KiB of card memory)");
-  auto connected = host::InProcessTransport::connect(**storage, random, "demo card");
-  if (!connected) {
-    std::cerr << "juki-demo: " << connected.error().message << "\n";
-    return 2;
+  std::unique_ptr<host::Transport> card;
+  Simulator sim;
+  std::optional<host::pcsc::PcscContext> context;
+  if (pcsc) {
+    storage->reset();  // the simulator holds the image from now on
+    const char* base = std::getenv("JUKI_VPCD_PORT_BASE");
+    if (!sim.start(image, base ? base : "35963")) return 2;
+    if (reader.empty()) {
+      const char* names = std::getenv("JUKI_PCSC_READERS");
+      std::string first = names ? std::string(names).substr(0, std::string(names).find('\n')) : "";
+      reader = first.empty() ? "Juki Sim 0 00 00" : first;
+    }
+    auto ctx = host::pcsc::PcscContext::establish();
+    if (!ctx) {
+      std::cerr << "juki-demo: " << ctx.error().message << "\n";
+      return 2;
+    }
+    context.emplace(std::move(*ctx));
+    say("simulator started (pid " + std::to_string(sim.pid) + "); waiting for the card in \"" +
+        reader + "\" through pcscd");
+    if (auto w = context->wait_for_card(reader, std::chrono::seconds(15)); !w) {
+      std::cerr << "juki-demo: " << w.error().message << "\n";
+      return 2;
+    }
+    auto connected = host::pcsc::PcscTransport::connect(*context, reader);
+    if (!connected) {
+      std::cerr << "juki-demo: " << connected.error().message << "\n";
+      return 2;
+    }
+    card = std::move(*connected);
+  } else {
+    auto connected = host::InProcessTransport::connect(**storage, random, "demo card");
+    if (!connected) {
+      std::cerr << "juki-demo: " << connected.error().message << "\n";
+      return 2;
+    }
+    card = std::move(*connected);
   }
-  host::InProcessTransport& card = **connected;
-  host::TracingTransport t(card, std::cout);
-  say("ATR " + to_hex(card.atr(), true) + "  (last byte before TCK: life cycle 01 = creation)");
+  host::TracingTransport t(*card, std::cout);
+  say("card: " + card->describe());
+  say("ATR " + to_hex(card->atr(), true) + "  (last byte before TCK: life cycle 01 = creation)");
 
   heading("2. Everything is refused until the transport key is proved");
   step(t, "00A4000C023F00", 0x6985);
