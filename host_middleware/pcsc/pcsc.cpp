@@ -510,6 +510,15 @@ Result<Bytes, PcscError> PcscTransport::transmit_raw(ByteView command) {
                        : "; reconnecting failed: " + again.error().message;
     return unexpected(std::move(e));
   }
+  if (rv == SCARD_E_NOT_TRANSACTED || rv == SCARD_F_COMM_ERROR) {
+    // A card pulled in the middle of a command shows first as a failed
+    // exchange; pcscd sees the removal a moment later (vpcd checks presence
+    // about every 400 ms). Say "removed" when that is what happened.
+    if (context_.wait_for_removal(reader_, std::chrono::milliseconds(1500))) {
+      atr_.clear();
+      return unexpected(make_error(SCARD_W_REMOVED_CARD, "sending a command", reader_));
+    }
+  }
   if (rv != SCARD_S_SUCCESS) {
     if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD) atr_.clear();
     return unexpected(make_error(rv, "sending a command", reader_));

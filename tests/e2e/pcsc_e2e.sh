@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# tests/e2e/pcsc_e2e.sh — end-to-end tests over a real pcscd (issue 3, "Tests").
+#
+# Usage (inside scripts/with-pcscd --readers 2, which exports
+# PCSCLITE_CSOCK_NAME, JUKI_PCSC_READERS and JUKI_VPCD_PORT_BASE):
+#
+#   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH]
+#                         [--build DIR] SCENARIO...
+#
+# SCENARIO: readers, conformance, removal, tear, two-readers, foreign, or all.
+# Tools default to DIR/simulator/juki-card-sim, DIR/simulator/juki-sim-ctl and
+# DIR/host_middleware/juki-terminal (DIR: --build, default build/default).
+#
+# The driver starts juki-card-sim itself (2 slots, a control socket and a trace
+# in a temporary directory), and always stops it on exit. Each scenario prints
+# what it checks ("check: ...") and fails with "FAIL: ..." and the tail of the
+# simulator's trace and log.
+set -euo pipefail
+
+JUKI_ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)"
+SPECS="$JUKI_ROOT/specs"
+TK=404142434445464748494A4B4C4D4E4F
+AID=F04A554B4944454D4F
+SELECT_AID="00A4040C09$AID"
+BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
+
+build="$JUKI_ROOT/build/default"
+sim="" ctl="" terminal=""
+while (($#)); do
+  case "$1" in
+    --sim) sim="$2"; shift 2 ;;
+    --ctl) ctl="$2"; shift 2 ;;
+    --terminal) terminal="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --) shift; break ;;
+    -*) echo "pcsc_e2e: unknown option '$1'" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+sim="${sim:-$build/simulator/juki-card-sim}"
+ctl="${ctl:-$build/simulator/juki-sim-ctl}"
+terminal="${terminal:-$build/host_middleware/juki-terminal}"
+(($#)) || { echo "pcsc_e2e: no scenario given (see --help)" >&2; exit 2; }
+for tool in "$sim" "$ctl" "$terminal"; do
+  [[ -x "$tool" ]] || { echo "pcsc_e2e: $tool is not an executable (build it first)" >&2; exit 2; }
+done
+[[ -n "${PCSCLITE_CSOCK_NAME:-}" && -n "${JUKI_PCSC_READERS:-}" && -n "${JUKI_VPCD_PORT_BASE:-}" ]] || {
+  echo "pcsc_e2e: run me through scripts/with-pcscd --readers 2 -- $0 ..." >&2
+  exit 2
+}
+mapfile -t READERS <<<"${JUKI_PCSC_READERS%$'\n'}"
+((${#READERS[@]} >= 2)) || { echo "pcsc_e2e: need 2 readers, with-pcscd gave ${#READERS[@]}" >&2; exit 2; }
+R0="${READERS[0]}"
+R1="${READERS[1]}"
+
+work="$(mktemp -d /tmp/juki-e2e-XXXXXX)"
+sock="$work/ctl.sock"
+trace="$work/trace.log"
+sim_log="$work/sim.log"
+sim_pid=""
+failed=0
+
+# shellcheck disable=SC2317  # runs from the EXIT trap
+cleanup() {
+  local rc=$?
+  trap '' PIPE  # a closed stdout/stderr must not stop the cleanup
+  if [[ -n "$sim_pid" ]]; then
+    kill "$sim_pid" 2>/dev/null || true
+    wait "$sim_pid" 2>/dev/null || true
+  fi
+  if ((rc != 0)); then
+    echo "---- simulator log ($sim_log) ----" >&2
+    tail -n 20 "$sim_log" >&2 2>/dev/null || true
+    echo "---- last trace lines ($trace) ----" >&2
+    tail -n 40 "$trace" >&2 2>/dev/null || true
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+step() { printf '\n== %s\n' "$*"; }
+check() { printf 'check: %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; failed=1; exit 1; }
+
+# term READER ARGS...: juki-terminal on a reader
+term() { local r="$1"; shift; "$terminal" --reader "$r" "$@"; }
+ctl() { "$ctl" --socket "$sock" --timeout 10 "$@"; }
+
+# Runs a command; prints its exit status; keeps stdout/stderr in $work/out, $work/err.
+run_rc() {
+  local rc=0
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  echo "$rc"
+}
+
+# sw READER APDU...: the status word of the last APDU (hex), via --json.
+# The card saying no (exit 1) is fine; a transport failure is not.
+sw() {
+  local r="$1" rc; shift
+  rc=$(run_rc "$terminal" --json --reader "$r" send "$@")
+  ((rc == 0 || rc == 1)) || fail "juki-terminal send $* on '$r' exited $rc: $(cat "$work/err")"
+  jq -r '.exchanges[-1].sw' "$work/out"
+}
+
+# data READER APDU...: the response data of the last APDU (hex)
+data() {
+  local r="$1"; shift
+  "$terminal" --json --reader "$r" send "$@" | jq -r '.exchanges[-1].data'
+}
+
+expect_sw() {  # expect_sw WHAT WANT GOT
+  [[ "$3" == "$2" ]] || fail "$1: expected SW $2, got $3"
+  check "$1: SW $3"
+}
+
+sim_status() { "$ctl" --socket "$sock" --timeout 10 --json status; }
+slot_field() { sim_status | jq -r ".slots[$1].$2"; }
+
+new_blank() {  # new_blank IMAGE
+  "$sim" --create "$1" --transport-key "$TK" >/dev/null || fail "juki-card-sim --create $1 failed"
+}
+
+start_sim() {
+  "$sim" --socket "$sock" --port-base "$JUKI_VPCD_PORT_BASE" --slots 2 \
+    --reinsert-delay 500 --trace "$trace" >"$sim_log" 2>&1 &
+  sim_pid=$!
+  local t
+  for ((t = 0; t < 200; t++)); do
+    kill -0 "$sim_pid" 2>/dev/null || { sim_pid=""; fail "juki-card-sim exited at start: $(cat "$sim_log")"; }
+    if "$ctl" --socket "$sock" --timeout 2 status >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  fail "juki-card-sim's control socket did not answer within 10 s"
+}
+
+# wait_card READER: pcscd reports a card in READER (within 10 s)
+wait_card() {
+  local rc
+  rc=$(run_rc term "$1" wait --timeout 10)
+  ((rc == 0)) || fail "no card seen in '$1' (juki-terminal wait --timeout 10 exited $rc): $(cat "$work/err")"
+}
+wait_removed() {
+  local rc
+  rc=$(run_rc term "$1" wait --removal --timeout 10)
+  ((rc == 0)) || fail "the card did not leave '$1' (juki-terminal wait --removal --timeout 10 exited $rc): $(cat "$work/err")"
+}
+
+insert() {  # insert SLOT IMAGE: insert and wait until pcscd sees the card
+  ctl insert "$1" "$2" >/dev/null || fail "juki-sim-ctl insert $1 $2 refused"
+  wait_card "${READERS[$1]}"
+}
+# swap SLOT IMAGE: swap a card in; pcscd sees the old one leave, then the new one come.
+swap() {
+  ctl swap "$1" "$2" >/dev/null || fail "juki-sim-ctl swap $1 $2 refused"
+  wait_removed "${READERS[$1]}"
+  wait_card "${READERS[$1]}"
+}
+remove() {  # remove SLOT
+  ctl remove "$1" >/dev/null || fail "juki-sim-ctl remove $1 refused"
+  wait_removed "${READERS[$1]}"
+}
+
+# personalize READER: the sample layout (ISSUED), then the password 1234 (ACTIVE)
+personalize() {
+  local rc
+  rc=$(run_rc term "$1" script "$SPECS/conformance/lib/sample-card.apdu")
+  ((rc == 0)) || fail "personalization script on '$1' exited $rc: $(cat "$work/out" "$work/err")"
+  expect_sw "set the password 1234 on '$1'" 9000 "$(sw "$1" "$SELECT_AID" 002401810431323334)"
+}
+
+# tries READER: SW of the empty VERIFY of the password (63Cx: x tries left)
+tries() { sw "$1" "$SELECT_AID" 00200081; }
+
+reader_json() {  # reader_json READER FIELD
+  "$terminal" --json readers | jq -r --arg n "$1" ".readers[] | select(.name == \$n) | .$2"
+}
+
+# ---------------------------------------------------------------- scenarios
+
+# 1. The readers are listed and a card's insertion and removal are seen.
+scenario_readers() {
+  step "readers: pcsc_scan lists the readers; insertion and removal are seen"
+  local listed r img="$work/readers.img"
+  listed="$(timeout 10 pcsc_scan -r 2>&1)" || fail "pcsc_scan -r failed: $listed"
+  for r in "$R0" "$R1"; do
+    grep -qF -- "$r" <<<"$listed" || fail "pcsc_scan -r does not list '$r': $listed"
+    check "pcsc_scan -r lists '$r'"
+  done
+  [[ "$(reader_json "$R0" card_present)" == false ]] || fail "'$R0' shows a card before any insertion"
+  check "'$R0' is empty before the insertion"
+  new_blank "$img"
+  ctl insert 0 "$img" >/dev/null || fail "juki-sim-ctl insert 0 refused"
+  local out rc
+  rc=$(run_rc term "$R0" wait --timeout 10)
+  out="$(cat "$work/out")"
+  ((rc == 0)) || fail "juki-terminal wait did not see the insertion (exit $rc): $(cat "$work/err")"
+  grep -qF "$R0" <<<"$out" || fail "juki-terminal wait names another reader: $out"
+  check "juki-terminal wait sees the insertion: $out"
+  [[ "$(reader_json "$R0" card_present)" == true ]] || fail "readers --json: no card in '$R0'"
+  [[ "$(reader_json "$R0" atr)" == "$BLANK_ATR" ]] || fail "readers --json: ATR $(reader_json "$R0" atr), want $BLANK_ATR"
+  check "readers --json: card present in '$R0' with the blank card's ATR"
+  [[ "$(slot_field 0 connection)" == connected ]] || fail "simulator slot 0 is not connected to vpcd"
+  check "simulator: slot 0 connected"
+  ctl remove 0 >/dev/null || fail "juki-sim-ctl remove 0 refused"
+  wait_removed "$R0"
+  [[ "$(reader_json "$R0" card_present)" == false ]] || fail "readers --json: card still in '$R0' after removal"
+  check "juki-terminal wait --removal sees the removal; readers --json agrees"
+}
+
+# 2. Every conformance script passes over PC/SC, as in-process.
+scenario_conformance() {
+  step "conformance: specs/conformance/*.apdu over PC/SC, each on a fresh blank card"
+  local f n=0 rc img inproc summary_pcsc summary_inproc first=1
+  for f in "$SPECS"/conformance/*.apdu; do
+    n=$((n + 1))
+    img="$work/conf-$n.img"
+    inproc="$work/conf-$n-inproc.img"
+    new_blank "$img"
+    new_blank "$inproc"
+    if ((first)); then insert 0 "$img"; first=0; else swap 0 "$img"; fi
+    [[ "$(reader_json "$R0" atr)" == "$BLANK_ATR" ]] || fail "$(basename "$f"): the card in '$R0' is not blank"
+    rc=$(run_rc term "$R0" script "$f")
+    summary_pcsc="$(tail -n 1 "$work/out")"
+    ((rc == 0)) || fail "$(basename "$f") over PC/SC exited $rc: $(cat "$work/out" "$work/err")"
+    rc=$(run_rc "$terminal" --in-process "$inproc" script "$f")
+    summary_inproc="$(tail -n 1 "$work/out")"
+    ((rc == 0)) || fail "$(basename "$f") in-process exited $rc: $(cat "$work/out" "$work/err")"
+    [[ "$summary_pcsc" == "$summary_inproc" ]] ||
+      fail "$(basename "$f"): PC/SC '$summary_pcsc' differs from in-process '$summary_inproc'"
+    check "$(basename "$f"): $summary_pcsc (same in-process)"
+  done
+  ((n > 0)) || fail "no conformance scripts in $SPECS/conformance"
+}
+
+# 3. Removal in the middle of a session: a clean error; the image stays consistent.
+scenario_removal() {
+  step "removal: the card leaves in the middle of a session"
+  local img="$work/removal.img" before after rc err
+  new_blank "$img"
+  insert 0 "$img"
+  personalize "$R0"
+  before="$("$terminal" --json --reader "$R0" status --app "$AID" | jq -S 'del(.transport, .atr)')"
+  check "status before: life cycle $(jq -r .life_cycle.name <<<"$before"), password $(jq -r .pin.sw <<<"$before")"
+
+  ctl remove-after 0 3 >/dev/null || fail "juki-sim-ctl remove-after refused"
+  rc=$(run_rc term "$R0" send "$SELECT_AID" 00CADF2000 00CADF2000 00CADF2000 00CADF2000 00CADF2000)
+  err="$(cat "$work/err")"
+  ((rc == 3)) || fail "a send sequence cut by the removal exited $rc (want 3): $err"
+  [[ "$(wc -l <"$work/err")" -eq 1 && "$err" == juki-terminal:* ]] || fail "not a one-line error: $err"
+  grep -Eqi 'removed' <<<"$err" ||
+    fail "the error does not say the card went away: $err"
+  check "cut send sequence: exit 3, '$err'"
+  wait_removed "$R0"
+  [[ "$(slot_field 0 image)" == null ]] || fail "simulator slot 0 still holds an image after remove-after"
+  rc=$(run_rc term "$R0" send 00CADF2000)
+  err="$(cat "$work/err")"
+  ((rc == 3)) || fail "send to an empty reader exited $rc (want 3): $err"
+  grep -Eqi 'no card|removed' <<<"$err" || fail "send to an empty reader: the error does not say 'no card': $err"
+  check "send to the empty reader: exit 3, '$err'"
+
+  insert 0 "$img"
+  after="$("$terminal" --json --reader "$R0" status --app "$AID" | jq -S 'del(.transport, .atr)')"
+  [[ "$before" == "$after" ]] || fail "status after reinsertion differs: before $before after $after"
+  check "reinserted: it powers, and status (life cycle, serial, memory, applications, password tries) is as before"
+
+  step "removal: the card leaves in the middle of personalization"
+  local img2="$work/removal2.img" lc
+  new_blank "$img2"
+  swap 0 "$img2"
+  ctl remove-after 0 12 >/dev/null || fail "juki-sim-ctl remove-after refused"
+  rc=$(run_rc term "$R0" script "$SPECS/conformance/lib/sample-card.apdu")
+  ((rc == 3)) || fail "personalization cut by the removal exited $rc (want 3): $(cat "$work/out" "$work/err")"
+  check "personalization cut after 12 APDUs: exit 3, '$(cat "$work/out" "$work/err" | grep -v '^total:' | tail -n 1)'"
+  wait_removed "$R0"
+  insert 0 "$img2"
+  rc=$(run_rc "$terminal" --json --reader "$R0" status)
+  ((rc == 0 || rc == 1)) || fail "status of the card cut in personalization exited $rc: $(cat "$work/err")"
+  lc="$(jq -r .life_cycle.name "$work/out")"
+  [[ "$lc" == personalization ]] || fail "card cut in personalization: life cycle '$lc', want personalization"
+  expect_sw "card cut in personalization: SELECT MF" 9000 "$(sw "$R0" 00A4000C023F00)"
+  check "card cut in personalization powers up and answers, life cycle $lc"
+}
+
+# 4. A tear during VERIFY: old or new at the next power-up, no try given back.
+scenario_tear() {
+  step "tear: power cut during a wrong VERIFY of the password"
+  local master="$work/tear-master.img" img n rc before after prefix
+  new_blank "$master"
+  insert 0 "$master"
+  personalize "$R0"
+  expect_sw "password tries before" 63C3 "$(tries "$R0")"
+  remove 0
+  ctl reader-timeout 0 1500 >/dev/null || fail "juki-sim-ctl reader-timeout refused"
+
+  local torn_count=0
+  for n in 1 2 3 4; do
+    for prefix in 0 7; do
+      img="$work/tear-$n-$prefix.img"
+      cp "$master" "$img"
+      insert 0 "$img"
+      before="$(tries "$R0")"
+      [[ "$before" == 63C3 ]] || fail "tear $n: a fresh copy answers $before, want 63C3"
+      # SELECT first, then arm: the tear counts the VERIFY's writes only.
+      ctl tear 0 "$n" "$prefix" >/dev/null || fail "juki-sim-ctl tear 0 $n $prefix refused"
+      rc=$(run_rc term "$R0" send "$SELECT_AID" 002000810439393939)
+      if [[ "$(slot_field 0 faults.tear_in)" != null ]]; then
+        # The VERIFY made fewer than N writes: no tear; it must have counted.
+        ((rc == 1)) || fail "tear $n/$prefix: untorn wrong VERIFY exited $rc: $(cat "$work/err")"
+        expect_sw "tear $n/$prefix: VERIFY made fewer than $n writes, so no tear; tries" 63C2 "$(tries "$R0")"
+        ctl tear 0 off >/dev/null
+        remove 0
+        continue
+      fi
+      torn_count=$((torn_count + 1))
+      ((rc == 3)) || fail "tear $n/$prefix: the torn VERIFY exited $rc (want 3, no answer): $(cat "$work/out" "$work/err")"
+      check "tear at write $n of the VERIFY (prefix $prefix): the VERIFY gets no answer (exit 3)"
+      # The reader timeout drops the card; it comes back after the reinsert delay.
+      wait_removed "$R0"
+      wait_card "$R0"
+      after="$(tries "$R0")"
+      case "$after" in
+        63C3 | 63C2) ;;
+        *) fail "tear $n/$prefix: after re-power the password answers $after (want 63C3 old or 63C2 new)" ;;
+      esac
+      check "tear $n/$prefix: after re-power $after (before $before): old or new, no try given back"
+      [[ "$(slot_field 0 faults.torn)" == false ]] || fail "tear $n/$prefix: still torn after re-power"
+      expect_sw "tear $n/$prefix: the right password still verifies" 9000 "$(sw "$R0" "$SELECT_AID" 002000810431323334)"
+      expect_sw "tear $n/$prefix: and the counter is back to 3" 63C3 "$(tries "$R0")"
+      remove 0
+    done
+  done
+  ((torn_count > 0)) || fail "no tear ever hit the wrong VERIFY"
+  check "$torn_count tears hit the VERIFY"
+}
+
+# 5. Two readers hold two cards at once, used independently.
+scenario_two_readers() {
+  step "two readers: two cards at once"
+  local a="$work/two-a.img" b="$work/two-b.img" pids=() rc i
+  new_blank "$a"
+  new_blank "$b"
+  insert 0 "$a"
+  insert 1 "$b"
+  personalize "$R1"
+  [[ "$(reader_json "$R0" card_present)" == true && "$(reader_json "$R1" card_present)" == true ]] ||
+    fail "readers --json does not show both cards: $("$terminal" --json readers)"
+  check "readers --json: cards in '$R0' and '$R1'"
+  expect_sw "GET DATA DF20 on the blank card in '$R0'" 6985 "$(sw "$R0" 00CADF2000)"
+  expect_sw "GET DATA DF20 on the personalized card in '$R1'" 9000 "$(sw "$R1" 00CADF2000)"
+  [[ "$(data "$R1" 00CADF2000)" == DF200105 ]] || fail "GET DATA DF20 in '$R1': $(data "$R1" 00CADF2000), want DF200105 (active)"
+  check "GET DATA DF20 in '$R1': DF200105 (active)"
+  # Both at the same time: a conformance script on one, reads on the other.
+  term "$R0" script "$SPECS/conformance/01-transport-key.apdu" >"$work/par0.out" 2>&1 &
+  pids+=($!)
+  (for ((i = 0; i < 20; i++)); do
+     "$terminal" --reader "$R1" send "$SELECT_AID" 00A4020C025001 00B0000010 >/dev/null || exit 1
+   done) >"$work/par1.out" 2>&1 &
+  pids+=($!)
+  rc=0
+  wait "${pids[0]}" || rc=$?
+  ((rc == 0)) || fail "01-transport-key.apdu in '$R0' alongside '$R1' exited $rc: $(cat "$work/par0.out")"
+  rc=0
+  wait "${pids[1]}" || rc=$?
+  ((rc == 0)) || fail "reads in '$R1' alongside '$R0' failed: $(cat "$work/par1.out")"
+  check "at the same time: 01-transport-key.apdu in '$R0' passes and 20 reads in '$R1' succeed"
+  [[ "$(slot_field 0 life_cycle)" != "$(slot_field 1 life_cycle)" ]] || fail "both slots in one life cycle"
+  check "simulator: slot 0 $(slot_field 0 life_cycle), slot 1 $(slot_field 1 life_cycle)"
+}
+
+# 6. Clients the project did not write: opensc-tool and pyscard.
+scenario_foreign() {
+  step "foreign clients: opensc-tool and pyscard talk to the card"
+  local img="$work/foreign.img" num out
+  new_blank "$img"
+  insert 1 "$img"
+  personalize "$R1"
+  # opensc-tool numbers the readers itself: find R1's number in its list.
+  out="$(opensc-tool -l 2>&1)" || fail "opensc-tool -l failed: $out"
+  num="$(awk -v n="$R1" 'index($0, n) && $1 ~ /^[0-9]+$/ {print $1; exit}' <<<"$out")"
+  [[ -n "$num" ]] || fail "opensc-tool -l does not list '$R1': $out"
+  out="$(opensc-tool --reader "$num" --send-apdu 00CADF2000 2>&1)" || fail "opensc-tool --send-apdu failed: $out"
+  grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool: GET DATA DF20 not 9000: $out"
+  grep -q 'DF 20 01 05' <<<"$out" || fail "opensc-tool: GET DATA DF20 data is not DF 20 01 05: $out"
+  check "opensc-tool --reader $num --send-apdu 00CADF2000: 9000, DF 20 01 05"
+
+  out="$(/usr/bin/python3 - "$R1" "$AID" 2>&1 <<'PY'
+import sys
+from smartcard.System import readers
+name, aid = sys.argv[1], bytes.fromhex(sys.argv[2])
+reader = next(r for r in readers() if str(r) == name)
+conn = reader.createConnection()
+conn.connect()
+def tx(apdu):
+    data, sw1, sw2 = conn.transmit(list(apdu))
+    return bytes(data).hex().upper(), "%02X%02X" % (sw1, sw2)
+assert tx(bytes([0, 0xA4, 4, 0x0C, len(aid)]) + aid) == ("", "9000")
+assert tx(bytes.fromhex("00200081")) == ("", "63C3"), "empty VERIFY"
+assert tx(bytes.fromhex("002000810431323334")) == ("", "9000"), "VERIFY"
+assert tx(bytes.fromhex("00A4020C025001")) == ("", "9000"), "SELECT EF 5001"
+data, sw = tx(bytes.fromhex("00B000001F"))
+assert sw == "9000", sw
+print("pyscard ok:", bytes.fromhex(data).decode())
+conn.disconnect()
+PY
+)" || fail "pyscard client failed: $out"
+  check "pyscard (/usr/bin/python3): SELECT, VERIFY 1234, READ BINARY of EF 5001: $out"
+}
+
+# ---------------------------------------------------------------- main
+scenarios=("$@")
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign)
+for s in "${scenarios[@]}"; do
+  case "$s" in
+    readers | conformance | removal | tear | two-readers | foreign) ;;
+    *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
+  esac
+done
+start_sim
+for s in "${scenarios[@]}"; do
+  start=$SECONDS
+  "scenario_${s//-/_}"
+  # Leave both slots empty for the next scenario.
+  for slot in 0 1; do
+    if [[ "$(slot_field "$slot" image)" != null ]]; then remove "$slot"; fi
+  done
+  printf 'PASS: %s (%d s)\n' "$s" $((SECONDS - start))
+done
+((failed == 0))
