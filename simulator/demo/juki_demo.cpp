@@ -231,63 +231,32 @@ int main(int argc, char** argv) {
   step(t, "00B0000010", 0x6985);
 
   heading("4. At the counter, the resident sets the password 1234: the card becomes active");
-  step(t,
-       "00240181"
-       "04"
-       "31323334",
-       0x9000);
+  step(t, "00240181 04 31323334", 0x9000);
   step(t, "00CADF2000", 0x9000);
 
   heading("5. At a window: select, read, verify the password, read the protected file");
   power_cycle(t);
   step(t, "00A4040C09F04A554B4944454D4F", 0x9000);
-  step(t,
-       "00A40204025001"
-       "00",
-       0x9000);
+  step(t, "00A40204025001 00", 0x9000);
   say("public file: \"" + text_of(step(t, "00B0000020", 0x9000)) + "\"");
   step(t, "00A4020C025002", 0x9000);
   step(t, "00B0000000", 0x6982);
   step(t, "00200081", 0x63C3);
-  step(t,
-       "00200081"
-       "04"
-       "31323334",
-       0x9000);
+  step(t, "00200081 04 31323334", 0x9000);
   say("protected file: \"" + text_of(step(t, "00B0000020", 0x9000)) + "\"");
   step(t, "00B2011C00", 0x9000);
 
   heading("6. Three wrong passwords lock the card; power cycles do not help");
   power_cycle(t);
   step(t, "00A4040C09F04A554B4944454D4F", 0x9000);
-  step(t,
-       "00200081"
-       "04"
-       "39393939",
-       0x63C2);
-  step(t,
-       "00200081"
-       "04"
-       "30303030",
-       0x63C1);
-  step(t,
-       "00200081"
-       "04"
-       "31313131",
-       0x63C0);
-  step(t,
-       "00200081"
-       "04"
-       "31323334",
-       0x6983);
+  step(t, "00200081 04 39393939", 0x63C2);
+  step(t, "00200081 04 30303030", 0x63C1);
+  step(t, "00200081 04 31313131", 0x63C0);
+  step(t, "00200081 04 31323334", 0x6983);
   power_cycle(t);
   step(t, "00A4040C09F04A554B4944454D4F", 0x9000);
   step(t, "00200081", 0x6983);
-  step(t,
-       "00200081"
-       "04"
-       "31323334",
-       0x6983);
+  step(t, "00200081 04 31323334", 0x6983);
 
   heading("7. The window re-sets the password after an identity check");
   say("the window proves the application's reset key, then sets the new password 5678:");
@@ -295,17 +264,9 @@ int main(int argc, char** argv) {
     Bytes challenge = step(t, "0084000010", 0x9000);
     step(t, "0082008310" + to_hex(*host::crypto::aes_cmac(reset_key, challenge)), 0x9000);
   }
-  step(t,
-       "002C0281"
-       "04"
-       "35363738",
-       0x9000);
+  step(t, "002C0281 04 35363738", 0x9000);
   step(t, "00200081", 0x63C3);
-  step(t,
-       "00200081"
-       "04"
-       "35363738",
-       0x9000);
+  step(t, "00200081 04 35363738", 0x9000);
   step(t, "00A4020C025002", 0x9000);
   say("protected file: \"" + text_of(step(t, "00B0000020", 0x9000)) + "\"");
 
