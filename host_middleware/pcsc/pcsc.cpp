@@ -510,13 +510,21 @@ Result<Bytes, PcscError> PcscTransport::transmit_raw(ByteView command) {
                        : "; reconnecting failed: " + again.error().message;
     return unexpected(std::move(e));
   }
-  if (rv == SCARD_E_NOT_TRANSACTED || rv == SCARD_F_COMM_ERROR) {
-    // A card pulled in the middle of a command shows first as a failed
-    // exchange; pcscd sees the removal a moment later (vpcd checks presence
-    // about every 400 ms). Say "removed" when that is what happened.
+  // A card pulled in the middle of a command shows first as a failed
+  // exchange, or (vpcd, when its socket closes) as an empty answer; pcscd sees
+  // the removal a moment later (vpcd checks presence about every 400 ms). Say
+  // "removed" when that is what happened.
+  const bool empty_answer = rv == SCARD_S_SUCCESS && length < 2;
+  if (rv == SCARD_E_NOT_TRANSACTED || rv == SCARD_F_COMM_ERROR || empty_answer) {
     if (context_.wait_for_removal(reader_, std::chrono::milliseconds(1500))) {
       atr_.clear();
       return unexpected(make_error(SCARD_W_REMOVED_CARD, "sending a command", reader_));
+    }
+    if (empty_answer) {
+      return unexpected(PcscError{ErrorKind::communication, 0,
+                                  "sending a command on reader '" + reader_ + "': the answer has " +
+                                      std::to_string(length) +
+                                      " byte(s), shorter than a status word"});
     }
   }
   if (rv != SCARD_S_SUCCESS) {
