@@ -1,22 +1,23 @@
 // APDU round trip through PC/SC, pcscd and vpcd (issue 3, "Benchmarks"), for three
-// cards measured one after the other in slot 0 of the same private pcscd:
+// cards in a private pcscd with two readers:
 //   echo  juki-echo-card (bench/echo_card.cpp): answers 90 00 to everything, the floor;
 //   sim   juki-card-sim with a blank card image;
 //   vicc  vsmartcard's Python card (Debian vsmartcard-vpicc), `-t iso7816`.
 // The command is GET CHALLENGE for 8 bytes (00 84 00 00 08), which all three answer
 // without persistent writes (ours even when transport-locked, specs/card-os.md 4.2).
 //
-// Per card: start it as a child process, wait for it in the reader, connect and send
-// the first APDU (session setup), 100 warm-up APDUs, then N sequential round trips:
-// median and p99 latency (µs) and throughput (APDUs/s). Then disconnect, stop the
-// child, wait for the card to leave. Ratios: sim median / echo median (target <= 1.10)
-// and vicc median / sim median (target > 1).
+// echo (reader 0) and sim (reader 1) run at the same time: per card, wait for it in
+// its reader, connect and send the first APDU (session setup), 100 warm-up APDUs; then
+// N timed round trips per card in alternating blocks of 100 (echo, sim, sim, echo,
+// ...), so that both meet the same machine. Then vicc alone in reader 0. Per card:
+// median and p99 latency (µs) and throughput (APDUs/s, over the timed blocks). Ratios:
+// sim median / echo median (target <= 1.10) and vicc median / sim median (target > 1).
 //
 // JUKI_BENCH_PCSC_ROUNDS, when set, replaces N for every card (e.g. 100000 to have
 // time to attach strace or perf to a card).
 //
 // Run outside scripts/with-pcscd (JUKI_PCSC_READERS unset), it runs itself again under
-// `scripts/with-pcscd --readers 1 --`. If vicc cannot be started, a line
+// `scripts/with-pcscd --readers 2 --`. If vicc cannot be started, a line
 // "# vicc unavailable: <reason>" replaces its figures.
 #include <fcntl.h>
 #include <signal.h>
@@ -64,6 +65,7 @@ namespace {
 
 constexpr int kWarmup = 100;
 constexpr int kRounds = 2000;
+constexpr int kBlock = 100;                             // round trips per card before switching
 constexpr int kRoundsVicc = 300;                        // vicc takes ~40 ms a round trip
 const Bytes kCommand = {0x00, 0x84, 0x00, 0x00, 0x08};  // GET CHALLENGE, 8 bytes
 constexpr auto kCardTimeout = std::chrono::milliseconds(20000);
@@ -92,7 +94,7 @@ void reexec_under_with_pcscd(char** argv) {
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   const std::string exe = ec ? std::string(argv[0]) : self.string();
   const std::string script = std::string(JUKI_SOURCE_DIR) + "/scripts/with-pcscd";
-  std::vector<std::string> args = {"bash", script, "--readers", "1", "--", exe};
+  std::vector<std::string> args = {"bash", script, "--readers", "2", "--", exe};
   for (int i = 1; argv[i] != nullptr; ++i) args.emplace_back(argv[i]);
   std::vector<char*> cargs;
   for (std::string& a : args) cargs.push_back(a.data());
@@ -215,75 +217,96 @@ struct Figures {
   Bytes first_response;
 };
 
-// Measures the card the child puts into the reader; an error message on failure.
-Result<Figures, std::string> measure_card(const pcsc::PcscContext& ctx, Child& child,
-                                          const fs::path& log, int rounds) {
-  auto fail = [&](const std::string& what) -> Result<Figures, std::string> {
-    int status = 0;
-    std::string why = what;
-    if (child.exited(&status)) {
-      why += WIFEXITED(status)
-                 ? "; the card program exited with status " + std::to_string(WEXITSTATUS(status))
-                 : "; the card program was killed by a signal";
-    }
-    const std::string tail = last_line(log);
-    if (!tail.empty()) why += "; its last message: " + tail;
-    return unexpected(why);
-  };
-
-  // Wait for the card, checking now and then that the child still runs.
-  std::optional<pcsc::ReaderState> state;
-  const auto deadline = Clock::now() + kCardTimeout;
-  while (!state) {
-    auto s = ctx.wait_for_card("", std::chrono::milliseconds(250));
-    if (s) {
-      state = *s;
-      break;
-    }
-    if (s.error().kind != pcsc::ErrorKind::timeout) return fail(s.error().message);
-    if (child.exited()) return fail("no card in the reader");
-    if (Clock::now() > deadline) return fail("no card in the reader after 20 s");
+// Why a card failed: `what`, plus how its program ended and its last message.
+std::string card_failure(const std::string& what, Child& child, const fs::path& log) {
+  int status = 0;
+  std::string why = what;
+  if (child.exited(&status)) {
+    why += WIFEXITED(status)
+               ? "; the card program exited with status " + std::to_string(WEXITSTATUS(status))
+               : "; the card program was killed by a signal";
   }
+  const std::string tail = last_line(log);
+  if (!tail.empty()) why += "; its last message: " + tail;
+  return why;
+}
 
-  Figures f;
-  f.rounds = rounds;
+// A card under measurement: its program, its reader, and the connection to it.
+struct CardUnderTest {
+  std::string name;
+  Child child;
+  fs::path log;
+  std::string reader;
+  std::unique_ptr<pcsc::PcscTransport> transport;
+  Figures figures;
+  std::vector<double> samples_us;
+  double busy_s = 0;  // time inside the timed round trips, for APDUs/s
+};
+
+// Waits for the card in its reader, connects, times connect + first APDU, and
+// sends the warm-up APDUs.
+Result<void, std::string> open_session(const pcsc::PcscContext& ctx, CardUnderTest& card) {
+  const auto deadline = Clock::now() + kCardTimeout;
+  for (;;) {
+    auto s = ctx.wait_for_card(card.reader, std::chrono::milliseconds(250));
+    if (s) break;
+    if (s.error().kind != pcsc::ErrorKind::timeout)
+      return unexpected(card_failure(s.error().message, card.child, card.log));
+    if (card.child.exited())
+      return unexpected(card_failure("no card in the reader", card.child, card.log));
+    if (Clock::now() > deadline)
+      return unexpected(card_failure("no card in the reader after 20 s", card.child, card.log));
+  }
   const auto setup_start = Clock::now();
-  auto transport = pcsc::PcscTransport::connect(ctx, state->name);
-  if (!transport) return fail(transport.error().message);
+  auto transport = pcsc::PcscTransport::connect(ctx, card.reader);
+  if (!transport) return unexpected(card_failure(transport.error().message, card.child, card.log));
   auto first = (*transport)->transmit_raw(kCommand);
   const auto setup_stop = Clock::now();
-  if (!first) return fail(first.error().message);
-  if (first->size() < 2) return fail("a response without a status word");
-  f.first_response = *first;
-  f.setup_ms = std::chrono::duration<double, std::milli>(setup_stop - setup_start).count();
-
+  if (!first) return unexpected(card_failure(first.error().message, card.child, card.log));
+  if (first->size() < 2)
+    return unexpected(card_failure("a response without a status word", card.child, card.log));
+  card.transport = std::move(*transport);
+  card.figures.first_response = *first;
+  card.figures.setup_ms =
+      std::chrono::duration<double, std::milli>(setup_stop - setup_start).count();
   for (int i = 0; i < kWarmup; ++i) {
-    auto r = (*transport)->transmit_raw(kCommand);
-    if (!r) return fail(r.error().message);
+    auto r = card.transport->transmit_raw(kCommand);
+    if (!r) return unexpected(card_failure(r.error().message, card.child, card.log));
   }
+  return {};
+}
 
-  std::vector<double> us(static_cast<std::size_t>(rounds));
+// `rounds` timed round trips, each timed on its own around SCardTransmit.
+Result<void, std::string> timed_rounds(CardUnderTest& card, int rounds) {
   const auto start = Clock::now();
-  for (double& t : us) {
+  for (int i = 0; i < rounds; ++i) {
     const auto t0 = Clock::now();
-    auto r = (*transport)->transmit_raw(kCommand);
+    auto r = card.transport->transmit_raw(kCommand);
     const auto t1 = Clock::now();
     if (!r || r->size() < 2)
-      return fail(r ? "a response without a status word" : r.error().message);
-    t = std::chrono::duration<double, std::micro>(t1 - t0).count();
+      return unexpected(card_failure(r ? "a response without a status word" : r.error().message,
+                                     card.child, card.log));
+    card.samples_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
-  const double total = std::chrono::duration<double>(Clock::now() - start).count();
-  (*transport).reset();  // destroys the transport: SCardDisconnect before the card goes
+  card.busy_s += std::chrono::duration<double>(Clock::now() - start).count();
+  return {};
+}
 
+// Median, p99 and APDUs/s from the samples; disconnects, stops the card's
+// program and waits for the reader to empty.
+Result<void, std::string> close_session(const pcsc::PcscContext& ctx, CardUnderTest& card) {
+  card.transport.reset();  // SCardDisconnect before the card goes
+  std::vector<double>& us = card.samples_us;
   std::sort(us.begin(), us.end());
+  Figures& f = card.figures;
+  f.rounds = static_cast<int>(us.size());
   f.median_us = us[us.size() / 2];
   f.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
-  f.apdus_per_s = rounds / std::max(total, 1e-9);
-
-  child.stop();
-  auto gone = ctx.wait_for_removal("", std::chrono::milliseconds(10000));
+  f.apdus_per_s = static_cast<double>(us.size()) / std::max(card.busy_s, 1e-9);
+  card.child.stop();
+  auto gone = ctx.wait_for_removal(card.reader, std::chrono::milliseconds(10000));
   if (!gone) return unexpected("the card did not leave the reader: " + gone.error().message);
-  return f;
+  return {};
 }
 
 void print(const std::string& card, const Figures& f) {
@@ -306,6 +329,20 @@ std::optional<std::string> vicc_missing() {
   return std::nullopt;
 }
 
+// The reader names scripts/with-pcscd announces, one per line.
+std::vector<std::string> reader_names() {
+  std::vector<std::string> names;
+  std::string all =
+      std::getenv("JUKI_PCSC_READERS") != nullptr ? std::getenv("JUKI_PCSC_READERS") : "";
+  std::size_t at = 0;
+  while (at < all.size()) {
+    const std::size_t nl = std::min(all.find('\n', at), all.size());
+    if (nl > at) names.push_back(all.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return names;
+}
+
 }  // namespace
 
 int main(int /*argc*/, char** argv) {
@@ -317,51 +354,65 @@ int main(int /*argc*/, char** argv) {
   if (const char* base = std::getenv("JUKI_VPCD_PORT_BASE")) {
     port = static_cast<std::uint16_t>(std::strtoul(base, nullptr, 10));
   }
-  const std::string port_text = std::to_string(port);
+  const std::vector<std::string> readers = reader_names();
+  if (readers.size() < 2) die("two readers are needed (scripts/with-pcscd --readers 2)");
 
   auto ctx = pcsc::PcscContext::establish();
   if (!ctx) die(ctx.error().message);
 
   TempDir tmp;
-  std::map<std::string, Figures> results;
+  const int rounds = rounds_override(kRounds);
 
-  // (a) the echo card
+  // The echo card in reader 0 and the simulator (a blank, transport-locked
+  // card) in reader 1, both at once: their round trips alternate in blocks,
+  // so both see the same machine (load, CPU frequency, caches) and the ratio
+  // compares like with like.
+  const fs::path image = tmp.path() / "card.img";
   {
-    const fs::path log = tmp.path() / "echo.log";
-    auto child = Child::spawn({JUKI_ECHO_CARD_PATH, "--port", port_text}, log);
-    if (!child) die("cannot start juki-echo-card");
-    auto f = measure_card(*ctx, *child, log, rounds_override(kRounds));
-    if (!f) die("echo card: " + f.error());
-    results["echo"] = *f;
-    print("echo", *f);
+    const fs::path log = tmp.path() / "create.log";
+    auto create = Child::spawn({JUKI_CARD_SIM_PATH, "--create", image.string(), "--transport-key",
+                                "000102030405060708090A0B0C0D0E0F"},
+                               log);
+    if (!create) die("cannot start juki-card-sim --create");
+    int status = 0;
+    while (!create->exited(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      die("juki-card-sim --create failed: " + last_line(log));
   }
+  auto echo_child =
+      Child::spawn({JUKI_ECHO_CARD_PATH, "--port", std::to_string(port)}, tmp.path() / "echo.log");
+  if (!echo_child) die("cannot start juki-echo-card");
+  CardUnderTest echo{
+      "echo", std::move(*echo_child), tmp.path() / "echo.log", readers[0], {}, {}, {}, 0};
+  auto sim_child =
+      Child::spawn({JUKI_CARD_SIM_PATH, "--card", "0=" + image.string(), "--port-base",
+                    std::to_string(port + 1), "--socket", (tmp.path() / "sim.sock").string(), "-q"},
+                   tmp.path() / "sim.log");
+  if (!sim_child) die("cannot start juki-card-sim");
+  CardUnderTest sim{"sim", std::move(*sim_child), tmp.path() / "sim.log", readers[1], {}, {}, {},
+                    0};
 
-  // (b) our simulator, with a blank (transport-locked) card image
-  {
-    const fs::path image = tmp.path() / "card.img";
-    const fs::path log = tmp.path() / "sim.log";
-    {
-      auto create = Child::spawn({JUKI_CARD_SIM_PATH, "--create", image.string(), "--transport-key",
-                                  "000102030405060708090A0B0C0D0E0F"},
-                                 log);
-      if (!create) die("cannot start juki-card-sim --create");
-      int status = 0;
-      while (!create->exited(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        die("juki-card-sim --create failed: " + last_line(log));
-      }
+  for (CardUnderTest* card : {&echo, &sim}) {
+    if (auto r = open_session(*ctx, *card); !r) die(card->name + ": " + r.error());
+  }
+  // ABBA order, so neither card always goes first after a switch.
+  const int blocks = std::max(1, rounds / kBlock);
+  for (int b = 0; b < blocks; ++b) {
+    const int n = b + 1 < blocks ? kBlock : rounds - kBlock * (blocks - 1);
+    CardUnderTest& first = (b % 2 == 0) ? echo : sim;
+    CardUnderTest& second = (b % 2 == 0) ? sim : echo;
+    for (CardUnderTest* card : {&first, &second}) {
+      if (auto r = timed_rounds(*card, n); !r) die(card->name + ": " + r.error());
     }
-    auto child = Child::spawn({JUKI_CARD_SIM_PATH, "--card", "0=" + image.string(), "--port-base",
-                               port_text, "--socket", (tmp.path() / "sim.sock").string(), "-q"},
-                              log);
-    if (!child) die("cannot start juki-card-sim");
-    auto f = measure_card(*ctx, *child, log, rounds_override(kRounds));
-    if (!f) die("simulator: " + f.error());
-    results["sim"] = *f;
-    print("sim", *f);
+  }
+  for (CardUnderTest* card : {&echo, &sim}) {
+    if (auto r = close_session(*ctx, *card); !r) die(card->name + ": " + r.error());
+    print(card->name, card->figures);
   }
 
-  // (c) vsmartcard's vicc
+  // vsmartcard's vicc afterwards, alone in reader 0: it is two orders of
+  // magnitude slower, so interleaving would add nothing.
+  std::optional<Figures> vicc;
   if (auto missing = vicc_missing()) {
     std::printf("# vicc unavailable: %s\n", missing->c_str());
   } else {
@@ -377,27 +428,26 @@ int main(int /*argc*/, char** argv) {
     }
     const fs::path log = tmp.path() / "vicc.log";
     auto child = Child::spawn(
-        {kViccPython, kViccScript, "-t", "iso7816", "-H", "127.0.0.1", "-P", port_text}, log,
-        {{"PYTHONPATH", pythonpath}});
+        {kViccPython, kViccScript, "-t", "iso7816", "-H", "127.0.0.1", "-P", std::to_string(port)},
+        log, {{"PYTHONPATH", pythonpath}});
     if (!child) {
       std::printf("# vicc unavailable: cannot start %s\n", kViccPython);
     } else {
-      auto f = measure_card(*ctx, *child, log, rounds_override(kRoundsVicc));
-      if (!f) {
-        std::printf("# vicc unavailable: %s\n", f.error().c_str());
+      CardUnderTest card{"vicc", std::move(*child), log, readers[0], {}, {}, {}, 0};
+      auto r = open_session(*ctx, card);
+      if (r) r = timed_rounds(card, rounds_override(kRoundsVicc));
+      if (r) r = close_session(*ctx, card);
+      if (!r) {
+        std::printf("# vicc unavailable: %s\n", r.error().c_str());
       } else {
-        results["vicc"] = *f;
-        print("vicc", *f);
+        vicc = card.figures;
+        print("vicc", *vicc);
       }
     }
   }
   std::fflush(stdout);
 
-  bench::report("pcsc_sim_vs_echo_ratio", results["sim"].median_us / results["echo"].median_us,
-                "x");
-  if (results.contains("vicc")) {
-    bench::report("pcsc_vicc_vs_sim_ratio", results["vicc"].median_us / results["sim"].median_us,
-                  "x");
-  }
+  bench::report("pcsc_sim_vs_echo_ratio", sim.figures.median_us / echo.figures.median_us, "x");
+  if (vicc) bench::report("pcsc_vicc_vs_sim_ratio", vicc->median_us / sim.figures.median_us, "x");
   return 0;
 }

@@ -2,13 +2,31 @@
 // (getrandom). card_os itself never does I/O; it is handed this stream.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
 #include "card_os/card/card.hpp"
 
 namespace juki::sim {
 
+// getrandom, drawn 256 bytes at a time: a GET CHALLENGE costs no system call
+// on most APDUs (as with arc4random). Bytes handed out are wiped from the
+// buffer; the rest is never reused.
 class SystemRandom final : public card_os::RandomSource {
  public:
+  SystemRandom() = default;
+  ~SystemRandom() override;
+  SystemRandom(const SystemRandom&) = delete;
+  SystemRandom& operator=(const SystemRandom&) = delete;
+
   void fill(std::span<std::uint8_t> out) override;
+
+ private:
+  void refill();
+
+  std::array<std::uint8_t, 256> pool_{};
+  std::size_t used_ = 256;  // bytes of pool_ already handed out (all: empty)
 };
 
 }  // namespace juki::sim
