@@ -134,7 +134,7 @@ TEST_CASE("format rejects bad geometry and small storage") {
   CHECK(PersistentMemory::format(exact, g).error() == NvmError::storage_too_small);
 }
 
-TEST_CASE("committed data survives reopen; uncommitted and aborted data does not") {
+TEST_CASE("committed data survives reopen, uncommitted and aborted data does not") {
   const NvmGeometry g{5000, 1024};  // last digest block is partial
   MemoryStorage s(PersistentMemory::storage_size_for(g));
   std::mt19937 rng(1);
@@ -439,7 +439,7 @@ TEST_CASE("journal_bytes_pending is exact for merged ranges") {
   CHECK(at(opened(s), 1000, 150000) == big);
 }
 
-TEST_CASE("abort restores overlapping writes; u16/u32 are big-endian") {
+TEST_CASE("abort restores overlapping writes, and u16/u32 are big-endian") {
   const NvmGeometry g{4096, 1024};
   MemoryStorage s(PersistentMemory::storage_size_for(g));
   auto m = formatted(s, g);
@@ -467,7 +467,7 @@ TEST_CASE("abort restores overlapping writes; u16/u32 are big-endian") {
   CHECK(s.bytes() == storage_before);  // abort never touches storage
 }
 
-TEST_CASE("an empty commit writes nothing; a clean open writes nothing") {
+TEST_CASE("an empty commit writes nothing, nor does a clean open") {
   const NvmGeometry g{4096, 1024};
   MemoryStorage mem(PersistentMemory::storage_size_for(g));
   { auto m = formatted(mem, g); }

@@ -284,7 +284,7 @@ TEST_CASE("parse: variables in commands, patterns, atr, auth and other variables
   CHECK(std::get<Exchange>(s.steps[4].action).command == hex("00A4000C022F01"));
 }
 
-TEST_CASE("parse: variable names are case-sensitive; ${} ends a name anywhere") {
+TEST_CASE("parse: variable names are case-sensitive, and ${} ends a name anywhere") {
   auto s = parse_ok("set a 01\nset A 02\nset a_1 03\nset B 0405\n> $a $A ${a_1}${B}\n< 9000\n");
   CHECK(std::get<Exchange>(s.steps[0].action).command == hex("0102030405"));
 }
@@ -509,7 +509,7 @@ TEST_CASE("run: a transport error stops the script and is reported") {
   CHECK_THAT(to_text(r), Catch::Contains("stopped early"));
 }
 
-TEST_CASE("run: reset and power-cycle reach the transport; atr checks the current ATR") {
+TEST_CASE("run: reset and power-cycle reach the transport, and atr checks the current ATR") {
   ScriptedTransport t;
   t.current_atr = hex("3B00");
   t.next_atr = hex("3B01");

@@ -86,7 +86,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("sim: ATR, APDU round trip; power and reset get no answer") {
+TEST_CASE("sim: ATR and APDU round trip, and power and reset get no answer") {
   Rig rig;
   VpcdPeer& v = rig.vpcd;
   CHECK(life_cycle_of(v.atr()) == 0x05);
@@ -155,7 +155,7 @@ TEST_CASE("sim: power off drops the volatile state") {
   CHECK(apdu_sw(v, kReadBinary) == 0x6982);
 }
 
-TEST_CASE("sim: what the card committed survives SIGKILL; SIGTERM and SIGINT exit cleanly") {
+TEST_CASE("sim: what the card committed survives SIGKILL, and SIGTERM and SIGINT exit cleanly") {
   Rig rig;
   CHECK(apdu_sw(rig.vpcd, kSelectDemoApp) == 0x9000);
   CHECK(apdu_sw(rig.vpcd, kVerifyWrong) == 0x63C2);
