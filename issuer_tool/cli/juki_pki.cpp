@@ -1,0 +1,366 @@
+// juki-pki: the Juki-net PKI's command line (specs/pki.md): init, issue,
+// show, verify.
+// Exit: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.
+#include <CLI/CLI.hpp>
+
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.hpp"
+#include "issuer_tool/pki/pki.hpp"
+
+namespace {
+
+using namespace juki;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitIo = 3;
+
+struct Failure {
+  int exit = kExitRefused;
+  std::string kind;
+  std::string message;
+};
+
+Failure from_pki(const pki::PkiError& e) {
+  return {e.kind == pki::PkiErrorKind::io ? kExitIo : kExitRefused,
+          std::string(pki::to_string(e.kind)), e.message};
+}
+
+Failure usage(std::string message) {
+  return {kExitUsage, "usage", std::move(message)};
+}
+
+struct Output {
+  json doc = json::object();
+  std::ostringstream text;
+};
+
+int fail(Output& out, const Failure& f) {
+  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
+  out.text.str("");
+  std::cerr << "juki-pki: " << f.message << "\n";
+  return f.exit;
+}
+
+// The files of a PKI directory (specs/pki.md "Files").
+std::string key_path(const std::string& dir, const std::string& stem) {
+  return (fs::path(dir) / (stem + ".key.pem")).string();
+}
+std::string cert_path(const std::string& dir, const std::string& stem) {
+  return (fs::path(dir) / (stem + ".cert.der")).string();
+}
+std::string ca_stem(pki::CaKind kind) {
+  return std::string(pki::ca_kind_name(kind)) + "-ca";
+}
+constexpr pki::CaKind kCaKinds[] = {pki::CaKind::card, pki::CaKind::terminal, pki::CaKind::server};
+
+std::optional<Failure> refuse_existing(const std::vector<std::string>& paths) {
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::symlink_status(p, ec).type() != fs::file_type::not_found)
+      return Failure{kExitRefused, "exists", p + " exists already (refusing to overwrite)"};
+  }
+  return std::nullopt;
+}
+
+json cert_json(const pki::Certificate& c) {
+  json j = {{"subject", c.subject()},
+            {"common_name", c.common_name()},
+            {"issuer", c.issuer()},
+            {"serial", c.serial_hex()},
+            {"not_before", pki::format_time(c.not_before())},
+            {"not_after", pki::format_time(c.not_after())},
+            {"ca", c.is_ca()},
+            {"public_key", to_hex(c.public_point())}};
+  auto auth = c.authorization();
+  if (auth && *auth) {
+    const auto& a = **auth;
+    j["role"] = std::string(pki::role_name(a.role));
+    j["role_code"] = static_cast<int>(a.role);
+    if (auto bit = pki::access_bit(a.role)) j["access_bit"] = *bit;
+    j["municipality"] = a.municipality ? json(*a.municipality) : json(nullptr);
+    j["application"] = a.application ? json(to_hex(*a.application)) : json(nullptr);
+  } else {
+    j["role"] = nullptr;
+    j["municipality"] = nullptr;
+    j["application"] = nullptr;
+    if (!auth) j["authorization_error"] = auth.error().message;
+  }
+  return j;
+}
+
+// ------------------------------------------------------------ init
+
+int cmd_init(const std::string& dir, Output& out) {
+  std::vector<std::string> stems = {"root"};
+  for (auto k : kCaKinds) stems.push_back(ca_stem(k));
+  std::vector<std::string> paths;
+  for (const auto& s : stems) {
+    paths.push_back(key_path(dir, s));
+    paths.push_back(cert_path(dir, s));
+  }
+  if (auto f = refuse_existing(paths)) return fail(out, *f);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(out, {kExitIo, "io", "cannot create " + dir + ": " + ec.message()});
+
+  auto root = pki::create_root();
+  if (!root) return fail(out, from_pki(root.error()));
+  std::vector<std::pair<std::string, pki::KeyAndCert>> all;
+  for (auto k : kCaKinds) {
+    auto ca = pki::create_ca(root->key, root->cert, k);
+    if (!ca) return fail(out, from_pki(ca.error()));
+    all.emplace_back(ca_stem(k), std::move(*ca));
+  }
+  all.emplace(all.begin(), "root", std::move(*root));
+  out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
+  for (const auto& [stem, kc] : all) {
+    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
+    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
+      return fail(out, from_pki(ok.error()));
+    out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
+                                     {"cert", cert_path(dir, stem)},
+                                     {"subject", kc.cert.subject()},
+                                     {"not_after", pki::format_time(kc.cert.not_after())}};
+    out.text << stem << ": " << cert_path(dir, stem) << " (" << kc.cert.subject() << ", until "
+             << pki::format_time(kc.cert.not_after()) << ")\n";
+  }
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ issue
+
+struct IssueArgs {
+  std::string dir, ca, role, subject, out;
+  std::optional<std::string> municipality, application, pubkey;
+  int days = 0;
+};
+
+int cmd_issue(const IssueArgs& a, Output& out) {
+  auto kind = pki::ca_kind_from_name(a.ca);
+  if (!kind) return fail(out, usage("--ca must be terminal, card or server"));
+  auto role = pki::role_from_name(a.role);
+  if (!role)
+    return fail(out, usage("unknown role '" + a.role +
+                           "' (window, issuance, password-reset, municipal-app, app-authority, "
+                           "cs, prefecture, national, card)"));
+  pki::LeafRequest req;
+  req.authorization.role = *role;
+  req.authorization.municipality = a.municipality;
+  if (a.application) {
+    auto aid = from_hex(*a.application);
+    if (!aid) return fail(out, usage("--application must be hex"));
+    req.authorization.application = std::move(*aid);
+  }
+  req.common_name = a.subject;
+  req.days = a.days;
+  if (a.days < 0) return fail(out, usage("--days must be positive"));
+
+  const std::string key_out = a.out + ".key.pem", cert_out = a.out + ".cert.der";
+  std::vector<std::string> outputs = {cert_out};
+  if (!a.pubkey) outputs.push_back(key_out);
+  if (auto f = refuse_existing(outputs)) return fail(out, *f);
+
+  auto ca_key = pki::PrivateKey::load(key_path(a.dir, ca_stem(*kind)));
+  if (!ca_key) return fail(out, from_pki(ca_key.error()));
+  auto ca_cert = pki::Certificate::load(cert_path(a.dir, ca_stem(*kind)));
+  if (!ca_cert) return fail(out, from_pki(ca_cert.error()));
+
+  std::optional<pki::PrivateKey> new_key;
+  std::optional<pki::PublicKey> subject_key;
+  if (a.pubkey) {
+    auto der = pki::read_file(*a.pubkey);
+    if (!der) return fail(out, from_pki(der.error()));
+    auto pub = pki::PublicKey::from_der(*der);
+    if (!pub)
+      return fail(out, from_pki({pub.error().kind, *a.pubkey + ": " + pub.error().message}));
+    subject_key = std::move(*pub);
+  } else {
+    auto key = pki::PrivateKey::generate();
+    if (!key) return fail(out, from_pki(key.error()));
+    subject_key = key->public_key();
+    new_key = std::move(*key);
+  }
+  auto cert = pki::issue(*ca_key, *ca_cert, req, *subject_key);
+  if (!cert) return fail(out, from_pki(cert.error()));
+  if (new_key) {
+    if (auto ok = new_key->save(key_out); !ok) return fail(out, from_pki(ok.error()));
+  }
+  if (auto ok = pki::write_new_file(cert_out, cert->der(), 0644); !ok)
+    return fail(out, from_pki(ok.error()));
+  out.doc = cert_json(*cert);
+  out.doc["ok"] = true;
+  out.doc["cert_file"] = cert_out;
+  out.doc["key_file"] = new_key ? json(key_out) : json(nullptr);
+  out.text << "issued " << cert_out << (new_key ? " and " + key_out : std::string()) << ": "
+           << cert->subject() << ", role " << a.role << ", until "
+           << pki::format_time(cert->not_after()) << "\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ show
+
+int cmd_show(const std::string& path, Output& out) {
+  auto cert = pki::Certificate::load(path);
+  if (!cert) return fail(out, from_pki(cert.error()));
+  json j = cert_json(*cert);
+  out.doc = j;
+  out.doc["ok"] = true;
+  out.text << "subject:      " << j["subject"].get<std::string>() << "\n"
+           << "issuer:       " << j["issuer"].get<std::string>() << "\n"
+           << "serial:       " << j["serial"].get<std::string>() << "\n"
+           << "not before:   " << j["not_before"].get<std::string>() << "\n"
+           << "not after:    " << j["not_after"].get<std::string>() << "\n"
+           << "CA:           " << (cert->is_ca() ? "yes" : "no") << "\n";
+  if (!j["role"].is_null())
+    out.text << "role:         " << j["role"].get<std::string>() << " ("
+             << j["role_code"].get<int>() << ")\n";
+  else
+    out.text << "role:         none (no authorization extension)\n";
+  if (!j["municipality"].is_null())
+    out.text << "municipality: " << j["municipality"].get<std::string>() << "\n";
+  if (!j["application"].is_null())
+    out.text << "application:  " << j["application"].get<std::string>() << "\n";
+  if (j.contains("authorization_error"))
+    out.text << "authorization extension malformed: " << j["authorization_error"].get<std::string>()
+             << "\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ verify
+
+int cmd_verify(const std::string& dir, const std::string& path, std::optional<std::string> at_text,
+               Output& out) {
+  std::int64_t at = static_cast<std::int64_t>(std::time(nullptr));
+  if (at_text) {
+    auto t = pki::parse_time(*at_text);
+    if (!t) return fail(out, usage("--at must be YYYYMMDDhhmmssZ"));
+    at = *t;
+  }
+  auto root = pki::Certificate::load(cert_path(dir, "root"));
+  if (!root) return fail(out, from_pki(root.error()));
+  auto cert = pki::Certificate::load(path);
+  if (!cert) return fail(out, from_pki(cert.error()));
+
+  auto ok_doc = [&](const std::string& role, const std::string& ca) {
+    out.doc = {{"ok", true},
+               {"valid", true},
+               {"role", role},
+               {"ca", ca},
+               {"at", pki::format_time(at)},
+               {"subject", cert->subject()}};
+    out.text << path << ": valid at " << pki::format_time(at) << " (role " << role << ", " << ca
+             << " CA)\n";
+  };
+  if (cert->der() == root->der()) {
+    if (auto ok = pki::verify_root(*root, at); !ok) return fail(out, from_pki(ok.error()));
+    ok_doc("root", "none");
+    return kExitOk;
+  }
+  if (cert->is_ca()) {
+    auto kind = pki::verify_ca(*root, *cert, at);
+    if (!kind) return fail(out, from_pki(kind.error()));
+    ok_doc(std::string(pki::role_name(pki::ca_role(*kind))), std::string(pki::ca_kind_name(*kind)));
+    return kExitOk;
+  }
+  // Try each CA of the directory; report the failure of the CA that issued it.
+  std::optional<pki::PkiError> best;
+  for (auto k : kCaKinds) {
+    auto ca = pki::Certificate::load(cert_path(dir, ca_stem(k)));
+    if (!ca) continue;
+    auto v = pki::verify_chain(*root, *ca, *cert, at);
+    if (v) {
+      ok_doc(std::string(pki::role_name(v->authorization.role)),
+             std::string(pki::ca_kind_name(v->ca)));
+      return kExitOk;
+    }
+    if (!best || (best->kind == pki::PkiErrorKind::unknown_issuer &&
+                  v.error().kind != pki::PkiErrorKind::unknown_issuer))
+      best = v.error();
+  }
+  if (!best) return fail(out, {kExitIo, "io", "no CA certificate in " + dir});
+  return fail(out, from_pki(*best));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "The Juki-net PKI (specs/pki.md): a root, the card, terminal and server CAs, and the "
+      "certificates they issue.\n"
+      "Exit status: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.",
+      "juki-pki"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  bool as_json = false;
+  app.add_flag("--json", as_json, "Print one JSON document on stdout");
+
+  auto* init = app.add_subcommand(
+      "init", "Create a root and the card, terminal and server CAs in DIR (never overwrites)");
+  std::string dir;
+  init->add_option("DIR", dir, "Directory for root.*, card-ca.*, terminal-ca.*, server-ca.*")
+      ->required();
+
+  auto* issue = app.add_subcommand("issue", "Issue a leaf certificate from one of DIR's CAs");
+  IssueArgs ia;
+  issue->add_option("DIR", ia.dir, "The PKI directory (made by init)")->required();
+  issue->add_option("--ca", ia.ca, "The issuing CA: terminal, card or server")->required();
+  issue
+      ->add_option("--role", ia.role,
+                   "window, issuance, password-reset, municipal-app, app-authority, cs, "
+                   "prefecture, national or card")
+      ->required();
+  issue->add_option("--municipality", ia.municipality,
+                    "Local government code, 6 digits with the check digit");
+  issue->add_option("--application", ia.application, "AID (hex, 5 to 16 bytes), municipal-app");
+  issue->add_option("--subject", ia.subject, "The subject's common name (CN)")->required();
+  issue->add_option("--days", ia.days, "Validity in days (default 825; 3650 for cards)");
+  issue->add_option("--out", ia.out, "Write PREFIX.cert.der (and PREFIX.key.pem)")->required();
+  issue->add_option("--pubkey", ia.pubkey,
+                    "Certify this public key (SubjectPublicKeyInfo DER) instead of making one");
+
+  auto* show = app.add_subcommand("show", "Show a certificate (DER)");
+  std::string cert_file;
+  show->add_option("CERT", cert_file, "Certificate file (DER)")->required();
+
+  auto* verify = app.add_subcommand(
+      "verify", "Verify a certificate against DIR's root and CAs (exit 1 when it fails)");
+  std::optional<std::string> at;
+  verify->add_option("DIR", dir, "The PKI directory")->required();
+  verify->add_option("CERT", cert_file, "Certificate file (DER)")->required();
+  verify->add_option("--at", at, "Verify at this time, YYYYMMDDhhmmssZ (default: now)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  Output out;
+  int code = kExitUsage;
+  if (init->parsed())
+    code = cmd_init(dir, out);
+  else if (issue->parsed())
+    code = cmd_issue(ia, out);
+  else if (show->parsed())
+    code = cmd_show(cert_file, out);
+  else if (verify->parsed())
+    code = cmd_verify(dir, cert_file, at, out);
+  if (as_json)
+    std::cout << out.doc.dump(2) << "\n";
+  else
+    std::cout << out.text.str();
+  return code;
+}
