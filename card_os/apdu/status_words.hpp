@@ -9,6 +9,7 @@ namespace juki::sw {
 using Sw = std::uint16_t;
 
 inline constexpr Sw kOk = 0x9000;
+inline constexpr Sw kAuthenticationFailed = 0x6300;  // a signature did not verify
 inline constexpr Sw kEndReached = 0x6282;  // end of file/record before Ne bytes
 inline constexpr Sw kSelectedFileDeactivated = 0x6283;
 inline constexpr Sw kVerifyFailedBase = 0x63C0;  // 63Cx: x tries left

@@ -74,10 +74,12 @@ Card::Impl::Impl(Storage& storage, RandomSource& random, PersistentMemory memory
       heap_(nvm_, Superblock::kHeapHeadAt, Superblock::kSize, nvm_.capacity()),
       fs_(nvm_, heap_),
       objects_(nvm_, heap_, fs_) {
+  auth_failures_at_power_up_ = nvm_.u8(Superblock::kAuthFailuresAt);
   reset();
 }
 
 void Card::Impl::reset() {
+  for (Channel& ch : channels_) ch.auth.clear();  // session keys wiped, not just dropped
   channels_ = {};
   channels_[0].open = true;
   channels_[0].df = mf();
@@ -167,6 +169,9 @@ constexpr CommandDef kCommands[] = {
     {0x2C, false, P | A, C1 | C3},                // RESET RETRY COUNTER
     {0x84, false, T | P | I | A, C2},             // GET CHALLENGE
     {0x82, false, T | P | I | A, C3},             // EXTERNAL AUTHENTICATE
+    {0x2A, false, P | I | A, C3},                 // PSO: VERIFY CERTIFICATE
+    {0x86, false, P | I | A, C4},                 // GENERAL AUTHENTICATE
+    {0x46, false, P, C2},                         // GENERATE ASYMMETRIC KEY PAIR
     {0x70, false, P | I | A, C1 | C2},            // MANAGE CHANNEL
     {0xE0, false, P | A, C3},                     // CREATE FILE
     {0xE4, false, P | A, C1 | C3},                // DELETE FILE
@@ -202,6 +207,11 @@ Bytes Card::Impl::transmit(ByteView raw) {
   try {
     auto parsed = apdu::parse_command(raw);
     if (!parsed) return encode(status(parsed.error()));
+    // A protected command on a channel with a session (specs/secure-channel.md 3).
+    const std::uint8_t cla = parsed->cla;
+    if ((cla & 0x0C) != 0 && (cla & 0xE0) == 0x00 && channels_[cla & 0x03].open &&
+        channels_[cla & 0x03].auth.established())
+      return transmit_secure(cla & 0x03, raw);
     return encode(dispatch(*parsed));
   } catch (const PowerLoss&) {
     mute = true;  // the card stops here; only a new power-up helps
@@ -221,8 +231,12 @@ Reply Card::Impl::dispatch(const Command& c) {
     return status(sw::kClaNotSupported);
   if ((cla & 0x40) != 0) return status(sw::kChannelNotSupported);  // further interindustry: 4..19
   if (cla & 0x10) return status(sw::kChainingNotSupported);
+  // Secure messaging needs a session on the channel (transmit() routes those).
   if (cla & 0x0C) return status(sw::kSmNotSupported);
   const std::size_t channel = cla & 0x03;
+  // A plain command ends the channel's session; it is then processed plainly.
+  if (channels_[channel].auth.established() && !channels_[channel].secure)
+    end_authentication(channels_[channel]);
 
   // A challenge answers exactly the next command on its channel: whatever
   // comes next takes it away, and only EXTERNAL AUTHENTICATE may use it.
@@ -260,8 +274,16 @@ Reply Card::Impl::dispatch(const Command& c) {
     case 0x84:
       return get_challenge(ch, c);
     case 0x82:
+      if (c.p2 == 0x00 && c.data.size() >= 2 && c.data[0] == 0x7F && c.data[1] == 0x49)
+        return terminal_authenticate(ch, c, challenge);
       ch.challenge_length = challenge;  // consumed by the handler, right or wrong
       return external_authenticate(ch, c);
+    case 0x2A:
+      return verify_certificate(ch, c);
+    case 0x86:
+      return general_authenticate(ch, c);
+    case 0x46:
+      return generate_key_pair(ch, c);
     case 0xE0:
       return create_file(ch, c);
     case 0xE4:
@@ -298,9 +320,9 @@ bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
   const AccessRule r = fs_.rule(file, op);
   if (r.is_always()) return true;
   if (r.is_never()) return false;
-  // Secure messaging arrives with mutual authentication (a later layer); until
-  // then a rule that demands it cannot be met.
-  if (r.flags & AccessRule::kSecureMessaging) return false;
+  // Secure messaging: this command came protected, under a session of this channel.
+  if ((r.flags & AccessRule::kSecureMessaging) && !(ch.secure && ch.auth.established()))
+    return false;
   const NodeRef df = fs_.is_df(file) ? file : fs_.parent(file);
   if (r.flags & AccessRule::kPin) {
     ObjectRef pin = objects_.resolve(df, ObjectKind::pin, r.pin_ref);
@@ -326,8 +348,10 @@ void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
   }
   const NodeRef context = application_of(fs_, node);
   // Leaving an application, or selecting it again, ends what was verified in it.
-  if (context != ch.security.context || (explicit_select && node == context && node != mf()))
+  if (context != ch.security.context || (explicit_select && node == context && node != mf())) {
     ch.security.clear_except(mf());
+    end_authentication(ch);  // an authentication belongs to its application context
+  }
   ch.security.context = context;
 }
 

@@ -8,7 +8,10 @@
 #include "card_os/card/card.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
+#include "card_os/security/certificate.hpp"
+#include "card_os/security/ecc.hpp"
 #include "card_os/security/objects.hpp"
+#include "card_os/security/secure_messaging.hpp"
 
 namespace juki::card_os {
 
@@ -23,13 +26,26 @@ struct Superblock {
   static constexpr std::uint32_t kMfAt = 12;
   static constexpr std::uint32_t kSerialAt = 16;  // 8 bytes
   static constexpr std::uint32_t kSaltAt = 24;    // 16 bytes, salts PIN digests
-  static constexpr std::uint32_t kSize = 64;      // the heap starts here
+  // The card's date, YYYYMMDDhhmmss as a big-endian u64 (specs/secure-channel.md 2.3).
+  static constexpr std::uint32_t kCardDateAt = 40;
+  // Consecutive failed authentications (specs/secure-channel.md 2.4).
+  static constexpr std::uint32_t kAuthFailuresAt = 48;
+  static constexpr std::uint32_t kSize = 64;  // the heap starts here
 };
 
 inline constexpr std::size_t kChannels = 4;
 inline constexpr std::size_t kMaxGrants = 8;
 inline constexpr std::uint8_t kTransportKeyRef = 0x01;
 inline constexpr std::uint8_t kAdminKeyRef = 0x02;
+
+// Mutual authentication (specs/secure-channel.md): files and key an
+// application DF (or the MF) holds for it.
+inline constexpr std::uint16_t kTrustAnchorFid = 0x2F10;
+inline constexpr std::uint16_t kCardCertificateFid = 0x2F11;
+inline constexpr std::uint16_t kCardCaCertificateFid = 0x2F12;
+inline constexpr std::uint8_t kCardAuthKeyRef = 0x01;  // a P-256 key object
+inline constexpr std::uint8_t kAuthFailuresPerPowerUp = 3;
+inline constexpr std::uint8_t kAuthFailuresLimit = 15;
 
 // A PIN verified or a key proved on one channel, and the DF that owns it.
 struct Grant {
@@ -51,6 +67,35 @@ struct SecurityState {
   void clear() { *this = SecurityState{}; }
 };
 
+// Mutual authentication in progress or done on one channel, in one
+// application context (specs/secure-channel.md 2).
+struct Authentication {
+  enum class Step : std::uint8_t {
+    none,
+    ca_verified,        // 1: the terminal CA certificate
+    terminal_verified,  // 2: the terminal certificate
+    terminal_proved,    // 4: the terminal's signature
+    established,        // 5: session keys; secure messaging on
+  };
+  Step step = Step::none;
+  ecc::Point ca_key{};
+  Bytes ca_subject;
+  certificate::Date ca_not_before = 0;
+  certificate::Date date = 0;  // the card's date for this authentication (2.3)
+  ecc::Point terminal_key{};
+  std::uint16_t role = 0;
+  std::array<std::uint8_t, 16> card_challenge{};
+  ecc::Point terminal_ephemeral{};
+  sm::SessionKeys keys;
+
+  bool established() const { return step == Step::established; }
+  // Forgets everything, the session keys wiped first.
+  void clear() {
+    sm::wipe(keys);
+    *this = Authentication{};
+  }
+};
+
 struct Channel {
   bool open = false;
   NodeRef df = 0;
@@ -59,6 +104,8 @@ struct Channel {
   SecurityState security;
   std::array<std::uint8_t, 32> challenge{};
   std::uint8_t challenge_length = 0;  // 0: no challenge outstanding
+  Authentication auth;
+  bool secure = false;  // the command being processed came under secure messaging
 };
 
 // A response under construction: data and status word.
@@ -109,6 +156,13 @@ class Card::Impl {
   Reply put_data(Channel& ch, const Command& c);
   Reply set_status(Channel& ch, const Command& c);
   Reply terminate_card(Channel& ch, const Command& c);
+  // --- mutual authentication (card_os/card/commands_auth.cpp) ---
+  Reply verify_certificate(Channel& ch, const Command& c);
+  Reply terminal_authenticate(Channel& ch, const Command& c, std::uint8_t challenge_length);
+  Reply general_authenticate(Channel& ch, const Command& c);
+  Reply generate_key_pair(Channel& ch, const Command& c);
+  // A protected command on a channel with a session: unwrap, process, wrap.
+  Bytes transmit_secure(std::size_t channel, ByteView raw);
 
   // --- shared helpers ---
   NodeRef mf() const { return nvm_.u32(Superblock::kMfAt); }
@@ -134,6 +188,15 @@ class Card::Impl {
   sw::Sw check_pin(Channel& ch, ObjectRef pin, ByteView value, bool grant);
   void forget_subtree(NodeRef removed, NodeRef parent);
   void revoke_everywhere(ObjectRef o);
+  // Ends a channel's authentication and what it granted (roles, session keys).
+  void end_authentication(Channel& ch);
+  // The tear-safe failure counter: `count` commits one more failure before a
+  // check, `uncount` takes it back after the check passed.
+  sw::Sw authentication_refused() const;  // 6983 when locked, else 9000
+  sw::Sw count_auth_failure();
+  sw::Sw uncount_auth_failure();
+  // A certificate stored in an EF of the application context (or the MF).
+  std::optional<ByteView> stored_certificate(NodeRef context, std::uint16_t fid) const;
 
   Storage& storage_;
   RandomSource& random_;
@@ -141,6 +204,7 @@ class Card::Impl {
   FileSystem fs_;
   SecurityObjects objects_;
   std::array<Channel, kChannels> channels_{};
+  std::uint8_t auth_failures_at_power_up_ = 0;
 };
 
 }  // namespace juki::card_os

@@ -403,6 +403,13 @@ NvmError PersistentMemory::write_u32(std::uint32_t addr, std::uint32_t v) {
   return write(addr, b);
 }
 
+NvmError PersistentMemory::write_u64(std::uint32_t addr, std::uint64_t v) {
+  std::array<std::uint8_t, 8> b{};
+  store_be32(b.data(), static_cast<std::uint32_t>(v >> 32));
+  store_be32(b.data() + 4, static_cast<std::uint32_t>(v));
+  return write(addr, b);
+}
+
 NvmError PersistentMemory::fill(std::uint32_t addr, std::uint32_t len, std::uint8_t value) {
   // Check before allocating: len may be anything.
   if (!in_tx_) return NvmError::no_transaction;

@@ -85,6 +85,9 @@ class PersistentMemory {
   std::uint8_t u8(std::uint32_t addr) const { return working_[addr]; }
   std::uint16_t u16(std::uint32_t addr) const { return load_be16(&working_[addr]); }
   std::uint32_t u32(std::uint32_t addr) const { return load_be32(&working_[addr]); }
+  std::uint64_t u64(std::uint32_t addr) const {
+    return static_cast<std::uint64_t>(u32(addr)) << 32 | u32(addr + 4);
+  }
 
   void begin();
   bool in_transaction() const { return in_tx_; }
@@ -92,6 +95,7 @@ class PersistentMemory {
   NvmError write_u8(std::uint32_t addr, std::uint8_t v);
   NvmError write_u16(std::uint32_t addr, std::uint16_t v);
   NvmError write_u32(std::uint32_t addr, std::uint32_t v);
+  NvmError write_u64(std::uint32_t addr, std::uint64_t v);
   NvmError fill(std::uint32_t addr, std::uint32_t len, std::uint8_t value);
   // Journal bytes the current transaction would take at commit.
   std::uint32_t journal_bytes_pending() const;

@@ -10,6 +10,7 @@ namespace juki::card_os {
 namespace {
 constexpr std::uint32_t kValue = 16;
 constexpr std::uint8_t kAlgorithmAes = 0x01;
+constexpr std::uint8_t kAlgorithmEcP256 = 0x02;
 
 bool char_allowed(PinFormat f, std::uint8_t c) {
   switch (f) {
@@ -176,6 +177,18 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
     std::copy(value.begin(), value.end(), obj.begin() + kValue);
   }
 
+  auto o = store(df, obj);
+  crypto::wipe(obj);
+  if (!o) return o;
+  if (is_pin && have_value) {
+    if (check_format(*o, value) != sw::kOk) return unexpected(sw::kWrongData);
+    if (NvmError e = set_pin(*o, value, salt); e != NvmError::none) return unexpected(to_sw(e));
+  }
+  return o;
+}
+
+Result<ObjectRef, sw::Sw> SecurityObjects::store(NodeRef df,
+                                                 std::array<std::uint8_t, kObjectSize>& obj) {
   // Replace an object with the same kind and reference, in place.
   ObjectRef o = find(df, static_cast<ObjectKind>(obj[0]), obj[1]);
   if (o == 0) {
@@ -187,14 +200,29 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
   } else {
     store_be32(&obj[kObjectNextOffset], m_.u32(o + kObjectNextOffset));
   }
-  NvmError e = m_.write(o, obj);
-  crypto::wipe(obj);
-  if (e == NvmError::none && is_pin && have_value) {
-    if (check_format(o, value) != sw::kOk) return unexpected(sw::kWrongData);
-    e = set_pin(o, value, salt);
-  }
-  if (e != NvmError::none) return unexpected(to_sw(e));
+  if (NvmError e = m_.write(o, obj); e != NvmError::none) return unexpected(to_sw(e));
   return o;
+}
+
+Result<ObjectRef, sw::Sw> SecurityObjects::put_ec_key(NodeRef df, std::uint8_t reference,
+                                                      const ecc::Scalar& secret) {
+  if (reference == 0 || reference > kMaxObjectRef) return unexpected(sw::kIncorrectP1P2);
+  std::array<std::uint8_t, kObjectSize> obj{};
+  obj[0] = static_cast<std::uint8_t>(ObjectKind::ec_key);
+  obj[1] = reference;
+  obj[3] = kAlgorithmEcP256;
+  obj[4] = static_cast<std::uint8_t>(secret.size());
+  std::copy(secret.begin(), secret.end(), obj.begin() + kValue);
+  auto o = store(df, obj);
+  crypto::wipe(obj);
+  return o;
+}
+
+ecc::Scalar SecurityObjects::ec_secret(ObjectRef key) const {
+  ecc::Scalar s{};
+  const ByteView v = m_.read(key + kValue, static_cast<std::uint32_t>(s.size()));
+  std::copy(v.begin(), v.end(), s.begin());
+  return s;
 }
 
 }  // namespace juki::card_os

@@ -4,18 +4,20 @@
 // keys are only used in place.
 //
 // Object layout (kObjectSize bytes), big-endian:
-//  0 kind (1 PIN, 2 key)  1 reference (1..31)  2 flags  3 format | algorithm
-//  4 min length | key length  5 max length  6 retry limit  7 tries left
-//  8 unblock kind  9 unblock reference  10 reserved  12 next object
-// 16 value[32]: PIN digest, or key bytes
+//  0 kind (1 PIN, 2 AES key, 3 P-256 private key)  1 reference (1..31)  2 flags  3 format |
+//  algorithm 4 min length | key length  5 max length  6 retry limit  7 tries left 8 unblock kind  9
+//  unblock reference  10 reserved  12 next object
+// 16 value[32]: PIN digest, AES key bytes, or the P-256 private scalar
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "card_os/apdu/status_words.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
+#include "card_os/security/ecc.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 
@@ -23,7 +25,7 @@ namespace juki::card_os {
 
 using ObjectRef = std::uint32_t;  // 0 = none
 
-enum class ObjectKind : std::uint8_t { pin = 1, key = 2 };
+enum class ObjectKind : std::uint8_t { pin = 1, key = 2, ec_key = 3 };
 
 enum class PinFormat : std::uint8_t {
   digits = 1,        // '0'..'9'
@@ -91,8 +93,18 @@ class SecurityObjects {
   // (tag A1) or key (tag A2) template. Creates the object in `df`, or replaces
   // the one with the same reference.
   Result<ObjectRef, sw::Sw> put(NodeRef df, ByteView definition, ByteView salt);
+  // A P-256 private key generated on the card (GENERATE ASYMMETRIC KEY PAIR),
+  // created in `df` or replacing the one with the same reference.
+  Result<ObjectRef, sw::Sw> put_ec_key(NodeRef df, std::uint8_t reference,
+                                       const ecc::Scalar& secret);
+  // The private scalar, for signing and key agreement inside the card only.
+  ecc::Scalar ec_secret(ObjectRef key) const;
 
  private:
+  // Writes a complete object into `df`, replacing one of the same kind and
+  // reference in place.
+  Result<ObjectRef, sw::Sw> store(NodeRef df, std::array<std::uint8_t, kObjectSize>& obj);
+
   PersistentMemory& m_;
   Heap& heap_;
   FileSystem& fs_;

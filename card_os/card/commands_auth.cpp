@@ -1,0 +1,311 @@
+// Mutual authentication and secure messaging (specs/secure-channel.md):
+// PSO VERIFY CERTIFICATE, EXTERNAL AUTHENTICATE with the terminal's
+// signature, GENERAL AUTHENTICATE with the card's, the failure counter, and
+// the wrapping of protected commands.
+#include <algorithm>
+#include <string_view>
+
+#include "card_os/apdu/tlv.hpp"
+#include "card_os/card/card_impl.hpp"
+#include "card_os/security/crypto.hpp"
+
+namespace juki::card_os {
+
+namespace {
+
+Reply status(sw::Sw s) {
+  return Reply{{}, s};
+}
+
+using certificate::Role;
+
+constexpr std::string_view kTerminalLabel = "JUKI-TA1";
+constexpr std::string_view kCardLabel = "JUKI-CA1";
+
+void append(Bytes& out, std::string_view s) {
+  out.insert(out.end(), s.begin(), s.end());
+}
+void append(Bytes& out, ByteView b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
+
+// Roles a terminal CA issues, for terminals (specs/pki.md).
+bool terminal_role(std::uint16_t role) {
+  return role >= static_cast<std::uint16_t>(Role::window) &&
+         role <= static_cast<std::uint16_t>(Role::app_authority);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- helpers
+
+void Card::Impl::end_authentication(Channel& ch) {
+  ch.auth.clear();
+  ch.security.roles = 0;
+}
+
+sw::Sw Card::Impl::authentication_refused() const {
+  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
+  if (failures >= kAuthFailuresLimit) return sw::kAuthMethodBlocked;
+  if (failures >= auth_failures_at_power_up_ &&
+      failures - auth_failures_at_power_up_ >= kAuthFailuresPerPowerUp)
+    return sw::kAuthMethodBlocked;
+  return sw::kOk;
+}
+
+sw::Sw Card::Impl::count_auth_failure() {
+  Transaction tx(nvm_);
+  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
+  if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures + 1));
+      e != NvmError::none)
+    return to_sw(e);
+  tx.commit();
+  return sw::kOk;
+}
+
+sw::Sw Card::Impl::uncount_auth_failure() {
+  Transaction tx(nvm_);
+  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
+  if (failures == 0) return sw::kOk;
+  if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures - 1));
+      e != NvmError::none)
+    return to_sw(e);
+  tx.commit();
+  return sw::kOk;
+}
+
+std::optional<ByteView> Card::Impl::stored_certificate(NodeRef context, std::uint16_t fid) const {
+  NodeRef ef = fs_.child_by_fid(context, fid);
+  if (ef == 0 && context != mf()) ef = fs_.child_by_fid(mf(), fid);
+  if (ef == 0 || fs_.type(ef) != FileType::transparent) return std::nullopt;
+  const ByteView content = fs_.read_binary(ef, 0, fs_.size(ef));
+  // The EF may be larger than the certificate: the DER says how long it is.
+  auto t = tlv::decode_one(content);
+  if (!t || t->tag != 0x30) return std::nullopt;
+  return content.first(t->encoded_size);
+}
+
+// ---------------------------------------------------------------- commands
+
+// PSO: VERIFY CERTIFICATE 00 2A 00 BE: step 1 (terminal CA) or 2 (terminal).
+Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
+  if (c.p1 != 0x00 || c.p2 != 0xBE) return status(sw::kIncorrectP1P2);
+  if (auto s = authentication_refused(); s != sw::kOk) return status(s);
+  // A certificate while a session runs starts a new authentication.
+  const bool leaf = ch.auth.step == Authentication::Step::ca_verified;
+  if (ch.auth.step != Authentication::Step::ca_verified) end_authentication(ch);
+  if (auto s = count_auth_failure(); s != sw::kOk) return status(s);
+
+  auto refuse = [&](sw::Sw s) {
+    end_authentication(ch);
+    return status(s);
+  };
+  auto cert = certificate::parse(c.data);
+  if (!cert || !cert->authorization) return refuse(sw::kWrongData);
+  const std::uint16_t role = cert->authorization->role;
+  const certificate::Date date = nvm_.u64(Superblock::kCardDateAt);
+
+  if (!leaf) {
+    if (!cert->ca || role != static_cast<std::uint16_t>(Role::terminal_ca))
+      return refuse(sw::kWrongData);
+    auto anchor_der = stored_certificate(ch.security.context, kTrustAnchorFid);
+    if (!anchor_der) return refuse(sw::kReferenceNotFound);
+    auto anchor = certificate::parse(*anchor_der);
+    if (!anchor || anchor->subject != cert->issuer) return refuse(sw::kReferenceNotFound);
+    if (!certificate::signed_by(*cert, anchor->key)) return refuse(sw::kAuthenticationFailed);
+    // The card's date is never earlier than its trust anchor's notBefore.
+    const certificate::Date today = std::max(date, anchor->not_before);
+    if (cert->not_after < today) return refuse(sw::kReferenceDataNotUsable);
+    if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
+    ch.auth.step = Authentication::Step::ca_verified;
+    ch.auth.ca_key = cert->key;
+    ch.auth.ca_subject = cert->subject;
+    ch.auth.ca_not_before = cert->not_before;
+    ch.auth.date = today;
+    return status(sw::kOk);
+  }
+
+  if (cert->ca) return refuse(sw::kWrongData);
+  if (cert->issuer != ch.auth.ca_subject) return refuse(sw::kReferenceNotFound);
+  if (!certificate::signed_by(*cert, ch.auth.ca_key)) return refuse(sw::kAuthenticationFailed);
+  if (cert->not_after < ch.auth.date) return refuse(sw::kReferenceDataNotUsable);
+  if (!terminal_role(role)) return refuse(sw::kSecurityStatusNotSatisfied);
+  if (role == static_cast<std::uint16_t>(Role::municipal_app)) {
+    const ByteView aid = fs_.name(ch.security.context);
+    const Bytes& bound = cert->authorization->application;
+    if (aid.empty() || !std::equal(aid.begin(), aid.end(), bound.begin(), bound.end()))
+      return refuse(sw::kSecurityStatusNotSatisfied);
+  }
+  // Both certificates are good: the card's date moves on, in the same
+  // transaction that takes the counted failure back.
+  {
+    Transaction tx(nvm_);
+    const certificate::Date newest =
+        std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
+    if (auto e = nvm_.write_u64(Superblock::kCardDateAt, newest); e != NvmError::none)
+      return refuse(to_sw(e));
+    const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
+    if (failures > 0)
+      if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, failures - 1); e != NvmError::none)
+        return refuse(to_sw(e));
+    tx.commit();
+  }
+  ch.auth.step = Authentication::Step::terminal_verified;
+  ch.auth.terminal_key = cert->key;
+  ch.auth.role = role;
+  return status(sw::kOk);
+}
+
+// EXTERNAL AUTHENTICATE 00 82 00 00 with 7F49 { 86 PK_T^e } 5F37 sigT: step 4.
+Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
+                                        std::uint8_t challenge_length) {
+  if (auto s = authentication_refused(); s != sw::kOk) return status(s);
+  if (ch.auth.step != Authentication::Step::terminal_verified || challenge_length != 16) {
+    end_authentication(ch);
+    return status(sw::kConditionsNotSatisfied);
+  }
+  if (auto s = count_auth_failure(); s != sw::kOk) return status(s);
+  auto refuse = [&](sw::Sw s) {
+    end_authentication(ch);
+    return status(s);
+  };
+  auto items = tlv::decode_all(c.data);
+  if (!items || items->size() != 2 || (*items)[0].tag != 0x7F49 || (*items)[1].tag != 0x5F37)
+    return refuse(sw::kWrongData);
+  auto found = tlv::find((*items)[0].value, 0x86);
+  const ByteView point = found ? found->value : ByteView();
+  const ByteView signature = (*items)[1].value;
+  if (!found || found->encoded_size != (*items)[0].value.size() || !ecc::valid_point(point) ||
+      signature.size() != ecc::kSignatureSize)
+    return refuse(sw::kWrongData);
+
+  Bytes signed_data;
+  append(signed_data, kTerminalLabel);
+  append(signed_data, ByteView(ch.challenge.data(), 16));
+  append(signed_data, point);
+  if (!ecc::verify(ch.auth.terminal_key, signed_data, signature))
+    return refuse(sw::kAuthenticationFailed);
+  if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
+  std::copy_n(ch.challenge.begin(), 16, ch.auth.card_challenge.begin());
+  std::copy(point.begin(), point.end(), ch.auth.terminal_ephemeral.begin());
+  ch.auth.step = Authentication::Step::terminal_proved;
+  return status(sw::kOk);
+}
+
+// GENERAL AUTHENTICATE 00 86 00 00 7C { 81 rT }: step 5, the card's proof and
+// the session keys.
+Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
+  if (c.p1 != 0x00 || c.p2 != 0x00) return status(sw::kIncorrectP1P2);
+  if (auto s = authentication_refused(); s != sw::kOk) return status(s);
+  if (ch.auth.step != Authentication::Step::terminal_proved) {
+    end_authentication(ch);
+    return status(sw::kConditionsNotSatisfied);
+  }
+  auto outer = tlv::decode_one(c.data);
+  std::optional<tlv::Tlv> inner;
+  if (outer && outer->tag == 0x7C && outer->encoded_size == c.data.size())
+    inner = tlv::find(outer->value, 0x81);
+  const ByteView terminal_challenge = inner ? inner->value : ByteView();
+  if (!inner || terminal_challenge.size() != 16 || outer->value.size() != 18) {
+    end_authentication(ch);
+    return status(sw::kWrongData);
+  }
+  const NodeRef context = ch.security.context;
+  const ObjectRef key = objects_.find(context, ObjectKind::ec_key, kCardAuthKeyRef);
+  auto card_cert = stored_certificate(context, kCardCertificateFid);
+  auto ca_cert = stored_certificate(context, kCardCaCertificateFid);
+  if (key == 0 || !card_cert || !ca_cert) {
+    end_authentication(ch);
+    return status(sw::kReferenceNotFound);
+  }
+
+  ecc::KeyPair ephemeral = ecc::generate(random_);
+  auto z = ecc::ecdh(ephemeral.secret, ch.auth.terminal_ephemeral, random_);
+  crypto::wipe(ephemeral.secret);
+  if (!z) {  // cannot happen: the point was checked at step 4
+    end_authentication(ch);
+    return status(sw::kWrongData);
+  }
+  Bytes signed_data;
+  append(signed_data, kCardLabel);
+  append(signed_data, terminal_challenge);
+  append(signed_data, ch.auth.terminal_ephemeral);
+  append(signed_data, ephemeral.point);
+  append(signed_data, ch.auth.card_challenge);
+  ecc::Scalar secret = objects_.ec_secret(key);
+  const ecc::Signature signature = ecc::sign(secret, signed_data, random_);
+  crypto::wipe(secret);
+
+  tlv::Builder b;
+  b.add(0x86, ephemeral.point).add(0x5F37, signature).add(0xA1, *card_cert).add(0xA2, *ca_cert);
+  Bytes answer = b.wrap(0x7C);
+  if (c.ne < answer.size()) {
+    crypto::wipe(*z);
+    end_authentication(ch);
+    return status(sw::kWrongLength);  // the answer needs Le = 0000
+  }
+  {
+    Transaction tx(nvm_);
+    if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, 0); e != NvmError::none) {
+      crypto::wipe(*z);
+      end_authentication(ch);
+      return status(to_sw(e));
+    }
+    tx.commit();
+    auth_failures_at_power_up_ = 0;
+  }
+  ch.auth.keys = sm::derive_session_keys(*z, sm::AesKeySize::aes256);
+  crypto::wipe(*z);
+  ch.auth.step = Authentication::Step::established;
+  ch.security.roles = static_cast<std::uint16_t>(1u << (ch.auth.role - 1));
+  return Reply{std::move(answer), sw::kOk};
+}
+
+// GENERATE ASYMMETRIC KEY PAIR 00 46 00 P2: a P-256 key made on the card,
+// personalization only; answers 7F49 { 86 point }.
+Reply Card::Impl::generate_key_pair(Channel& ch, const Command& c) {
+  if (c.p1 != 0x00 || c.p2 == 0 || c.p2 > kMaxObjectRef) return status(sw::kIncorrectP1P2);
+  if (!personalizing(ch)) return status(sw::kSecurityStatusNotSatisfied);
+  ecc::KeyPair pair = ecc::generate(random_);
+  Transaction tx(nvm_);
+  auto key = objects_.put_ec_key(ch.df, c.p2, pair.secret);
+  crypto::wipe(pair.secret);
+  if (!key) return status(key.error());
+  tx.commit();
+  tlv::Builder inner;
+  inner.add(0x86, pair.point);
+  return Reply{inner.wrap(0x7F49), sw::kOk};
+}
+
+// ---------------------------------------------------------------- secure messaging
+
+Bytes Card::Impl::transmit_secure(std::size_t channel, ByteView raw) {
+  Channel& ch = channels_[channel];
+  // The keys leave the channel while the command runs: a command that ends
+  // the session (SELECT of another application) is still answered under them.
+  sm::SessionKeys keys = std::move(ch.auth.keys);
+  ch.auth.keys = {};
+  auto plain = sm::unwrap_command(keys, raw);
+  if (!plain) {
+    sm::wipe(keys);
+    end_authentication(ch);
+    return apdu::Response{{}, plain.error()}.encode();
+  }
+  const Bytes encoded = plain->encode();
+  Reply reply;
+  if (auto command = apdu::parse_command(encoded); !command) {
+    reply = status(command.error());
+  } else {
+    ch.secure = true;
+    reply = dispatch(*command);
+    ch.secure = false;
+  }
+  apdu::Response wrapped = sm::wrap_response(keys, reply.data, reply.sw);
+  if (ch.auth.established())
+    ch.auth.keys = std::move(keys);
+  else
+    sm::wipe(keys);
+  return wrapped.encode();
+}
+
+}  // namespace juki::card_os
