@@ -1,0 +1,84 @@
+// The terminal's side of mutual authentication and secure messaging
+// (specs/secure-channel.md), on OpenSSL: a Transport that authenticates to the
+// card once, then protects every command it carries. It works over any
+// Transport (PC/SC or in-process).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "card_os/apdu/status_words.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "host_middleware/secure_messaging/secure_messaging.hpp"
+#include "host_middleware/transport/transport.hpp"
+#include "issuer_tool/pki/pki.hpp"
+
+namespace juki::host::session {
+
+// What a terminal authenticates with.
+struct Credentials {
+  pki::PrivateKey key;           // the terminal's private key
+  pki::Certificate certificate;  // the terminal certificate (a terminal role)
+  pki::Certificate ca;           // the terminal CA that issued it
+  pki::Certificate root;         // the Juki-net root: the card's chain must end there
+
+  // PEM PKCS#8 key (owner-only permissions), DER certificates.
+  static Result<Credentials, std::string> load(const std::string& key_pem,
+                                               const std::string& certificate_der,
+                                               const std::string& ca_der,
+                                               const std::string& root_der);
+};
+
+struct SessionError {
+  enum class Kind : std::uint8_t {
+    transport,       // the exchange itself failed
+    refused,         // the card answered a step with an error status word (`sw`)
+    untrusted_card,  // the card's chain or signature did not verify
+    protocol,        // the card's answer is malformed
+  };
+  Kind kind;
+  sw::Sw sw = 0;  // refused only
+  std::string message;
+};
+
+// What the host learned of the card.
+struct CardIdentity {
+  pki::Certificate certificate;
+  pki::Authorization authorization;  // role card, the issuing municipality
+};
+
+class SecureSession final : public Transport {
+ public:
+  // Runs steps 1 to 5 on the channel of `inner`'s commands (the application
+  // must be selected already). `now` (Unix seconds) checks the card's chain.
+  static Result<std::unique_ptr<SecureSession>, SessionError> open(Transport& inner,
+                                                                   const Credentials& credentials,
+                                                                   std::int64_t now);
+  ~SecureSession() override;
+
+  // Protects `command`, sends it, checks and decrypts the answer. A response
+  // that fails its MAC, or a card that answers 6987/6988, ends the session:
+  // every later transmit fails.
+  Result<Bytes, TransportError> transmit(ByteView command) override;
+  // Resets end the session (the card forgets it too).
+  Result<Bytes, TransportError> reset() override;
+  Result<Bytes, TransportError> power_cycle() override;
+  Bytes atr() const override { return inner_.atr(); }
+  std::string describe() const override;
+
+  bool active() const { return active_; }
+  const CardIdentity& card() const { return card_; }
+
+ private:
+  SecureSession(Transport& inner, sm::SessionKeys keys, CardIdentity card);
+  void end();
+
+  Transport& inner_;
+  sm::SessionKeys keys_;
+  CardIdentity card_;
+  bool active_ = true;
+};
+
+}  // namespace juki::host::session
