@@ -3,7 +3,6 @@
 // signature, GENERAL AUTHENTICATE with the card's, the failure counter, and
 // the wrapping of protected commands.
 #include <algorithm>
-#include <string_view>
 
 #include "card_os/apdu/tlv.hpp"
 #include "card_os/card/card_impl.hpp"
@@ -18,16 +17,6 @@ Reply status(sw::Sw s) {
 }
 
 using certificate::Role;
-
-constexpr std::string_view kTerminalLabel = "JUKI-TA1";
-constexpr std::string_view kCardLabel = "JUKI-CA1";
-
-void append(Bytes& out, std::string_view s) {
-  out.insert(out.end(), s.begin(), s.end());
-}
-void append(Bytes& out, ByteView b) {
-  out.insert(out.end(), b.begin(), b.end());
-}
 
 // Roles a terminal CA issues, for terminals (specs/pki.md).
 bool terminal_role(std::uint16_t role) {
@@ -179,10 +168,8 @@ Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
       signature.size() != ecc::kSignatureSize)
     return refuse(sw::kWrongData);
 
-  Bytes signed_data;
-  append(signed_data, kTerminalLabel);
-  append(signed_data, ByteView(ch.challenge.data(), 16));
-  append(signed_data, point);
+  const Bytes signed_data =
+      secure_channel::terminal_signed_data(ByteView(ch.challenge.data(), 16), point);
   if (!ecc::verify(ch.auth.terminal_key, signed_data, signature))
     return refuse(sw::kAuthenticationFailed);
   if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
@@ -226,12 +213,8 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
     end_authentication(ch);
     return status(sw::kWrongData);
   }
-  Bytes signed_data;
-  append(signed_data, kCardLabel);
-  append(signed_data, terminal_challenge);
-  append(signed_data, ch.auth.terminal_ephemeral);
-  append(signed_data, ephemeral.point);
-  append(signed_data, ch.auth.card_challenge);
+  const Bytes signed_data = secure_channel::card_signed_data(
+      terminal_challenge, ch.auth.terminal_ephemeral, ephemeral.point, ch.auth.card_challenge);
   ecc::Scalar secret = objects_.ec_secret(key);
   const ecc::Signature signature = ecc::sign(secret, signed_data, random_);
   crypto::wipe(secret);

@@ -13,24 +13,12 @@
 #include "card_os/security/ecc.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/secure_channel.hpp"
 
 namespace juki::card_os::certificate {
 
 // Role codes of the authorization extension (specs/pki.md).
-enum class Role : std::uint16_t {
-  window = 1,
-  issuance = 2,
-  password_reset = 3,
-  municipal_app = 4,
-  app_authority = 5,
-  cs = 6,
-  prefecture = 7,
-  national = 8,
-  card = 16,
-  terminal_ca = 32,
-  card_ca = 33,
-  server_ca = 34,
-};
+using Role = secure_channel::Role;
 
 struct Authorization {
   std::uint16_t role = 0;    // a Role code; unknown codes are kept, not refused here

@@ -2,26 +2,16 @@
 
 #include <openssl/rand.h>
 
-#include <string_view>
 #include <utility>
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/tlv.hpp"
+#include "common/secure_channel.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 
 namespace juki::host::session {
 
 namespace {
-
-constexpr std::string_view kTerminalLabel = "JUKI-TA1";
-constexpr std::string_view kCardLabel = "JUKI-CA1";
-
-void append(Bytes& out, std::string_view s) {
-  out.insert(out.end(), s.begin(), s.end());
-}
-void append(Bytes& out, ByteView b) {
-  out.insert(out.end(), b.begin(), b.end());
-}
 
 SessionError error(SessionError::Kind kind, std::string message, sw::Sw s = 0) {
   return SessionError{kind, s, std::move(message)};
@@ -89,10 +79,7 @@ Result<std::unique_ptr<SecureSession>, SessionError> SecureSession::open(
   if (!ephemeral) return unexpected(error(Kind::protocol, ephemeral.error()));
   auto ephemeral_point = crypto::public_point(ephemeral->get());
   if (!ephemeral_point) return unexpected(error(Kind::protocol, ephemeral_point.error()));
-  Bytes to_sign;
-  append(to_sign, kTerminalLabel);
-  append(to_sign, *card_challenge);
-  append(to_sign, *ephemeral_point);
+  const Bytes to_sign = secure_channel::terminal_signed_data(*card_challenge, *ephemeral_point);
   auto terminal_signature = crypto::ecdsa_sign(credentials.key.native(), to_sign);
   if (!terminal_signature) return unexpected(error(Kind::protocol, terminal_signature.error()));
   tlv::Builder key_template;
@@ -135,12 +122,8 @@ Result<std::unique_ptr<SecureSession>, SessionError> SecureSession::open(
   if (verified->ca != pki::CaKind::card || verified->authorization.role != pki::Role::card)
     return unexpected(
         error(Kind::untrusted_card, "the card's certificate is not a card certificate"));
-  Bytes signed_by_card;
-  append(signed_by_card, kCardLabel);
-  append(signed_by_card, terminal_challenge);
-  append(signed_by_card, *ephemeral_point);
-  append(signed_by_card, card_point->value);
-  append(signed_by_card, *card_challenge);
+  const Bytes signed_by_card = secure_channel::card_signed_data(
+      terminal_challenge, *ephemeral_point, card_point->value, *card_challenge);
   if (!crypto::ecdsa_verify(card_cert->public_point(), signed_by_card, card_signature->value))
     return unexpected(error(Kind::untrusted_card, "the card's signature does not verify"));
 

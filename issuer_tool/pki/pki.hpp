@@ -16,6 +16,7 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/secure_channel.hpp"
 
 namespace juki::pki {
 
@@ -46,21 +47,8 @@ struct PkiError {
 
 // ------------------------------------------------------------ roles
 
-// Stable codes (specs/pki.md "Roles"); the names are the CLI's.
-enum class Role : int {
-  window = 1,
-  issuance = 2,
-  password_reset = 3,
-  municipal_app = 4,
-  app_authority = 5,
-  cs = 6,
-  prefecture = 7,
-  national = 8,
-  card = 16,
-  terminal_ca = 32,
-  card_ca = 33,
-  server_ca = 34,
-};
+// Stable codes (specs/pki.md "Roles"), shared with the card; the names are the CLI's.
+using Role = secure_channel::Role;
 
 enum class CaKind { card, terminal, server };
 
