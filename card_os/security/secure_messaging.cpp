@@ -15,24 +15,10 @@ namespace juki::card_os::sm {
 
 namespace {
 
-constexpr std::uint8_t kSmCla = 0x0C;  // CLA b4 b3 = 11: SM, header authenticated
-constexpr std::uint8_t kPaddingIndicator = 0x01;
-
-// ISO/IEC 9797-1 padding method 2: 80 then zeros up to a whole block (always adds one byte).
-void pad_into(Bytes& out, ByteView in) {
-  out.insert(out.end(), in.begin(), in.end());
-  out.push_back(0x80);
-  while (out.size() % kBlock != 0) out.push_back(0x00);
-}
-
-// Removes method-2 padding; nullopt when the last non-zero byte of the last block is not 80.
-std::optional<std::size_t> unpadded_size(ByteView in) {
-  std::size_t n = in.size();
-  const std::size_t floor = n >= kBlock ? n - kBlock : 0;
-  while (n > floor && in[n - 1] == 0x00) --n;
-  if (n == floor || in[n - 1] != 0x80) return std::nullopt;
-  return n - 1;
-}
+using sm_format::kPaddingIndicator;
+using sm_format::kSmCla;
+using sm_format::pad_into;
+using sm_format::unpadded_size;
 
 const mbedtls_cipher_info_t* aes_info(std::size_t key_size, mbedtls_cipher_mode_t mode) {
   return mbedtls_cipher_info_from_values(MBEDTLS_CIPHER_ID_AES, static_cast<int>(key_size * 8),
@@ -121,11 +107,6 @@ void wipe(SessionKeys& keys) {
   crypto::wipe(keys.ssc);
   keys.k_enc.clear();
   keys.k_mac.clear();
-}
-
-void increment_ssc(Ssc& ssc) {
-  for (std::size_t i = ssc.size(); i-- > 0;)
-    if (++ssc[i] != 0) break;
 }
 
 Bytes PlainCommand::encode() const {

@@ -21,11 +21,12 @@
 #include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/sm_format.hpp"
 
 namespace juki::card_os::sm {
 
-inline constexpr std::size_t kBlock = 16;  // AES block, SSC and padding block size
-inline constexpr std::size_t kMacLength = 8;
+using sm_format::kBlock;
+using sm_format::kMacLength;
 
 // Cipher and KDF hash per ICAO 9303-11 9.7.1: AES-128 takes the first 16 bytes of SHA-1,
 // AES-192 the first 24 of SHA-256, AES-256 all 32 of SHA-256.
@@ -39,7 +40,7 @@ inline constexpr std::uint32_t kKdfMac = 2;
 // KDF(K, c) = H(K || c), truncated to the key size.
 Bytes kdf(ByteView shared_secret, std::uint32_t counter, AesKeySize size);
 
-using Ssc = std::array<std::uint8_t, kBlock>;
+using sm_format::Ssc;
 
 struct SessionKeys {
   Bytes k_enc;  // 16, 24 or 32 bytes
@@ -52,8 +53,7 @@ SessionKeys derive_session_keys(ByteView shared_secret, AesKeySize size);
 // Overwrites both keys and the SSC (call at the end of the session).
 void wipe(SessionKeys& keys);
 
-// The SSC as a 128-bit big-endian integer, plus one (wrapping at 2^128).
-void increment_ssc(Ssc& ssc);
+using sm_format::increment_ssc;  // the SSC plus one, big-endian
 
 // A command as the terminal meant it, with its data decrypted.
 struct PlainCommand {

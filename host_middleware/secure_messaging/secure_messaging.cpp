@@ -13,26 +13,13 @@ namespace juki::host::sm {
 
 namespace {
 
-constexpr std::uint8_t kSmCla = 0x0C;
-constexpr std::uint8_t kPaddingIndicator = 0x01;
+using sm_format::kPaddingIndicator;
+using sm_format::kSmCla;
+using sm_format::pad_into;
+using sm_format::unpadded_size;
 
 Unexpected<Error> fail(Error::Kind kind, std::string message, sw::Sw sw = 0) {
   return unexpected(Error{.kind = kind, .sw = sw, .message = std::move(message)});
-}
-
-// ISO/IEC 9797-1 padding method 2 to the 16-byte block.
-void pad_into(Bytes& out, ByteView in) {
-  out.insert(out.end(), in.begin(), in.end());
-  out.push_back(0x80);
-  while (out.size() % kBlock != 0) out.push_back(0x00);
-}
-
-std::optional<std::size_t> unpadded_size(ByteView in) {
-  std::size_t n = in.size();
-  const std::size_t floor = n >= kBlock ? n - kBlock : 0;
-  while (n > floor && in[n - 1] == 0x00) --n;
-  if (n == floor || in[n - 1] != 0x80) return std::nullopt;
-  return n - 1;
 }
 
 // AES-ECB (iv empty) or AES-CBC without padding, through EVP.
@@ -115,11 +102,6 @@ void wipe(SessionKeys& keys) {
   OPENSSL_cleanse(keys.ssc.data(), keys.ssc.size());
   keys.k_enc.clear();
   keys.k_mac.clear();
-}
-
-void increment_ssc(Ssc& ssc) {
-  for (std::size_t i = ssc.size(); i-- > 0;)
-    if (++ssc[i] != 0) break;
 }
 
 Result<Bytes, Error> wrap_command(SessionKeys& keys, ByteView plain_apdu) {

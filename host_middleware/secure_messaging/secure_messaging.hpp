@@ -17,11 +17,12 @@
 #include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/sm_format.hpp"
 
 namespace juki::host::sm {
 
-inline constexpr std::size_t kBlock = 16;
-inline constexpr std::size_t kMacLength = 8;
+using sm_format::kBlock;
+using sm_format::kMacLength;
 
 // AES-128: first 16 bytes of SHA-1; AES-192: first 24 of SHA-256; AES-256: SHA-256.
 enum class AesKeySize : std::uint8_t { aes128 = 16, aes192 = 24, aes256 = 32 };
@@ -46,7 +47,7 @@ struct Error {
 // KDF(K, c) = H(K || c), truncated to the key size (OpenSSL EVP digests).
 Result<Bytes, Error> kdf(ByteView shared_secret, std::uint32_t counter, AesKeySize size);
 
-using Ssc = std::array<std::uint8_t, kBlock>;
+using sm_format::Ssc;
 
 struct SessionKeys {
   Bytes k_enc;
@@ -56,7 +57,7 @@ struct SessionKeys {
 
 Result<SessionKeys, Error> derive_session_keys(ByteView shared_secret, AesKeySize size);
 void wipe(SessionKeys& keys);
-void increment_ssc(Ssc& ssc);
+using sm_format::increment_ssc;
 
 // Protects a plain command APDU (cases 1 to 4, short or extended; apdu::parse_command
 // decides). Increments the SSC first. The result is extended when the body exceeds 255
