@@ -20,6 +20,7 @@
 #include "card_os/fs/file_system.hpp"
 #include "card_os/security/objects.hpp"
 #include "support/test_card.hpp"
+#include "support/write_log.hpp"
 
 using namespace juki;
 namespace co = juki::card_os;
@@ -28,26 +29,6 @@ using co::LifeCycle;
 namespace {
 
 // ---------------------------------------------------------------- the rig
-
-// Passes writes through and remembers their sizes; the fault injector under
-// it counts the same writes, so indices agree.
-class WriteLog final : public co::Storage {
- public:
-  explicit WriteLog(co::Storage& inner) : inner_(inner) {}
-  std::size_t size() const override { return inner_.size(); }
-  void read(std::size_t offset, std::span<std::uint8_t> out) const override {
-    inner_.read(offset, out);
-  }
-  void write(std::size_t offset, ByteView data) override {
-    sizes.push_back(data.size());
-    inner_.write(offset, data);
-  }
-  void sync() override { inner_.sync(); }
-  std::vector<std::size_t> sizes;
-
- private:
-  co::Storage& inner_;
-};
 
 // One card image on a medium that can lose power at a chosen write.
 // Card -> WriteLog -> FaultInjector -> MemoryStorage.
@@ -131,7 +112,7 @@ class Rig {
  private:
   co::MemoryStorage mem_;
   co::FaultInjector injector_{mem_};
-  WriteLog log_{injector_};
+  test::WriteLog log_{injector_};
   std::unique_ptr<co::DrbgRandom> random_;
   std::unique_ptr<co::Card> card_;
   co::CardError failure_ = co::CardError::nvm;

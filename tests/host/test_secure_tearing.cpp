@@ -24,34 +24,13 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "support/secure_card.hpp"
+#include "support/write_log.hpp"
 
 using namespace juki;
 using namespace juki::test;
 namespace co = juki::card_os;
 
 namespace {
-
-// Passes writes through and remembers their sizes; the fault injector under
-// it counts the same writes, so indices agree.
-class WriteLog final : public co::Storage {
- public:
-  explicit WriteLog(co::Storage& inner) : inner_(inner) {}
-  std::size_t size() const override { return inner_.size(); }
-  void read(std::size_t offset, std::span<std::uint8_t> out) const override {
-    inner_.read(offset, out);
-  }
-  void write(std::size_t offset, ByteView data) override {
-    sizes.push_back(data.size());
-    offsets.push_back(offset);
-    inner_.write(offset, data);
-  }
-  void sync() override { inner_.sync(); }
-  std::vector<std::size_t> sizes;
-  std::vector<std::size_t> offsets;
-
- private:
-  co::Storage& inner_;
-};
 
 // Passes commands through and remembers, for each, its INS and the write
 // index at which it started.
