@@ -194,7 +194,8 @@ class Card::Impl {
   // check, `uncount` takes it back after the check passed.
   sw::Sw authentication_refused() const;  // 6983 when locked, else 9000
   sw::Sw count_auth_failure();
-  sw::Sw uncount_auth_failure();
+  // With `card_date`, the card's date moves to it in the same transaction.
+  sw::Sw uncount_auth_failure(std::optional<certificate::Date> card_date = std::nullopt);
   // A certificate stored in an EF of the application context (or the MF).
   std::optional<ByteView> stored_certificate(NodeRef context, std::uint16_t fid) const;
 

@@ -52,13 +52,18 @@ sw::Sw Card::Impl::count_auth_failure() {
   return sw::kOk;
 }
 
-sw::Sw Card::Impl::uncount_auth_failure() {
+sw::Sw Card::Impl::uncount_auth_failure(std::optional<certificate::Date> card_date) {
   Transaction tx(nvm_);
+  if (card_date)
+    if (auto e = nvm_.write_u64(Superblock::kCardDateAt, *card_date); e != NvmError::none)
+      return to_sw(e);
   const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
-  if (failures == 0) return sw::kOk;
-  if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures - 1));
-      e != NvmError::none)
-    return to_sw(e);
+  if (failures == 0 && !card_date) return sw::kOk;  // nothing to write
+  if (failures > 0)
+    if (auto e =
+            nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures - 1));
+        e != NvmError::none)
+      return to_sw(e);
   tx.commit();
   return sw::kOk;
 }
@@ -127,18 +132,9 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
   }
   // Both certificates are good: the card's date moves on, in the same
   // transaction that takes the counted failure back.
-  {
-    Transaction tx(nvm_);
-    const certificate::Date newest =
-        std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
-    if (auto e = nvm_.write_u64(Superblock::kCardDateAt, newest); e != NvmError::none)
-      return refuse(to_sw(e));
-    const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
-    if (failures > 0)
-      if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, failures - 1); e != NvmError::none)
-        return refuse(to_sw(e));
-    tx.commit();
-  }
+  const certificate::Date newest =
+      std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
+  if (auto s = uncount_auth_failure(newest); s != sw::kOk) return refuse(s);
   ch.auth.step = Authentication::Step::terminal_verified;
   ch.auth.terminal_key = cert->key;
   ch.auth.role = role;
