@@ -126,6 +126,18 @@ Outcome<> Personalizer::put_key(const KeyDefinition& d) {
       exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()), "PUT DATA key"));
 }
 
+Outcome<Bytes> Personalizer::generate_ec_key(std::uint8_t ref) {
+  const std::string step = "GENERATE ASYMMETRIC KEY PAIR " + hex16(ref).substr(2);
+  auto r = exchange(t_, apdu::encode_command(0x00, 0x46, 0x00, ref, {}, 256), step);
+  if (!r) return r;
+  // 7F49 L { 86 41 point } (specs/secure-channel.md 2.0)
+  auto key = tlv::find(*r, 0x7F49);
+  auto point = key ? tlv::find(key->value, 0x86) : std::nullopt;
+  if (!point || point->value.size() != 65 || point->value[0] != 0x04)
+    return unexpected(Error{step, 0, "the card's answer holds no uncompressed P-256 point"});
+  return Bytes(point->value.begin(), point->value.end());
+}
+
 Outcome<> Personalizer::finish() {
   return done(exchange(t_, apdu::encode_command(0x80, 0xF0, 0x00, 0x04), "SET STATUS issued"));
 }

@@ -72,6 +72,9 @@ class Personalizer {
   Outcome<> append_record(ByteView data);
   Outcome<> put_pin(const PinDefinition& d);
   Outcome<> put_key(const KeyDefinition& d);
+  // GENERATE ASYMMETRIC KEY PAIR: a P-256 key `ref` of the current DF, made
+  // on the card; returns its public point (65 bytes, 04 || X || Y).
+  Outcome<Bytes> generate_ec_key(std::uint8_t ref);
   // SET STATUS: personalization -> issued.
   Outcome<> finish();
 

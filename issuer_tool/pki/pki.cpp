@@ -391,6 +391,19 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return PublicKey(std::shared_ptr<EVP_PKEY>(key.release(), PkeyDeleter{}));
   }
 
+  Result<PublicKey, PkiError> PublicKey::from_point(ByteView point) {
+    if (point.size() != 65 || point[0] != 0x04)
+      return fail(PkiErrorKind::malformed,
+                  "not an uncompressed P-256 point (65 bytes, 04 || X || Y)");
+    // SubjectPublicKeyInfo header for id-ecPublicKey on prime256v1 (RFC 5480).
+    static constexpr std::uint8_t kSpkiPrefix[] = {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01,
+        0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+    Bytes spki(std::begin(kSpkiPrefix), std::end(kSpkiPrefix));
+    spki.insert(spki.end(), point.begin(), point.end());
+    return from_der(spki);
+  }
+
   Bytes PublicKey::der() const {
     unsigned char* der = nullptr;
     const int len = i2d_PUBKEY(key_.get(), &der);

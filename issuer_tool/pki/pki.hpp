@@ -114,6 +114,8 @@ class PublicKey {
  public:
   // SubjectPublicKeyInfo DER; refuses anything but an EC key on prime256v1.
   static Result<PublicKey, PkiError> from_der(ByteView spki);
+  // An uncompressed P-256 point (04 || X || Y), as a card answers it.
+  static Result<PublicKey, PkiError> from_point(ByteView point);
   Bytes der() const;    // SubjectPublicKeyInfo
   Bytes point() const;  // 65 bytes: 04 || X || Y
   EVP_PKEY* native() const { return key_.get(); }
