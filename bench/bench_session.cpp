@@ -15,11 +15,9 @@
 // 2. sm_read256_us vs plain_read256_us: READ BINARY of a 256-byte EF whose read rule is
 //    "always", plain (no session) and under a session (protected both ways).
 //
-// The card: the sample layout plus application "SEC" (DF 7000) holding the trust anchor
-// (EF 2F10), the card certificate (2F11) and the card CA certificate (2F12), key 01
-// generated on the card (GENERATE ASYMMETRIC KEY PAIR) and certified by the card CA, and
-// EF 7002 (15 bytes, read: secure messaging, SFI 2) and EF 7005 (256 bytes, read: always,
-// SFI 5). The same construction as tests/support/secure_card.hpp, without Catch.
+// The card: tests/support/secure_layout.hpp, the tests' card (application "SEC", DF 7000,
+// enrolled by issuer_tool/enrolment); EF 7002 (15 bytes, read: secure messaging, SFI 2) and
+// EF 7005 (256 bytes, read: always, SFI 5).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -50,10 +48,13 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/pki/pki.hpp"
+#include "support/secure_layout.hpp"
 
 using namespace juki;
-using card_os::AccessRule;
-using card_os::Op;
+using test::kMunicipality;
+using test::kOpenEf;
+using test::kSecret;
+using test::kSmEf;
 
 namespace {
 
@@ -96,38 +97,12 @@ const Bytes kTransportKey = hex("404142434445464748494A4B4C4D4E4F");
 const Bytes kAdminKey = hex("000102030405060708090A0B0C0D0E0F");
 const Bytes kResetKey = hex("F0E1D2C3B4A5968778695A4B3C2D1E0F");
 const Bytes kSerial = hex("0102030405060708");
-const Bytes kSecAid = hex("F053454331");
 const Bytes kSelectSec = hex("00A4040C05F053454331");
-const std::string kMunicipality = "131016";
-const Bytes kSecret = [] {
-  const ByteView v = as_bytes("resident record");
-  return Bytes(v.begin(), v.end());
-}();
-constexpr std::uint16_t kSmEf = 0x7002;    // 15 bytes, read: secure messaging, SFI 2
-constexpr std::uint16_t kOpenEf = 0x7005;  // 256 bytes, read: always, SFI 5
 const Bytes kReadSmEf = apdu::encode_command(0x00, 0xB0, 0x82, 0x00, {}, 15);
 const Bytes kReadOpenEf = apdu::encode_command(0x00, 0xB0, 0x85, 0x00, {}, 256);
 
 std::int64_t unix_now() {
   return static_cast<std::int64_t>(std::time(nullptr));
-}
-
-// SubjectPublicKeyInfo of a P-256 point (RFC 5480).
-Bytes spki_of(ByteView point) {
-  Bytes der = hex("3059301306072A8648CE3D020106082A8648CE3D030107034200");
-  der.insert(der.end(), point.begin(), point.end());
-  return der;
-}
-
-card_os::FileSpec ef_spec(std::uint16_t fid, std::uint32_t size, std::uint8_t sfi,
-                          AccessRule read) {
-  card_os::FileSpec s;
-  s.fid = fid;
-  s.size = size;
-  s.sfi = sfi;
-  s.rules.fill(AccessRule::never());
-  s.rule(Op::read) = read;
-  return s;
 }
 
 struct Pki {
@@ -165,48 +140,10 @@ struct SecureCard {
     if (auto m = card_os::Card::manufacture(storage, profile, random); !m) die(m.error().message());
     {
       auto t = take(host::InProcessTransport::connect(storage, random), "power-up");
-      check(host::perso::write_sample_layout(*t, {kTransportKey, kAdminKey, kResetKey}),
-            "write_sample_layout");
-      // Same session: the transport key's personalization rights still hold.
-      host::perso::Personalizer perso(*t);
-      check(perso.select_mf(), "select MF");
-      card_os::FileSpec df;
-      df.type = card_os::FileType::df;
-      df.fid = 0x7000;
-      df.name = kSecAid;
-      check(perso.create(df), "create DF 7000");
-      const Bytes generated =
-          take(host::perso::exchange(*t, hex("0046000100"), "generate key 01"), "generate key");
-      if (generated.size() != 3 + 2 + 65) die("GENERATE ASYMMETRIC KEY PAIR: unexpected answer");
-      const Bytes point(generated.begin() + 5, generated.end());
-      pki::LeafRequest request;
-      request.authorization.role = pki::Role::card;
-      request.authorization.municipality = kMunicipality;
-      request.common_name = "card 0102030405060708";
-      const auto card_cert =
-          take(pki::issue(p.card_ca.key, p.card_ca.cert, request,
-                          take(pki::PublicKey::from_der(spki_of(point)), "card public key")),
-               "card certificate");
-      card_cert_der = card_cert.der();
-      auto put = [&](std::uint16_t fid, const Bytes& content, std::uint8_t sfi, AccessRule read) {
-        check(perso.create(ef_spec(fid, static_cast<std::uint32_t>(content.size()), sfi, read)),
-              "create EF");
-        check(perso.write_binary(content), "write EF");
-        check(perso.select_mf(), "select MF");
-        check(perso.select_fid(0x7000), "select DF 7000");
-      };
-      put(0x2F10, p.root.cert.der(), 0, AccessRule::always());
-      put(0x2F11, card_cert_der, 0, AccessRule::always());
-      put(0x2F12, p.card_ca.cert.der(), 0, AccessRule::always());
-      put(kSmEf, kSecret, 2, AccessRule{AccessRule::kSecureMessaging, 0, 0, 0});
-      Bytes open(256);
-      for (std::size_t i = 0; i < open.size(); ++i) open[i] = static_cast<std::uint8_t>(i * 7 + 3);
-      put(kOpenEf, open, 5, AccessRule::always());
-      check(perso.select_mf(), "select MF");
-      check(perso.finish(), "SET STATUS");
-      check(host::perso::exchange(*t, hex("00A4040C09F04A554B4944454D4F"), "select AID"),
-            "select AID");
-      check(host::perso::exchange(*t, hex("002401810431323334"), "set password"), "set password");
+      card_cert_der = take(test::make_secure_card(*t, {kTransportKey, kAdminKey, kResetKey},
+                                                  p.root.cert, p.card_ca),
+                           "make the card")
+                          .der();
       if (t->card()->life_cycle() != card_os::LifeCycle::active) die("card not active");
     }  // powered off here
     transport = take(host::InProcessTransport::connect(storage, random), "power-up");

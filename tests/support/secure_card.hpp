@@ -1,7 +1,6 @@
-// A card and a PKI for mutual authentication tests (specs/secure-channel.md):
-// the sample card plus an application holding a trust anchor, a key generated
-// on the card and its certificate, and files that need a role and secure
-// messaging; terminals of every role from the same PKI.
+// Catch fixtures for mutual authentication tests (specs/secure-channel.md): a
+// PKI with terminals of every role, and the card of secure_layout.hpp made
+// under it in memory.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -14,6 +13,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/pki/pki.hpp"
+#include "support/secure_layout.hpp"
 #include "support/test_card.hpp"
 
 namespace juki::test {
@@ -21,10 +21,7 @@ namespace juki::test {
 using card_os::AccessRule;
 using card_os::Op;
 
-inline const Bytes kSecAid = *from_hex("F053454331");
 inline const std::string kSelectSec = "00A4040C05F053454331";
-inline const Bytes kSecret = ascii("resident record");
-inline const std::string kMunicipality = "131016";
 
 template <typename T, typename E>
 inline T take(Result<T, E> r) {
@@ -57,70 +54,19 @@ struct Pki {
   }
 };
 
-// SubjectPublicKeyInfo of a P-256 point (RFC 5480: id-ecPublicKey, prime256v1).
-inline Bytes spki_of(ByteView point) {
-  Bytes der = hex("3059301306072A8648CE3D020106082A8648CE3D030107034200");
-  der.insert(der.end(), point.begin(), point.end());
-  return der;
-}
-
 inline std::int64_t unix_now() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// Access bits of roles in the card's access rules (specs/pki.md).
-constexpr std::uint16_t kWindowBit = 0x0001;
-constexpr std::uint16_t kResetBit = 0x0004;
-
-// The sample card plus application "SEC" (kSecAid) holding what mutual
-// authentication needs (specs/secure-channel.md 2.0), a key generated on the
-// card, and three protected EFs:
-//   7001 read: role window + secure messaging    7002 read: secure messaging
-//   7003 read: role password-reset + SM          7004 read: always
-// (SFI = the FID's last digit: READ BINARY by SFI.)
+// The card of secure_layout.hpp (make_secure_card), powered again.
 inline std::unique_ptr<TestCard> secure_card(const Pki& p) {
-  return TestCard::active_with([&](TestCard& c) {
-    host::perso::Personalizer perso(c.transport());
-    auto ok = [](const host::perso::Outcome<>& r) {
-      INFO((r ? std::string("ok") : r.error().describe()));
-      REQUIRE(r.ok());
-    };
-    ok(perso.create(df_spec(0x7000, kSecAid)));
-    Bytes generated = c.expect("0046000100", 0x9000);
-    REQUIRE(generated.size() == 3 + 2 + 65);  // 7F49 41 { 86 41 point }
-    const Bytes point(generated.begin() + 5, generated.end());
-    pki::LeafRequest request;
-    request.authorization.role = pki::Role::card;
-    request.authorization.municipality = kMunicipality;
-    request.common_name = "card 0102030405060708";
-    auto card_cert = take(pki::issue(p.card_ca.key, p.card_ca.cert, request,
-                                     take(pki::PublicKey::from_der(spki_of(point)))));
-    auto put = [&](std::uint16_t fid, const Bytes& der) {
-      card_os::FileSpec ef = transparent_ef(fid, static_cast<std::uint32_t>(der.size() + 16));
-      ef.rule(Op::read) = AccessRule::always();
-      ok(perso.create(ef));
-      ok(perso.write_binary(der));
-      ok(perso.select_mf());
-      ok(perso.select_fid(0x7000));
-    };
-    put(0x2F10, p.root.cert.der());
-    put(0x2F11, card_cert.der());
-    put(0x2F12, p.card_ca.cert.der());
-    auto data = [&](std::uint16_t fid, AccessRule rule) {
-      card_os::FileSpec ef = transparent_ef(fid, static_cast<std::uint32_t>(kSecret.size()),
-                                            static_cast<std::uint8_t>(fid & 0x1F));
-      ef.rule(Op::read) = rule;
-      ok(perso.create(ef));
-      ok(perso.write_binary(kSecret));
-      ok(perso.select_mf());
-      ok(perso.select_fid(0x7000));
-    };
-    data(0x7001, AccessRule{AccessRule::kRole | AccessRule::kSecureMessaging, 0, 0, kWindowBit});
-    data(0x7002, AccessRule{AccessRule::kSecureMessaging, 0, 0, 0});
-    data(0x7003, AccessRule{AccessRule::kRole | AccessRule::kSecureMessaging, 0, 0, kResetBit});
-    data(0x7004, AccessRule::always());
-    ok(perso.select_mf());
-  });
+  auto c = std::make_unique<TestCard>();
+  auto made = make_secure_card(c->transport(), sample_secrets(), p.root.cert, p.card_ca);
+  INFO((made ? std::string("ok") : made.error().describe()));
+  REQUIRE(made.ok());
+  REQUIRE(c->card().life_cycle() == card_os::LifeCycle::active);
+  c->power_cycle();
+  return c;
 }
 
 inline Bytes read_sfi(std::uint16_t fid) {

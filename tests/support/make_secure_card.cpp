@@ -1,0 +1,63 @@
+// juki-make-secure-card: makes a blank card image (juki-card-sim --create,
+// transport key given) into the card of tests/support/secure_layout.hpp,
+// enrolled under the PKI that `juki-pki init DIR` made. For the end-to-end
+// tests and the terminal's tests, which run the tools as a user would.
+//
+//   juki-make-secure-card --pki DIR [--transport-key HEX] IMAGE
+//
+// Exit codes: 0 done, 2 usage or unreadable PKI files, 3 the image could not
+// be opened or the card refused a step.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "card_os/nvm/storage.hpp"
+#include "host_middleware/transport/in_process.hpp"
+#include "simulator/system_random.hpp"
+#include "support/secure_layout.hpp"
+
+using namespace juki;
+
+namespace {
+
+int die(int code, const std::string& what) {
+  std::fprintf(stderr, "juki-make-secure-card: %s\n", what.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Personalizes a blank card image as the secure-channel test card "
+      "(tests/support/secure_layout.hpp), enrolled under a juki-pki PKI"};
+  std::string pki_dir, image, transport_key = "404142434445464748494A4B4C4D4E4F";
+  app.add_option("--pki", pki_dir, "PKI directory made by juki-pki init")->required();
+  app.add_option("--transport-key", transport_key, "The blank card's transport key (hex)");
+  app.add_option("IMAGE", image, "Blank card image (juki-card-sim --create)")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  auto tk = from_hex(transport_key);
+  if (!tk) return die(2, "--transport-key is not hex");
+  auto root = pki::Certificate::load(pki_dir + "/root.cert.der");
+  if (!root) return die(2, root.error().message);
+  auto ca_cert = pki::Certificate::load(pki_dir + "/card-ca.cert.der");
+  if (!ca_cert) return die(2, ca_cert.error().message);
+  auto ca_key = pki::PrivateKey::load(pki_dir + "/card-ca.key.pem");
+  if (!ca_key) return die(2, ca_key.error().message);
+
+  auto storage = card_os::FileStorage::open(image);
+  if (!storage) return die(3, storage.error());
+  sim::SystemRandom random;
+  auto t = host::InProcessTransport::connect(**storage, random, "card image " + image);
+  if (!t) return die(3, t.error().message);
+  // The admin and reset keys of specs/conformance/lib/sample-card.apdu.
+  const host::perso::SampleSecrets secrets{*tk, *from_hex("000102030405060708090A0B0C0D0E0F"),
+                                           *from_hex("F0E1D2C3B4A5968778695A4B3C2D1E0F")};
+  auto cert = test::make_secure_card(**t, secrets, *root, {*ca_key, *ca_cert});
+  if (!cert) return die(3, cert.error().describe());
+  std::printf("%s: active, application SEC enrolled, card certificate %s\n", image.c_str(),
+              cert->subject().c_str());
+  return 0;
+}
