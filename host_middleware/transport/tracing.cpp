@@ -33,6 +33,12 @@ std::string command_name(std::uint8_t cla, std::uint8_t ins) {
       return "EXTERNAL AUTHENTICATE";
     case 0x88:
       return "INTERNAL AUTHENTICATE";
+    case 0x86:
+      return "GENERAL AUTHENTICATE";
+    case 0x2A:
+      return "PERFORM SECURITY OPERATION";
+    case 0x46:
+      return "GENERATE ASYMMETRIC KEY PAIR";
     case 0x70:
       return "MANAGE CHANNEL";
     case 0xE0:
