@@ -146,7 +146,9 @@ Result<Bytes, Error> wrap_command(SessionKeys& keys, ByteView plain_apdu) {
   Bytes body = std::move(dos);
   tlv::append(body, 0x8E, *m);
   // Le = 00, or 0000 in the extended form: encode_command picks the form from Ne.
-  const bool extended = cmd.extended || body.size() > 255;
+  // The protected answer to more than kMaxShortProtectedNe plain bytes (DO'87',
+  // DO'99', DO'8E') is longer than 256 bytes: it needs the extended form.
+  const bool extended = cmd.extended || body.size() > 255 || cmd.ne > kMaxShortProtectedNe;
   return apdu::encode_command(cla, cmd.ins, cmd.p1, cmd.p2, body, extended ? 65536 : 256);
 }
 

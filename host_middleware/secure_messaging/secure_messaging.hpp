@@ -28,6 +28,10 @@ using sm_format::kMacLength;
 enum class AesKeySize : std::uint8_t { aes128 = 16, aes192 = 24, aes256 = 32 };
 inline constexpr std::uint32_t kKdfEnc = 1;
 inline constexpr std::uint32_t kKdfMac = 2;
+// The most plain response bytes whose protected answer still fits a short
+// Le: 223 pad to 224, so DO'87' (4 + 224) + DO'99' (4) + DO'8E' (10) = 242;
+// 224 would pad to 240 and make 258. Above it the command goes extended.
+inline constexpr std::uint32_t kMaxShortProtectedNe = 223;
 
 struct Error {
   enum class Kind : std::uint8_t {
