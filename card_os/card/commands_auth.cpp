@@ -223,7 +223,8 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
     end_authentication(ch);
     return status(sw::kWrongLength);  // the answer needs Le = 0000
   }
-  {
+  // Usually nothing to write: each step took its counted failure back.
+  if (nvm_.u8(Superblock::kAuthFailuresAt) != 0) {
     Transaction tx(nvm_);
     if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, 0); e != NvmError::none) {
       crypto::wipe(*z);
@@ -231,8 +232,8 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
       return status(to_sw(e));
     }
     tx.commit();
-    auth_failures_at_power_up_ = 0;
   }
+  auth_failures_at_power_up_ = 0;
   ch.auth.keys = sm::derive_session_keys(*z, sm::AesKeySize::aes256);
   crypto::wipe(*z);
   ch.auth.step = Authentication::Step::established;
