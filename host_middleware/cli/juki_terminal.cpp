@@ -1,6 +1,7 @@
 // juki-terminal: a window terminal's command line for a card in a PC/SC
 // reader, or for a card image in this process (--in-process IMAGE), with the
-// same commands: readers, wait, status, send, script, verify, change-pin.
+// same commands: readers, wait, status, send, script, verify, change-pin, and
+// authenticate (mutual authentication as a terminal, then secure messaging).
 // Exit: 0 ok, 1 the card said no (or a script mismatch), 2 usage, 3 PC/SC or
 // transport failure.
 #include <termios.h>
@@ -9,7 +10,9 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,8 +28,10 @@
 #include "common/bytes.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/script/script.hpp"
+#include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "host_middleware/transport/tracing.hpp"
+#include "issuer_tool/pki/pki.hpp"
 #include "simulator/system_random.hpp"
 
 namespace {
@@ -523,44 +528,276 @@ int cmd_status(const Globals& g, Output& out, const std::string& app, const std:
   return exit;
 }
 
-int cmd_send(const Globals& g, Output& out, const std::vector<std::string>& apdus) {
+// 9000 and 61XX are the card saying yes; anything else is a no.
+bool card_said_yes(sw::Sw sw) {
+  return (sw >> 8) == 0x90 || (sw >> 8) == 0x61;
+}
+
+// One exchange through `t`, printed as `send` prints it: "> command [name]"
+// and "< response   SW meaning" in the text, an object in `exchanges`. The
+// status word, or why there was none.
+Result<sw::Sw, Failure> exchange_and_print(Session& s, host::Transport& t, ByteView command,
+                                           Output& out, json& exchanges) {
+  auto r = t.transmit(command);
+  if (!r) return unexpected(s.failure(r.error()));
+  auto decoded = apdu::Response::decode(*r);
+  if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
+  const std::string name = host::command_name(command[0], command[1]);
+  exchanges.push_back({{"command", to_hex(command)},
+                       {"name", name},
+                       {"response", to_hex(*r)},
+                       {"data", to_hex(decoded->data)},
+                       {"sw", sw_hex(decoded->sw)},
+                       {"meaning", sw::meaning(decoded->sw)}});
+  out.text << "> " << to_hex(command, true) << "   [" << name << "]\n"
+           << "< " << to_hex(*r, true) << "   " << sw_text(decoded->sw) << "\n";
+  return decoded->sw;
+}
+
+// Command APDUs in hex, as `send` and `authenticate` take them.
+Result<std::vector<Bytes>, Failure> parse_apdus(const std::vector<std::string>& apdus) {
   std::vector<Bytes> commands;
   for (const std::string& text : apdus) {
     auto b = from_hex(text);
     if (!b || b->size() < 4)
-      return fail(out, usage("not an APDU (at least CLA INS P1 P2, in hex): '" + text + "'"));
+      return unexpected(usage("not an APDU (at least CLA INS P1 P2, in hex): '" + text + "'"));
     commands.push_back(std::move(*b));
   }
+  return commands;
+}
+
+// A failure after some exchanges: the error, and what was exchanged before it.
+int fail_keeping(Output& out, const Failure& f, json& exchanges) {
+  const int code = fail(out, f);
+  out.doc["exchanges"] = std::move(exchanges);
+  return code;
+}
+
+int cmd_send(const Globals& g, Output& out, const std::vector<std::string>& apdus) {
+  auto commands = parse_apdus(apdus);
+  if (!commands) return fail(out, commands.error());
   auto opened = open_session(g, false);
   if (!opened) return fail(out, opened.error());
   Session& s = **opened;
   json exchanges = json::array();
   bool all_ok = true;
-  for (const Bytes& c : commands) {
-    auto r = s.t().transmit(c);
-    if (!r) {
-      Failure f = s.failure(r.error());
-      // Keep what was exchanged before the failure.
-      const int code = fail(out, f);
-      out.doc["exchanges"] = std::move(exchanges);
-      return code;
-    }
-    const std::string name = host::command_name(c[0], c[1]);
-    auto decoded = apdu::Response::decode(*r);
-    if (!decoded) return fail(out, Failure{kExitTransport, "transport", decoded.error()});
-    // 9000 and 61XX are the card saying yes; anything else is a no.
-    const bool ok = (decoded->sw >> 8) == 0x90 || (decoded->sw >> 8) == 0x61;
-    all_ok = all_ok && ok;
-    exchanges.push_back({{"command", to_hex(c)},
-                         {"name", name},
-                         {"response", to_hex(*r)},
-                         {"data", to_hex(decoded->data)},
-                         {"sw", sw_hex(decoded->sw)},
-                         {"meaning", sw::meaning(decoded->sw)}});
-    out.text << "> " << to_hex(c, true) << "   [" << name << "]\n"
-             << "< " << to_hex(*r, true) << "   " << sw_text(decoded->sw) << "\n";
+  for (const Bytes& c : *commands) {
+    auto sw = exchange_and_print(s, s.t(), c, out, exchanges);
+    if (!sw) return fail_keeping(out, sw.error(), exchanges);
+    all_ok = all_ok && card_said_yes(*sw);
   }
   out.doc = {{"ok", all_ok}, {"transport", s.t().describe()}, {"exchanges", std::move(exchanges)}};
+  return all_ok ? kExitOk : kExitCardSaidNo;
+}
+
+// ------------------------------------------------------------ authenticate
+
+// Where the terminal's credentials are: --terminal PREFIX and --pki DIR name
+// the files juki-pki writes; --key, --cert, --ca and --root override them.
+struct CredentialFiles {
+  std::string pki_dir, terminal, key, cert, ca, root;
+};
+
+Result<host::session::Credentials, Failure> load_credentials(const CredentialFiles& f) {
+  auto pick = [](const std::string& given, const std::string& base, const char* suffix) {
+    if (!given.empty()) return given;
+    return base.empty() ? std::string() : base + suffix;
+  };
+  const std::string key = pick(f.key, f.terminal, ".key.pem");
+  const std::string cert = pick(f.cert, f.terminal, ".cert.der");
+  const std::string ca = pick(f.ca, f.pki_dir, "/terminal-ca.cert.der");
+  const std::string root = pick(f.root, f.pki_dir, "/root.cert.der");
+  if (key.empty()) return unexpected(usage("no terminal key: give --terminal PREFIX or --key PEM"));
+  if (cert.empty())
+    return unexpected(usage("no terminal certificate: give --terminal PREFIX or --cert DER"));
+  if (ca.empty())
+    return unexpected(usage("no terminal CA certificate: give --pki DIR or --ca DER"));
+  if (root.empty()) return unexpected(usage("no root certificate: give --pki DIR or --root DER"));
+  auto credentials = host::session::Credentials::load(key, cert, ca, root);
+  if (!credentials) return unexpected(Failure{kExitUsage, "credentials", credentials.error()});
+  return std::move(*credentials);
+}
+
+// What a refusal during authentication most likely means
+// (specs/secure-channel.md 2.1, 2.2, 2.4).
+std::string refusal_hint(sw::Sw sw) {
+  switch (sw) {
+    case sw::kSecurityStatusNotSatisfied:
+      return "wrong role: the card does not admit this terminal's role here (or a municipal-app "
+             "certificate is for another application)";
+    case sw::kReferenceNotFound:
+      return "the card does not know this PKI: its trust anchor did not issue the terminal CA, or "
+             "the selected application (the MF without --app) has no trust anchor, key or "
+             "certificate";
+    case sw::kAuthenticationFailed:
+      return "a signature did not verify: a terminal of another PKI, or a key that is not the "
+             "certificate's";
+    case sw::kReferenceDataNotUsable:
+      return "a certificate has expired against the card's date";
+    case sw::kAuthMethodBlocked:
+      return "authentication is blocked: 3 failures since power-up (power the card off and on) "
+             "or 15 in a row (for good)";
+    case sw::kWrongData:
+      return "the card does not accept the certificate (not a Juki-net terminal CA or terminal "
+             "certificate)";
+    case sw::kConditionsNotSatisfied:
+      return "a step out of order, or the card's state does not allow authentication";
+    case sw::kInsNotSupported:
+    case sw::kClaNotSupported:
+    case sw::kFunctionNotSupported:
+      return "the card does not support mutual authentication";
+    default:
+      return {};
+  }
+}
+
+json optional_json(const std::optional<std::string>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+// The terminal's side of who authenticated: role, municipality, subject.
+json terminal_identity(const pki::Certificate& certificate) {
+  json j = {{"role", nullptr},
+            {"municipality", nullptr},
+            {"application", nullptr},
+            {"subject", certificate.subject()},
+            {"serial", certificate.serial_hex()}};
+  auto auth = certificate.authorization();
+  if (auth && *auth) {
+    const pki::Authorization& a = **auth;
+    j["role"] = std::string(pki::role_name(a.role));
+    j["municipality"] = optional_json(a.municipality);
+    if (a.application) j["application"] = to_hex(*a.application);
+  }
+  return j;
+}
+
+int cmd_authenticate(const Globals& g, Output& out, const CredentialFiles& files,
+                     const std::string& app, const std::vector<std::string>& read_fids,
+                     const std::vector<std::string>& apdus) {
+  using host::session::SessionError;
+  std::optional<Bytes> aid;
+  if (!app.empty()) {
+    auto a = parse_aid(app);
+    if (!a) return fail(out, a.error());
+    aid = std::move(*a);
+  }
+  std::vector<Bytes> fids;
+  for (const std::string& text : read_fids) {
+    auto fid = from_hex(text);
+    if (!fid || fid->size() != 2)
+      return fail(
+          out, usage("--read takes a file identifier of 4 hex digits (7001), not '" + text + "'"));
+    fids.push_back(std::move(*fid));
+  }
+  auto commands = parse_apdus(apdus);
+  if (!commands) return fail(out, commands.error());
+  auto credentials = load_credentials(files);
+  if (!credentials) return fail(out, credentials.error());
+
+  // The card is reset when we let go: the session and the role it grants
+  // end with this command.
+  auto opened = open_session(g, true);
+  if (!opened) return fail(out, opened.error());
+  Session& s = **opened;
+  if (aid)
+    if (auto selected = require_app(s, *aid); !selected) return fail(out, selected.error());
+
+  // Steps 1 to 5 in plain on the session's transport (--trace shows them),
+  // then everything under secure messaging.
+  auto session = host::session::SecureSession::open(s.t(), *credentials,
+                                                    static_cast<std::int64_t>(std::time(nullptr)));
+  if (!session) {
+    const SessionError& e = session.error();
+    Failure f{kExitCardSaidNo, "", e.message};
+    switch (e.kind) {
+      case SessionError::Kind::transport:
+        f = s.failure(host::TransportError{e.message});
+        break;
+      case SessionError::Kind::refused:
+        f.kind = "refused";
+        f.message = "authentication refused: " + e.message;
+        if (const std::string hint = refusal_hint(e.sw); !hint.empty()) f.message += ": " + hint;
+        break;
+      case SessionError::Kind::untrusted_card:
+        f.kind = "untrusted_card";
+        f.message = "the card's certificate chain or signature did not verify: " + e.message;
+        break;
+      case SessionError::Kind::protocol:
+        f.kind = "protocol";
+        f.message = "authentication failed, the card's answer is malformed: " + e.message;
+        break;
+    }
+    const int code = fail(out, f);
+    out.doc["authenticated"] = nullptr;
+    if (e.kind == SessionError::Kind::refused) {
+      out.doc["error"]["sw"] = sw_hex(e.sw);
+      out.doc["error"]["meaning"] = sw::meaning(e.sw);
+    }
+    return code;
+  }
+  host::session::SecureSession& secure = **session;
+
+  json terminal = terminal_identity(credentials->certificate);
+  const pki::Certificate& card_cert = secure.card().certificate;
+  const pki::Authorization& card_auth = secure.card().authorization;
+  json authenticated = {{"role", terminal["role"]},
+                        {"municipality", terminal["municipality"]},
+                        {"terminal", terminal},
+                        {"application", aid ? json(to_hex(*aid)) : json(nullptr)},
+                        {"card",
+                         {{"subject", card_cert.subject()},
+                          {"serial", card_cert.serial_hex()},
+                          {"municipality", optional_json(card_auth.municipality)},
+                          {"not_after", pki::format_time(card_cert.not_after())}}}};
+  auto text_or = [](const json& v, const char* none) {
+    return v.is_string() ? v.get<std::string>() : std::string(none);
+  };
+  out.text << "terminal     " << text_or(terminal["role"], "(no role)") << ", municipality "
+           << text_or(terminal["municipality"], "none") << ": "
+           << terminal["subject"].get<std::string>() << "\n";
+  out.text << "card         " << card_cert.subject() << ", municipality "
+           << card_auth.municipality.value_or("none") << ", serial " << card_cert.serial_hex()
+           << "\n";
+  out.text << "session      mutually authenticated, secure messaging on (" << s.t().describe()
+           << ")\n";
+
+  json exchanges = json::array();
+  bool all_ok = true;
+  auto keep_on = [&](const Failure& f) {
+    const int code = fail_keeping(out, f, exchanges);
+    out.doc["authenticated"] = std::move(authenticated);
+    return code;
+  };
+  // Sends one command under secure messaging; an error once the session is gone.
+  auto send = [&](ByteView c) -> Result<sw::Sw, Failure> {
+    if (!secure.active())
+      return unexpected(Failure{kExitCardSaidNo, "session_ended",
+                                "the card ended the secure session; the remaining commands "
+                                "were not sent"});
+    return exchange_and_print(s, secure, c, out, exchanges);
+  };
+  for (const Bytes& fid : fids) {
+    auto selected = send(apdu::encode_command(0x00, 0xA4, 0x02, 0x0C, fid));
+    if (!selected) return keep_on(selected.error());
+    if (*selected != sw::kOk) {
+      all_ok = false;  // nothing to read: READ BINARY would read another file
+      continue;
+    }
+    auto read = send(apdu::encode_command(0x00, 0xB0, 0x00, 0x00, {}, 256));
+    if (!read) return keep_on(read.error());
+    // 6282: the file is shorter than 256 bytes, and all of it came.
+    all_ok = all_ok && (*read == sw::kOk || *read == sw::kEndReached);
+  }
+  for (const Bytes& c : *commands) {
+    auto sw = send(c);
+    if (!sw) return keep_on(sw.error());
+    all_ok = all_ok && card_said_yes(*sw);
+  }
+  out.doc = {{"ok", all_ok},
+             {"transport", secure.describe()},
+             {"authenticated", std::move(authenticated)},
+             {"exchanges", std::move(exchanges)}};
   return all_ok ? kExitOk : kExitCardSaidNo;
 }
 
@@ -797,6 +1034,38 @@ int main(int argc, char** argv) {
   change->add_option("--pad-to", pad_to,
                      "Pad each value with FF to this length (variable-length PINs)");
 
+  auto* authenticate = app.add_subcommand(
+      "authenticate",
+      "Authenticate as a terminal (mutual authentication, specs/secure-channel.md), then send "
+      "--read files and APDUs under secure messaging");
+  CredentialFiles credential_files;
+  std::vector<std::string> reads, secure_apdus;
+  authenticate->add_option(
+      "--pki", credential_files.pki_dir,
+      "PKI directory (juki-pki init): its terminal-ca.cert.der and root.cert.der");
+  authenticate->add_option("--terminal", credential_files.terminal,
+                           "Terminal credentials PREFIX (juki-pki issue --out): PREFIX.key.pem "
+                           "and PREFIX.cert.der");
+  authenticate->add_option("--key", credential_files.key,
+                           "The terminal's private key (PEM), instead of --terminal's");
+  authenticate->add_option("--cert", credential_files.cert,
+                           "The terminal certificate (DER), instead of --terminal's");
+  authenticate->add_option("--ca", credential_files.ca,
+                           "The terminal CA certificate (DER), instead of --pki's");
+  authenticate->add_option("--root", credential_files.root,
+                           "The root certificate the card's chain must end at (DER), instead of "
+                           "--pki's");
+  authenticate->add_option("--app", app_aid,
+                           "SELECT this application (AID, hex) in plain first (default: the "
+                           "selected one, the MF after power-up)");
+  authenticate
+      ->add_option("--read", reads,
+                   "Read this EF (FID, 4 hex digits) under secure messaging: SELECT and READ "
+                   "BINARY of up to 256 bytes; repeatable, sent before the APDUs")
+      ->allow_extra_args(false);
+  authenticate->add_option("APDU", secure_apdus,
+                           "Command APDUs in hex, sent under secure messaging after the --reads");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -819,6 +1088,8 @@ int main(int argc, char** argv) {
     code = cmd_verify(g, out, app_aid, ref, pin);
   else if (change->parsed())
     code = cmd_change_pin(g, out, app_aid, ref, old_pin, new_pin, initial, pad_to);
+  else if (authenticate->parsed())
+    code = cmd_authenticate(g, out, credential_files, app_aid, reads, secure_apdus);
 
   if (g.json)
     std::cout << out.doc.dump(2) << "\n";

@@ -1,15 +1,20 @@
 // juki-terminal as a user runs it: the real executable on a card image
 // (--in-process), its output (text and --json), exit codes and PIN entry from
-// a pipe; and its PC/SC error when no pcscd is there.
+// a pipe; mutual authentication and secure messaging (authenticate) on a card
+// made with the tools (juki-pki, juki-card-sim, juki-make-secure-card); and
+// its PC/SC error when no pcscd is there.
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +24,7 @@
 #include "card_os/security/random.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/pki/pki.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
 
@@ -50,23 +56,29 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-// Runs juki-terminal with `args`, `input` on its stdin, and `env` (NAME=value
+// Runs `program` with `args`, `input` on its stdin, and `env` (NAME=value
 // words) in its environment.
-Run terminal(const test::TempDir& dir, std::initializer_list<std::string> args,
-             const std::string& input = "", const std::string& env = "") {
+Run run(const test::TempDir& dir, const std::string& program, const std::vector<std::string>& args,
+        const std::string& input = "", const std::string& env = "") {
   {
     std::ofstream in(dir.file("stdin"), std::ios::binary);
     in << input;
   }
-  std::string cmd = env + " " + quote(JUKI_TERMINAL);
+  std::string cmd = env + " " + quote(program);
   for (const std::string& a : args) cmd += " " + quote(a);
   cmd += " <" + quote(dir.file("stdin")) + " >" + quote(dir.file("stdout")) + " 2>" +
          quote(dir.file("stderr"));
   const int status = std::system(cmd.c_str());
   REQUIRE(WIFEXITED(status));
   Run r{WEXITSTATUS(status), slurp(dir.file("stdout")), slurp(dir.file("stderr"))};
-  UNSCOPED_INFO("juki-terminal exit " << r.exit << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
+  UNSCOPED_INFO(program << " exit " << r.exit << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
   return r;
+}
+
+// Runs juki-terminal.
+Run terminal(const test::TempDir& dir, const std::vector<std::string>& args,
+             const std::string& input = "", const std::string& env = "") {
+  return run(dir, JUKI_TERMINAL, args, input, env);
 }
 
 // A card image file holding a blank card (test transport key), or with
@@ -322,4 +334,278 @@ TEST_CASE("juki-terminal: script runs conformance scripts against the card", "[t
     CHECK(r.exit == 2);
     CHECK_THAT(r.err, Catch::Contains("broken.apdu:"));
   }
+}
+
+// ------------------------------------------------------------ authenticate
+
+namespace {
+
+const std::string kSecApp = "F053454331";
+const std::string kSecretHex = "7265736964656E74207265636F7264";  // "resident record"
+const std::string kSecretText = "72 65 73 69 64 65 6E 74 20 72 65 63 6F 72 64";
+
+// What an operator has, made with the tools: a PKI (juki-pki init), a window
+// terminal of Chiyoda from it (juki-pki issue), and a blank image
+// (juki-card-sim --create) made into the secure-channel card
+// (juki-make-secure-card: application SEC, EFs 7001..7005).
+struct SecureCard {
+  test::TempDir dir;
+  std::string pki = dir.file("pki");
+  std::string image = dir.file("card.img");
+  std::string window = pki + "/window";
+
+  SecureCard() {
+    REQUIRE(run(dir, JUKI_PKI, {"init", pki}).exit == 0);
+    issue(pki, "window", window);
+    REQUIRE(run(dir, JUKI_CARD_SIM,
+                {"--create", image, "--transport-key", "404142434445464748494A4B4C4D4E4F"})
+                .exit == 0);
+    REQUIRE(run(dir, JUKI_MAKE_SECURE_CARD, {"--pki", pki, image}).exit == 0);
+  }
+
+  // A terminal certificate and key of `role` from `pki_dir`'s terminal CA.
+  void issue(const std::string& pki_dir, const std::string& role, const std::string& prefix) {
+    REQUIRE(run(dir, JUKI_PKI,
+                {"issue", pki_dir, "--ca", "terminal", "--role", role, "--municipality", "131016",
+                 "--subject", role + " 1", "--out", prefix})
+                .exit == 0);
+  }
+
+  // juki-terminal --in-process IMAGE authenticate --pki PKI `args`...
+  Run authenticate(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"--in-process", image, "authenticate", "--pki", pki};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return terminal(dir, argv);
+  }
+};
+
+bool refused_as_foreign(const json& error) {
+  return error["sw"] == "6A88" || error["sw"] == "6300";
+}
+
+}  // namespace
+
+TEST_CASE("juki-terminal: authenticate as a window terminal reads what needs the role and SM",
+          "[terminal][secure]") {
+  SecureCard c;
+  // In plain, the card refuses the file.
+  Run r = terminal(c.dir, {"--in-process", c.image, "--json", "send", "00A4040C05" + kSecApp,
+                           "00A4020C027001", "00B0000000"});
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["exchanges"][2]["sw"] == "6982");
+
+  r = c.authenticate({"--terminal", c.window, "--app", kSecApp, "--read", "7001"});
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("terminal     window, municipality 131016: "));
+  CHECK_THAT(r.out, Catch::Contains("window 1"));
+  CHECK_THAT(r.out, Catch::Contains("card 0102030405060708, municipality 131016, serial "));
+  CHECK_THAT(r.out, Catch::Contains("> 00 A4 02 0C 02 70 01   [SELECT]"));
+  CHECK_THAT(r.out, Catch::Contains("> 00 B0 00 00 00   [READ BINARY]"));
+  CHECK_THAT(r.out, Catch::Contains("< " + kSecretText + " 62 82   6282 "));
+  CHECK(r.err.empty());
+
+  r = c.authenticate({"--json", "--terminal", c.window, "--app", kSecApp, "--read", "7001"});
+  CHECK(r.exit == 0);
+  json doc = r.doc();
+  CHECK(doc["ok"] == true);
+  CHECK_THAT(doc["transport"].get<std::string>(), Catch::Contains("secure messaging"));
+  const json& who = doc["authenticated"];
+  CHECK(who["role"] == "window");
+  CHECK(who["municipality"] == "131016");
+  CHECK(who["application"] == kSecApp);
+  CHECK_THAT(who["terminal"]["subject"].get<std::string>(), Catch::Contains("window 1"));
+  CHECK_THAT(who["card"]["subject"].get<std::string>(), Catch::Contains("card 0102030405060708"));
+  CHECK(who["card"]["municipality"] == "131016");
+  CHECK(who["card"]["serial"].get<std::string>().size() == 32);  // 16 bytes (specs/pki.md)
+  REQUIRE(doc["exchanges"].size() == 2);
+  CHECK(doc["exchanges"][0]["command"] == "00A4020C027001");
+  CHECK(doc["exchanges"][0]["sw"] == "9000");
+  CHECK(doc["exchanges"][1]["name"] == "READ BINARY");
+  CHECK(doc["exchanges"][1]["data"] == kSecretHex);
+  CHECK(doc["exchanges"][1]["sw"] == "6282");  // all of it: the file is shorter than 256
+
+  // Two reads in one session; the second a whole 256-byte EF (Le 00).
+  r = c.authenticate(
+      {"--json", "--terminal", c.window, "--app", kSecApp, "--read", "7002", "--read", "7005"});
+  CHECK(r.exit == 0);
+  doc = r.doc();
+  REQUIRE(doc["exchanges"].size() == 4);
+  CHECK(doc["exchanges"][1]["data"] == kSecretHex);
+  std::string all_bytes;
+  for (int i = 0; i < 256; ++i) all_bytes += to_hex(Bytes{static_cast<std::uint8_t>(i)});
+  CHECK(doc["exchanges"][3]["data"] == all_bytes);
+  CHECK(doc["exchanges"][3]["sw"] == "9000");
+}
+
+TEST_CASE("juki-terminal: authenticate then raw APDUs, and --trace shows them protected",
+          "[terminal][secure]") {
+  SecureCard c;
+  // SELECT 7004 and read its 15 bytes; then 7002 (secure messaging only) by SFI.
+  Run r = c.authenticate(
+      {"--terminal", c.window, "--app", kSecApp, "00A4020C027004", "00B000000F", "00B082000F"});
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.out, Catch::Contains("> 00 B0 00 00 0F   [READ BINARY]\n< " + kSecretText +
+                                    " 90 00   9000 "));
+  CHECK_THAT(r.out, Catch::Contains("> 00 B0 82 00 0F   [READ BINARY]\n< " + kSecretText +
+                                    " 90 00   9000 "));
+
+  // A raw APDU the card refuses: printed, then exit 1, like send.
+  r = c.authenticate({"--json", "--terminal", c.window, "--app", kSecApp, "00A4020C02DEAD"});
+  CHECK(r.exit == 1);
+  json doc = r.doc();
+  CHECK(doc["ok"] == false);
+  CHECK(doc["authenticated"]["role"] == "window");
+  CHECK(doc["exchanges"][0]["sw"] == "6A82");
+
+  // On the wire: the steps in plain, then CLA 0C and nothing of the record in clear.
+  r = terminal(c.dir, {"--in-process", c.image, "--trace", "authenticate", "--pki", c.pki,
+                       "--terminal", c.window, "--app", kSecApp, "--read", "7002"});
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.err, Catch::Contains("> 00 2A 00 BE "));
+  CHECK_THAT(r.err, Catch::Contains("> 00 84 00 00 10   [GET CHALLENGE]"));
+  CHECK_THAT(r.err, Catch::Contains("> 0C A4 02 0C "));
+  CHECK_THAT(r.err, Catch::Contains("> 0C B0 00 00 "));
+  CHECK(r.err.find(kSecretText) == std::string::npos);
+  CHECK_THAT(r.out, Catch::Contains("< " + kSecretText + " 62 82"));  // stdout: the plain answer
+}
+
+TEST_CASE("juki-terminal: authenticate refusals by role, PKI and date exit 1 with the status word",
+          "[terminal][secure]") {
+  SecureCard c;
+  SECTION("a window terminal may not read the password-reset file") {
+    Run r = c.authenticate({"--json", "--terminal", c.window, "--app", kSecApp, "--read", "7003"});
+    CHECK(r.exit == 1);
+    json doc = r.doc();
+    CHECK(doc["ok"] == false);
+    CHECK(doc["authenticated"]["role"] == "window");
+    CHECK(doc["exchanges"][1]["sw"] == "6982");
+    r = c.authenticate({"--terminal", c.window, "--app", kSecApp, "--read", "7003"});
+    CHECK(r.exit == 1);
+    CHECK_THAT(r.out, Catch::Contains("6982 "));
+  }
+  SECTION("a password-reset terminal reads it, and not the window's") {
+    const std::string reset = c.pki + "/reset";
+    c.issue(c.pki, "password-reset", reset);
+    Run r = c.authenticate({"--json", "--terminal", reset, "--app", kSecApp, "--read", "7003"});
+    CHECK(r.exit == 0);
+    json doc = r.doc();
+    CHECK(doc["authenticated"]["role"] == "password-reset");
+    CHECK(doc["exchanges"][1]["data"] == kSecretHex);
+    r = c.authenticate({"--json", "--terminal", reset, "--app", kSecApp, "--read", "7001"});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["exchanges"][1]["sw"] == "6982");
+  }
+  SECTION("a terminal of another PKI is refused by the card") {
+    const std::string other = c.dir.file("other");
+    REQUIRE(run(c.dir, JUKI_PKI, {"init", other}).exit == 0);
+    c.issue(other, "window", other + "/window");
+    Run r = terminal(c.dir, {"--in-process", c.image, "--json", "authenticate", "--pki", other,
+                             "--terminal", other + "/window", "--app", kSecApp, "--read", "7001"});
+    CHECK(r.exit == 1);
+    json doc = r.doc();
+    CHECK(doc["ok"] == false);
+    CHECK(doc["authenticated"].is_null());
+    CHECK(doc["error"]["kind"] == "refused");
+    CHECK(refused_as_foreign(doc["error"]));
+    CHECK(doc.find("exchanges") == doc.end());  // nothing was sent
+    CHECK_THAT(r.err, Catch::StartsWith("juki-terminal: authentication refused: "));
+    // Its certificate under our terminal CA: the card refuses step 2.
+    r = c.authenticate({"--json", "--terminal", other + "/window", "--app", kSecApp});
+    CHECK(r.exit == 1);
+    CHECK(refused_as_foreign(r.doc()["error"]));
+    CHECK_THAT(r.doc()["error"]["message"].get<std::string>(),
+               Catch::Contains("VERIFY CERTIFICATE (terminal)"));
+    // The card of our PKI checked against the other root: the terminal refuses the card.
+    r = c.authenticate({"--json", "--terminal", c.window, "--root", other + "/root.cert.der",
+                        "--app", kSecApp, "--read", "7001"});
+    CHECK(r.exit == 1);
+    doc = r.doc();
+    CHECK(doc["error"]["kind"] == "untrusted_card");
+    CHECK(doc["authenticated"].is_null());
+    CHECK_THAT(r.err, Catch::Contains("did not verify"));
+  }
+  SECTION("an expired terminal certificate") {
+    // juki-pki issues from now on only: the library backdates one, from the PKI's terminal CA.
+    auto ca_key = pki::PrivateKey::load(c.pki + "/terminal-ca.key.pem");
+    auto ca_cert = pki::Certificate::load(c.pki + "/terminal-ca.cert.der");
+    REQUIRE(ca_key.ok());
+    REQUIRE(ca_cert.ok());
+    auto key = pki::PrivateKey::generate();
+    REQUIRE(key.ok());
+    pki::LeafRequest request;
+    request.authorization.role = pki::Role::window;
+    request.authorization.municipality = "131016";
+    request.common_name = "expired window";
+    request.days = 1;
+    request.not_before = static_cast<std::int64_t>(std::time(nullptr)) - 10 * 86400;
+    auto cert = pki::issue(*ca_key, *ca_cert, request, key->public_key());
+    REQUIRE(cert.ok());
+    const std::string expired = c.pki + "/expired";
+    REQUIRE(key->save(expired + ".key.pem").ok());
+    REQUIRE(pki::write_new_file(expired + ".cert.der", cert->der(), 0644).ok());
+    Run r = c.authenticate({"--json", "--terminal", expired, "--app", kSecApp, "--read", "7001"});
+    CHECK(r.exit == 1);
+    json doc = r.doc();
+    CHECK(doc["error"]["kind"] == "refused");
+    CHECK(doc["error"]["sw"] == "6984");
+    CHECK_THAT(r.err, Catch::Contains("expired"));
+  }
+  SECTION("without --app: the MF, which has no trust anchor") {
+    Run r = c.authenticate({"--json", "--terminal", c.window, "--read", "7001"});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["sw"] == "6A88");
+  }
+  SECTION("an application that is not on the card") {
+    Run r = c.authenticate({"--terminal", c.window, "--app", "F0DEAD"});
+    CHECK(r.exit == 1);
+    CHECK_THAT(r.err, Catch::Contains("SELECT F0DEAD: 6A82"));
+  }
+}
+
+TEST_CASE("juki-terminal: authenticate with missing or bad credentials exits 2 naming the file",
+          "[terminal][secure]") {
+  SecureCard c;
+  Run r = c.authenticate({"--json", "--terminal", c.pki + "/nobody", "--app", kSecApp});
+  CHECK(r.exit == 2);
+  CHECK(r.doc()["error"]["kind"] == "credentials");
+  CHECK_THAT(r.err, Catch::StartsWith("juki-terminal: "));
+  CHECK_THAT(r.err, Catch::Contains("nobody.key.pem"));
+
+  r = c.authenticate({"--app", kSecApp});  // no terminal at all
+  CHECK(r.exit == 2);
+  CHECK_THAT(r.err, Catch::Contains("--terminal"));
+
+  // --key/--cert/--ca/--root instead of the prefixes, with a root that is not there.
+  r = terminal(c.dir, {"--in-process", c.image, "authenticate", "--key", c.window + ".key.pem",
+                       "--cert", c.window + ".cert.der", "--ca", c.pki + "/terminal-ca.cert.der",
+                       "--root", c.dir.file("missing-root.der"), "--app", kSecApp});
+  CHECK(r.exit == 2);
+  CHECK_THAT(r.err, Catch::Contains("missing-root.der"));
+  // ... and with all four given, it authenticates.
+  r = terminal(c.dir, {"--in-process", c.image, "authenticate", "--key", c.window + ".key.pem",
+                       "--cert", c.window + ".cert.der", "--ca", c.pki + "/terminal-ca.cert.der",
+                       "--root", c.pki + "/root.cert.der", "--app", kSecApp, "--read", "7001"});
+  CHECK(r.exit == 0);
+
+  // A certificate that is not the key's; a certificate file that is not one.
+  const std::string reset = c.pki + "/reset";
+  c.issue(c.pki, "password-reset", reset);
+  r = c.authenticate({"--terminal", c.window, "--cert", reset + ".cert.der", "--app", kSecApp});
+  CHECK(r.exit == 2);
+  CHECK_THAT(r.err, Catch::Contains("reset.cert.der"));
+  r = c.authenticate({"--terminal", c.window, "--ca", c.window + ".key.pem", "--app", kSecApp});
+  CHECK(r.exit == 2);
+  CHECK_THAT(r.err, Catch::Contains("window.key.pem"));
+
+  // A PKI directory that is not there.
+  r = terminal(c.dir, {"--in-process", c.image, "authenticate", "--pki", c.dir.file("nopki"),
+                       "--terminal", c.window, "--app", kSecApp});
+  CHECK(r.exit == 2);
+  CHECK_THAT(r.err, Catch::Contains("terminal-ca.cert.der"));
+
+  // Not a FID, not an APDU, not an AID.
+  CHECK(c.authenticate({"--terminal", c.window, "--read", "70011"}).exit == 2);
+  CHECK(c.authenticate({"--terminal", c.window, "--read", "zz"}).exit == 2);
+  CHECK(c.authenticate({"--terminal", c.window, "00B0"}).exit == 2);
+  CHECK(c.authenticate({"--terminal", c.window, "--app", "XYZ"}).exit == 2);
 }
