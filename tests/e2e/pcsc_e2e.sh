@@ -4,12 +4,13 @@
 # Usage (inside scripts/with-pcscd --readers 2, which exports
 # PCSCLITE_CSOCK_NAME, JUKI_PCSC_READERS and JUKI_VPCD_PORT_BASE):
 #
-#   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH]
-#                         [--build DIR] SCENARIO...
+#   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH] [--pki PATH]
+#                         [--make-card PATH] [--build DIR] SCENARIO...
 #
-# SCENARIO: readers, conformance, removal, tear, two-readers, foreign, or all.
-# Tools default to DIR/simulator/juki-card-sim, DIR/simulator/juki-sim-ctl and
-# DIR/host_middleware/juki-terminal (DIR: --build, default build/default).
+# SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
+# or all. Tools default to DIR/simulator/juki-card-sim, DIR/simulator/juki-sim-ctl,
+# DIR/host_middleware/juki-terminal, DIR/issuer_tool/juki-pki and
+# DIR/tests/support/juki-make-secure-card (DIR: --build, default build/default).
 #
 # The driver starts juki-card-sim itself (2 slots, a control socket and a trace
 # in a temporary directory), and always stops it on exit. Each scenario prints
@@ -25,14 +26,16 @@ SELECT_AID="00A4040C09$AID"
 BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
 
 build="$JUKI_ROOT/build/default"
-sim="" ctl="" terminal=""
+sim="" ctl="" terminal="" pki_tool="" make_card=""
 while (($#)); do
   case "$1" in
     --sim) sim="$2"; shift 2 ;;
     --ctl) ctl="$2"; shift 2 ;;
     --terminal) terminal="$2"; shift 2 ;;
+    --pki) pki_tool="$2"; shift 2 ;;
+    --make-card) make_card="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; break ;;
     -*) echo "pcsc_e2e: unknown option '$1'" >&2; exit 2 ;;
     *) break ;;
@@ -41,8 +44,10 @@ done
 sim="${sim:-$build/simulator/juki-card-sim}"
 ctl="${ctl:-$build/simulator/juki-sim-ctl}"
 terminal="${terminal:-$build/host_middleware/juki-terminal}"
+pki_tool="${pki_tool:-$build/issuer_tool/juki-pki}"
+make_card="${make_card:-$build/tests/support/juki-make-secure-card}"
 (($#)) || { echo "pcsc_e2e: no scenario given (see --help)" >&2; exit 2; }
-for tool in "$sim" "$ctl" "$terminal"; do
+for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card"; do
   [[ -x "$tool" ]] || { echo "pcsc_e2e: $tool is not an executable (build it first)" >&2; exit 2; }
 done
 [[ -n "${PCSCLITE_CSOCK_NAME:-}" && -n "${JUKI_PCSC_READERS:-}" && -n "${JUKI_VPCD_PORT_BASE:-}" ]] || {
@@ -410,12 +415,76 @@ PY
   check "pyscard (/usr/bin/python3): SELECT, VERIFY 1234, READ BINARY of EF 5001: $out"
 }
 
+# 7. Mutual authentication and secure messaging over PC/SC (specs/secure-channel.md),
+#    with the PKI and the card made by the tools, as in-process.
+scenario_secure() {
+  step "secure: juki-terminal authenticates as a role and reads protected files over PC/SC"
+  local pki="$work/pki" foreign="$work/foreign-pki" img="$work/secure.img" copy="$work/secure-copy.img"
+  local rc secret_hex out
+  "$pki_tool" init "$pki" >/dev/null || fail "juki-pki init failed"
+  "$pki_tool" init "$foreign" >/dev/null || fail "juki-pki init (foreign PKI) failed"
+  for role in window password-reset; do
+    "$pki_tool" issue "$pki" --ca terminal --role "$role" --municipality 131016 \
+      --subject "$role 1" --out "$pki/$role" >/dev/null || fail "juki-pki issue --role $role failed"
+  done
+  "$pki_tool" issue "$foreign" --ca terminal --role window --municipality 131016 \
+    --subject "window 9" --out "$foreign/window" >/dev/null || fail "juki-pki issue (foreign) failed"
+  new_blank "$img"
+  "$make_card" --pki "$pki" "$img" >/dev/null || fail "juki-make-secure-card failed"
+  cp "$img" "$copy"
+  insert 0 "$img"
+  secret_hex="$(printf 'resident record' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+
+  # auth ROLE-PREFIX PKI-DIR ARGS...: juki-terminal --json authenticate on R0
+  auth() {
+    local prefix="$1" dir="$2"; shift 2
+    run_rc "$terminal" --json --reader "$R0" authenticate --pki "$dir" --terminal "$prefix" \
+      --app F053454331 "$@"
+  }
+
+  expect_sw "plain READ BINARY of EF 7001 (needs a window terminal under SM)" 6982 \
+    "$(sw "$R0" 00A4040C05F053454331 00A4020C027001 00B000000F)"
+
+  rc=$(auth "$pki/window" "$pki" --read 7001)
+  ((rc == 0)) || fail "window terminal, --read 7001: exit $rc: $(cat "$work/out" "$work/err")"
+  out="$(cat "$work/out")"
+  [[ "$(jq -r .authenticated.role <<<"$out")" == window ]] || fail "authenticated role is not window: $out"
+  [[ "$(jq -r '.exchanges[-1].data' <<<"$out")" == "$secret_hex" ]] ||
+    fail "EF 7001 under secure messaging: $(jq -r '.exchanges[-1].data' <<<"$out"), want $secret_hex"
+  check "window terminal authenticates over PC/SC and reads EF 7001 under secure messaging"
+
+  rc=$(run_rc "$terminal" --json --in-process "$copy" authenticate --pki "$pki" \
+    --terminal "$pki/window" --app F053454331 --read 7001)
+  ((rc == 0)) || fail "the same in-process: exit $rc: $(cat "$work/err")"
+  [[ "$(jq -c '.exchanges | map({sw, data})' "$work/out")" == "$(jq -c '.exchanges | map({sw, data})' <<<"$out")" ]] ||
+    fail "in-process exchanges differ from PC/SC: $(cat "$work/out") vs $out"
+  check "in-process on a copy of the image: the same exchanges"
+
+  rc=$(auth "$pki/window" "$pki" --read 7003)
+  ((rc == 1)) || fail "window terminal reading EF 7003 (password-reset only) exited $rc, want 1"
+  [[ "$(jq -r '.exchanges[-1].sw' "$work/out")" == 6982 ]] ||
+    fail "window terminal, EF 7003: SW $(jq -r '.exchanges[-1].sw' "$work/out"), want 6982"
+  check "window terminal, EF 7003 (role password-reset): 6982, exit 1"
+
+  rc=$(auth "$pki/password-reset" "$pki" --read 7003)
+  ((rc == 0)) || fail "password-reset terminal, --read 7003: exit $rc: $(cat "$work/out" "$work/err")"
+  [[ "$(jq -r '.exchanges[-1].data' "$work/out")" == "$secret_hex" ]] || fail "EF 7003: wrong data"
+  check "password-reset terminal reads EF 7003"
+
+  rc=$(auth "$foreign/window" "$foreign" --read 7001)
+  ((rc == 1)) || fail "a terminal of another PKI exited $rc, want 1: $(cat "$work/out" "$work/err")"
+  check "a terminal of another PKI is refused: exit 1, $(jq -c '.error // .authenticated' "$work/out")"
+
+  expect_sw "after the refused terminal, EF 7001 stays closed to plain APDUs" 6982 \
+    "$(sw "$R0" 00A4040C05F053454331 00A4020C027001 00B000000F)"
+}
+
 # ---------------------------------------------------------------- main
 scenarios=("$@")
-[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign)
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure)
 for s in "${scenarios[@]}"; do
   case "$s" in
-    readers | conformance | removal | tear | two-readers | foreign) ;;
+    readers | conformance | removal | tear | two-readers | foreign | secure) ;;
     *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
   esac
 done
