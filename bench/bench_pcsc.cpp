@@ -13,8 +13,24 @@
 // median and p99 latency (µs) and throughput (APDUs/s, over the timed blocks). Ratios:
 // sim median / echo median (target <= 1.10) and vicc median / sim median (target > 1).
 //
+// Then, with echo and sim still connected, secure-session set-up over PC/SC (issue 4):
+// an in-memory PKI (bench/secure_pki.hpp); the sim's blank card made the secure test card
+// (tests/support/secure_layout.hpp) through PC/SC, timed once
+// (pcsc_personalize_secure_card_ms), and power-cycled; the same card made in-process
+// (MemoryStorage + InProcessTransport) under the same PKI. A set-up is SELECT of SEC,
+// SecureSession::open and the first protected APDU (READ BINARY by SFI of EF 7002, its
+// 15 bytes checked). One untimed set-up each way counts the APDUs one sends (A, through
+// a counting Transport, session_setup_apdus). Then 10 rounds, each a block of 5 set-ups
+// over PC/SC, 5 in-process and 5 x A echo round trips, in ABBA order. Medians over the
+// rounds: session_setup_pcsc_us, session_setup_inprocess_us, session_setup_echo_rtt_us,
+// session_setup_pcsc_floor_us (in-process set-up + A echo round trips of the same round)
+// and session_setup_pcsc_vs_floor_ratio (per round, PC/SC / floor; no target). The floor
+// leaves out one cost: the simulator fsyncs its image file at every commit (7 commits per
+// set-up), the in-process card's memory does not (bench/README.md).
+//
 // JUKI_BENCH_PCSC_ROUNDS, when set, replaces N for every card (e.g. 100000 to have
-// time to attach strace or perf to a card).
+// time to attach strace or perf to a card); JUKI_BENCH_PCSC_SESSION_ROUNDS and
+// JUKI_BENCH_PCSC_SESSIONS replace the 10 rounds and the 5 set-ups per block.
 //
 // Run outside scripts/with-pcscd (JUKI_PCSC_READERS unset), it runs itself again under
 // `scripts/with-pcscd --readers 2 --`. If vicc cannot be started, a line
@@ -45,11 +61,17 @@
 #include "common/bytes.hpp"
 #include "harness.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
+#include "host_middleware/personalization/personalization.hpp"
+#include "host_middleware/session/secure_session.hpp"
+#include "host_middleware/transport/transport.hpp"
+#include "secure_pki.hpp"
+#include "support/secure_layout.hpp"
 
 using namespace juki;
 namespace fs = std::filesystem;
 namespace pcsc = juki::host::pcsc;
 using Clock = std::chrono::steady_clock;
+using bench::die;
 
 #ifndef JUKI_SOURCE_DIR
 #error "JUKI_SOURCE_DIR must be defined (bench/CMakeLists.txt)"
@@ -69,23 +91,32 @@ constexpr int kBlock = 100;                             // round trips per card 
 constexpr int kRoundsVicc = 300;                        // vicc takes ~40 ms a round trip
 const Bytes kCommand = {0x00, 0x84, 0x00, 0x00, 0x08};  // GET CHALLENGE, 8 bytes
 constexpr auto kCardTimeout = std::chrono::milliseconds(20000);
+constexpr int kSessionRounds = 10;    // timed blocks of session set-ups per side
+constexpr int kSessionsPerBlock = 5;  // session set-ups in one block
+// The simulator's blank card (--create --transport-key) and the in-process card.
+const char* const kTransportKeyHex = "000102030405060708090A0B0C0D0E0F";
+const Bytes kAdminKey = {0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+                         0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F};
+const Bytes kResetKey = {0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87,
+                         0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F};
+const Bytes kSerial = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
 
 const char* const kViccScript = "/usr/bin/vicc";
 const char* const kViccPython = "/usr/bin/python3";
 const char* const kViccPath = "/usr/lib/python3/site-packages/virtualsmartcard";
 const char* const kCryptodome = "/usr/lib/python3/dist-packages/Cryptodome";
 
-int rounds_override(int fallback) {
-  if (const char* env = std::getenv("JUKI_BENCH_PCSC_ROUNDS")) {
+// The count in the environment variable `name`, else `fallback`.
+int count_override(const char* name, int fallback) {
+  if (const char* env = std::getenv(name)) {
     const long v = std::strtol(env, nullptr, 10);
     if (v > 0 && v <= 10'000'000) return static_cast<int>(v);
   }
   return fallback;
 }
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "bench_pcsc: %s\n", what.c_str());
-  std::exit(1);
+int rounds_override(int fallback) {
+  return count_override("JUKI_BENCH_PCSC_ROUNDS", fallback);
 }
 
 // Outside scripts/with-pcscd: run this same program under it.
@@ -343,6 +374,146 @@ std::vector<std::string> reader_names() {
   return names;
 }
 
+// A Transport that passes everything on to `inner`, counting the commands and noting
+// the largest command and answer.
+class CountingTransport final : public host::Transport {
+ public:
+  explicit CountingTransport(host::Transport& inner) : inner_(inner) {}
+  Result<Bytes, host::TransportError> transmit(ByteView command) override {
+    ++commands;
+    largest_command = std::max(largest_command, command.size());
+    auto r = inner_.transmit(command);
+    if (r) largest_response = std::max(largest_response, r->size());
+    return r;
+  }
+  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Bytes atr() const override { return inner_.atr(); }
+  std::string describe() const override { return inner_.describe(); }
+
+  int commands = 0;
+  std::size_t largest_command = 0;
+  std::size_t largest_response = 0;
+
+ private:
+  host::Transport& inner_;
+};
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void print_spread(const char* name, const std::vector<double>& v) {
+  std::fprintf(stderr, "# %s: min %.4g, max %.4g over %zu rounds\n", name,
+               *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()),
+               v.size());
+}
+
+// Mutual authentication over PC/SC: the simulator's blank card is made the secure test
+// card (tests/support/secure_layout.hpp) through PC/SC, the same card is made in this
+// process under the same PKI, and full session set-ups (SELECT SEC, SecureSession::open,
+// the first protected READ BINARY) run on both in alternating blocks, with as many echo
+// round trips as one set-up sends APDUs: in-process set-up + those round trips is the
+// floor of a set-up over PC/SC. Both cards stay connected.
+void session_setup_phase(CardUnderTest& echo, CardUnderTest& sim) {
+  const bench::SecurePki pki;
+  const host::session::Credentials terminal = pki.window_terminal();
+  const host::perso::SampleSecrets secrets{*from_hex(kTransportKeyHex), kAdminKey, kResetKey};
+
+  // Personalization through PC/SC, timed once.
+  {
+    CountingTransport counted(*sim.transport);
+    const auto start = Clock::now();
+    auto cert = test::make_secure_card(counted, secrets, pki.root.cert, pki.card_ca);
+    const auto stop = Clock::now();
+    if (!cert) die("sim: making the secure card over PC/SC: " + cert.error().describe());
+    std::fprintf(stderr, "# sim: made the secure card over PC/SC in %d APDUs\n", counted.commands);
+    bench::report("pcsc_personalize_secure_card_ms",
+                  std::chrono::duration<double, std::milli>(stop - start).count(), "ms");
+    if (auto r = sim.transport->power_cycle(); !r)
+      die(card_failure("power cycle: " + r.error().message, sim.child, sim.log));
+  }
+  bench::InProcessSecureCard local(pki, secrets, kSerial, "bench pcsc card");
+
+  // One untimed set-up on each (a warm-up): how many APDUs one sends.
+  CountingTransport over_pcsc(*sim.transport);
+  CountingTransport in_process(*local.transport);
+  if (!bench::session_setup(over_pcsc, terminal))
+    die("sim: session set-up over PC/SC: SELECT or the protected READ BINARY failed");
+  if (!bench::session_setup(in_process, terminal))
+    die("session set-up in-process: SELECT or the protected READ BINARY failed");
+  const int apdus = over_pcsc.commands;
+  if (in_process.commands != apdus)
+    die("a session set-up sent " + std::to_string(apdus) + " APDUs over PC/SC but " +
+        std::to_string(in_process.commands) + " in-process");
+  std::fprintf(stderr,
+               "# session set-up: %d APDUs (T=%d), largest command %zu bytes, largest answer %zu "
+               "bytes\n",
+               apdus, sim.transport->protocol(), over_pcsc.largest_command,
+               over_pcsc.largest_response);
+
+  const int rounds = count_override("JUKI_BENCH_PCSC_SESSION_ROUNDS", kSessionRounds);
+  const int per_block = count_override("JUKI_BENCH_PCSC_SESSIONS", kSessionsPerBlock);
+  const int echo_trips = per_block * apdus;
+  std::uint64_t failures = 0;
+  auto setups_us = [&](host::Transport& t) {
+    return bench::time_once([&] {
+             for (int i = 0; i < per_block; ++i) failures += !bench::session_setup(t, terminal);
+           }) *
+           1e6 / per_block;
+  };
+  auto echo_us = [&] {
+    return bench::time_once([&] {
+             for (int i = 0; i < echo_trips; ++i) {
+               auto r = echo.transport->transmit(kCommand);
+               if (!r) die(card_failure("echo: " + r.error().message, echo.child, echo.log));
+               failures += bench::sw_of(*r) != sw::kOk;
+             }
+           }) *
+           1e6 / echo_trips;
+  };
+  for (int i = 0; i < apdus; ++i) failures += !echo.transport->transmit(kCommand);
+
+  // Per round: a block over PC/SC, one in-process, one of echo round trips, in ABBA
+  // order so that no side always comes first.
+  std::vector<double> pcsc_us, local_us, rtt_us, floor_us, ratios;
+  for (int round = 0; round < rounds; ++round) {
+    double p = 0;
+    double l = 0;
+    double e = 0;
+    if (round % 2 == 0) {
+      p = setups_us(over_pcsc);
+      l = setups_us(in_process);
+      e = echo_us();
+    } else {
+      e = echo_us();
+      l = setups_us(in_process);
+      p = setups_us(over_pcsc);
+    }
+    pcsc_us.push_back(p);
+    local_us.push_back(l);
+    rtt_us.push_back(e);
+    floor_us.push_back(l + apdus * e);
+    ratios.push_back(p / (l + apdus * e));
+  }
+  if (failures != 0) die("a timed session set-up or echo round trip failed");
+  const int sessions = 1 + rounds * per_block;
+  if (over_pcsc.commands != sessions * apdus || in_process.commands != sessions * apdus)
+    die("the session set-ups did not all send " + std::to_string(apdus) + " APDUs");
+
+  print_spread("session_setup_pcsc_us", pcsc_us);
+  print_spread("session_setup_inprocess_us", local_us);
+  print_spread("session_setup_echo_rtt_us", rtt_us);
+  print_spread("session_setup_pcsc_vs_floor_ratio", ratios);
+  bench::report("session_setup_pcsc_us", median_of(pcsc_us), "us");
+  bench::report("session_setup_inprocess_us", median_of(local_us), "us");
+  bench::report("session_setup_apdus", apdus, "APDUs");
+  bench::report("session_setup_echo_rtt_us", median_of(rtt_us), "us");
+  bench::report("session_setup_pcsc_floor_us", median_of(floor_us), "us");
+  bench::report("session_setup_pcsc_vs_floor_ratio", median_of(ratios), "x");
+}
+
 }  // namespace
 
 int main(int /*argc*/, char** argv) {
@@ -370,9 +541,8 @@ int main(int /*argc*/, char** argv) {
   const fs::path image = tmp.path() / "card.img";
   {
     const fs::path log = tmp.path() / "create.log";
-    auto create = Child::spawn({JUKI_CARD_SIM_PATH, "--create", image.string(), "--transport-key",
-                                "000102030405060708090A0B0C0D0E0F"},
-                               log);
+    auto create = Child::spawn(
+        {JUKI_CARD_SIM_PATH, "--create", image.string(), "--transport-key", kTransportKeyHex}, log);
     if (!create) die("cannot start juki-card-sim --create");
     int status = 0;
     while (!create->exited(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -405,6 +575,7 @@ int main(int /*argc*/, char** argv) {
       if (auto r = timed_rounds(*card, n); !r) die(card->name + ": " + r.error());
     }
   }
+  session_setup_phase(echo, sim);
   for (CardUnderTest* card : {&echo, &sim}) {
     if (auto r = close_session(*ctx, *card); !r) die(card->name + ": " + r.error());
     print(card->name, card->figures);

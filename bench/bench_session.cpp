@@ -22,13 +22,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,20 +46,21 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/pki/pki.hpp"
+#include "secure_pki.hpp"
 #include "support/secure_layout.hpp"
 
 using namespace juki;
-using test::kMunicipality;
+using bench::die;
+using bench::kReadSmEf;
+using bench::kSelectSec;
+using bench::sw_of;
+using bench::take;
+using bench::unix_now;
 using test::kOpenEf;
 using test::kSecret;
 using test::kSmEf;
 
 namespace {
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "bench_session: %s\n", what.c_str());
-  std::exit(1);
-}
 
 Bytes hex(std::string_view text) {
   auto b = from_hex(text);
@@ -69,88 +68,16 @@ Bytes hex(std::string_view text) {
   return *b;
 }
 
-template <typename T, typename E>
-T take(Result<T, E> r, const char* step) {
-  if (!r) {
-    if constexpr (std::is_same_v<E, std::string>)
-      die(std::string(step) + ": " + r.error());
-    else if constexpr (requires { r.error().describe(); })
-      die(std::string(step) + ": " + r.error().describe());
-    else if constexpr (std::is_enum_v<E>)
-      die(std::string(step) + ": error " + std::to_string(static_cast<int>(r.error())));
-    else
-      die(std::string(step) + ": " + r.error().message);
-  }
-  return std::move(*r);
-}
-
 template <class T>
 void check(const T& outcome, const char* step) {
   if (!outcome) die(std::string(step) + ": " + outcome.error().describe());
-}
-
-sw::Sw sw_of(const Bytes& r) {
-  return r.size() < 2 ? 0 : static_cast<sw::Sw>(r[r.size() - 2] << 8 | r.back());
 }
 
 const Bytes kTransportKey = hex("404142434445464748494A4B4C4D4E4F");
 const Bytes kAdminKey = hex("000102030405060708090A0B0C0D0E0F");
 const Bytes kResetKey = hex("F0E1D2C3B4A5968778695A4B3C2D1E0F");
 const Bytes kSerial = hex("0102030405060708");
-const Bytes kSelectSec = hex("00A4040C05F053454331");
-const Bytes kReadSmEf = apdu::encode_command(0x00, 0xB0, 0x82, 0x00, {}, 15);
 const Bytes kReadOpenEf = apdu::encode_command(0x00, 0xB0, 0x85, 0x00, {}, 256);
-
-std::int64_t unix_now() {
-  return static_cast<std::int64_t>(std::time(nullptr));
-}
-
-struct Pki {
-  pki::KeyAndCert root = take(pki::create_root(), "create root");
-  pki::KeyAndCert card_ca = take(pki::create_ca(root.key, root.cert, pki::CaKind::card), "card CA");
-  pki::KeyAndCert terminal_ca =
-      take(pki::create_ca(root.key, root.cert, pki::CaKind::terminal), "terminal CA");
-
-  host::session::Credentials window_terminal() const {
-    auto key = take(pki::PrivateKey::generate(), "terminal key");
-    pki::LeafRequest request;
-    request.authorization.role = pki::Role::window;
-    request.authorization.municipality = kMunicipality;
-    request.common_name = "window 1";
-    request.days = 30;
-    auto cert = take(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()),
-                     "terminal certificate");
-    return {key, cert, terminal_ca.cert, root.cert};
-  }
-};
-
-// The active card with application SEC, reachable through an in-process transport.
-struct SecureCard {
-  card_os::MemoryStorage storage;
-  card_os::DrbgRandom random;
-  std::unique_ptr<host::InProcessTransport> transport;
-  Bytes card_cert_der;
-
-  explicit SecureCard(const Pki& p)
-      : storage(card_os::PersistentMemory::storage_size_for(card_os::NvmGeometry{})),
-        random(as_bytes("bench session card")) {
-    card_os::FactoryProfile profile;
-    profile.transport_key = kTransportKey;
-    profile.serial = kSerial;
-    if (auto m = card_os::Card::manufacture(storage, profile, random); !m) die(m.error().message());
-    {
-      auto t = take(host::InProcessTransport::connect(storage, random), "power-up");
-      card_cert_der = take(test::make_secure_card(*t, {kTransportKey, kAdminKey, kResetKey},
-                                                  p.root.cert, p.card_ca),
-                           "make the card")
-                          .der();
-      if (t->card()->life_cycle() != card_os::LifeCycle::active) die("card not active");
-    }  // powered off here
-    transport = take(host::InProcessTransport::connect(storage, random), "power-up");
-  }
-
-  Bytes send(const Bytes& apdu) { return take(transport->transmit(apdu), "transmit"); }
-};
 
 // Microseconds per call from a measure() result (median, and the spread of its batches).
 struct Us {
@@ -175,24 +102,21 @@ void append(Bytes& out, ByteView b) {
 }  // namespace
 
 int main() {
-  const Pki p;
+  const bench::SecurePki p;
   const host::session::Credentials terminal = p.window_terminal();
-  SecureCard card(p);
+  bench::InProcessSecureCard card(p, {kTransportKey, kAdminKey, kResetKey}, kSerial,
+                                  "bench session card");
   std::uint64_t failures = 0;
 
   // ---------------------------------------------------------- 1. session set-up
   // A fresh authentication each call: SELECT starts a new one.
   auto setup_once = [&] {
-    failures += sw_of(card.send(kSelectSec)) != sw::kOk;
-    auto s = host::session::SecureSession::open(*card.transport, terminal, unix_now());
-    if (!s) die("SecureSession::open: " + s.error().message);
-    auto r = (*s)->transmit(kReadSmEf);
-    if (!r) die("protected READ BINARY: " + r.error().message);
-    failures += sw_of(*r) != sw::kOk || r->size() != kSecret.size() + 2;
-    return r->size();
+    const bool ok = bench::session_setup(*card.transport, terminal);
+    failures += !ok;
+    return ok;
   };
   setup_once();
-  if (failures != 0) die("session set-up: the protected READ BINARY did not answer 9000");
+  if (failures != 0) die("session set-up: SELECT or the protected READ BINARY failed");
 
   // ---------------------------------------------------------- the floor's inputs
   const Bytes root_der = p.root.cert.der();
