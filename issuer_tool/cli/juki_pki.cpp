@@ -1,5 +1,6 @@
 // juki-pki: the Juki-net PKI's command line (specs/pki.md): init, issue,
-// show, verify.
+// show, verify; init-jpki and issue/verify with the JPKI CAs (specs/pki.md
+// "JPKI").
 // Exit: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.
 #include <CLI/CLI.hpp>
 
@@ -65,6 +66,10 @@ std::string ca_stem(pki::CaKind kind) {
   return std::string(pki::ca_kind_name(kind)) + "-ca";
 }
 constexpr pki::CaKind kCaKinds[] = {pki::CaKind::card, pki::CaKind::terminal, pki::CaKind::server};
+std::string jpki_stem(pki::JpkiKind kind) {
+  return std::string(pki::jpki_ca_name(kind)) + "-ca";
+}
+constexpr pki::JpkiKind kJpkiKinds[] = {pki::JpkiKind::auth, pki::JpkiKind::sign};
 
 std::optional<Failure> refuse_existing(const std::vector<std::string>& paths) {
   for (const auto& p : paths) {
@@ -82,8 +87,19 @@ json cert_json(const pki::Certificate& c) {
             {"serial", c.serial_hex()},
             {"not_before", pki::format_time(c.not_before())},
             {"not_after", pki::format_time(c.not_after())},
-            {"ca", c.is_ca()},
-            {"public_key", to_hex(c.public_point())}};
+            {"ca", c.is_ca()}};
+  const pki::PublicKey key = c.public_key();
+  const auto algorithm = key.algorithm();
+  j["algorithm"] =
+      algorithm ? json(std::string(pki::key_algorithm_name(*algorithm))) : json("other");
+  if (algorithm == pki::KeyAlgorithm::rsa2048) {
+    j["public_key"] = to_hex(key.rsa_modulus());
+    j["public_exponent"] = to_hex(key.rsa_exponent());
+  } else {
+    j["public_key"] = to_hex(key.point());
+  }
+  const auto jpki = c.jpki_kind();
+  j["jpki_kind"] = jpki ? json(std::string(pki::jpki_kind_name(*jpki))) : json(nullptr);
   auto auth = c.authorization();
   if (auth && *auth) {
     const auto& a = **auth;
@@ -140,20 +156,131 @@ int cmd_init(const std::string& dir, Output& out) {
   return kExitOk;
 }
 
+// ------------------------------------------------------------ init-jpki
+
+int cmd_init_jpki(const std::string& dir, Output& out) {
+  std::vector<std::string> paths;
+  for (auto k : kJpkiKinds) {
+    paths.push_back(key_path(dir, jpki_stem(k)));
+    paths.push_back(cert_path(dir, jpki_stem(k)));
+  }
+  if (auto f = refuse_existing(paths)) return fail(out, *f);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(out, {kExitIo, "io", "cannot create " + dir + ": " + ec.message()});
+
+  std::vector<std::pair<std::string, pki::KeyAndCert>> all;
+  for (auto k : kJpkiKinds) {
+    auto ca = pki::create_jpki_ca(k);
+    if (!ca) return fail(out, from_pki(ca.error()));
+    all.emplace_back(jpki_stem(k), std::move(*ca));
+  }
+  out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
+  for (const auto& [stem, kc] : all) {
+    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
+    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
+      return fail(out, from_pki(ok.error()));
+    out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
+                                     {"cert", cert_path(dir, stem)},
+                                     {"subject", kc.cert.subject()},
+                                     {"not_after", pki::format_time(kc.cert.not_after())}};
+    out.text << stem << ": " << cert_path(dir, stem) << " (" << kc.cert.subject() << ", until "
+             << pki::format_time(kc.cert.not_after()) << ")\n";
+  }
+  return kExitOk;
+}
+
 // ------------------------------------------------------------ issue
 
 struct IssueArgs {
-  std::string dir, ca, role, subject, out;
-  std::optional<std::string> municipality, application, pubkey;
+  std::string dir, ca, subject, out;
+  std::optional<std::string> role, municipality, application, pubkey, rsa_modulus, rsa_exponent;
   int days = 0;
 };
 
+// Writes the certificate (and the fresh key, if any) and the result.
+int write_issued(const IssueArgs& a, const pki::Certificate& cert,
+                 const std::optional<pki::PrivateKey>& new_key, const std::string& what,
+                 Output& out) {
+  const std::string key_out = a.out + ".key.pem", cert_out = a.out + ".cert.der";
+  if (new_key) {
+    if (auto ok = new_key->save(key_out); !ok) return fail(out, from_pki(ok.error()));
+  }
+  if (auto ok = pki::write_new_file(cert_out, cert.der(), 0644); !ok)
+    return fail(out, from_pki(ok.error()));
+  out.doc = cert_json(cert);
+  out.doc["ok"] = true;
+  out.doc["cert_file"] = cert_out;
+  out.doc["key_file"] = new_key ? json(key_out) : json(nullptr);
+  out.text << "issued " << cert_out << (new_key ? " and " + key_out : std::string()) << ": "
+           << cert.subject() << ", " << what << ", until " << pki::format_time(cert.not_after())
+           << "\n";
+  return kExitOk;
+}
+
+// A JPKI certificate: --pubkey (RSA SubjectPublicKeyInfo DER), --rsa-modulus
+// and --rsa-exponent (hex, as the card answers 7F49 { 81 n, 82 e }), or a
+// fresh RSA-2048 key.
+int cmd_issue_jpki(const IssueArgs& a, pki::JpkiKind kind, Output& out) {
+  if (a.role || a.municipality || a.application)
+    return fail(out, usage("--role, --municipality and --application are for Juki-net CAs only"));
+  if (a.pubkey && (a.rsa_modulus || a.rsa_exponent))
+    return fail(out, usage("--pubkey or --rsa-modulus/--rsa-exponent, not both"));
+  if (a.rsa_modulus.has_value() != a.rsa_exponent.has_value())
+    return fail(out, usage("--rsa-modulus and --rsa-exponent go together"));
+  std::optional<Bytes> n, e;
+  if (a.rsa_modulus) {
+    n = from_hex(*a.rsa_modulus);
+    e = from_hex(*a.rsa_exponent);
+    if (!n || !e) return fail(out, usage("--rsa-modulus and --rsa-exponent must be hex"));
+  }
+  if (a.days < 0) return fail(out, usage("--days must be positive"));
+  const bool given = a.pubkey || n;
+  std::vector<std::string> outputs = {a.out + ".cert.der"};
+  if (!given) outputs.push_back(a.out + ".key.pem");
+  if (auto f = refuse_existing(outputs)) return fail(out, *f);
+
+  auto ca_key = pki::PrivateKey::load(key_path(a.dir, jpki_stem(kind)), pki::KeyAlgorithm::rsa2048);
+  if (!ca_key) return fail(out, from_pki(ca_key.error()));
+  auto ca_cert = pki::Certificate::load(cert_path(a.dir, jpki_stem(kind)));
+  if (!ca_cert) return fail(out, from_pki(ca_cert.error()));
+
+  std::optional<pki::PrivateKey> new_key;
+  std::optional<pki::PublicKey> subject_key;
+  if (a.pubkey) {
+    auto der = pki::read_file(*a.pubkey);
+    if (!der) return fail(out, from_pki(der.error()));
+    auto pub = pki::PublicKey::from_der(*der, pki::KeyAlgorithm::rsa2048);
+    if (!pub)
+      return fail(out, from_pki({pub.error().kind, *a.pubkey + ": " + pub.error().message}));
+    subject_key = std::move(*pub);
+  } else if (n) {
+    auto pub = pki::PublicKey::from_rsa(*n, *e);
+    if (!pub) return fail(out, from_pki(pub.error()));
+    subject_key = std::move(*pub);
+  } else {
+    auto key = pki::PrivateKey::generate(pki::KeyAlgorithm::rsa2048);
+    if (!key) return fail(out, from_pki(key.error()));
+    subject_key = key->public_key();
+    new_key = std::move(*key);
+  }
+  pki::JpkiLeafRequest req{kind, a.subject, a.days, std::nullopt};
+  auto cert = pki::issue_jpki({std::move(*ca_key), std::move(*ca_cert)}, req, *subject_key);
+  if (!cert) return fail(out, from_pki(cert.error()));
+  return write_issued(a, *cert, new_key, "JPKI " + std::string(pki::jpki_kind_name(kind)), out);
+}
+
 int cmd_issue(const IssueArgs& a, Output& out) {
+  if (auto jpki = pki::jpki_ca_from_name(a.ca)) return cmd_issue_jpki(a, *jpki, out);
   auto kind = pki::ca_kind_from_name(a.ca);
-  if (!kind) return fail(out, usage("--ca must be terminal, card or server"));
-  auto role = pki::role_from_name(a.role);
+  if (!kind) return fail(out, usage("--ca must be terminal, card, server, jpki-auth or jpki-sign"));
+  if (!a.role) return fail(out, usage("--role is required with a Juki-net CA"));
+  if (a.rsa_modulus || a.rsa_exponent)
+    return fail(out, usage("--rsa-modulus and --rsa-exponent are for the JPKI CAs only"));
+  const std::string& role_text = *a.role;
+  auto role = pki::role_from_name(role_text);
   if (!role)
-    return fail(out, usage("unknown role '" + a.role +
+    return fail(out, usage("unknown role '" + role_text +
                            "' (window, issuance, password-reset, municipal-app, app-authority, "
                            "cs, prefecture, national, card)"));
   pki::LeafRequest req;
@@ -195,19 +322,7 @@ int cmd_issue(const IssueArgs& a, Output& out) {
   }
   auto cert = pki::issue(*ca_key, *ca_cert, req, *subject_key);
   if (!cert) return fail(out, from_pki(cert.error()));
-  if (new_key) {
-    if (auto ok = new_key->save(key_out); !ok) return fail(out, from_pki(ok.error()));
-  }
-  if (auto ok = pki::write_new_file(cert_out, cert->der(), 0644); !ok)
-    return fail(out, from_pki(ok.error()));
-  out.doc = cert_json(*cert);
-  out.doc["ok"] = true;
-  out.doc["cert_file"] = cert_out;
-  out.doc["key_file"] = new_key ? json(key_out) : json(nullptr);
-  out.text << "issued " << cert_out << (new_key ? " and " + key_out : std::string()) << ": "
-           << cert->subject() << ", role " << a.role << ", until "
-           << pki::format_time(cert->not_after()) << "\n";
-  return kExitOk;
+  return write_issued(a, *cert, new_key, "role " + role_text, out);
 }
 
 // ------------------------------------------------------------ show
@@ -223,11 +338,14 @@ int cmd_show(const std::string& path, Output& out) {
            << "serial:       " << j["serial"].get<std::string>() << "\n"
            << "not before:   " << j["not_before"].get<std::string>() << "\n"
            << "not after:    " << j["not_after"].get<std::string>() << "\n"
-           << "CA:           " << (cert->is_ca() ? "yes" : "no") << "\n";
+           << "CA:           " << (cert->is_ca() ? "yes" : "no") << "\n"
+           << "algorithm:    " << j["algorithm"].get<std::string>() << "\n";
+  if (!j["jpki_kind"].is_null())
+    out.text << "JPKI:         " << j["jpki_kind"].get<std::string>() << "\n";
   if (!j["role"].is_null())
     out.text << "role:         " << j["role"].get<std::string>() << " ("
              << j["role_code"].get<int>() << ")\n";
-  else
+  else if (j["jpki_kind"].is_null())
     out.text << "role:         none (no authorization extension)\n";
   if (!j["municipality"].is_null())
     out.text << "municipality: " << j["municipality"].get<std::string>() << "\n";
@@ -241,6 +359,48 @@ int cmd_show(const std::string& path, Output& out) {
 
 // ------------------------------------------------------------ verify
 
+int verify_jpki(const std::string& dir, const std::string& path, const pki::Certificate& cert,
+                std::int64_t at, Output& out) {
+  auto ok_doc = [&](pki::JpkiKind kind) {
+    const std::string ca(pki::jpki_ca_name(kind)), name(pki::jpki_kind_name(kind));
+    out.doc = {{"ok", true},
+               {"valid", true},
+               {"role", nullptr},
+               {"jpki_kind", name},
+               {"ca", ca},
+               {"at", pki::format_time(at)},
+               {"subject", cert.subject()}};
+    out.text << path << ": valid at " << pki::format_time(at) << " (JPKI " << name
+             << (cert.is_ca() ? " CA" : " certificate") << ", " << ca << " CA)\n";
+  };
+  // Try each JPKI CA of the directory; report the failure of the CA that issued it.
+  std::optional<pki::PkiError> best;
+  bool any = false;
+  for (auto k : kJpkiKinds) {
+    auto ca = pki::Certificate::load(cert_path(dir, jpki_stem(k)));
+    if (!ca) continue;
+    any = true;
+    if (ca->der() == cert.der()) {
+      auto v = pki::verify_jpki_ca(*ca, at);
+      if (!v) return fail(out, from_pki(v.error()));
+      ok_doc(*v);
+      return kExitOk;
+    }
+    auto v = pki::verify_jpki(*ca, cert, at);
+    if (v) {
+      ok_doc(*v);
+      return kExitOk;
+    }
+    if (!best || (best->kind == pki::PkiErrorKind::unknown_issuer &&
+                  v.error().kind != pki::PkiErrorKind::unknown_issuer))
+      best = v.error();
+  }
+  if (!any)
+    return fail(out,
+                {kExitIo, "io", "no JPKI CA certificate in " + dir + " (juki-pki init-jpki DIR)"});
+  return fail(out, from_pki(*best));
+}
+
 int cmd_verify(const std::string& dir, const std::string& path, std::optional<std::string> at_text,
                Output& out) {
   std::int64_t at = static_cast<std::int64_t>(std::time(nullptr));
@@ -249,10 +409,13 @@ int cmd_verify(const std::string& dir, const std::string& path, std::optional<st
     if (!t) return fail(out, usage("--at must be YYYYMMDDhhmmssZ"));
     at = *t;
   }
-  auto root = pki::Certificate::load(cert_path(dir, "root"));
-  if (!root) return fail(out, from_pki(root.error()));
   auto cert = pki::Certificate::load(path);
   if (!cert) return fail(out, from_pki(cert.error()));
+  // A JPKI certificate (its policy, or an RSA key) verifies against DIR's JPKI CAs.
+  if (cert->jpki_kind() || cert->public_key().algorithm() == pki::KeyAlgorithm::rsa2048)
+    return verify_jpki(dir, path, *cert, at, out);
+  auto root = pki::Certificate::load(cert_path(dir, "root"));
+  if (!root) return fail(out, from_pki(root.error()));
 
   auto ok_doc = [&](const std::string& role, const std::string& ca) {
     out.doc = {{"ok", true},
@@ -299,7 +462,7 @@ int cmd_verify(const std::string& dir, const std::string& path, std::optional<st
 int main(int argc, char** argv) {
   CLI::App app{
       "The Juki-net PKI (specs/pki.md): a root, the card, terminal and server CAs, and the "
-      "certificates they issue.\n"
+      "certificates they issue; and the JPKI authentication and signature CAs (init-jpki).\n"
       "Exit status: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.",
       "juki-pki"};
   app.require_subcommand(1);
@@ -313,30 +476,45 @@ int main(int argc, char** argv) {
   init->add_option("DIR", dir, "Directory for root.*, card-ca.*, terminal-ca.*, server-ca.*")
       ->required();
 
+  auto* init_jpki = app.add_subcommand(
+      "init-jpki",
+      "Create the JPKI authentication and signature CAs (RSA-2048, self-signed) in DIR "
+      "(never overwrites; DIR may hold a Juki-net PKI)");
+  init_jpki->add_option("DIR", dir, "Directory for jpki-auth-ca.*, jpki-sign-ca.*")->required();
+
   auto* issue = app.add_subcommand("issue", "Issue a leaf certificate from one of DIR's CAs");
   IssueArgs ia;
-  issue->add_option("DIR", ia.dir, "The PKI directory (made by init)")->required();
-  issue->add_option("--ca", ia.ca, "The issuing CA: terminal, card or server")->required();
+  issue->add_option("DIR", ia.dir, "The PKI directory (made by init / init-jpki)")->required();
   issue
-      ->add_option("--role", ia.role,
-                   "window, issuance, password-reset, municipal-app, app-authority, cs, "
-                   "prefecture, national or card")
+      ->add_option("--ca", ia.ca,
+                   "The issuing CA: terminal, card or server (Juki-net); jpki-auth or jpki-sign")
       ->required();
+  issue->add_option("--role", ia.role,
+                    "window, issuance, password-reset, municipal-app, app-authority, cs, "
+                    "prefecture, national or card (Juki-net CAs only, required there)");
   issue->add_option("--municipality", ia.municipality,
                     "Local government code, 6 digits with the check digit");
   issue->add_option("--application", ia.application, "AID (hex, 5 to 16 bytes), municipal-app");
   issue->add_option("--subject", ia.subject, "The subject's common name (CN)")->required();
-  issue->add_option("--days", ia.days, "Validity in days (default 825; 3650 for cards)");
+  issue->add_option("--days", ia.days,
+                    "Validity in days (default 825; 3650 for cards; 1826 for JPKI)");
   issue->add_option("--out", ia.out, "Write PREFIX.cert.der (and PREFIX.key.pem)")->required();
   issue->add_option("--pubkey", ia.pubkey,
-                    "Certify this public key (SubjectPublicKeyInfo DER) instead of making one");
+                    "Certify this public key (SubjectPublicKeyInfo DER: P-256, or RSA-2048 for "
+                    "JPKI) instead of making one");
+  issue->add_option("--rsa-modulus", ia.rsa_modulus,
+                    "JPKI: certify the RSA-2048 key with this modulus n (hex)");
+  issue->add_option("--rsa-exponent", ia.rsa_exponent,
+                    "JPKI: ... and this public exponent e (hex, e.g. 010001)");
 
   auto* show = app.add_subcommand("show", "Show a certificate (DER)");
   std::string cert_file;
   show->add_option("CERT", cert_file, "Certificate file (DER)")->required();
 
   auto* verify = app.add_subcommand(
-      "verify", "Verify a certificate against DIR's root and CAs (exit 1 when it fails)");
+      "verify",
+      "Verify a certificate against DIR's root and CAs, or a JPKI one against DIR's JPKI CAs "
+      "(exit 1 when it fails)");
   std::optional<std::string> at;
   verify->add_option("DIR", dir, "The PKI directory")->required();
   verify->add_option("CERT", cert_file, "Certificate file (DER)")->required();
@@ -352,6 +530,8 @@ int main(int argc, char** argv) {
   int code = kExitUsage;
   if (init->parsed())
     code = cmd_init(dir, out);
+  else if (init_jpki->parsed())
+    code = cmd_init_jpki(dir, out);
   else if (issue->parsed())
     code = cmd_issue(ia, out);
   else if (show->parsed())

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -20,6 +21,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <utility>
+#include <vector>
 
 // JukiAuthorization as an OpenSSL ASN.1 template (specs/pki.md).
 extern "C" {
@@ -56,6 +59,11 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
   using BnPtr = std::unique_ptr<BIGNUM, Free<BIGNUM, BN_free>>;
   using GtPtr =
       std::unique_ptr<ASN1_GENERALIZEDTIME, Free<ASN1_GENERALIZEDTIME, ASN1_GENERALIZEDTIME_free>>;
+  using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+  using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Free<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+  using ParamPtr = std::unique_ptr<OSSL_PARAM, Free<OSSL_PARAM, OSSL_PARAM_free>>;
+  using PoliciesPtr =
+      std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>>;
 
   Unexpected<PkiError> fail(PkiErrorKind kind, std::string message) {
     return unexpected(PkiError{kind, std::move(message)});
@@ -112,6 +120,48 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return std::string_view(group, len) == "prime256v1" || std::string_view(group, len) == "P-256";
   }
 
+  // rsaEncryption (not RSASSA-PSS) with a 2048-bit modulus.
+  bool is_rsa2048(EVP_PKEY* key) {
+    return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) == 2048;
+  }
+
+  std::optional<KeyAlgorithm> algorithm_of(EVP_PKEY* key) {
+    if (key == nullptr) return std::nullopt;
+    if (is_p256(key)) return KeyAlgorithm::p256;
+    if (is_rsa2048(key)) return KeyAlgorithm::rsa2048;
+    return std::nullopt;
+  }
+
+  // An RSA-2048 public key that OpenSSL's public-key check accepts (SP 800-56B
+  // in OpenSSL 3: n odd without small factors, e odd and > 1).
+  Result<void, PkiError> check_rsa2048_public(EVP_PKEY* key) {
+    if (!is_rsa2048(key))
+      return fail(PkiErrorKind::malformed, "the public key is not an RSA key of 2048 bits");
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+    if (!ctx) return crypto_fail("cannot check the RSA key");
+    if (EVP_PKEY_public_check(ctx.get()) != 1) {
+      std::string errors = openssl_errors();
+      return fail(PkiErrorKind::malformed,
+                  "the RSA public key is not valid" + (errors.empty() ? "" : ": " + errors));
+    }
+    return {};
+  }
+
+  // The big-endian bytes of a BIGNUM parameter of `key`, padded to `width`
+  // bytes when width is not 0; empty when the key has no such parameter.
+  Bytes bn_param(EVP_PKEY* key, const char* name, int width) {
+    BIGNUM* raw = nullptr;
+    if (key == nullptr || EVP_PKEY_get_bn_param(key, name, &raw) != 1) {
+      ERR_clear_error();
+      return {};
+    }
+    BnPtr bn(raw);
+    const int n = width != 0 ? width : BN_num_bytes(bn.get());
+    Bytes out(static_cast<std::size_t>(n));
+    if (BN_bn2binpad(bn.get(), out.data(), n) != n) return {};
+    return out;
+  }
+
   std::optional<std::int64_t> asn1_time_seconds(const ASN1_TIME* t) {
     std::tm tm{};
     if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
@@ -163,6 +213,8 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
         return "extension_missing";
       case PkiErrorKind::extension_malformed:
         return "extension_malformed";
+      case PkiErrorKind::wrong_algorithm:
+        return "wrong_algorithm";
     }
     return "unknown";
   }
@@ -377,12 +429,26 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     X509_free(p);
   }
 
-  Result<PublicKey, PkiError> PublicKey::from_der(ByteView spki) {
+  std::string_view key_algorithm_name(KeyAlgorithm algorithm) {
+    switch (algorithm) {
+      case KeyAlgorithm::p256:
+        return "ECDSA P-256";
+      case KeyAlgorithm::rsa2048:
+        break;
+    }
+    return "RSA-2048";
+  }
+
+  Result<PublicKey, PkiError> PublicKey::from_der(ByteView spki, KeyAlgorithm algorithm) {
     const unsigned char* p = spki.data();
     PkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
     if (!key || p != spki.data() + spki.size()) {
       ERR_clear_error();
       return fail(PkiErrorKind::malformed, "not a SubjectPublicKeyInfo in DER");
+    }
+    if (algorithm == KeyAlgorithm::rsa2048) {
+      if (auto ok = check_rsa2048_public(key.get()); !ok) return unexpected(ok.error());
+      return PublicKey(std::shared_ptr<EVP_PKEY>(key.release(), PkeyDeleter{}));
     }
     if (!is_p256(key.get()))
       return fail(PkiErrorKind::malformed, "the public key is not an EC key on P-256");
@@ -404,6 +470,49 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return from_der(spki);
   }
 
+  Result<PublicKey, PkiError> PublicKey::from_rsa(ByteView n, ByteView e) {
+    auto strip = [](ByteView b) {
+      std::size_t i = 0;
+      while (i < b.size() && b[i] == 0) ++i;
+      return b.subspan(i);
+    };
+    const ByteView modulus = strip(n), exponent = strip(e);
+    if (modulus.size() != 256 || (modulus[0] & 0x80) == 0)
+      return fail(PkiErrorKind::malformed, "the RSA modulus does not have 2048 bits");
+    if (exponent.empty() || exponent.size() > modulus.size())
+      return fail(PkiErrorKind::malformed, "the RSA public exponent is not valid");
+    BnPtr bn_n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
+    BnPtr bn_e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
+    ParamBldPtr bld(OSSL_PARAM_BLD_new());
+    if (!bn_n || !bn_e || !bld ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1)
+      return crypto_fail("cannot build the RSA key");
+    ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    EVP_PKEY* raw = nullptr;
+    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
+      return crypto_fail("cannot build the RSA key");
+    PkeyPtr key(raw);
+    if (auto ok = check_rsa2048_public(key.get()); !ok) return unexpected(ok.error());
+    return PublicKey(std::shared_ptr<EVP_PKEY>(key.release(), PkeyDeleter{}));
+  }
+
+  std::optional<KeyAlgorithm> PublicKey::algorithm() const {
+    return algorithm_of(key_.get());
+  }
+
+  Bytes PublicKey::rsa_modulus() const {
+    if (!key_ || EVP_PKEY_get_base_id(key_.get()) != EVP_PKEY_RSA) return {};
+    return bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_N, (EVP_PKEY_get_bits(key_.get()) + 7) / 8);
+  }
+
+  Bytes PublicKey::rsa_exponent() const {
+    if (!key_ || EVP_PKEY_get_base_id(key_.get()) != EVP_PKEY_RSA) return {};
+    return bn_param(key_.get(), OSSL_PKEY_PARAM_RSA_E, 0);
+  }
+
   Bytes PublicKey::der() const {
     unsigned char* der = nullptr;
     const int len = i2d_PUBKEY(key_.get(), &der);
@@ -414,6 +523,7 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
   }
 
   Bytes PublicKey::point() const {
+    if (!key_ || !is_p256(key_.get())) return {};
     Bytes out(65);
     std::size_t len = 0;
     if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out.data(),
@@ -423,13 +533,18 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return out;
   }
 
-  Result<PrivateKey, PkiError> PrivateKey::generate() {
+  Result<PrivateKey, PkiError> PrivateKey::generate(KeyAlgorithm algorithm) {
+    if (algorithm == KeyAlgorithm::rsa2048) {
+      PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)));
+      if (!key) return crypto_fail("cannot generate an RSA-2048 key");
+      return PrivateKey(std::move(key), algorithm);
+    }
     PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     if (!key) return crypto_fail("cannot generate a P-256 key");
-    return PrivateKey(std::move(key));
+    return PrivateKey(std::move(key), algorithm);
   }
 
-  Result<PrivateKey, PkiError> PrivateKey::from_pem(std::string_view pem) {
+  Result<PrivateKey, PkiError> PrivateKey::from_pem(std::string_view pem, KeyAlgorithm algorithm) {
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) return crypto_fail("cannot read the key");
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
@@ -437,12 +552,14 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
       ERR_clear_error();
       return fail(PkiErrorKind::malformed, "not an unencrypted PEM private key");
     }
-    if (!is_p256(key.get()))
-      return fail(PkiErrorKind::malformed, "the private key is not an EC key on P-256");
-    return PrivateKey(std::move(key));
+    if (algorithm_of(key.get()) != algorithm)
+      return fail(PkiErrorKind::malformed, algorithm == KeyAlgorithm::p256
+                                               ? "the private key is not an EC key on P-256"
+                                               : "the private key is not an RSA key of 2048 bits");
+    return PrivateKey(std::move(key), algorithm);
   }
 
-  Result<PrivateKey, PkiError> PrivateKey::load(const std::string& path) {
+  Result<PrivateKey, PkiError> PrivateKey::load(const std::string& path, KeyAlgorithm algorithm) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(PkiErrorKind::io, "cannot open " + path + ": " + std::strerror(errno));
     struct stat st {};
@@ -473,7 +590,7 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     }
     ::close(fd);
     OPENSSL_cleanse(buf, sizeof buf);
-    auto key = from_pem(pem);
+    auto key = from_pem(pem, algorithm);
     OPENSSL_cleanse(pem.data(), pem.size());
     if (!key) return fail(key.error().kind, path + ": " + key.error().message);
     return key;
@@ -501,6 +618,32 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
 
   PublicKey PrivateKey::public_key() const {
     return PublicKey(key_);
+  }
+
+  // ------------------------------------------------------------ JPKI kinds
+
+  std::string_view jpki_kind_name(JpkiKind kind) {
+    return kind == JpkiKind::auth ? "auth" : "sign";
+  }
+
+  std::optional<JpkiKind> jpki_kind_from_name(std::string_view name) {
+    for (JpkiKind k : {JpkiKind::auth, JpkiKind::sign})
+      if (jpki_kind_name(k) == name) return k;
+    return std::nullopt;
+  }
+
+  std::string_view jpki_ca_name(JpkiKind kind) {
+    return kind == JpkiKind::auth ? "jpki-auth" : "jpki-sign";
+  }
+
+  std::optional<JpkiKind> jpki_ca_from_name(std::string_view name) {
+    for (JpkiKind k : {JpkiKind::auth, JpkiKind::sign})
+      if (jpki_ca_name(k) == name) return k;
+    return std::nullopt;
+  }
+
+  std::string jpki_policy_oid(JpkiKind kind) {
+    return std::string(kJpkiPolicyArc) + (kind == JpkiKind::auth ? ".1" : ".2");
   }
 
   // ------------------------------------------------------------ certificates
@@ -591,6 +734,31 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return (X509_get_extension_flags(cert_.get()) & EXFLAG_CA) != 0;
   }
 
+  std::optional<JpkiKind> Certificate::jpki_kind() const {
+    int critical = 0;
+    PoliciesPtr policies(static_cast<CERTIFICATEPOLICIES*>(
+        X509_get_ext_d2i(cert_.get(), NID_certificate_policies, &critical, nullptr)));
+    if (!policies) {
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    const std::string auth = jpki_policy_oid(JpkiKind::auth);
+    const std::string sign = jpki_policy_oid(JpkiKind::sign);
+    std::optional<JpkiKind> found;
+    int count = 0;
+    for (int i = 0; i < sk_POLICYINFO_num(policies.get()); ++i) {
+      const POLICYINFO* info = sk_POLICYINFO_value(policies.get(), i);
+      char text[128] = {};
+      const int len = OBJ_obj2txt(text, sizeof text, info->policyid, 1);
+      if (len <= 0 || len >= static_cast<int>(sizeof text)) continue;
+      if (text == auth || text == sign) {
+        found = text == auth ? JpkiKind::auth : JpkiKind::sign;
+        ++count;
+      }
+    }
+    return count == 1 ? found : std::nullopt;
+  }
+
   Result<std::optional<Authorization>, PkiError> Certificate::authorization() const {
     ObjPtr oid = authorization_oid();
     if (!oid) return crypto_fail("cannot make the authorization OID");
@@ -631,14 +799,48 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
   namespace {
 
   struct CertSpec {
+    // The subject: these attributes in order (as UTF8String, C as
+    // PrintableString), then CN=common_name.
+    std::vector<std::pair<const char*, std::string>> name;
     std::string common_name;
-    std::optional<std::string> ou;
     int days = 0;
     std::optional<std::int64_t> not_before;
     const char* basic_constraints = nullptr;
     const char* key_usage = nullptr;
+    // After basicConstraints, keyUsage, SKI and AKI: (nid, OpenSSL config value).
+    std::vector<std::pair<int, std::string>> extensions;
+    // Then certificatePolicies (not critical) with this one policy, no qualifiers.
+    std::optional<std::string> policy;
     std::optional<Authorization> authorization;
   };
+
+  Result<void, PkiError> add_policy(X509* x, const std::string& oid) {
+    PoliciesPtr policies(sk_POLICYINFO_new_null());
+    if (!policies) return crypto_fail("cannot build certificatePolicies");
+    POLICYINFO* info = POLICYINFO_new();
+    if (info == nullptr) return crypto_fail("cannot build certificatePolicies");
+    if (sk_POLICYINFO_push(policies.get(), info) <= 0) {
+      POLICYINFO_free(info);
+      return crypto_fail("cannot build certificatePolicies");
+    }
+    ASN1_OBJECT_free(info->policyid);
+    info->policyid = OBJ_txt2obj(oid.c_str(), 1);
+    if (info->policyid == nullptr) return crypto_fail("cannot build the policy OID " + oid);
+    ExtPtr ext(X509V3_EXT_i2d(NID_certificate_policies, 0, policies.get()));
+    if (!ext || X509_add_ext(x, ext.get(), -1) != 1)
+      return crypto_fail("cannot add certificatePolicies");
+    return {};
+  }
+
+  std::vector<std::pair<const char*, std::string>> juki_name(const std::optional<std::string>& ou) {
+    std::vector<std::pair<const char*, std::string>> name{{"O", "Juki-net"}};
+    if (ou) name.emplace_back("OU", *ou);
+    return name;
+  }
+
+  std::vector<std::pair<const char*, std::string>> jpki_name() {
+    return {{"C", "JP"}, {"O", "JPKI"}, {"OU", "Juki-net reference"}};
+  }
 
   Result<void, PkiError> add_ext(X509* x, X509V3_CTX* ctx, int nid, const char* value) {
     ExtPtr ext(X509V3_EXT_nconf_nid(nullptr, ctx, nid, value));
@@ -671,9 +873,10 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
                                         reinterpret_cast<const unsigned char*>(value.data()),
                                         static_cast<int>(value.size()), -1, 0) == 1;
     };
-    if (!name || !add_entry("O", "Juki-net") || (spec.ou && !add_entry("OU", *spec.ou)) ||
-        !add_entry("CN", spec.common_name))
-      return crypto_fail("cannot build the subject name");
+    if (!name) return crypto_fail("cannot build the subject name");
+    for (const auto& [field, value] : spec.name)
+      if (!add_entry(field, value)) return crypto_fail("cannot build the subject name");
+    if (!add_entry("CN", spec.common_name)) return crypto_fail("cannot build the subject name");
     if (X509_set_subject_name(x, name.get()) != 1 ||
         X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name.get()) != 1)
       return crypto_fail("cannot set the names");
@@ -695,6 +898,12 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     if (issuer) {
       if (auto ok = add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always"); !ok)
         return unexpected(ok.error());
+    }
+    for (const auto& [nid, value] : spec.extensions) {
+      if (auto ok = add_ext(x, &ctx, nid, value.c_str()); !ok) return unexpected(ok.error());
+    }
+    if (spec.policy) {
+      if (auto ok = add_policy(x, *spec.policy); !ok) return unexpected(ok.error());
     }
     if (spec.authorization) {
       auto der = encode_authorization(*spec.authorization);
@@ -741,12 +950,14 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
                                            std::optional<std::int64_t> not_before) {
     auto key = PrivateKey::generate();
     if (!key) return unexpected(key.error());
-    CertSpec spec{common_name,
-                  std::nullopt,
+    CertSpec spec{juki_name(std::nullopt),
+                  common_name,
                   days,
                   not_before,
                   "critical,CA:TRUE,pathlen:1",
                   "critical,keyCertSign,cRLSign",
+                  {},
+                  std::nullopt,
                   std::nullopt};
     auto cert = make_certificate(spec, key->native(), key->native(), nullptr);
     if (!cert) return unexpected(cert.error());
@@ -756,18 +967,22 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
   Result<KeyAndCert, PkiError> create_ca(const PrivateKey& root_key, const Certificate& root,
                                          CaKind kind, const std::string& common_name, int days,
                                          std::optional<std::int64_t> not_before) {
+    if (!is_p256(root_key.native()))
+      return fail(PkiErrorKind::refused, "the root key is not an EC key on P-256");
     if (X509_check_private_key(root.native(), root_key.native()) != 1) {
       ERR_clear_error();
       return fail(PkiErrorKind::refused, "the root key does not match the root certificate");
     }
     auto key = PrivateKey::generate();
     if (!key) return unexpected(key.error());
-    CertSpec spec{common_name.empty() ? default_ca_name(kind) : common_name,
-                  std::nullopt,
+    CertSpec spec{juki_name(std::nullopt),
+                  common_name.empty() ? default_ca_name(kind) : common_name,
                   days,
                   not_before,
                   "critical,CA:TRUE,pathlen:0",
                   "critical,keyCertSign,cRLSign",
+                  {},
+                  std::nullopt,
                   Authorization{ca_role(kind), std::nullopt, std::nullopt}};
     auto cert = make_certificate(spec, key->native(), root_key.native(), root.native());
     if (!cert) return unexpected(cert.error());
@@ -788,20 +1003,88 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
                       std::string(ca_kind_name(*issuing_ca(role))) + " CA, not the " +
                       std::string(ca_kind_name(*kind)) + " CA");
     if (auto ok = check_authorization(request.authorization); !ok) return unexpected(ok.error());
+    if (!is_p256(ca_key.native()))
+      return fail(PkiErrorKind::refused, "the CA key is not an EC key on P-256");
     if (X509_check_private_key(ca_cert.native(), ca_key.native()) != 1) {
       ERR_clear_error();
       return fail(PkiErrorKind::refused, "the CA key does not match the CA certificate");
     }
     if (!is_p256(subject_key.native()))
       return fail(PkiErrorKind::refused, "the subject key is not an EC key on P-256");
-    CertSpec spec{request.common_name,
-                  request.authorization.municipality,
+    CertSpec spec{juki_name(request.authorization.municipality),
+                  request.common_name,
                   request.days == 0 ? default_days(role) : request.days,
                   request.not_before,
                   "critical,CA:FALSE",
                   "critical,digitalSignature,keyAgreement",
+                  {},
+                  std::nullopt,
                   request.authorization};
     return make_certificate(spec, subject_key.native(), ca_key.native(), ca_cert.native());
+  }
+
+  // ------------------------------------------------------------ JPKI
+
+  std::string default_jpki_ca_name(JpkiKind kind) {
+    return kind == JpkiKind::auth ? "JPKI Authentication CA" : "JPKI Signature CA";
+  }
+
+  Result<KeyAndCert, PkiError> create_jpki_ca(JpkiKind kind, const std::string& common_name,
+                                              int days, std::optional<std::int64_t> not_before) {
+    auto key = PrivateKey::generate(KeyAlgorithm::rsa2048);
+    if (!key) return unexpected(key.error());
+    CertSpec spec{jpki_name(),
+                  common_name.empty() ? default_jpki_ca_name(kind) : common_name,
+                  days,
+                  not_before,
+                  "critical,CA:TRUE,pathlen:0",
+                  "critical,keyCertSign,cRLSign",
+                  {},
+                  jpki_policy_oid(kind),
+                  std::nullopt};
+    auto cert = make_certificate(spec, key->native(), key->native(), nullptr);
+    if (!cert) return unexpected(cert.error());
+    return KeyAndCert{std::move(*key), std::move(*cert)};
+  }
+
+  Result<Certificate, PkiError> issue_jpki(const KeyAndCert& ca, const JpkiLeafRequest& request,
+                                           const PublicKey& subject_key) {
+    const std::string wanted = "the JPKI " + std::string(jpki_kind_name(request.kind)) + " CA";
+    if (!ca.cert.is_ca() || X509_check_issued(ca.cert.native(), ca.cert.native()) != X509_V_OK ||
+        ca.cert.public_key().algorithm() != KeyAlgorithm::rsa2048)
+      return fail(PkiErrorKind::refused, "not a JPKI CA (a self-signed RSA-2048 CA)");
+    auto auth = ca.cert.authorization();
+    if (!auth || *auth)
+      return fail(PkiErrorKind::refused, "not a JPKI CA: it carries a Juki-net authorization");
+    const auto kind = ca.cert.jpki_kind();
+    if (!kind) return fail(PkiErrorKind::refused, "not a JPKI CA: no JPKI policy");
+    if (*kind != request.kind)
+      return fail(PkiErrorKind::refused, "a JPKI " + std::string(jpki_kind_name(request.kind)) +
+                                             " certificate is issued by " + wanted +
+                                             ", not the JPKI " +
+                                             std::string(jpki_kind_name(*kind)) + " CA");
+    if (ca.key.algorithm() != KeyAlgorithm::rsa2048 || !is_rsa2048(ca.key.native()))
+      return fail(PkiErrorKind::refused, "the CA key is not an RSA-2048 key");
+    if (X509_check_private_key(ca.cert.native(), ca.key.native()) != 1) {
+      ERR_clear_error();
+      return fail(PkiErrorKind::refused, "the CA key does not match the CA certificate");
+    }
+    if (subject_key.native() == nullptr) return fail(PkiErrorKind::refused, "no subject key");
+    if (auto ok = check_rsa2048_public(subject_key.native()); !ok)
+      return fail(PkiErrorKind::refused, "the subject key: " + ok.error().message);
+    CertSpec spec{jpki_name(),
+                  request.common_name,
+                  request.days == 0 ? kJpkiLeafDays : request.days,
+                  request.not_before,
+                  "critical,CA:FALSE",
+                  request.kind == JpkiKind::auth ? "critical,digitalSignature"
+                                                 : "critical,digitalSignature,nonRepudiation",
+                  {},
+                  jpki_policy_oid(request.kind),
+                  std::nullopt};
+    if (request.kind == JpkiKind::auth)
+      spec.extensions.emplace_back(NID_ext_key_usage, "clientAuth");
+    return make_certificate(spec, subject_key.native(), ca.key.native(), ca.cert.native());
   }
 
   // ------------------------------------------------------------ verifying
@@ -852,13 +1135,44 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return {};
   }
 
+  // Juki-net: every key is P-256.
+  Result<void, PkiError> check_p256(const Certificate& c, const std::string& what) {
+    PublicKey key = c.public_key();
+    if (key.native() == nullptr || !is_p256(key.native()))
+      return fail(PkiErrorKind::wrong_algorithm, what + "'s key is not an EC key on P-256");
+    return {};
+  }
+
+  // JPKI: an RSA-2048 key, signed with sha256WithRSAEncryption, no Juki-net
+  // authorization, exactly one JPKI policy. Gives the kind.
+  Result<JpkiKind, PkiError> check_jpki_profile(const Certificate& c, const std::string& what) {
+    PublicKey key = c.public_key();
+    if (key.native() == nullptr || !is_rsa2048(key.native()))
+      return fail(PkiErrorKind::wrong_algorithm, what + "'s key is not an RSA-2048 key");
+    if (X509_get_signature_nid(c.native()) != NID_sha256WithRSAEncryption)
+      return fail(PkiErrorKind::wrong_algorithm,
+                  what + " is not signed with sha256WithRSAEncryption");
+    auto auth = c.authorization();
+    if (!auth || *auth)
+      return fail(PkiErrorKind::role_not_allowed,
+                  what + " carries a Juki-net authorization extension (no JPKI certificate does)");
+    auto kind = c.jpki_kind();
+    if (!kind)
+      return fail(PkiErrorKind::extension_missing,
+                  what + " has no JPKI certificate policy (exactly one of " +
+                      jpki_policy_oid(JpkiKind::auth) + ", " + jpki_policy_oid(JpkiKind::sign) +
+                      ")");
+    return *kind;
+  }
+
   }  // namespace
 
   Result<void, PkiError> verify_root(const Certificate& root, std::int64_t at) {
     if (auto ok = check_issued_by(root, "the root", root, "itself"); !ok)
       return unexpected(ok.error());
     if (auto ok = check_is_ca(root, "the root"); !ok) return unexpected(ok.error());
-    return check_validity(root, "the root", at);
+    if (auto ok = check_validity(root, "the root", at); !ok) return unexpected(ok.error());
+    return check_p256(root, "the root");
   }
 
   Result<CaKind, PkiError> verify_ca(const Certificate& root, const Certificate& ca,
@@ -868,6 +1182,7 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
       return unexpected(ok.error());
     if (auto ok = check_validity(ca, "the CA", at); !ok) return unexpected(ok.error());
     if (auto ok = check_is_ca(ca, "the CA"); !ok) return unexpected(ok.error());
+    if (auto ok = check_p256(ca, "the CA"); !ok) return unexpected(ok.error());
     return ca_kind_of(ca);
   }
 
@@ -880,6 +1195,7 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
       return unexpected(ok.error());
     if (auto ok = check_validity(leaf, "the certificate", at); !ok) return unexpected(ok.error());
     if (leaf.is_ca()) return fail(PkiErrorKind::not_a_ca, "the certificate claims to be a CA");
+    if (auto ok = check_p256(leaf, "the certificate"); !ok) return unexpected(ok.error());
     auto auth = leaf.authorization();
     if (!auth) return unexpected(auth.error());
     if (!*auth)
@@ -890,6 +1206,40 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
       return fail(PkiErrorKind::role_not_allowed,
                   "role " + std::string(role_name(role)) + " may not be certified by " + ca_what);
     return Verified{*kind, std::move(**auth)};
+  }
+
+  Result<JpkiKind, PkiError> verify_jpki_ca(const Certificate& ca, std::int64_t at) {
+    const std::string what = "the JPKI CA";
+    if (auto ok = check_issued_by(ca, what, ca, "itself"); !ok) return unexpected(ok.error());
+    if (auto ok = check_is_ca(ca, what); !ok) return unexpected(ok.error());
+    if (auto ok = check_validity(ca, what, at); !ok) return unexpected(ok.error());
+    return check_jpki_profile(ca, what);
+  }
+
+  Result<JpkiKind, PkiError> verify_jpki(const Certificate& ca, const Certificate& leaf,
+                                         std::int64_t at) {
+    auto kind = verify_jpki_ca(ca, at);
+    if (!kind) return unexpected(kind.error());
+    const std::string ca_what = "the JPKI " + std::string(jpki_kind_name(*kind)) + " CA";
+    const std::string what = "the certificate";
+    if (auto ok = check_issued_by(leaf, what, ca, ca_what); !ok) return unexpected(ok.error());
+    if (auto ok = check_validity(leaf, what, at); !ok) return unexpected(ok.error());
+    if (leaf.is_ca()) return fail(PkiErrorKind::not_a_ca, "the certificate claims to be a CA");
+    auto leaf_kind = check_jpki_profile(leaf, what);
+    if (!leaf_kind) return unexpected(leaf_kind.error());
+    if (*leaf_kind != *kind)
+      return fail(PkiErrorKind::role_not_allowed,
+                  "a JPKI " + std::string(jpki_kind_name(*leaf_kind)) +
+                      " certificate may not be issued by " + ca_what);
+    const std::uint32_t usage = X509_get_key_usage(leaf.native());
+    const std::uint32_t wanted =
+        *kind == JpkiKind::auth ? KU_DIGITAL_SIGNATURE : KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION;
+    if (usage == UINT32_MAX || (usage & wanted) != wanted)
+      return fail(PkiErrorKind::role_not_allowed,
+                  std::string("the certificate's keyUsage lacks ") +
+                      (*kind == JpkiKind::auth ? "digitalSignature"
+                                               : "digitalSignature and nonRepudiation"));
+    return *kind;
   }
 
   // ------------------------------------------------------------ files

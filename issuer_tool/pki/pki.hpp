@@ -1,5 +1,7 @@
 // The Juki-net PKI (specs/pki.md): keys, the authorization extension, a root,
-// the card, terminal and server CAs, leaf certificates and chain verification.
+// the card, terminal and server CAs, leaf certificates and chain verification;
+// and, apart from it, the JPKI authorities (公的個人認証): an authentication CA
+// and a signature CA, RSA-2048 self-signed roots, and the card's RSA leaves.
 // OpenSSL 3 only (ARCHITECTURE.md: issuer side), never mbedTLS and never
 // hand-written cryptography. Errors are values; OpenSSL objects live in
 // unique_ptrs with their deleters.
@@ -36,6 +38,8 @@ enum class PkiErrorKind {
   role_not_allowed,     // a role this issuer may not certify, or a wrong role for a CA
   extension_missing,    // no authorization extension where one is required
   extension_malformed,  // an authorization extension that is not valid DER or breaks the rules
+  wrong_algorithm,      // a key or signature algorithm the profile does not allow (RSA in
+                        // Juki-net, P-256 in JPKI, ...)
 };
 
 std::string_view to_string(PkiErrorKind kind);
@@ -109,15 +113,34 @@ struct PkeyDeleter {
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
-// An ECDSA P-256 public key.
+// The two key algorithms of the project: ECDSA P-256 for everything Juki-net,
+// RSA-2048 for JPKI only. Every function that takes or makes a key says which
+// one it wants; the default is always P-256.
+enum class KeyAlgorithm { p256, rsa2048 };
+std::string_view key_algorithm_name(KeyAlgorithm algorithm);  // "ECDSA P-256", "RSA-2048"
+
+// A public key: ECDSA P-256 or RSA-2048 (or, only when it comes from a
+// certificate, anything OpenSSL parses: algorithm() is then nullopt).
 class PublicKey {
  public:
-  // SubjectPublicKeyInfo DER; refuses anything but an EC key on prime256v1.
-  static Result<PublicKey, PkiError> from_der(ByteView spki);
+  // SubjectPublicKeyInfo DER of the given algorithm only: by default an EC key
+  // on prime256v1; with rsa2048 an rsaEncryption key with a 2048-bit modulus
+  // that passes OpenSSL's public-key check. Anything else: kind malformed.
+  static Result<PublicKey, PkiError> from_der(ByteView spki,
+                                              KeyAlgorithm algorithm = KeyAlgorithm::p256);
   // An uncompressed P-256 point (04 || X || Y), as a card answers it.
   static Result<PublicKey, PkiError> from_point(ByteView point);
-  Bytes der() const;    // SubjectPublicKeyInfo
-  Bytes point() const;  // 65 bytes: 04 || X || Y
+  // An RSA-2048 key from its modulus n and public exponent e, unsigned
+  // big-endian (leading zero bytes allowed), as a card answers GENERATE
+  // ASYMMETRIC KEY PAIR: 7F49 { 81 n, 82 e }. Kind malformed unless n has
+  // exactly 2048 bits and the key passes OpenSSL's public-key check (n odd
+  // without small factors, e odd and > 1).
+  static Result<PublicKey, PkiError> from_rsa(ByteView n, ByteView e);
+  std::optional<KeyAlgorithm> algorithm() const;
+  Bytes der() const;           // SubjectPublicKeyInfo
+  Bytes point() const;         // P-256: 65 bytes, 04 || X || Y; empty for other keys
+  Bytes rsa_modulus() const;   // RSA: n, 256 bytes big-endian; empty for other keys
+  Bytes rsa_exponent() const;  // RSA: e, big-endian, no leading zero; empty for other keys
   EVP_PKEY* native() const { return key_.get(); }
 
  private:
@@ -127,13 +150,18 @@ class PublicKey {
   std::shared_ptr<EVP_PKEY> key_;
 };
 
-// An ECDSA P-256 key pair.
+// A key pair of one of the two algorithms (P-256 unless asked otherwise):
+// loading a key of the other algorithm is refused (kind malformed), so a
+// Juki-net path never picks up an RSA key, nor a JPKI path a P-256 one.
 class PrivateKey {
  public:
-  static Result<PrivateKey, PkiError> generate();
+  static Result<PrivateKey, PkiError> generate(KeyAlgorithm algorithm = KeyAlgorithm::p256);
   // PEM PKCS#8. Refuses a file group or others may read (key_permissions).
-  static Result<PrivateKey, PkiError> load(const std::string& path);
-  static Result<PrivateKey, PkiError> from_pem(std::string_view pem);
+  static Result<PrivateKey, PkiError> load(const std::string& path,
+                                           KeyAlgorithm algorithm = KeyAlgorithm::p256);
+  static Result<PrivateKey, PkiError> from_pem(std::string_view pem,
+                                               KeyAlgorithm algorithm = KeyAlgorithm::p256);
+  KeyAlgorithm algorithm() const { return algorithm_; }
   // Unencrypted PEM PKCS#8, created with O_CREAT|O_EXCL and mode 0600: never
   // overwrites, never widens permissions.
   Result<void, PkiError> save(const std::string& path) const;
@@ -142,9 +170,28 @@ class PrivateKey {
   EVP_PKEY* native() const { return key_.get(); }
 
  private:
-  explicit PrivateKey(PkeyPtr key) : key_(std::move(key)) {}
+  PrivateKey(PkeyPtr key, KeyAlgorithm algorithm) : key_(std::move(key)), algorithm_(algorithm) {}
   std::shared_ptr<EVP_PKEY> key_;
+  KeyAlgorithm algorithm_ = KeyAlgorithm::p256;
 };
+
+// ------------------------------------------------------------ JPKI kinds
+
+// The two JPKI certificate kinds, each with its own CA: the user
+// authentication certificate (利用者証明用) and the signature certificate
+// (署名用).
+enum class JpkiKind { auth, sign };
+std::string_view jpki_kind_name(JpkiKind kind);  // "auth", "sign"
+std::optional<JpkiKind> jpki_kind_from_name(std::string_view name);
+// The CLI's --ca name and the file stem without "-ca": "jpki-auth", "jpki-sign".
+std::string_view jpki_ca_name(JpkiKind kind);
+std::optional<JpkiKind> jpki_ca_from_name(std::string_view name);
+
+// The certificatePolicies arc that marks a JPKI certificate and its kind (a
+// UUID OID, 8e3d92a0-e850-49e5-bb29-e2cbf74e046e): ARC.1 authentication,
+// ARC.2 signature. Both the CA and its leaves carry their kind's policy.
+inline constexpr const char* kJpkiPolicyArc = "2.25.189070079490034399178522302668117771374";
+std::string jpki_policy_oid(JpkiKind kind);
 
 // ------------------------------------------------------------ certificates
 
@@ -169,12 +216,15 @@ class Certificate {
   std::int64_t not_before() const;
   std::int64_t not_after() const;
   bool is_ca() const;  // basicConstraints CA:TRUE
+  // The JPKI kind its certificatePolicies name (exactly one of the two JPKI
+  // policies); nullopt for a Juki-net certificate.
+  std::optional<JpkiKind> jpki_kind() const;
   // nullopt when the certificate has no authorization extension (the root);
   // an error when it has one that is malformed.
   Result<std::optional<Authorization>, PkiError> authorization() const;
   PublicKey public_key() const;
   Bytes public_key_der() const { return public_key().der(); }  // SubjectPublicKeyInfo
-  Bytes public_point() const { return public_key().point(); }  // 65 bytes, uncompressed
+  Bytes public_point() const { return public_key().point(); }  // 65 bytes; empty unless P-256
   X509* native() const { return cert_.get(); }
 
  private:
@@ -215,15 +265,44 @@ struct LeafRequest {
 // Certifies `subject_key` for a leaf role. Refuses (kind refused) a role the
 // CA may not certify, a CA role, a bad municipality or application, a CA
 // certificate that is not one of ours, days outside 1..36500, an empty CN.
+// The subject key must be P-256 (an RSA key is refused).
 Result<Certificate, PkiError> issue(const PrivateKey& ca_key, const Certificate& ca_cert,
                                     const LeafRequest& request, const PublicKey& subject_key);
+
+// ------------------------------------------------------------ JPKI (specs/pki.md "JPKI")
+
+inline constexpr int kJpkiLeafDays = 5 * 365 + 1;  // 5 years
+// "JPKI Authentication CA", "JPKI Signature CA"
+std::string default_jpki_ca_name(JpkiKind kind);
+
+// A JPKI CA: a fresh RSA-2048 key and its self-signed certificate (its own
+// trust anchor, outside the Juki-net hierarchy), sha256WithRSAEncryption,
+// subject "C=JP, O=JPKI, OU=Juki-net reference, CN=<common_name>".
+Result<KeyAndCert, PkiError> create_jpki_ca(JpkiKind kind, const std::string& common_name = {},
+                                            int days = kCaDays,
+                                            std::optional<std::int64_t> not_before = {});
+
+struct JpkiLeafRequest {
+  JpkiKind kind = JpkiKind::auth;
+  std::string common_name;  // the holder
+  int days = 0;             // 0: kJpkiLeafDays
+  std::optional<std::int64_t> not_before;
+};
+
+// Certifies an RSA-2048 key (generated on the card) for the holder. Refuses
+// (kind refused) a CA that is not a JPKI CA of request.kind, a CA key that is
+// not RSA-2048 or does not match the CA certificate, a subject key that is not
+// RSA-2048, an empty CN, days outside 1..36500.
+Result<Certificate, PkiError> issue_jpki(const KeyAndCert& ca, const JpkiLeafRequest& request,
+                                         const PublicKey& subject_key);
 
 // ------------------------------------------------------------ verifying
 
 // Checks root (self-signed, CA), ca (issued by root, a CA with a CA role) and
 // leaf (issued by ca, not a CA, a role that CA may certify), each within its
-// validity at `at` (unix seconds). Gives the leaf's authorization and the CA
-// kind, or the first check that failed.
+// validity at `at` (unix seconds) and each with a P-256 key (else
+// wrong_algorithm). Gives the leaf's authorization and the CA kind, or the
+// first check that failed.
 struct Verified {
   CaKind ca;
   Authorization authorization;
@@ -234,6 +313,18 @@ Result<Verified, PkiError> verify_chain(const Certificate& root, const Certifica
 Result<void, PkiError> verify_root(const Certificate& root, std::int64_t at);
 // Root and one CA only: gives the CA's kind.
 Result<CaKind, PkiError> verify_ca(const Certificate& root, const Certificate& ca, std::int64_t at);
+
+// A JPKI CA alone: self-signed, CA:TRUE with keyCertSign, within its validity,
+// RSA-2048 with sha256WithRSAEncryption, no Juki-net authorization, one JPKI
+// policy. Gives its kind.
+Result<JpkiKind, PkiError> verify_jpki_ca(const Certificate& ca, std::int64_t at);
+// A JPKI leaf against its CA (specs/pki.md "JPKI", verification): the CA as
+// verify_jpki_ca, then the leaf issued by it (name, key identifier,
+// signature), within its validity, not a CA, RSA-2048 with
+// sha256WithRSAEncryption, no authorization, the CA's JPKI policy and the
+// kind's key usage. Gives the kind.
+Result<JpkiKind, PkiError> verify_jpki(const Certificate& ca, const Certificate& leaf,
+                                       std::int64_t at);
 
 // ------------------------------------------------------------ files
 

@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
@@ -340,6 +343,309 @@ TEST_CASE("times: YYYYMMDDhhmmssZ") {
   CHECK_FALSE(parse_time("20301301000000Z"));
 }
 
+// ------------------------------------------------------------ JPKI
+
+namespace {
+
+using EvpPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+// A key pair as the card makes it (here by OpenSSL directly, not by the pki
+// library): RSA-2048, e = 65537.
+EvpPtr openssl_rsa2048() {
+  EvpPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)));
+  REQUIRE(key);
+  return key;
+}
+
+Bytes bn_bytes(EVP_PKEY* key, const char* name, int width) {
+  BIGNUM* bn = nullptr;
+  REQUIRE(EVP_PKEY_get_bn_param(key, name, &bn) == 1);
+  const int n = width != 0 ? width : BN_num_bytes(bn);
+  Bytes out(static_cast<std::size_t>(n));
+  REQUIRE(BN_bn2binpad(bn, out.data(), n) == n);
+  BN_free(bn);
+  return out;
+}
+
+Bytes spki_of(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(key, &der);
+  REQUIRE(len > 0);
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
+// RSA key generation takes a while: one pair of JPKI CAs and one holder key
+// per test process.
+struct Jpki {
+  KeyAndCert auth = must(create_jpki_ca(JpkiKind::auth));
+  KeyAndCert sign = must(create_jpki_ca(JpkiKind::sign));
+  EvpPtr holder = openssl_rsa2048();
+  Bytes n = bn_bytes(holder.get(), OSSL_PKEY_PARAM_RSA_N, 256);
+  Bytes e = bn_bytes(holder.get(), OSSL_PKEY_PARAM_RSA_E, 0);
+  Bytes spki = spki_of(holder.get());
+  const KeyAndCert& ca(JpkiKind k) const { return k == JpkiKind::auth ? auth : sign; }
+};
+
+const Jpki& jpki() {
+  static const Jpki j;
+  return j;
+}
+
+constexpr JpkiKind kJpkiKinds[] = {JpkiKind::auth, JpkiKind::sign};
+
+// OpenSSL's own RFC 5280 path validation, the CA as the only trust anchor.
+bool openssl_verifies(const Certificate& ca, const Certificate& leaf) {
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  REQUIRE(store);
+  REQUIRE(ctx);
+  REQUIRE(X509_STORE_add_cert(store, ca.native()) == 1);
+  X509_STORE_set_flags(store, X509_V_FLAG_X509_STRICT);
+  REQUIRE(X509_STORE_CTX_init(ctx, store, leaf.native(), nullptr) == 1);
+  const bool ok = X509_verify_cert(ctx) == 1;
+  INFO(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+  CHECK(ok);
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("JPKI CAs are self-signed RSA-2048 roots with the profile of specs/pki.md") {
+  const Jpki& j = jpki();
+  for (JpkiKind k : kJpkiKinds) {
+    INFO(jpki_kind_name(k));
+    const KeyAndCert& ca = j.ca(k);
+    const Bytes der = ca.cert.der();
+    REQUIRE(der.size() > 255);
+    CHECK(der[0] == 0x30);
+    CHECK(der[1] == 0x82);
+    CHECK(ca.key.algorithm() == KeyAlgorithm::rsa2048);
+    CHECK(ca.cert.public_key().algorithm() == KeyAlgorithm::rsa2048);
+    CHECK(ca.cert.public_key().rsa_modulus().size() == 256);
+    CHECK(ca.cert.public_key().rsa_exponent() == Bytes{0x01, 0x00, 0x01});
+    CHECK(ca.cert.public_point().empty());
+    CHECK(X509_get_signature_nid(ca.cert.native()) == NID_sha256WithRSAEncryption);
+    CHECK(ca.cert.subject() ==
+          "C = JP, O = JPKI, OU = Juki-net reference, CN = " + default_jpki_ca_name(k));
+    CHECK(ca.cert.issuer() == ca.cert.subject());
+    CHECK(ca.cert.is_ca());
+    CHECK(X509_get_pathlen(ca.cert.native()) == 0);
+    CHECK(X509_get_key_usage(ca.cert.native()) == (KU_KEY_CERT_SIGN | KU_CRL_SIGN));
+    CHECK(X509_get0_subject_key_id(ca.cert.native()) != nullptr);
+    CHECK(X509_get0_authority_key_id(ca.cert.native()) == nullptr);
+    CHECK_FALSE(must(ca.cert.authorization()).has_value());
+    CHECK(ca.cert.jpki_kind() == k);
+    CHECK(ca.cert.serial_hex().size() == 32);
+    CHECK(ca.cert.not_after() - ca.cert.not_before() == kCaDays * 86400LL);
+    CHECK(must(verify_jpki_ca(ca.cert, now())) == k);
+    CHECK(openssl_verifies(ca.cert, ca.cert));
+    // Not a Juki-net root: same shape, but an RSA key.
+    auto r = verify_root(ca.cert, now());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == PkiErrorKind::wrong_algorithm);
+  }
+  CHECK(jpki_ca_from_name("jpki-auth") == JpkiKind::auth);
+  CHECK(jpki_ca_from_name("jpki-sign") == JpkiKind::sign);
+  CHECK_FALSE(jpki_ca_from_name("terminal"));
+  CHECK(jpki_policy_oid(JpkiKind::auth) == std::string(kJpkiPolicyArc) + ".1");
+  CHECK(jpki_policy_oid(JpkiKind::sign) == std::string(kJpkiPolicyArc) + ".2");
+  // Juki-net certificates carry no JPKI policy.
+  Pki p;
+  CHECK_FALSE(p.root.cert.jpki_kind());
+  CHECK_FALSE(p.terminal.cert.jpki_kind());
+  CHECK(p.root.cert.public_key().algorithm() == KeyAlgorithm::p256);
+
+  SECTION("RSA CA keys: 0600 PKCS#8, loaded only where an RSA key is asked for") {
+    test::TempDir dir;
+    const std::string path = dir.file("jpki-auth-ca.key.pem");
+    REQUIRE(j.auth.key.save(path).ok());
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(j.auth.key.to_pem().rfind("-----BEGIN PRIVATE KEY-----", 0) == 0);
+    auto loaded = must(PrivateKey::load(path, KeyAlgorithm::rsa2048));
+    CHECK(loaded.algorithm() == KeyAlgorithm::rsa2048);
+    CHECK(loaded.public_key().der() == j.auth.key.public_key().der());
+    auto refused = PrivateKey::load(path);  // a Juki-net path: P-256 only
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == PkiErrorKind::malformed);
+    auto ec = must(PrivateKey::generate());
+    auto wrong = PrivateKey::from_pem(ec.to_pem(), KeyAlgorithm::rsa2048);
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.error().kind == PkiErrorKind::malformed);
+    REQUIRE(::chmod(path.c_str(), 0640) == 0);
+    auto readable = PrivateKey::load(path, KeyAlgorithm::rsa2048);
+    REQUIRE_FALSE(readable.ok());
+    CHECK(readable.error().kind == PkiErrorKind::key_permissions);
+  }
+}
+
+TEST_CASE("JPKI leaves from the card's modulus and exponent verify against their CA") {
+  const Jpki& j = jpki();
+  auto pub = must(PublicKey::from_rsa(j.n, j.e));
+  CHECK(pub.algorithm() == KeyAlgorithm::rsa2048);
+  CHECK(pub.der() == j.spki);
+  CHECK(pub.rsa_modulus() == j.n);
+  CHECK(pub.rsa_exponent() == Bytes{0x01, 0x00, 0x01});
+  CHECK(pub.point().empty());
+  // Leading zero bytes (an INTEGER-style encoding) change nothing.
+  Bytes padded_n{0x00};
+  padded_n.insert(padded_n.end(), j.n.begin(), j.n.end());
+  CHECK(must(PublicKey::from_rsa(padded_n, Bytes{0x00, 0x01, 0x00, 0x01})).der() == j.spki);
+  CHECK(must(PublicKey::from_der(j.spki, KeyAlgorithm::rsa2048)).der() == j.spki);
+
+  for (JpkiKind k : kJpkiKinds) {
+    INFO(jpki_kind_name(k));
+    const KeyAndCert& ca = j.ca(k);
+    JpkiLeafRequest req{k, "Juki Taro", 0, std::nullopt};
+    auto cert = must(issue_jpki(ca, req, pub));
+    const Bytes der = cert.der();
+    REQUIRE(der.size() > 255);
+    CHECK(der[0] == 0x30);
+    CHECK(der[1] == 0x82);
+    CHECK(must(Certificate::from_der(der)).der() == der);
+    CHECK(cert.public_key_der() == j.spki);
+    CHECK(cert.common_name() == "Juki Taro");
+    CHECK(cert.subject() == "C = JP, O = JPKI, OU = Juki-net reference, CN = Juki Taro");
+    CHECK(cert.issuer() == ca.cert.subject());
+    CHECK_FALSE(cert.is_ca());
+    CHECK(cert.jpki_kind() == k);
+    CHECK_FALSE(must(cert.authorization()).has_value());
+    CHECK(X509_get_signature_nid(cert.native()) == NID_sha256WithRSAEncryption);
+    CHECK(cert.not_after() - cert.not_before() == kJpkiLeafDays * 86400LL);
+    const std::uint32_t usage = X509_get_key_usage(cert.native());
+    if (k == JpkiKind::auth) {
+      CHECK(usage == KU_DIGITAL_SIGNATURE);
+      CHECK((X509_get_extension_flags(cert.native()) & EXFLAG_XKUSAGE) != 0);
+      CHECK(X509_get_extended_key_usage(cert.native()) == XKU_SSL_CLIENT);
+    } else {
+      CHECK(usage == (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION));
+      CHECK((X509_get_extension_flags(cert.native()) & EXFLAG_XKUSAGE) == 0);
+    }
+    CHECK(must(verify_jpki(ca.cert, cert, now())) == k);
+    CHECK(openssl_verifies(ca.cert, cert));
+    // The other JPKI CA did not issue it.
+    auto other =
+        verify_jpki(j.ca(k == JpkiKind::auth ? JpkiKind::sign : JpkiKind::auth).cert, cert, now());
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().kind == PkiErrorKind::unknown_issuer);
+  }
+}
+
+TEST_CASE("verify_jpki: each failure names its check") {
+  const Jpki& j = jpki();
+  auto pub = must(PublicKey::from_rsa(j.n, j.e));
+  auto leaf = must(issue_jpki(j.auth, {JpkiKind::auth, "holder", 30, std::nullopt}, pub));
+  REQUIRE(verify_jpki(j.auth.cert, leaf, now()).ok());
+  auto kind_of = [](const Result<JpkiKind, PkiError>& r) {
+    REQUIRE_FALSE(r.ok());
+    INFO(r.error().message);
+    return r.error().kind;
+  };
+
+  SECTION("a tampered signature: bad signature") {
+    Bytes der = leaf.der();
+    der.back() ^= 0x01;
+    auto tampered = must(Certificate::from_der(der));
+    CHECK(kind_of(verify_jpki(j.auth.cert, tampered, now())) == PkiErrorKind::bad_signature);
+    // A tampered CA does not verify itself either.
+    Bytes ca_der = j.auth.cert.der();
+    ca_der.back() ^= 0x01;
+    auto tampered_ca = must(Certificate::from_der(ca_der));
+    CHECK(kind_of(verify_jpki(tampered_ca, leaf, now())) == PkiErrorKind::bad_signature);
+  }
+  SECTION("expired and not yet valid") {
+    CHECK(kind_of(verify_jpki(j.auth.cert, leaf, now() + 31 * 86400)) == PkiErrorKind::expired);
+    CHECK(kind_of(verify_jpki(j.auth.cert, leaf, now() - 86400)) == PkiErrorKind::not_yet_valid);
+  }
+  SECTION("Juki-net certificates in a JPKI place") {
+    Pki p;
+    // The Juki-net root is self-signed, but P-256.
+    CHECK(kind_of(verify_jpki_ca(p.root.cert, now())) == PkiErrorKind::wrong_algorithm);
+    CHECK(kind_of(verify_jpki(p.terminal.cert, leaf, now())) == PkiErrorKind::unknown_issuer);
+    // A leaf as its own CA.
+    CHECK(kind_of(verify_jpki(leaf, leaf, now())) == PkiErrorKind::unknown_issuer);
+    // And a JPKI leaf in the Juki-net chain.
+    auto r = verify_chain(p.root.cert, p.terminal.cert, leaf, now());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == PkiErrorKind::unknown_issuer);
+  }
+  SECTION("a signature policy under the authentication CA, signed by hand: role not allowed") {
+    std::unique_ptr<X509, X509Deleter> x(X509_dup(leaf.native()));
+    const int i = X509_get_ext_by_NID(x.get(), NID_certificate_policies, -1);
+    REQUIRE(i >= 0);
+    X509_EXTENSION_free(X509_delete_ext(x.get(), i));
+    CERTIFICATEPOLICIES* policies = sk_POLICYINFO_new_null();
+    POLICYINFO* info = POLICYINFO_new();
+    ASN1_OBJECT_free(info->policyid);
+    info->policyid = OBJ_txt2obj(jpki_policy_oid(JpkiKind::sign).c_str(), 1);
+    sk_POLICYINFO_push(policies, info);
+    REQUIRE(X509_add1_ext_i2d(x.get(), NID_certificate_policies, policies, 0, 0) == 1);
+    CERTIFICATEPOLICIES_free(policies);
+    REQUIRE(X509_sign(x.get(), j.auth.key.native(), EVP_sha256()) > 0);
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(x.get(), &der);
+    REQUIRE(len > 0);
+    auto forged = must(Certificate::from_der(Bytes(der, der + len)));
+    OPENSSL_free(der);
+    CHECK(forged.jpki_kind() == JpkiKind::sign);
+    CHECK(kind_of(verify_jpki(j.auth.cert, forged, now())) == PkiErrorKind::role_not_allowed);
+  }
+}
+
+TEST_CASE("RSA keys stay out of Juki-net and P-256 keys out of JPKI") {
+  const Jpki& j = jpki();
+  auto rsa = must(PublicKey::from_rsa(j.n, j.e));
+  Pki p;
+  auto ec = must(PrivateKey::generate());
+  auto refused = [](const auto& r, PkiErrorKind kind) {
+    REQUIRE_FALSE(r.ok());
+    INFO(r.error().message);
+    CHECK(r.error().kind == kind);
+  };
+
+  // Juki-net: a terminal leaf for an RSA key, an RSA SPKI or PEM where P-256
+  // is wanted, an RSA "root" for a CA.
+  refused(
+      issue(p.terminal.key, p.terminal.cert, {example(Role::window), "x", 0, std::nullopt}, rsa),
+      PkiErrorKind::refused);
+  refused(PublicKey::from_der(j.spki), PkiErrorKind::malformed);
+  refused(PrivateKey::from_pem(j.auth.key.to_pem()), PkiErrorKind::malformed);
+  refused(create_ca(j.auth.key, j.auth.cert, CaKind::terminal), PkiErrorKind::refused);
+  // JPKI: a P-256 key, a Juki-net CA, the wrong kind, a key that is not the
+  // CA's, an empty CN.
+  const JpkiLeafRequest auth{JpkiKind::auth, "x", 0, std::nullopt};
+  refused(PublicKey::from_der(ec.public_key().der(), KeyAlgorithm::rsa2048),
+          PkiErrorKind::malformed);
+  refused(issue_jpki(j.auth, auth, ec.public_key()), PkiErrorKind::refused);
+  refused(issue_jpki(p.terminal, auth, rsa), PkiErrorKind::refused);
+  refused(issue_jpki(p.root, auth, rsa), PkiErrorKind::refused);
+  refused(issue_jpki(j.sign, auth, rsa), PkiErrorKind::refused);
+  refused(issue_jpki({j.sign.key, j.auth.cert}, auth, rsa), PkiErrorKind::refused);
+  refused(issue_jpki(j.auth, {JpkiKind::auth, "", 0, std::nullopt}, rsa), PkiErrorKind::refused);
+  refused(issue_jpki(j.auth, {JpkiKind::auth, "x", 36501, std::nullopt}, rsa),
+          PkiErrorKind::refused);
+
+  SECTION("from_rsa takes 2048-bit moduli and valid exponents only") {
+    refused(PublicKey::from_rsa(Bytes(j.n.begin() + 128, j.n.end()), j.e),
+            PkiErrorKind::malformed);  // 1024 bits
+    Bytes short_n = j.n;
+    short_n[0] = 0x7F;  // 2047 bits
+    refused(PublicKey::from_rsa(short_n, j.e), PkiErrorKind::malformed);
+    Bytes even_n = j.n;
+    even_n.back() &= 0xFE;
+    refused(PublicKey::from_rsa(even_n, j.e), PkiErrorKind::malformed);
+    refused(PublicKey::from_rsa(j.n, Bytes{}), PkiErrorKind::malformed);
+    refused(PublicKey::from_rsa(j.n, Bytes{0x01}), PkiErrorKind::malformed);
+    refused(PublicKey::from_rsa(j.n, Bytes{0x01, 0x00, 0x00}), PkiErrorKind::malformed);
+    refused(PublicKey::from_rsa(Bytes{}, j.e), PkiErrorKind::malformed);
+  }
+}
+
 // ------------------------------------------------------------ juki-pki
 
 namespace {
@@ -485,5 +791,150 @@ TEST_CASE("juki-pki: init, issue, show, verify and their exit codes") {
     CHECK(pki_cli(dir, {"--help"}).exit == 0);
     CHECK(pki_cli(dir, {"show", dir.file("nope.der")}).exit == 3);
     CHECK(pki_cli(dir, {"verify", dir.file("nowhere"), dir.file("app.cert.der")}).exit == 3);
+  }
+}
+
+TEST_CASE("juki-pki: init-jpki, and issue, show and verify with the JPKI CAs") {
+  test::TempDir dir;
+  const std::string pki_dir = dir.file("pki");
+  // The JPKI CAs live next to a Juki-net PKI in the same directory. No
+  // SECTIONs here: each would make the RSA keys again.
+  REQUIRE(pki_cli(dir, {"init", pki_dir}).exit == 0);
+  auto r = pki_cli(dir, {"--json", "init-jpki", pki_dir});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  json j = r.doc();
+  CHECK(j["ok"] == true);
+  CHECK(j["certificates"].contains("jpki-auth-ca"));
+  CHECK(j["certificates"].contains("jpki-sign-ca"));
+  for (JpkiKind k : kJpkiKinds) {
+    const std::string stem = pki_dir + "/" + std::string(jpki_ca_name(k)) + "-ca";
+    struct stat st {};
+    REQUIRE(::stat((stem + ".key.pem").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(PrivateKey::load(stem + ".key.pem", KeyAlgorithm::rsa2048).ok());
+    auto ca = must(Certificate::load(stem + ".cert.der"));
+    CHECK(ca.jpki_kind() == k);
+    CHECK(must(verify_jpki_ca(ca, now())) == k);
+  }
+  CHECK(pki_cli(dir, {"init-jpki", pki_dir}).exit == 1);  // never overwrites
+
+  // The card's key: a SubjectPublicKeyInfo for --pubkey, n and e for --rsa-*.
+  EvpPtr holder = openssl_rsa2048();
+  const Bytes spki = spki_of(holder.get());
+  const Bytes n = bn_bytes(holder.get(), OSSL_PKEY_PARAM_RSA_N, 256);
+  REQUIRE(write_new_file(dir.file("holder.pub.der"), spki, 0644).ok());
+
+  r = pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "Juki Taro", "--pubkey",
+                    dir.file("holder.pub.der"), "--out", dir.file("auth")});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  struct stat st {};
+  CHECK(::stat(dir.file("auth.key.pem").c_str(), &st) != 0);
+  r = pki_cli(dir, {"--json", "show", dir.file("auth.cert.der")});
+  REQUIRE(r.exit == 0);
+  j = r.doc();
+  CHECK(j["algorithm"] == "RSA-2048");
+  CHECK(j["jpki_kind"] == "auth");
+  CHECK(j["role"].is_null());
+  CHECK(j["ca"] == false);
+  CHECK(j["common_name"] == "Juki Taro");
+  CHECK(j["issuer"].get<std::string>().find("JPKI Authentication CA") != std::string::npos);
+  CHECK(j["public_key"] == to_hex(n));
+  CHECK(j["public_exponent"] == "010001");
+  r = pki_cli(dir, {"show", dir.file("auth.cert.der")});
+  CHECK(r.out.find("RSA-2048") != std::string::npos);
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("auth.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["jpki_kind"] == "auth");
+  CHECK(r.doc()["ca"] == "jpki-auth");
+
+  r = pki_cli(dir,
+              {"issue", pki_dir, "--ca", "jpki-sign", "--subject", "Juki Taro", "--rsa-modulus",
+               to_hex(n), "--rsa-exponent", "010001", "--days", "30", "--out", dir.file("sign")});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  auto sign = must(Certificate::load(dir.file("sign.cert.der")));
+  CHECK(sign.public_key_der() == spki);
+  CHECK(sign.jpki_kind() == JpkiKind::sign);
+  CHECK(sign.not_after() - sign.not_before() == 30 * 86400LL);
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("sign.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["ca"] == "jpki-sign");
+  r = pki_cli(dir,
+              {"--json", "verify", pki_dir, dir.file("sign.cert.der"), "--at", "21000101000000Z"});
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["error"]["kind"] == "expired");
+  r = pki_cli(dir, {"--json", "verify", pki_dir, pki_dir + "/jpki-sign-ca.cert.der"});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["jpki_kind"] == "sign");
+  // Juki-net certificates show their algorithm and no JPKI kind.
+  j = pki_cli(dir, {"--json", "show", pki_dir + "/root.cert.der"}).doc();
+  CHECK(j["algorithm"] == "ECDSA P-256");
+  CHECK(j["jpki_kind"].is_null());
+  CHECK(pki_cli(dir, {"verify", pki_dir, pki_dir + "/root.cert.der"}).exit == 0);
+
+  {  // No key given: a fresh RSA-2048 key, 0600.
+    r = pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-sign", "--subject", "Juki Hanako", "--out",
+                      dir.file("gen")});
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    REQUIRE(::stat(dir.file("gen.key.pem").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto key = must(PrivateKey::load(dir.file("gen.key.pem"), KeyAlgorithm::rsa2048));
+    CHECK(must(Certificate::load(dir.file("gen.cert.der"))).public_key_der() ==
+          key.public_key().der());
+  }
+  {  // Refusals: exit 1.
+    // An RSA key for a Juki-net card certificate.
+    r = pki_cli(dir, {"--json", "issue", pki_dir, "--ca", "card", "--role", "card",
+                      "--municipality", "011002", "--subject", "x", "--pubkey",
+                      dir.file("holder.pub.der"), "--out", dir.file("x")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "malformed");
+    // A 1024-bit modulus.
+    r = pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "x", "--rsa-modulus",
+                      to_hex(ByteView(n).subspan(128)), "--rsa-exponent", "010001", "--out",
+                      dir.file("x")});
+    CHECK(r.exit == 1);
+    CHECK(::stat(dir.file("x.cert.der").c_str(), &st) != 0);
+    // Overwriting an issued certificate.
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "x", "--pubkey",
+                        dir.file("holder.pub.der"), "--out", dir.file("auth")})
+              .exit == 1);
+    // Another directory whose "authentication CA" is this one's signature CA.
+    const std::string other = dir.file("other");
+    REQUIRE(::mkdir(other.c_str(), 0700) == 0);
+    REQUIRE(write_new_file(other + "/jpki-auth-ca.cert.der",
+                           must(read_file(pki_dir + "/jpki-sign-ca.cert.der")), 0644)
+                .ok());
+    r = pki_cli(dir, {"--json", "verify", other, dir.file("auth.cert.der")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "unknown_issuer");
+  }
+  {  // Usage errors: exit 2. No JPKI CAs: exit 3.
+    const std::string hex_n = to_hex(n);
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--role", "window", "--subject", "x",
+                        "--out", dir.file("z")})
+              .exit == 2);
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "x", "--pubkey",
+                        dir.file("holder.pub.der"), "--rsa-modulus", hex_n, "--rsa-exponent",
+                        "010001", "--out", dir.file("z")})
+              .exit == 2);
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "x", "--rsa-modulus",
+                        hex_n, "--out", dir.file("z")})
+              .exit == 2);
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", "x", "--rsa-modulus",
+                        "XYZ", "--rsa-exponent", "010001", "--out", dir.file("z")})
+              .exit == 2);
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "terminal", "--role", "window", "--municipality",
+                        "131016", "--subject", "x", "--rsa-modulus", hex_n, "--rsa-exponent",
+                        "010001", "--out", dir.file("z")})
+              .exit == 2);
+    CHECK(pki_cli(dir,
+                  {"issue", pki_dir, "--ca", "terminal", "--subject", "x", "--out", dir.file("z")})
+              .exit == 2);  // a Juki-net CA wants --role
+    REQUIRE(pki_cli(dir, {"init", dir.file("juki-only")}).exit == 0);
+    CHECK(pki_cli(dir, {"verify", dir.file("juki-only"), dir.file("auth.cert.der")}).exit == 3);
   }
 }
