@@ -1,5 +1,6 @@
 #include "card_os/security/objects.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "card_os/apdu/tlv.hpp"
@@ -11,6 +12,8 @@ namespace {
 constexpr std::uint32_t kValue = 16;
 constexpr std::uint8_t kAlgorithmAes = 0x01;
 constexpr std::uint8_t kAlgorithmEcP256 = 0x02;
+constexpr std::uint8_t kAlgorithmRsa = 0x03;
+constexpr std::uint32_t kValueLength = 10;  // u16, RSA private key objects
 
 bool char_allowed(PinFormat f, std::uint8_t c) {
   switch (f) {
@@ -187,18 +190,39 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
   return o;
 }
 
-Result<ObjectRef, sw::Sw> SecurityObjects::store(NodeRef df,
-                                                 std::array<std::uint8_t, kObjectSize>& obj) {
-  // Replace an object with the same kind and reference, in place.
+Result<ObjectRef, sw::Sw> SecurityObjects::store(NodeRef df, std::span<std::uint8_t> obj) {
+  const auto size = static_cast<std::uint32_t>(obj.size());
+  // Replace an object with the same kind and reference, in place when its
+  // block holds the new one.
   ObjectRef o = find(df, static_cast<ObjectKind>(obj[0]), obj[1]);
+  if (o != 0 && heap_.payload_size(o) < size) {
+    // An RSA key of another size: unlink the old block and free (wipe) it.
+    const std::uint32_t next = m_.u32(o + kObjectNextOffset);
+    if (fs_.objects(df) == o) {
+      if (auto r = fs_.set_objects(df, next); r != sw::kOk) return unexpected(r);
+    } else {
+      ObjectRef prev = fs_.objects(df);
+      while (m_.u32(prev + kObjectNextOffset) != o) prev = m_.u32(prev + kObjectNextOffset);
+      if (NvmError e = m_.write_u32(prev + kObjectNextOffset, next); e != NvmError::none)
+        return unexpected(to_sw(e));
+    }
+    if (NvmError e = heap_.release(o); e != NvmError::none) return unexpected(to_sw(e));
+    o = 0;
+  }
   if (o == 0) {
-    auto a = heap_.allocate(kObjectSize);
+    auto a = heap_.allocate(size);
     if (!a) return unexpected(sw::kNotEnoughMemory);
     o = *a;
     store_be32(&obj[kObjectNextOffset], fs_.objects(df));
     if (auto r = fs_.set_objects(df, o); r != sw::kOk) return unexpected(r);
   } else {
     store_be32(&obj[kObjectNextOffset], m_.u32(o + kObjectNextOffset));
+    // A block larger than the new object (a shorter RSA key): clear the rest.
+    const std::uint32_t capacity = heap_.payload_size(o);
+    const ByteView rest = m_.read(o + size, capacity - size);
+    if (std::any_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b != 0; }))
+      if (NvmError e = m_.fill(o + size, capacity - size, 0); e != NvmError::none)
+        return unexpected(to_sw(e));
   }
   if (NvmError e = m_.write(o, obj); e != NvmError::none) return unexpected(to_sw(e));
   return o;
@@ -223,6 +247,26 @@ ecc::Scalar SecurityObjects::ec_secret(ObjectRef key) const {
   const ByteView v = m_.read(key + kValue, static_cast<std::uint32_t>(s.size()));
   std::copy(v.begin(), v.end(), s.begin());
   return s;
+}
+
+Result<ObjectRef, sw::Sw> SecurityObjects::put_rsa_key(NodeRef df, std::uint8_t reference,
+                                                       ByteView stored_private) {
+  if (reference == 0 || reference > kMaxObjectRef) return unexpected(sw::kIncorrectP1P2);
+  if (!rsa::modulus_bits(stored_private)) return unexpected(sw::kWrongData);
+  Bytes obj(kValue + stored_private.size(), 0);
+  obj[0] = static_cast<std::uint8_t>(ObjectKind::rsa_key);
+  obj[1] = reference;
+  obj[3] = kAlgorithmRsa;
+  store_be16(&obj[kValueLength], static_cast<std::uint16_t>(stored_private.size()));
+  std::copy(stored_private.begin(), stored_private.end(), obj.begin() + kValue);
+  auto o = store(df, obj);
+  crypto::wipe(obj);
+  return o;
+}
+
+Bytes SecurityObjects::rsa_secret(ObjectRef key) const {
+  const ByteView v = m_.read(key + kValue, m_.u16(key + kValueLength));
+  return Bytes(v.begin(), v.end());
 }
 
 }  // namespace juki::card_os

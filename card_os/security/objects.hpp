@@ -4,10 +4,13 @@
 // keys are only used in place.
 //
 // Object layout (kObjectSize bytes), big-endian:
-//  0 kind (1 PIN, 2 AES key, 3 P-256 private key)  1 reference (1..31)  2 flags  3 format |
-//  algorithm 4 min length | key length  5 max length  6 retry limit  7 tries left 8 unblock kind  9
-//  unblock reference  10 reserved  12 next object
+//  0 kind (1 PIN, 2 AES key, 3 P-256 private key, 4 RSA private key)  1 reference (1..31)
+//  2 flags  3 format | algorithm  4 min length | key length  5 max length  6 retry limit
+//  7 tries left  8 unblock kind  9 unblock reference  10 value length (u16, RSA keys; else 0)
+//  12 next object
 // 16 value[32]: PIN digest, AES key bytes, or the P-256 private scalar
+// An RSA private key object is longer: 16 + its value length, the value being
+// the key's stored form (card_os/security/rsa.hpp, 264 bytes for RSA-2048).
 #pragma once
 
 #include <array>
@@ -18,6 +21,7 @@
 #include "card_os/nvm/heap.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/ecc.hpp"
+#include "card_os/security/rsa.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 
@@ -25,7 +29,7 @@ namespace juki::card_os {
 
 using ObjectRef = std::uint32_t;  // 0 = none
 
-enum class ObjectKind : std::uint8_t { pin = 1, key = 2, ec_key = 3 };
+enum class ObjectKind : std::uint8_t { pin = 1, key = 2, ec_key = 3, rsa_key = 4 };
 
 enum class PinFormat : std::uint8_t {
   digits = 1,        // '0'..'9'
@@ -99,11 +103,20 @@ class SecurityObjects {
                                        const ecc::Scalar& secret);
   // The private scalar, for signing and key agreement inside the card only.
   ecc::Scalar ec_secret(ObjectRef key) const;
+  // An RSA private key generated on the card, in its stored form
+  // (rsa::generate), created in `df` or replacing the one with the same
+  // reference. 6A80 for a value that is not a stored RSA key.
+  Result<ObjectRef, sw::Sw> put_rsa_key(NodeRef df, std::uint8_t reference,
+                                        ByteView stored_private);
+  // The stored private key, for signing inside the card only; the caller
+  // wipes it (crypto::wipe) after use.
+  Bytes rsa_secret(ObjectRef key) const;
 
  private:
-  // Writes a complete object into `df`, replacing one of the same kind and
-  // reference in place.
-  Result<ObjectRef, sw::Sw> store(NodeRef df, std::array<std::uint8_t, kObjectSize>& obj);
+  // Writes a complete object (kObjectSize bytes, or more for an RSA key) into
+  // `df`, replacing one of the same kind and reference: in place when its
+  // block is large enough, else in a new block.
+  Result<ObjectRef, sw::Sw> store(NodeRef df, std::span<std::uint8_t> obj);
 
   PersistentMemory& m_;
   Heap& heap_;
