@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "card_os/apps/application.hpp"
+#include "card_os/card/app_services.hpp"
 #include "card_os/card/card_impl.hpp"
 
 namespace juki::card_os {
@@ -83,7 +85,7 @@ void Card::Impl::reset() {
   channels_ = {};
   channels_[0].open = true;
   channels_[0].df = mf();
-  channels_[0].security.context = mf();
+  enter_context(channels_[0], mf());
 }
 
 void Card::Impl::repair() {
@@ -243,6 +245,12 @@ Reply Card::Impl::dispatch(const Command& c) {
   std::uint8_t challenge = 0;
   if (channels_[channel].open) challenge = std::exchange(channels_[channel].challenge_length, 0);
 
+  // The application's own code sees the command first (card_os/apps/).
+  if (Channel& ch = channels_[channel]; ch.open && ch.app != nullptr) {
+    AppServices services(*this, ch);
+    if (auto reply = ch.app->process(services, c)) return std::move(*reply);
+  }
+
   const CommandDef* def = find_command(c.ins);
   if (def == nullptr) return status(sw::kInsNotSupported);
   if (def->proprietary != ((cla & 0x80) != 0)) return status(sw::kClaNotSupported);
@@ -351,8 +359,14 @@ void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
   if (context != ch.security.context || (explicit_select && node == context && node != mf())) {
     ch.security.clear_except(mf());
     end_authentication(ch);  // an authentication belongs to its application context
+    enter_context(ch, context);
   }
+}
+
+void Card::Impl::enter_context(Channel& ch, NodeRef context) {
   ch.security.context = context;
+  ch.app = context == mf() ? nullptr : apps::find(fs_.name(context));
+  ch.app_state = 0;
 }
 
 sw::Sw Card::Impl::consume_try(ObjectRef o) {

@@ -15,6 +15,10 @@
 
 namespace juki::card_os {
 
+namespace apps {
+class Application;
+}
+
 // Superblock at address 0 of the persistent memory (specs/card-os.md).
 struct Superblock {
   static constexpr std::uint32_t kMagic = 0x4A4B4F53;  // "JKOS"
@@ -106,6 +110,10 @@ struct Channel {
   std::uint8_t challenge_length = 0;  // 0: no challenge outstanding
   Authentication auth;
   bool secure = false;  // the command being processed came under secure messaging
+  // The code of the application whose context this is (card_os/apps/), or
+  // null; and that code's state on this channel, zero on entering the context.
+  const apps::Application* app = nullptr;
+  std::uint32_t app_state = 0;
 };
 
 // A response under construction: data and status word.
@@ -132,6 +140,7 @@ class Card::Impl {
 
  private:
   friend struct Handlers;
+  friend class AppServices;
   using Command = apdu::Command;
 
   Reply dispatch(const Command& c);
@@ -147,6 +156,8 @@ class Card::Impl {
   Reply delete_file(Channel& ch, const Command& c);
   Reply activate_file(Channel& ch, const Command& c, bool activate);
   Reply verify(Channel& ch, const Command& c);
+  // VERIFY's answer for a resolved PIN (P1 00 or FF, empty or not).
+  Reply verify_pin(Channel& ch, ObjectRef pin, const Command& c);
   Reply change_reference_data(Channel& ch, const Command& c);
   Reply reset_retry_counter(Channel& ch, const Command& c);
   Reply get_challenge(Channel& ch, const Command& c);
@@ -161,6 +172,7 @@ class Card::Impl {
   Reply terminal_authenticate(Channel& ch, const Command& c, std::uint8_t challenge_length);
   Reply general_authenticate(Channel& ch, const Command& c);
   Reply generate_key_pair(Channel& ch, const Command& c);
+  Reply generate_rsa_key_pair(Channel& ch, const Command& c);
   // A protected command on a channel with a session: unwrap, process, wrap.
   Bytes transmit_secure(std::size_t channel, ByteView raw);
 
@@ -177,6 +189,9 @@ class Card::Impl {
   sw::Sw record_target(Channel& ch, const Command& c, Op op, NodeRef& ef, std::uint32_t& number);
   // Makes `node` the channel's current file and tracks the security context.
   void select_node(Channel& ch, NodeRef node, bool explicit_select);
+  // The channel is now in application context `context` (a DF): its
+  // application code, if any, starts afresh.
+  void enter_context(Channel& ch, NodeRef context);
   // The file named by an optional FID of a child of the current DF, or the
   // current file: DELETE/ACTIVATE/DEACTIVATE FILE.
   sw::Sw addressed_file(const Channel& ch, const Command& c, NodeRef& out) const;

@@ -33,7 +33,7 @@ Reply Card::Impl::manage_channel(std::size_t channel, const Command& c) {
     const Channel& from = channels_[channel];
     fresh.df = channel == 0 ? mf() : from.df;
     fresh.ef = channel == 0 ? 0 : from.ef;
-    fresh.security.context = application_of(fs_, fresh.df);
+    enter_context(fresh, application_of(fs_, fresh.df));
     channels_[target] = fresh;
     if (c.p2 == 0) return Reply{{static_cast<std::uint8_t>(target)}, sw::kOk};
     return status(sw::kOk);

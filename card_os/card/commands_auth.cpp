@@ -241,11 +241,13 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
   return Reply{std::move(answer), sw::kOk};
 }
 
-// GENERATE ASYMMETRIC KEY PAIR 00 46 00 P2: a P-256 key made on the card,
-// personalization only; answers 7F49 { 86 point }.
+// GENERATE ASYMMETRIC KEY PAIR 00 46 P1 P2: a key made on the card,
+// personalization only. P1 00: P-256, answers 7F49 { 86 point }; P1 01:
+// RSA-2048 (e = 65537), answers 7F49 { 81 n, 82 e }.
 Reply Card::Impl::generate_key_pair(Channel& ch, const Command& c) {
-  if (c.p1 != 0x00 || c.p2 == 0 || c.p2 > kMaxObjectRef) return status(sw::kIncorrectP1P2);
+  if (c.p1 > 0x01 || c.p2 == 0 || c.p2 > kMaxObjectRef) return status(sw::kIncorrectP1P2);
   if (!personalizing(ch)) return status(sw::kSecurityStatusNotSatisfied);
+  if (c.p1 == 0x01) return generate_rsa_key_pair(ch, c);
   ecc::KeyPair pair = ecc::generate(random_);
   Transaction tx(nvm_);
   auto key = objects_.put_ec_key(ch.df, c.p2, pair.secret);
@@ -254,6 +256,22 @@ Reply Card::Impl::generate_key_pair(Channel& ch, const Command& c) {
   tx.commit();
   tlv::Builder inner;
   inner.add(0x86, pair.point);
+  return Reply{inner.wrap(0x7F49), sw::kOk};
+}
+
+Reply Card::Impl::generate_rsa_key_pair(Channel& ch, const Command& c) {
+  // 7F49 82 01 09 { 81 82 01 00 n(256), 82 03 e(3) }: 270 bytes, Le = 0000.
+  constexpr std::size_t kAnswerLength = 270;
+  if (c.ne < kAnswerLength) return status(sw::kWrongLength);
+  auto pair = rsa::generate(random_, rsa::kDefaultBits);
+  if (!pair) return status(sw::kMemoryFailure);
+  Transaction tx(nvm_);
+  auto key = objects_.put_rsa_key(ch.df, c.p2, pair->private_key);
+  crypto::wipe(pair->private_key);
+  if (!key) return status(key.error());
+  tx.commit();
+  tlv::Builder inner;
+  inner.add(0x81, pair->public_key.n).add(0x82, pair->public_key.e);
   return Reply{inner.wrap(0x7F49), sw::kOk};
 }
 

@@ -57,6 +57,11 @@ Reply Card::Impl::verify(Channel& ch, const Command& c) {
   if (c.p1 != 0x00 && c.p1 != 0xFF) return status(sw::kIncorrectP1P2);
   const ObjectRef pin = objects_.resolve(ch.df, ObjectKind::pin, c.p2);
   if (pin == 0) return status(sw::kReferenceNotFound);
+  return verify_pin(ch, pin, c);
+}
+
+Reply Card::Impl::verify_pin(Channel& ch, ObjectRef pin, const Command& c) {
+  if (c.p1 != 0x00 && c.p1 != 0xFF) return status(sw::kIncorrectP1P2);
   if (c.p1 == 0xFF) {  // ISO 7816-4: reset the verification status
     if (!c.data.empty()) return status(sw::kWrongLength);
     ch.security.revoke(pin);

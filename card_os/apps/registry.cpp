@@ -1,0 +1,22 @@
+#include <algorithm>
+#include <array>
+
+#include "card_os/apps/application.hpp"
+#include "card_os/apps/jpki/jpki.hpp"
+
+namespace juki::card_os::apps {
+
+namespace {
+const jpki::Jpki kJpki;
+const std::array<const Application*, 1> kApplications = {&kJpki};
+}  // namespace
+
+const Application* find(ByteView aid) {
+  for (const Application* app : kApplications) {
+    const ByteView a = app->aid();
+    if (std::equal(a.begin(), a.end(), aid.begin(), aid.end())) return app;
+  }
+  return nullptr;
+}
+
+}  // namespace juki::card_os::apps
