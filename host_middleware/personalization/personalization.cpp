@@ -91,6 +91,11 @@ Outcome<> Personalizer::select_parent() {
   return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x03, 0x0C), "SELECT parent"));
 }
 
+Outcome<> Personalizer::select_aid(ByteView aid) {
+  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
+                       "SELECT " + to_hex(aid)));
+}
+
 Outcome<> Personalizer::create(const FileSpec& spec) {
   Bytes fcp = card_os::encode_fcp(spec, spec.max_records);
   return done(
@@ -136,6 +141,20 @@ Outcome<Bytes> Personalizer::generate_ec_key(std::uint8_t ref) {
   if (!point || point->value.size() != 65 || point->value[0] != 0x04)
     return unexpected(Error{step, 0, "the card's answer holds no uncompressed P-256 point"});
   return Bytes(point->value.begin(), point->value.end());
+}
+
+Outcome<Personalizer::RsaPublicKey> Personalizer::generate_rsa_key(std::uint8_t ref) {
+  const std::string step = "GENERATE ASYMMETRIC KEY PAIR RSA " + hex16(ref).substr(2);
+  // 7F49 82 01 09 { 81 82 01 00 n, 82 03 e }: longer than 256 bytes, so Le = 0000.
+  auto r = exchange(t_, apdu::encode_command(0x00, 0x46, 0x01, ref, {}, 65536), step);
+  if (!r) return unexpected(r.error());
+  auto key = tlv::find(*r, 0x7F49);
+  auto n = key ? tlv::find(key->value, 0x81) : std::nullopt;
+  auto e = key ? tlv::find(key->value, 0x82) : std::nullopt;
+  if (!n || !e || n->value.size() != 256 || (n->value[0] & 0x80) == 0 || e->value.empty())
+    return unexpected(Error{step, 0, "the card's answer holds no RSA-2048 public key"});
+  return RsaPublicKey{Bytes(n->value.begin(), n->value.end()),
+                      Bytes(e->value.begin(), e->value.end())};
 }
 
 Outcome<> Personalizer::finish() {

@@ -65,6 +65,8 @@ class Personalizer {
   Outcome<> select_mf();
   Outcome<> select_fid(std::uint16_t fid);
   Outcome<> select_parent();
+  // SELECT by DF name (AID), no response data.
+  Outcome<> select_aid(ByteView aid);
   // CREATE FILE; the new file becomes the current one.
   Outcome<> create(const card_os::FileSpec& spec);
   // UPDATE BINARY of the current EF, in chunks of at most 255 bytes.
@@ -75,6 +77,12 @@ class Personalizer {
   // GENERATE ASYMMETRIC KEY PAIR: a P-256 key `ref` of the current DF, made
   // on the card; returns its public point (65 bytes, 04 || X || Y).
   Outcome<Bytes> generate_ec_key(std::uint8_t ref);
+  // The same for an RSA-2048 key (P1 = 01); returns its public key.
+  struct RsaPublicKey {
+    Bytes modulus;   // 256 bytes, big-endian
+    Bytes exponent;  // big-endian, no leading zeros
+  };
+  Outcome<RsaPublicKey> generate_rsa_key(std::uint8_t ref);
   // SET STATUS: personalization -> issued.
   Outcome<> finish();
 

@@ -113,6 +113,16 @@ class TestCard {
     power_up();
   }
 
+  // A card whose memory is a copy of `image` (another TestCard's storage,
+  // default geometry), powered up: one expensive personalization, many cards.
+  static std::unique_ptr<TestCard> from_image(const Bytes& image) {
+    auto c = std::make_unique<TestCard>();
+    REQUIRE(image.size() == c->storage_.bytes().size());
+    c->storage_.bytes() = image;
+    c->power_up();
+    return c;
+  }
+
   // Blank -> issued with the sample layout.
   static std::unique_ptr<TestCard> issued() {
     auto c = std::make_unique<TestCard>();
