@@ -33,8 +33,8 @@ Result<pki::Certificate, Error> certified_key(host::perso::Personalizer& perso, 
                                               const JpkiRequest& request) {
   auto generated = perso.generate_rsa_key(ref);
   if (!generated) return unexpected(generated.error());
-  const std::string step = std::string("JPKI ") + std::string(pki::jpki_kind_name(kind)) +
-                           " certificate";
+  const std::string step =
+      std::string("JPKI ") + std::string(pki::jpki_kind_name(kind)) + " certificate";
   auto key = pki::PublicKey::from_rsa(generated->modulus, generated->exponent);
   if (!key) return unexpected(Error{step, 0, key.error().message});
   pki::JpkiLeafRequest leaf;

@@ -10,7 +10,7 @@ namespace juki::card_os::apps::jpki {
 inline constexpr std::uint8_t kAid[] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
 
 // Transparent EFs (the card OS serves them).
-inline constexpr std::uint16_t kTokenEf = 0x0006;   // the token text, padded with spaces
+inline constexpr std::uint16_t kTokenEf = 0x0006;     // the token text, padded with spaces
 inline constexpr std::uint16_t kAuthCertEf = 0x000A;  // authentication certificate: read always
 inline constexpr std::uint16_t kAuthCaEf = 0x000B;    // its CA's certificate: read always
 inline constexpr std::uint16_t kSignCertEf = 0x0001;  // signature certificate: read after PIN 2
