@@ -3,12 +3,17 @@
 // enrolled under the PKI that `juki-pki init DIR` made. For the end-to-end
 // tests and the terminal's tests, which run the tools as a user would.
 //
-//   juki-make-secure-card --pki DIR [--transport-key HEX] IMAGE
+//   juki-make-secure-card --pki DIR [--jpki] [--transport-key HEX] IMAGE
+//
+// With --jpki the card also gets the JPKI application (specs/jpki.md) under
+// the JPKI CAs of DIR (juki-pki init-jpki DIR): PINs 1234 and ABC123.
 //
 // Exit codes: 0 done, 2 usage or unreadable PKI files, 3 the image could not
 // be opened or the card refused a step.
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -35,6 +40,9 @@ int main(int argc, char** argv) {
   std::string pki_dir, image, transport_key = "404142434445464748494A4B4C4D4E4F";
   app.add_option("--pki", pki_dir, "PKI directory made by juki-pki init")->required();
   app.add_option("--transport-key", transport_key, "The blank card's transport key (hex)");
+  bool with_jpki = false;
+  app.add_flag("--jpki", with_jpki,
+               "Enrol the JPKI application too, under DIR's JPKI CAs (juki-pki init-jpki)");
   app.add_option("IMAGE", image, "Blank card image (juki-card-sim --create)")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -55,9 +63,23 @@ int main(int argc, char** argv) {
   // The admin and reset keys of specs/conformance/lib/sample-card.apdu.
   const host::perso::SampleSecrets secrets{*tk, *from_hex("000102030405060708090A0B0C0D0E0F"),
                                            *from_hex("F0E1D2C3B4A5968778695A4B3C2D1E0F")};
-  auto cert = test::make_secure_card(**t, secrets, *root, {*ca_key, *ca_cert});
+  std::optional<pki::KeyAndCert> jpki_auth, jpki_sign;
+  if (with_jpki) {
+    for (auto [kind, out] :
+         {std::pair{pki::JpkiKind::auth, &jpki_auth}, std::pair{pki::JpkiKind::sign, &jpki_sign}}) {
+      const std::string stem = pki_dir + "/" + std::string(pki::jpki_ca_name(kind)) + "-ca";
+      auto key = pki::PrivateKey::load(stem + ".key.pem", pki::KeyAlgorithm::rsa2048);
+      if (!key) return die(2, key.error().message);
+      auto cert = pki::Certificate::load(stem + ".cert.der");
+      if (!cert) return die(2, cert.error().message);
+      out->emplace(pki::KeyAndCert{*key, *cert});
+    }
+  }
+  std::optional<test::JpkiCas> jpki;
+  if (with_jpki) jpki.emplace(test::JpkiCas{*jpki_auth, *jpki_sign});
+  auto cert = test::make_secure_card(**t, secrets, *root, {*ca_key, *ca_cert}, jpki);
   if (!cert) return die(3, cert.error().describe());
-  std::printf("%s: active, application SEC enrolled, card certificate %s\n", image.c_str(),
-              cert->subject().c_str());
+  std::printf("%s: active, application SEC enrolled%s, card certificate %s\n", image.c_str(),
+              with_jpki ? " and JPKI" : "", cert->subject().c_str());
   return 0;
 }

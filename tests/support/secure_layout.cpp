@@ -4,6 +4,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
+#include "issuer_tool/enrolment/jpki.hpp"
 
 namespace juki::test {
 
@@ -20,7 +21,8 @@ Bytes open_content() {
 Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                            const host::perso::SampleSecrets& secrets,
                                            const pki::Certificate& root,
-                                           const pki::KeyAndCert& card_ca) {
+                                           const pki::KeyAndCert& card_ca,
+                                           std::optional<JpkiCas> jpki) {
 #define JUKI_TRY(expr)                                        \
   do {                                                        \
     if (auto r_ = (expr); !r_) return unexpected(r_.error()); \
@@ -62,6 +64,16 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
   JUKI_TRY(put(kAlwaysEf, kSecret, AccessRule::always()));
   JUKI_TRY(put(kOpenEf, open_content(), AccessRule::always()));
 
+  if (jpki) {
+    enrolment::JpkiRequest r;
+    r.holder = kJpkiHolder;
+    r.auth_pin.assign(kJpkiAuthPin.begin(), kJpkiAuthPin.end());
+    r.sign_pin.assign(kJpkiSignPin.begin(), kJpkiSignPin.end());
+    const std::string token = "JPKIAPICCTOKEN";
+    r.token.assign(token.begin(), token.end());
+    auto enrolled = enrolment::enrol_jpki(perso, jpki->auth, jpki->sign, r);
+    if (!enrolled) return unexpected(enrolled.error());
+  }
   JUKI_TRY(perso.select_mf());
   JUKI_TRY(perso.finish());
   JUKI_TRY(perso.select_fid(host::perso::kSampleDf));

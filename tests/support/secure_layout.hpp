@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/bytes.hpp"
@@ -40,13 +41,24 @@ inline constexpr std::uint16_t kResetBit = 0x0004;
 // EF 7005's 256 bytes: 00 01 .. FF.
 Bytes open_content();
 
+// The JPKI application too (specs/jpki.md), enrolled under these CAs with
+// kJpkiAuthPin, kJpkiSignPin and the token text "JPKIAPICCTOKEN".
+struct JpkiCas {
+  const pki::KeyAndCert& auth;
+  const pki::KeyAndCert& sign;
+};
+inline const std::string kJpkiHolder = "JUKI TARO";
+inline const std::string kJpkiAuthPin = "1234";
+inline const std::string kJpkiSignPin = "ABC123";
+
 // A blank, transport-locked card behind `t` (powered) becomes active: the
 // sample layout (`secrets`, password 1234) and application SEC, its key
-// certified by `card_ca` under `root`. Returns the card certificate; the
-// caller powers the card off.
+// certified by `card_ca` under `root`; with `jpki`, the JPKI application.
+// Returns the card certificate; the caller powers the card off.
 host::perso::Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                                         const host::perso::SampleSecrets& secrets,
                                                         const pki::Certificate& root,
-                                                        const pki::KeyAndCert& card_ca);
+                                                        const pki::KeyAndCert& card_ca,
+                                                        std::optional<JpkiCas> jpki = {});
 
 }  // namespace juki::test
