@@ -1,14 +1,19 @@
 // Fuzzes the whole card: Card::transmit on sequences of APDUs, starting from one of a few
-// card images built once per process (blank, personalization, issued, active).
+// card images built once per process (blank, personalization, issued, active, and active
+// with applications SEC and JPKI).
 //
 // Input format (everything optional; a truncated tail is used as far as it goes):
 //
-//   byte 0        start state: (b & 0x7F) % 5 picks the image
+//   byte 0        start state: (b & 0x7F) % 6 picks the image
 //                   0 blank (transport-locked, factory state)
 //                   1 personalization, empty MF (transport key proved by the harness)
 //                   2 personalization, sample layout written but not yet issued (idem)
 //                   3 issued (sample layout, password not set)
 //                   4 active (sample layout, password 1234)
+//                   5 active, the card of tests/support/secure_layout.hpp with JPKI:
+//                     application SEC (mutual authentication) and the JPKI application
+//                     (PINs 1234 and ABC123); its PKI is made afresh in each process, so
+//                     certificates differ between runs, the card's behaviour does not
 //                 b & 0x80: in states 1 and 2, do NOT prove the transport key at power-up
 //   then frames, each
 //     [L][L bytes]          1 <= L <= 0xFD or L = 0xFF: one command APDU of L bytes
@@ -54,6 +59,8 @@
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/pki/pki.hpp"
+#include "support/secure_layout.hpp"
 
 using namespace juki;
 using card_os::Card;
@@ -75,7 +82,7 @@ const Bytes kResetKey = {0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87,
 const Bytes kSerial = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
 constexpr std::string_view kSeed = "fuzz_card_transmit";
 
-constexpr int kStates = 5;
+constexpr int kStates = 6;
 
 Bytes exchange_or_die(host::Transport& t, std::string_view hex) {
   auto cmd = from_hex(hex);
@@ -124,6 +131,20 @@ Bytes make_image(int state, LifeCycle& life_cycle) {
         exchange_or_die(transport, "002401810431323334");
       }
       break;
+    case 5: {
+      auto ok = [](auto r) {
+        require(r.ok());
+        return std::move(*r);
+      };
+      const auto root = ok(pki::create_root());
+      const auto card_ca = ok(pki::create_ca(root.key, root.cert, pki::CaKind::card));
+      const auto auth_ca = ok(pki::create_jpki_ca(pki::JpkiKind::auth));
+      const auto sign_ca = ok(pki::create_jpki_ca(pki::JpkiKind::sign));
+      require(test::make_secure_card(transport, secrets, root.cert, card_ca,
+                                     test::JpkiCas{auth_ca, sign_ca})
+                  .ok());
+      break;
+    }
   }
   life_cycle = transport.card()->life_cycle();
   return storage.bytes();
@@ -138,6 +159,7 @@ const Images& images() {
     require(im.life_cycle[2] == LifeCycle::personalization);
     require(im.life_cycle[3] == LifeCycle::issued);
     require(im.life_cycle[4] == LifeCycle::active);
+    require(im.life_cycle[5] == LifeCycle::active);
     return im;
   }();
   return built;

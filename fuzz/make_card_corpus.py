@@ -13,7 +13,7 @@ plain files in the seed directory (names starting with "found_") and are left al
 import pathlib
 import sys
 
-BLANK, PERSO, PERSO_SAMPLE, ISSUED, ACTIVE = range(5)
+BLANK, PERSO, PERSO_SAMPLE, ISSUED, ACTIVE, APPS = range(6)
 NO_AUTO_AUTH = 0x80
 
 # Harness actions ([00][op]).
@@ -43,6 +43,10 @@ AID = "F04A554B4944454D4F"
 SELECT_AID = "00A4040C09" + AID
 VERIFY_OK = "0020008104 31323334"
 VERIFY_BAD = "0020008104 30303030"
+SELECT_JPKI = "00A4040C0AD392F000260100000001"
+# COMPUTE DIGITAL SIGNATURE over a SHA-256 DigestInfo (specs/jpki.md).
+SIGN = ("802A008033 3031300D060960864801650304020105000420"
+        "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3 00")
 
 # CREATE FILE templates (specs/card-os.md 7.1, 7.2).
 ALWAYS = lambda op: bytes([op, 0, 0, 0, 0, 0])  # noqa: E731
@@ -100,6 +104,22 @@ SEEDS = {
     "issued_activate": [ISSUED, apdu(SELECT_AID), apdu("00B0000010"), apdu("0024008108 3132333435363738"),
                         apdu("0024018104 31323334"), apdu("00CADF2000"), apdu(VERIFY_OK)],
     # Active card.
+    "apps_jpki_auth_sign": [APPS, apdu(SELECT_JPKI), apdu("00A4020C020018"), apdu("00200080"),
+                            apdu("0020008004 31323334"), apdu("00A4020C020017"), apdu(SIGN)],
+    "apps_jpki_sign_key": [APPS, apdu(SELECT_JPKI), apdu("00A4020C02001B"),
+                           apdu("0020008006 414243313233"), apdu("00A4020C020001"),
+                           apdu("00B0000004"), apdu("00A4020C02001A"), apdu(SIGN), apdu(SIGN)],
+    "apps_jpki_wrong_pins": [APPS, apdu(SELECT_JPKI), apdu("00A4020C020018"),
+                             apdu("0020008004 39393939"), apdu("0020008004 39393939"),
+                             apdu("00200080"), POWER_CYCLE, apdu(SELECT_JPKI),
+                             apdu("00A4020C020018"), apdu("00200080")],
+    "apps_jpki_misplaced": [APPS, apdu(SELECT_JPKI), apdu("00A4020C02000A"), apdu("00200080"),
+                            apdu(SIGN), apdu("00A4020002" + "0017"), apdu("00B0000004"),
+                            apdu("0070000001"), apdu("01A4020C020017"), apdu("812A008000")],
+    "apps_sec_authentication": [APPS, apdu("00A4040C05F053454331"), apdu("00A4020C027004"),
+                                apdu("00B000000F"), apdu("00A4020C027001"), apdu("00B000000F"),
+                                apdu("002A00BE04 7F218100"), apdu("0084000010"),
+                                apdu("0086000004 7C028100 00"), apdu("0CB0810000")],
     "active_select_read": [ACTIVE, apdu(SELECT_AID), apdu("00A4020C025001"), apdu("00B0000000"),
                            apdu("00A4020402500100"), apdu("00B000F020"), apdu("00B0010000"),
                            apdu("00A4000402500200")],
