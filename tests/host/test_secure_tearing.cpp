@@ -5,7 +5,7 @@
 // failures-1 after it passes; step 5 commits 0.
 //
 // The card of support/secure_card.hpp is copied onto a medium that can lose
-// power at a chosen write (card -> WriteLog -> FaultInjector -> MemoryStorage);
+// power at a chosen write (support/torn_medium.hpp);
 // every write of the attempt is cut, with several torn prefixes, and the card
 // is powered up again from the same medium to read the counter
 // (Superblock::kAuthFailuresAt).
@@ -24,7 +24,7 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "support/secure_card.hpp"
-#include "support/write_log.hpp"
+#include "support/torn_medium.hpp"
 
 using namespace juki;
 using namespace juki::test;
@@ -36,27 +36,17 @@ namespace {
 // index at which it started.
 struct Marker final : host::Transport {
   host::Transport& inner;
-  co::FaultInjector& injector;
+  TornMedium& medium;
   std::vector<std::pair<std::uint64_t, std::uint8_t>> starts;
-  Marker(host::Transport& t, co::FaultInjector& i) : inner(t), injector(i) {}
+  Marker(host::Transport& t, TornMedium& m) : inner(t), medium(m) {}
   Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
-    starts.emplace_back(injector.writes(), cmd.size() > 1 ? cmd[1] : 0);
+    starts.emplace_back(medium.writes_since_mark(), cmd.size() > 1 ? cmd[1] : 0);
     return inner.transmit(cmd);
   }
   Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
   Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
   Bytes atr() const override { return inner.atr(); }
   std::string describe() const override { return "marker"; }
-};
-
-// A cut: the write with this index (counted from the start of the attempt)
-// is torn after `prefix` bytes.
-struct Cut {
-  std::uint64_t write = 0;
-  std::size_t prefix = 0;
-  bool operator<(const Cut& o) const {
-    return write != o.write ? write < o.write : prefix < o.prefix;
-  }
 };
 
 // What an authentication attempt did.
@@ -80,69 +70,36 @@ struct Attempt {
   }
 };
 
-// A card image on a medium that can lose power at a chosen write.
+// The card on a medium that can lose power at a chosen write.
 class TornCard {
  public:
-  explicit TornCard(const Bytes& image) : mem_(image.size()) { mem_.bytes() = image; }
+  explicit TornCard(const Bytes& image) : medium_(image, "secure tearing") {}
 
-  // A new chip on the medium (the power-up's recovery writes are never cut).
-  void power_up() {
-    transport_.reset();
-    injector_.disarm();
-    auto t = host::InProcessTransport::connect(log_, random_);
-    INFO((t ? std::string() : t.error().message));
-    REQUIRE(t.ok());
-    transport_ = std::move(*t);
-  }
-  std::uint8_t failures() {
-    REQUIRE(transport_->card() != nullptr);
-    return transport_->card()->memory().u8(co::Superblock::kAuthFailuresAt);
-  }
-  sw::Sw sw(ByteView cmd) { return sw_via(*transport_, cmd); }
+  void power_up() { medium_.power_up(); }
+  std::uint8_t failures() { return medium_.card().memory().u8(co::Superblock::kAuthFailuresAt); }
+  sw::Sw sw(ByteView cmd) { return sw_via(medium_.transport(), cmd); }
 
   // Powers up, selects the application, then tries to authenticate with
   // `cred`, cut at `cut` if given.
   Attempt attempt(const host::session::Credentials& cred, std::optional<Cut> cut = {}) {
     power_up();
     REQUIRE(sw(hex(kSelectSec)) == 0x9000);
-    const std::uint64_t first = injector_.writes();
-    if (cut) injector_.arm(first + cut->write, cut->prefix);
-    Marker marker(*transport_, injector_);
+    medium_.mark(cut);
+    Marker marker(medium_.transport(), medium_);
     auto s = host::session::SecureSession::open(marker, cred, unix_now());
     Attempt a;
-    a.cut = injector_.fired();
-    injector_.disarm();
+    a.cut = medium_.fired();
     a.opened = s.ok();
     if (!s) a.error = s.error();
-    for (auto [at, ins] : marker.starts) a.commands.emplace_back(at - first, ins);
-    a.sizes.assign(log_.sizes.begin() + static_cast<std::ptrdiff_t>(first), log_.sizes.end());
-    a.offsets.assign(log_.offsets.begin() + static_cast<std::ptrdiff_t>(first), log_.offsets.end());
+    a.commands = marker.starts;
+    a.sizes = medium_.sizes();
+    a.offsets = medium_.offsets();
     return a;
   }
 
  private:
-  co::MemoryStorage mem_;
-  co::FaultInjector injector_{mem_};
-  WriteLog log_{injector_};
-  co::DrbgRandom random_{as_bytes("secure tearing")};
-  std::unique_ptr<host::InProcessTransport> transport_;
+  TornMedium medium_;
 };
-
-// Torn prefixes of a write of n bytes: nothing, half, all but the last byte.
-std::vector<std::size_t> prefixes(std::size_t n) {
-  std::vector<std::size_t> p = {0};
-  if (n / 2 > 0) p.push_back(n / 2);
-  if (n > 1 && n - 1 != n / 2) p.push_back(n - 1);
-  return p;
-}
-
-// Every cut point of an attempt whose clean run made these writes.
-std::vector<Cut> cut_points(const std::vector<std::size_t>& sizes) {
-  std::vector<Cut> cuts;
-  for (std::uint64_t i = 0; i < sizes.size(); ++i)
-    for (std::size_t p : prefixes(sizes[i])) cuts.push_back({i, p});
-  return cuts;
-}
 
 // The INS of the command a write belongs to.
 std::uint8_t command_of(const Attempt& clean, std::uint64_t write) {

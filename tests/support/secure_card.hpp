@@ -79,18 +79,6 @@ inline Bytes select_ef(std::uint16_t fid) {
       Bytes{static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)});
 }
 
-// Sends through a transport; the whole response.
-inline Bytes via(host::Transport& t, ByteView command) {
-  auto r = t.transmit(command);
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return *r;
-}
-
-inline sw::Sw sw_via(host::Transport& t, ByteView command) {
-  return TestCard::sw_of(via(t, command));
-}
-
 inline std::unique_ptr<host::session::SecureSession> open_session(
     TestCard& c, const host::session::Credentials& cred) {
   c.expect(kSelectSec, 0x9000);

@@ -284,4 +284,16 @@ class TestCard {
   std::unique_ptr<host::InProcessTransport> transport_;
 };
 
+// Sends through a transport; the whole response.
+inline Bytes via(host::Transport& t, ByteView command) {
+  auto r = t.transmit(command);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+inline sw::Sw sw_via(host::Transport& t, ByteView command) {
+  return TestCard::sw_of(via(t, command));
+}
+
 }  // namespace juki::test
