@@ -8,11 +8,15 @@
 #include <openssl/rsa.h>
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "card_os/apps/jpki/layout.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 #include "support/test_card.hpp"
+#include "support/torn_medium.hpp"
 
 using namespace juki;
 using namespace juki::test;
@@ -283,4 +287,75 @@ TEST_CASE("jpki: other drivers' applications are not there", "[jpki]") {
       CHECK(c->sw(apdu::encode_command(0x00, 0xA4, 0x04, p2, name, 256)) == 0x6A82);
     }
   }
+}
+
+namespace {
+
+// The golden card after `commands` (hex, each answered with any SW), powered off.
+Bytes image_after(const std::vector<std::string>& commands) {
+  auto c = TestCard::from_image(golden().image);
+  for (const std::string& cmd : commands) c->send(cmd);
+  return c->storage().bytes();
+}
+
+// The tries the card reports for the PIN behind internal EF `pin_ef` (63CX).
+unsigned tries(host::Transport& t, std::uint16_t pin_ef) {
+  REQUIRE(sw_via(t, hex(kSelectJpki)) == 0x9000);
+  REQUIRE(sw_via(t, hex(select(pin_ef))) == 0x9000);
+  const sw::Sw s = sw_via(t, hex("00200080"));
+  REQUIRE((s & 0xFFF0) == 0x63C0);
+  return s & 0x0F;
+}
+
+// Every write of `verify_cmd` (on PIN EF `pin_ef` of a card whose memory is
+// `image`) cut, with several torn prefixes: after power-up the tries are one
+// of `allowed`. Returns the number of cuts made.
+std::size_t tear_every_write(const Bytes& image, std::uint16_t pin_ef,
+                             const std::string& verify_cmd, const std::set<unsigned>& allowed) {
+  auto run = [&](std::optional<Cut> cut, std::vector<std::size_t>* sizes) {
+    TornMedium m(image, "jpki tearing");
+    m.power_up();
+    REQUIRE(sw_via(m.transport(), hex(kSelectJpki)) == 0x9000);
+    REQUIRE(sw_via(m.transport(), hex(select(pin_ef))) == 0x9000);
+    m.mark(cut);
+    auto r = m.transport().transmit(hex(verify_cmd));
+    const bool fired = m.fired();
+    if (sizes != nullptr) *sizes = m.sizes();
+    if (cut) {
+      REQUIRE(fired);
+      CHECK_FALSE(r.ok());  // no answer from a card that lost power
+    }
+    m.power_up();
+    const unsigned left = tries(m.transport(), pin_ef);
+    INFO("cut at write " << (cut ? cut->write : 0) << " prefix " << (cut ? cut->prefix : 0));
+    CHECK(allowed.count(left) == 1);
+  };
+  std::vector<std::size_t> sizes;
+  run(std::nullopt, &sizes);
+  REQUIRE_FALSE(sizes.empty());
+  const auto cuts = cut_points(sizes);
+  for (const Cut& cut : cuts) run(cut, nullptr);
+  return cuts.size();
+}
+
+}  // namespace
+
+TEST_CASE("jpki tearing: a cut VERIFY never gives a try back", "[jpki][tearing]") {
+  std::size_t cuts = 0;
+  SECTION("a wrong authentication PIN: 3 tries, then 3 or 2") {
+    const Bytes image = image_after({});
+    cuts = tear_every_write(image, layout::kAuthPinEf, verify("9999"), {3, 2});
+  }
+  SECTION("the right signature PIN after two wrong: 3 left, then 3, 2 or 5") {
+    const Bytes image =
+        image_after({kSelectJpki, select(layout::kSignPinEf), verify("WRONG1"), verify("WRONG2")});
+    // 3 (old), 2 (the try taken before the comparison, not yet given back), 5 (new).
+    cuts = tear_every_write(image, layout::kSignPinEf, verify(kSignPin), {3, 2, 5});
+  }
+  SECTION("the last wrong authentication PIN: 1 left, then 1 or 0 (blocked)") {
+    const Bytes image =
+        image_after({kSelectJpki, select(layout::kAuthPinEf), verify("0000"), verify("0000")});
+    cuts = tear_every_write(image, layout::kAuthPinEf, verify("0000"), {1, 0});
+  }
+  CHECK(cuts > 0);
 }
