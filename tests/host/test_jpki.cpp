@@ -187,6 +187,8 @@ TEST_CASE("jpki: the signature key signs once per verification of its PIN", "[jp
   c->expect(select(layout::kSignPinEf), 0x9000);
   c->expect(verify(kSignPin), 0x9000);
   c->expect(select(layout::kSignKeyEf), 0x9000);
+  // Too much to sign is refused before the verification is spent.
+  CHECK(c->sw(hex("802A0080F6" + std::string(492, 'A') + "00")) == 0x6700);
   Bytes signature = c->expect(kSign, 0x9000);
   CHECK(verifies(g.certificates->sign, hex(kDigestInfo), signature));
   CHECK(c->sw(hex(kSign)) == 0x6982);  // spent
@@ -220,6 +222,8 @@ TEST_CASE("jpki: wrong PINs count down and lock, as specified", "[jpki]") {
   }
   SECTION("a PIN of the wrong format costs no try") {
     c->expect(select(layout::kAuthPinEf), 0x9000);
+    CHECK(c->sw(hex("0020008000")) == 0x6700);           // VERIFY has no Le
+    CHECK(c->sw(hex(verify("9999") + "00")) == 0x6700);  // nor with data
     CHECK(c->sw(hex(verify("12A4"))) == 0x6A80);
     CHECK(c->sw(hex(verify("12345"))) == 0x6700);
     c->expect(select(layout::kSignPinEf), 0x9000);

@@ -48,6 +48,8 @@ std::optional<Reply> verify(AppServices& card, const apdu::Command& c) {
   if (fid != kAuthPinEf && fid != kSignPinEf) return status(sw::kNoCurrentEf);
   const ObjectRef pin = card.object(ObjectKind::pin, ref_of(fid));
   if (pin == 0) return status(sw::kReferenceNotFound);
+  // VERIFY has no response data: a command with Le is malformed (card-os 6.6).
+  if (c.apdu_case == 2 || c.apdu_case == 4) return status(sw::kWrongLength);
   if (c.p1 == 0x00 && c.data.empty()) return status(sw::verify_failed(card.tries_left(pin)));
   return status(card.verify(pin, c));
 }
@@ -56,7 +58,10 @@ std::optional<Reply> verify(AppServices& card, const apdu::Command& c) {
 // the selected key; the signature key's PIN is spent by each signature.
 Reply sign(AppServices& card, const apdu::Command& c) {
   if (c.p1 != 0x00 || c.p2 != 0x80) return status(sw::kIncorrectP1P2);
-  if (c.apdu_case != 4 || c.data.empty() || c.ne < kSignatureLength)
+  // PKCS#1 v1.5 type-1 padding takes 11 of the 256 bytes: checked before the
+  // PIN is spent.
+  if (c.apdu_case != 4 || c.data.empty() || c.data.size() > kSignatureLength - 11 ||
+      c.ne < kSignatureLength)
     return status(sw::kWrongLength);
   const std::uint16_t fid = selected(card);
   if (fid != kAuthKeyEf && fid != kSignKeyEf) return status(sw::kNoCurrentEf);
