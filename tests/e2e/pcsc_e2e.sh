@@ -8,9 +8,10 @@
 #                         [--make-card PATH] [--build DIR] SCENARIO...
 #
 # SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
-# or all. Tools default to DIR/simulator/juki-card-sim, DIR/simulator/juki-sim-ctl,
-# DIR/host_middleware/juki-terminal, DIR/issuer_tool/juki-pki and
-# DIR/tests/support/juki-make-secure-card (DIR: --build, default build/default).
+# jpki, or all. Tools default to DIR/simulator/juki-card-sim,
+# DIR/simulator/juki-sim-ctl, DIR/host_middleware/juki-terminal,
+# DIR/issuer_tool/juki-pki and DIR/tests/support/juki-make-secure-card (DIR:
+# --build, default build/default); jpki also runs Debian's OpenSC and openssl.
 #
 # The driver starts juki-card-sim itself (2 slots, a control socket and a trace
 # in a temporary directory), and always stops it on exit. Each scenario prints
@@ -35,7 +36,7 @@ while (($#)); do
     --pki) pki_tool="$2"; shift 2 ;;
     --make-card) make_card="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; break ;;
     -*) echo "pcsc_e2e: unknown option '$1'" >&2; exit 2 ;;
     *) break ;;
@@ -479,12 +480,391 @@ scenario_secure() {
     "$(sw "$R0" 00A4040C05F053454331 00A4020C027001 00B000000F)"
 }
 
+# 8. JPKI (specs/jpki.md) through Debian's OpenSC: its jpki driver recognizes
+#    the card, pkcs15-tool and the PKCS#11 module list and read the
+#    certificates, pkcs11-tool signs (checked with openssl against the
+#    certificates), and wrong PINs count down and lock as the card specifies.
+#    The simulator's trace shows what OpenSC sent for each command.
+JPKI_SELECT=00A4040C0AD392F000260100000001
+JPKI_AUTH_LABEL='JPKI (User Authentication PIN)'
+JPKI_SIGN_LABEL='JPKI (Digital Signature PIN)'
+SHA256_DIGESTINFO=3031300D060960864801650304020105000420
+
+# opensc_reader READER: OpenSC's number of READER (opensc-tool -l)
+opensc_reader() {
+  local out num
+  out="$(opensc-tool -l 2>&1)" || fail "opensc-tool -l failed: $out"
+  num="$(awk -v n="$1" 'index($0, n) && $1 ~ /^[0-9]+$/ {print $1; exit}' <<<"$out")"
+  [[ -n "$num" ]] || fail "opensc-tool -l does not list '$1': $out"
+  echo "$num"
+}
+
+# p11 ARGS...: pkcs11-tool with OpenSC's PKCS#11 module (Debian's multiarch path)
+p11_module=""
+for m in /usr/lib/*-linux-gnu/opensc-pkcs11.so; do [[ -e "$m" ]] && p11_module="$m" && break; done
+p11() { pkcs11-tool --module "$p11_module" "$@"; }
+
+# p11_slot READER LABEL: the PKCS#11 slot ID of the token LABEL in READER (pkcs11-tool -L)
+p11_slot() {
+  local out id
+  out="$(p11 -L 2>&1)" || fail "pkcs11-tool -L failed: $out"
+  id="$(awk -v r="$1" -v l="$2" '
+    /^Slot [0-9]+ \(0x[0-9a-f]+\): / { id = $3; gsub(/[():]/, "", id); rd = $0; sub(/^Slot [0-9]+ \(0x[0-9a-f]+\): /, "", rd); next }
+    /^  token label *: / { lb = $0; sub(/^  token label *: /, "", lb); if (rd == r && lb == l) { print id; exit } }' <<<"$out")"
+  [[ -n "$id" ]] || fail "pkcs11-tool -L shows no token '$2' in '$1': $out"
+  echo "$id"
+}
+
+# p11_flags SLOT-ID: the token flags pkcs11-tool -T shows for SLOT-ID
+p11_flags() {
+  p11 -T 2>&1 | awk -v id="($1):" '
+    /^Slot / { here = ($3 == id) } here && /^  token flags *: / { sub(/^  token flags *: /, ""); print; exit }'
+}
+
+# p11_objects FILE: pkcs11-tool --list-objects output as "KIND ID" lines, sorted
+# (KIND cert, pubkey or privkey; profile objects left out)
+p11_objects() {
+  awk '/^[^ ]/ { kind = "" }
+       /^Certificate Object/ { kind = "cert" } /^Public Key Object/ { kind = "pubkey" }
+       /^Private Key Object/ { kind = "privkey" }
+       kind != "" && /^  ID: / { print kind, $2 }' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# p11_field FILE KIND ID FIELD: FIELD (label, subject, Access, ...) of an object of --list-objects
+p11_field() {
+  awk -v k="$2" -v want="$3" -v f="$4" '
+    function flush() { if (kind == k && id == want) { print val; done = 1; exit } }
+    /^[^ ]/ { flush(); kind = ""; id = ""; val = "" }
+    /^Certificate Object/ { kind = "cert" } /^Public Key Object/ { kind = "pubkey" }
+    /^Private Key Object/ { kind = "privkey" }
+    /^  ID: / { id = $2 }
+    index($0, "  " f ":") == 1 { val = substr($0, length(f) + 4); sub(/^ +/, "", val) }
+    END { if (!done) flush() }' "$1"
+}
+
+# trace_mark; ...; trace_pairs SLOT: "COMMAND SW RESPONSE" for each APDU the
+# simulator answered in SLOT since trace_mark
+trace_mark() { trace_at=$(wc -l <"$trace"); }
+trace_pairs() {
+  tail -n "+$((trace_at + 1))" "$trace" |
+    awk -v s="$1" '$2 == s && $3 == ">" {c = $4} $2 == s && $3 == "<" {print c, $5, $4}'
+}
+# trace_verifies SLOT: "COMMAND SW" of the VERIFYs with a PIN since trace_mark
+trace_verifies() { trace_pairs "$1" | awk '$1 ~ /^00200080../ {print $1, $2}' | tr '\n' ' ' | sed 's/ $//'; }
+
+# serial_of DER: the certificate's serial (hex, no leading zeros); cn_of DER: its subject CN
+serial_of() { openssl x509 -inform DER -in "$1" -noout -serial | sed 's/^serial=0*//'; }
+cn_of() { openssl x509 -inform DER -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=\([^,]*\),.*/\1/'; }
+hex_of() { od -An -v -tx1 "$1" | tr -d ' \n' | tr a-f A-F; }
+ascii_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
+verify_apdu() { printf '00200080%02X%s' "${#1}" "$(ascii_hex "$1")"; }
+
+# ef_hex READER FID [APDU...]: the DER in EF FID of the JPKI application read
+# by juki-terminal as OpenSC does (4 bytes for the length, then chunks of at
+# most 256), after APDU... (e.g. a VERIFY); hex
+ef_hex() {
+  local r="$1" fid="$2" head len off n apdus=(); shift 2
+  "$terminal" --json --reader "$r" send "$JPKI_SELECT" "$@" "00A4020C02$fid" 00B0000004 >"$work/ef.json" 2>"$work/err" || true
+  head="$(jq -r '.exchanges[-1] | select(.sw == "9000") | .data' "$work/ef.json" 2>/dev/null)"
+  [[ "$head" =~ ^3082[0-9A-F]{4}$ ]] ||
+    fail "juki-terminal: EF $fid does not begin 30 82 LL LL: $(jq -c '[.exchanges[] | {command, sw, data}]' "$work/ef.json" 2>/dev/null) $(cat "$work/err")"
+  len=$((4 + 16#${head:4:4}))
+  for ((off = 0; off < len; off += 256)); do
+    n=$((len - off < 256 ? len - off : 256))
+    apdus+=("$(printf '00B0%04X%02X' "$off" $((n & 0xFF)))")
+  done
+  "$terminal" --json --reader "$r" send "$JPKI_SELECT" "$@" "00A4020C02$fid" "${apdus[@]}" >"$work/ef.json" ||
+    fail "juki-terminal: reading EF $fid failed: $(jq -c '[.exchanges[] | {command, sw}]' "$work/ef.json" 2>/dev/null)"
+  jq -r --argjson k "${#apdus[@]}" '.exchanges[-$k:] | map(.data) | join("")' "$work/ef.json"
+}
+
+# expect_refused WHAT RC TEXT: the command run by run_rc exited 1 and said TEXT
+expect_refused() {
+  if (($2 == 1)) && grep -qF -- "$3" "$work/err"; then return 0; fi
+  fail "$1: exit $2, want 1 with '$3': $(cat "$work/out" "$work/err")"
+}
+
+# jpki_tries READER FID: SW of the empty VERIFY of the PIN of internal EF FID
+jpki_tries() { sw "$1" "$JPKI_SELECT" "00A4020C02$2" 00200080; }
+
+scenario_jpki() {
+  step "jpki: a card with the JPKI application; OpenSC's jpki driver takes it"
+  local pki="$work/jpki-pki" img="$work/jpki.img" lock="$work/jpki-lock.img" d="$work/jpki"
+  local num auth_slot sign_slot out rc want got tool
+  [[ -n "$p11_module" ]] || fail "OpenSC's PKCS#11 module (/usr/lib/*-linux-gnu/opensc-pkcs11.so) is missing: run scripts/setup"
+  for tool in pkcs15-tool pkcs11-tool pkcs15-crypt openssl; do
+    command -v "$tool" >/dev/null || fail "$tool is not installed: run scripts/setup"
+  done
+  mkdir -p "$d"
+  "$pki_tool" init "$pki" >/dev/null || fail "juki-pki init failed"
+  "$pki_tool" init-jpki "$pki" >/dev/null || fail "juki-pki init-jpki failed"
+  new_blank "$img"
+  "$make_card" --jpki --pki "$pki" "$img" >/dev/null || fail "juki-make-secure-card --jpki failed"
+  cp "$img" "$lock"  # untouched copy for the lockout
+  insert 1 "$img"
+  num="$(opensc_reader "$R1")"
+  out="$(opensc-tool --reader "$num" --name 2>&1)" || fail "opensc-tool --reader $num --name failed: $out"
+  [[ "$out" == jpki ]] || fail "opensc-tool --reader $num --name: '$out', want jpki (OpenSC's JPKI driver)"
+  check "opensc-tool --reader $num ('$R1') --name: jpki"
+  auth_slot="$(p11_slot "$R1" "$JPKI_AUTH_LABEL")"
+  sign_slot="$(p11_slot "$R1" "$JPKI_SIGN_LABEL")"
+  check "pkcs11-tool -L: '$JPKI_AUTH_LABEL' in slot $auth_slot, '$JPKI_SIGN_LABEL' in slot $sign_slot, both in '$R1'"
+  expect_sw "JPKI auth PIN tries (juki-terminal)" 63C3 "$(jpki_tries "$R1" 0018)"
+  expect_sw "JPKI sign PIN tries (juki-terminal)" 63C5 "$(jpki_tries "$R1" 001B)"
+
+  step "jpki: the certificates through OpenSC are the EFs juki-terminal reads"
+  local auth_hex sign_hex
+  auth_hex="$(ef_hex "$R1" 000A)"
+  rc=$(run_rc pkcs15-tool --reader "$num" --read-certificate 01)
+  ((rc == 0)) || fail "pkcs15-tool --read-certificate 01 exited $rc: $(cat "$work/err")"
+  openssl x509 -in "$work/out" -outform DER -out "$d/auth-15.der" 2>"$work/err" ||
+    fail "pkcs15-tool --read-certificate 01 gave no PEM certificate: $(cat "$work/out" "$work/err")"
+  [[ "$(hex_of "$d/auth-15.der")" == "$auth_hex" ]] ||
+    fail "pkcs15-tool --read-certificate 01 differs from EF 000A read by juki-terminal"
+  check "pkcs15-tool --read-certificate 01 = EF 000A ($(((${#auth_hex}) / 2)) bytes, read by juki-terminal)"
+  rc=$(run_rc p11 --slot "$auth_slot" --read-object --type cert --id 01 --output-file "$d/auth.der")
+  ((rc == 0)) || fail "pkcs11-tool --read-object --type cert --id 01 exited $rc: $(cat "$work/err")"
+  [[ "$(hex_of "$d/auth.der")" == "$auth_hex" ]] || fail "pkcs11-tool --read-object cert 01 differs from EF 000A"
+  check "pkcs11-tool --slot $auth_slot --read-object --type cert --id 01 = EF 000A"
+  local id fid ca
+  for want in "03 000B jpki-auth-ca" "04 0002 jpki-sign-ca"; do
+    read -r id fid ca <<<"$want"
+    rc=$(run_rc pkcs15-tool --reader "$num" --read-certificate "$id")
+    ((rc == 0)) || fail "pkcs15-tool --read-certificate $id exited $rc: $(cat "$work/err")"
+    openssl x509 -in "$work/out" -outform DER -out "$d/$ca.der" 2>"$work/err" ||
+      fail "pkcs15-tool --read-certificate $id gave no PEM certificate: $(cat "$work/out" "$work/err")"
+    got="$(hex_of "$d/$ca.der")"
+    [[ "$got" == "$(hex_of "$pki/$ca.cert.der")" ]] || fail "certificate $id is not juki-pki's $ca.cert.der"
+    [[ "$got" == "$(ef_hex "$R1" "$fid")" ]] || fail "certificate $id differs from EF $fid"
+    check "pkcs15-tool --read-certificate $id = EF $fid = juki-pki's $ca.cert.der"
+  done
+  openssl x509 -inform DER -in "$d/jpki-auth-ca.der" -out "$d/auth-ca.pem"
+  openssl x509 -inform DER -in "$d/jpki-sign-ca.der" -out "$d/sign-ca.pem"
+  openssl x509 -inform DER -in "$d/auth.der" -out "$d/auth.pem"
+  out="$(openssl verify -CAfile "$d/auth-ca.pem" "$d/auth.pem" 2>&1)" || fail "openssl verify of the auth certificate: $out"
+  got="$(openssl x509 -in "$d/auth.pem" -noout -subject -nameopt RFC2253)"
+  [[ "$got" == subject=CN=JUKI\ TARO,* ]] || fail "auth certificate subject: '$got', want CN=JUKI TARO"
+  check "auth certificate: $got, chains to the JPKI auth CA (openssl verify)"
+
+  # The signature certificate: only after the sign PIN, and a PIN verified by
+  # one client is not another's (OpenSC selects the application again).
+  sign_hex="$(ef_hex "$R1" 0001 00A4020C02001B "$(verify_apdu ABC123)")"
+  check "juki-terminal reads EF 0001 after VERIFY of the sign PIN ($(((${#sign_hex}) / 2)) bytes)"
+  trace_mark
+  rc=$(run_rc pkcs15-tool --reader "$num" --read-certificate 02)
+  ((rc != 0)) || fail "pkcs15-tool --read-certificate 02 without the PIN succeeded: $(cat "$work/out")"
+  got="$(trace_pairs 1 | awk '$1 == "00B0000004" {print $2}' | tr '\n' ' ' | sed 's/ $//')"
+  [[ "$got" == 6982 ]] || fail "pkcs15-tool --read-certificate 02 without the PIN: READ BINARY answered '$got', want 6982"
+  check "pkcs15-tool --read-certificate 02 without the PIN, just after juki-terminal verified it: exit $rc, the card answers 6982 ($(tr '\n' ' ' <"$work/err" | sed 's/ *$//'))"
+  rc=$(run_rc p11 --slot "$sign_slot" --read-object --type cert --id 02 --output-file "$d/x.der")
+  expect_refused "pkcs11-tool --read-object cert 02 without login" "$rc" 'object not found'
+  check "pkcs11-tool --slot $sign_slot --read-object cert 02 without login: object not found"
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC123 --read-object --type cert --id 02 --output-file "$d/sign.der")
+  ((rc == 0)) || fail "pkcs11-tool --login --read-object cert 02 exited $rc: $(cat "$work/err")"
+  [[ "$(hex_of "$d/sign.der")" == "$sign_hex" ]] || fail "pkcs11-tool --read-object cert 02 differs from EF 0001"
+  openssl x509 -inform DER -in "$d/sign.der" -out "$d/sign.pem"
+  out="$(openssl verify -CAfile "$d/sign-ca.pem" "$d/sign.pem" 2>&1)" || fail "openssl verify of the sign certificate: $out"
+  got="$(openssl x509 -in "$d/sign.pem" -noout -subject -nameopt RFC2253)"
+  [[ "$got" == subject=CN=JUKI\ TARO,* ]] || fail "sign certificate subject: '$got', want CN=JUKI TARO"
+  check "pkcs11-tool --login --pin ABC123 --read-object cert 02 = EF 0001: $got, chains to the JPKI sign CA"
+
+  step "jpki: pkcs15-tool and pkcs11-tool list the objects"
+  rc=$(run_rc pkcs15-tool --reader "$num" --list-certificates)
+  ((rc == 0)) || fail "pkcs15-tool --list-certificates exited $rc: $(cat "$work/err")"
+  got="$(awk '
+    function flush() { if (id != "") print id, path, flags, "authority=" auth, "serial=" serial }
+    /^X.509 Certificate/ { flush(); id = ""; path = ""; flags = "public"; auth = ""; serial = "-" }
+    /^\tObject Flags/ { if ($0 ~ /private/) flags = "private" }
+    /^\tAuthority/ { auth = $NF } /^\tPath/ { path = $NF } /^\tID/ { id = $NF }
+    /^\tEncoded serial/ { serial = $NF; sub(/^0+/, "", serial) }
+    END { flush() }' "$work/out")"
+  want="01 000a public authority=no serial=$(serial_of "$d/auth.der")
+02 0001 private authority=no serial=-
+03 000b public authority=yes serial=$(serial_of "$pki/jpki-auth-ca.cert.der")
+04 0002 public authority=yes serial=$(serial_of "$pki/jpki-sign-ca.cert.der")"
+  [[ "$got" == "$want" ]] || fail "pkcs15-tool --list-certificates:
+$got
+want:
+$want
+$(cat "$work/out")"
+  while read -r line; do check "pkcs15-tool --list-certificates: $line"; done <<<"$got"
+  rc=$(run_rc pkcs15-tool --reader "$num" --list-pins)
+  ((rc == 0)) || fail "pkcs15-tool --list-pins exited $rc: $(cat "$work/err")"
+  got="$(awk '/^PIN \[/ { sub(/^PIN /, ""); name = $0 }
+    /^\tLength/ { len = $3 " " $4 } /^\tTries left/ { print name, len, "tries=" $NF }' "$work/out" | tr '\t' ' ')"
+  want="[User Authentication PIN] min_len:4, max_len:4, tries=3
+[Digital Signature PIN] min_len:6, max_len:16, tries=5"
+  [[ "$got" == "$want" ]] || fail "pkcs15-tool --list-pins: '$got', want '$want': $(cat "$work/out")"
+  while read -r line; do check "pkcs15-tool --list-pins: $line"; done <<<"$got"
+
+  rc=$(run_rc p11 --slot "$auth_slot" --list-objects)
+  ((rc == 0)) || fail "pkcs11-tool --slot $auth_slot --list-objects exited $rc: $(cat "$work/err")"
+  cp "$work/out" "$d/auth-objects"
+  got="$(p11_objects "$d/auth-objects")"
+  want="cert 01 cert 03 cert 04 pubkey 01 pubkey 03 pubkey 04"
+  [[ "$got" == "$want" ]] || fail "pkcs11-tool --list-objects on '$JPKI_AUTH_LABEL': '$got', want '$want'"
+  check "pkcs11-tool --slot $auth_slot --list-objects: $got"
+  for want in "01 JUKI TARO" "03 $(cn_of "$pki/jpki-auth-ca.cert.der")" "04 $(cn_of "$pki/jpki-sign-ca.cert.der")"; do
+    got="$(p11_field "$d/auth-objects" cert "${want%% *}" subject)"
+    [[ "$got" == *", CN=${want#* }" ]] || fail "certificate ${want%% *}: subject '$got', want CN=${want#* }"
+    check "certificate ${want%% *} '$(p11_field "$d/auth-objects" cert "${want%% *}" label)': $got"
+  done
+  rc=$(run_rc p11 --slot "$auth_slot" --login --pin 1234 --list-objects)
+  ((rc == 0)) || fail "pkcs11-tool --slot $auth_slot --login --list-objects exited $rc: $(cat "$work/err")"
+  cp "$work/out" "$d/auth-objects-login"
+  got="$(p11_objects "$d/auth-objects-login")"
+  want="cert 01 cert 03 cert 04 privkey 01 pubkey 01 pubkey 03 pubkey 04"
+  [[ "$got" == "$want" ]] || fail "pkcs11-tool --login --list-objects on '$JPKI_AUTH_LABEL': '$got', want '$want'"
+  got="$(p11_field "$d/auth-objects-login" privkey 01 Access)"
+  [[ "$got" != *"always authenticate"* ]] || fail "private key 01 is 'always authenticate': $got"
+  check "pkcs11-tool --slot $auth_slot --login --pin 1234 --list-objects: $want; key 01 '$(p11_field "$d/auth-objects-login" privkey 01 label)': $got"
+  rc=$(run_rc p11 --slot "$sign_slot" --list-objects)
+  ((rc == 0)) || fail "pkcs11-tool --slot $sign_slot --list-objects exited $rc: $(cat "$work/err")"
+  got="$(p11_objects "$work/out")"
+  [[ "$got" == "pubkey 02" ]] || fail "pkcs11-tool --list-objects on '$JPKI_SIGN_LABEL' without login: '$got', want 'pubkey 02' (the certificate is private)"
+  check "pkcs11-tool --slot $sign_slot --list-objects: $got (the signature certificate is private)"
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC123 --list-objects)
+  ((rc == 0)) || fail "pkcs11-tool --slot $sign_slot --login --list-objects exited $rc: $(cat "$work/err")"
+  cp "$work/out" "$d/sign-objects-login"
+  got="$(p11_objects "$d/sign-objects-login")"
+  want="cert 02 privkey 02 pubkey 02"
+  [[ "$got" == "$want" ]] || fail "pkcs11-tool --login --list-objects on '$JPKI_SIGN_LABEL': '$got', want '$want'"
+  got="$(p11_field "$d/sign-objects-login" privkey 02 Access)"
+  [[ "$got" == *"always authenticate"* ]] || fail "private key 02 is not 'always authenticate': $got"
+  [[ "$(p11_field "$d/sign-objects-login" cert 02 subject)" == *", CN=JUKI TARO" ]] ||
+    fail "certificate 02: subject '$(p11_field "$d/sign-objects-login" cert 02 subject)', want CN=JUKI TARO"
+  check "pkcs11-tool --slot $sign_slot --login --pin ABC123 --list-objects: $want; key 02 '$(p11_field "$d/sign-objects-login" privkey 02 label)': $got; certificate 02: $(p11_field "$d/sign-objects-login" cert 02 subject)"
+
+  step "jpki: SHA256-RSA-PKCS signatures through pkcs11-tool, checked by openssl"
+  local msg="$d/msg" digest sig_cmd
+  printf 'Juki card, JPKI over pcscd\n' >"$msg"
+  digest="$(openssl dgst -sha256 -binary "$msg" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)"
+  sig_cmd="802A008033${SHA256_DIGESTINFO}${digest}00"
+  openssl x509 -in "$d/sign.pem" -pubkey -noout >"$d/sign.pub"
+  openssl x509 -in "$d/auth.pem" -pubkey -noout >"$d/auth.pub"
+
+  trace_mark
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC123 --sign --mechanism SHA256-RSA-PKCS --id 02 \
+    --input-file "$msg" --output-file "$d/sig-sign")
+  ((rc == 0)) || fail "pkcs11-tool --sign --id 02 exited $rc: $(cat "$work/out" "$work/err")"
+  out="$(openssl dgst -sha256 -verify "$d/sign.pub" -signature "$d/sig-sign" "$msg" 2>&1)" ||
+    fail "openssl: the signature by key 02 does not verify with the sign certificate: $out"
+  [[ "$out" == "Verified OK" ]] || fail "openssl dgst -verify said '$out'"
+  check "pkcs11-tool --slot $sign_slot --login --pin ABC123 --sign --mechanism SHA256-RSA-PKCS --id 02: $(stat -c %s "$d/sig-sign") bytes; openssl with the sign certificate's key: $out"
+  want="$(verify_apdu ABC123) 9000 $(verify_apdu ABC123) 9000"
+  got="$(trace_verifies 1)"
+  [[ "$got" == "$want" ]] || fail "VERIFYs of the sign PIN for one signature: '$got', want '$want' (C_Login and the always-authenticate C_Login)"
+  check "trace: 2 VERIFYs of the sign PIN (C_Login, then CKU_CONTEXT_SPECIFIC for the always-authenticate key), both 9000"
+  got="$(trace_pairs 1 | awk '{p2 = p1; p1 = $1} $1 ~ /^802A/ {print p2, $1, $2, $3}')"
+  want="00A4020C02001A $sig_cmd 9000 $(hex_of "$d/sig-sign")9000"
+  [[ "$got" == "$want" ]] || fail "signature APDU: '$got', want '$want'"
+  check "trace: SELECT 001A, then 80 2A 00 80 33 <SHA-256 DigestInfo of the message> 00 -> the 256-byte signature, 9000"
+  expect_sw "sign PIN tries after the signature" 63C5 "$(jpki_tries "$R1" 001B)"
+
+  trace_mark
+  rc=$(run_rc pkcs15-crypt --reader "$num" --sign --key 02 --pin ABC123 --sha-256 --pkcs1 \
+    --input <(openssl dgst -sha256 -binary "$msg") --output "$d/sig-sign-15")
+  ((rc == 0)) || fail "pkcs15-crypt --sign --key 02 exited $rc: $(cat "$work/out" "$work/err")"
+  cmp -s "$d/sig-sign" "$d/sig-sign-15" || fail "pkcs15-crypt's signature differs from pkcs11-tool's (PKCS#1 v1.5 is deterministic)"
+  got="$(trace_verifies 1)"
+  [[ "$got" == "$(verify_apdu ABC123) 9000" ]] || fail "pkcs15-crypt: VERIFYs '$got', want one"
+  check "pkcs15-crypt --sign --key 02 --pin ABC123 --sha-256 --pkcs1 (one VERIFY): the same signature"
+
+  trace_mark
+  rc=$(run_rc p11 --slot "$auth_slot" --login --pin 1234 --sign --mechanism SHA256-RSA-PKCS --id 01 \
+    --input-file "$msg" --output-file "$d/sig-auth")
+  ((rc == 0)) || fail "pkcs11-tool --sign --id 01 exited $rc: $(cat "$work/out" "$work/err")"
+  out="$(openssl dgst -sha256 -verify "$d/auth.pub" -signature "$d/sig-auth" "$msg" 2>&1)" ||
+    fail "openssl: the signature by key 01 does not verify with the auth certificate: $out"
+  [[ "$out" == "Verified OK" ]] || fail "openssl dgst -verify said '$out'"
+  got="$(trace_verifies 1)"
+  [[ "$got" == "$(verify_apdu 1234) 9000" ]] || fail "VERIFYs of the auth PIN for one signature: '$got', want one"
+  got="$(trace_pairs 1 | awk '{p2 = p1; p1 = $1} $1 ~ /^802A/ {print p2, $2}')"
+  [[ "$got" == "00A4020C020017 9000" ]] || fail "auth signature: '$got', want SELECT 0017 then 80 2A answered 9000"
+  check "pkcs11-tool --slot $auth_slot --login --pin 1234 --sign --mechanism SHA256-RSA-PKCS --id 01 (one VERIFY, SELECT 0017, 80 2A): openssl with the auth certificate's key: $out"
+
+  # The card's rule behind OpenSC's two VERIFYs: each signature spends the sign PIN.
+  rc=$(run_rc "$terminal" --json --reader "$R1" send "$JPKI_SELECT" 00A4020C02001B "$(verify_apdu ABC123)" \
+    00A4020C02001A "$sig_cmd" "$sig_cmd" 00A4020C020001 00B0000004)
+  ((rc == 1)) || fail "juki-terminal send (a signature, then refusals) exited $rc, want 1: $(cat "$work/err")"
+  out="$(jq -r '[.exchanges[].sw] | join(" ")' "$work/out")"
+  [[ "$out" == "9000 9000 9000 9000 9000 6982 9000 6982" ]] ||
+    fail "VERIFY, SELECT 001A, 80 2A twice, READ 0001: SWs '$out', want 9000 9000 9000 9000 9000 6982 9000 6982"
+  check "juki-terminal: after one VERIFY the sign key signs once (9000, then 6982), and EF 0001 is closed again (6982)"
+
+  step "jpki: wrong PINs through OpenSC count down and lock (a fresh copy of the card)"
+  swap 1 "$lock"
+  auth_slot="$(p11_slot "$R1" "$JPKI_AUTH_LABEL")"
+  sign_slot="$(p11_slot "$R1" "$JPKI_SIGN_LABEL")"
+  expect_sw "fresh copy: auth PIN tries" 63C3 "$(jpki_tries "$R1" 0018)"
+
+  trace_mark
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC12 --list-objects)
+  expect_refused "5-character sign PIN" "$rc" 'C_Login failed: rv = CKR_PIN_LEN_RANGE'
+  [[ -z "$(trace_verifies 1)" ]] || fail "a PIN of the wrong length reached the card: $(trace_verifies 1)"
+  expect_sw "sign PIN of 5 characters: CKR_PIN_LEN_RANGE, no VERIFY sent; sign PIN tries" 63C5 "$(jpki_tries "$R1" 001B)"
+
+  local i left flags
+  local -a want_flags=("" "user PIN count low" "final user PIN try" "user PIN locked")
+  for i in 1 2 3; do
+    left=$((3 - i))
+    trace_mark
+    rc=$(run_rc p11 --slot "$auth_slot" --login --pin 9999 --list-objects)
+    expect_refused "wrong auth PIN #$i" "$rc" 'C_Login failed: rv = CKR_PIN_INCORRECT'
+    got="$(trace_verifies 1)"
+    [[ "$got" == "$(verify_apdu 9999) 63C$left" ]] ||
+      fail "wrong auth PIN #$i: VERIFYs '$got', want exactly one answered 63C$left"
+    expect_sw "wrong auth PIN #$i: CKR_PIN_INCORRECT, one VERIFY answered 63C$left; tries (juki-terminal)" \
+      "63C$left" "$(jpki_tries "$R1" 0018)"
+    flags="$(p11_flags "$auth_slot")"
+    [[ "$flags" == *"${want_flags[i]}"* ]] || fail "pkcs11-tool -T after wrong auth PIN #$i: flags '$flags', want '${want_flags[i]}'"
+    check "pkcs11-tool -T: '$JPKI_AUTH_LABEL' flags: $flags"
+  done
+
+  trace_mark
+  rc=$(run_rc p11 --slot "$auth_slot" --login --pin 1234 --sign --mechanism SHA256-RSA-PKCS --id 01 \
+    --input-file "$msg" --output-file "$d/sig-locked")
+  expect_refused "right auth PIN on the locked PIN" "$rc" 'C_Login failed: rv = CKR_PIN_LOCKED'
+  got="$(trace_verifies 1)"
+  [[ "$got" == "$(verify_apdu 1234) 6983" ]] || fail "right auth PIN when locked: VERIFYs '$got', want one answered 6983"
+  [[ -z "$(trace_pairs 1 | awk '$1 ~ /^802A/')" ]] || fail "a signature was attempted with the locked PIN"
+  expect_sw "right auth PIN 1234 now: CKR_PIN_LOCKED (6983), no signature; tries" 63C0 "$(jpki_tries "$R1" 0018)"
+  expect_sw "the sign PIN is unaffected" 63C5 "$(jpki_tries "$R1" 001B)"
+  rc=$(run_rc pkcs15-tool --reader "$num" --list-pins)
+  ((rc == 0)) || fail "pkcs15-tool --list-pins with the auth PIN locked exited $rc: $(cat "$work/err")"
+  got="$(awk '/^\tTries left/ {print $NF}' "$work/out" | tr '\n' ' ' | sed 's/ $//')"
+  [[ "$got" == "0 5" ]] || fail "pkcs15-tool --list-pins with the auth PIN locked: tries '$got', want '0 5'"
+  rc=$(run_rc pkcs15-tool --reader "$num" --list-certificates)
+  ((rc == 0)) || fail "pkcs15-tool --list-certificates with the auth PIN locked exited $rc: $(cat "$work/err")"
+  check "OpenSC still binds (the empty VERIFY of the locked PIN answers 63C0): --list-pins tries 0 and 5, --list-certificates exit 0"
+
+  trace_mark
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC-12 --list-objects)
+  expect_refused "sign PIN ABC-12 (not letters and digits)" "$rc" 'C_Login failed: rv = CKR_DATA_INVALID'
+  [[ "$(trace_verifies 1)" == "$(verify_apdu ABC-12) 6A80" ]] ||
+    fail "sign PIN ABC-12: VERIFYs '$(trace_verifies 1)', want one answered 6A80"
+  expect_sw "sign PIN ABC-12: CKR_DATA_INVALID, one VERIFY answered 6A80 (format), no try spent; tries" \
+    63C5 "$(jpki_tries "$R1" 001B)"
+  trace_mark
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin WRONG1 --list-objects)
+  expect_refused "wrong sign PIN" "$rc" 'C_Login failed: rv = CKR_PIN_INCORRECT'
+  [[ "$(trace_verifies 1)" == "$(verify_apdu WRONG1) 63C4" ]] || fail "wrong sign PIN: VERIFYs '$(trace_verifies 1)', want one answered 63C4"
+  expect_sw "wrong sign PIN WRONG1: CKR_PIN_INCORRECT, one VERIFY answered 63C4; tries" 63C4 "$(jpki_tries "$R1" 001B)"
+  rc=$(run_rc p11 --slot "$sign_slot" --login --pin ABC123 --sign --mechanism SHA256-RSA-PKCS --id 02 \
+    --input-file "$msg" --output-file "$d/sig-sign-2")
+  ((rc == 0)) || fail "pkcs11-tool --sign --id 02 with the auth PIN locked exited $rc: $(cat "$work/out" "$work/err")"
+  out="$(openssl dgst -sha256 -verify "$d/sign.pub" -signature "$d/sig-sign-2" "$msg" 2>&1)" ||
+    fail "openssl: the signature by key 02 of the locked card's copy does not verify: $out"
+  expect_sw "the sign key still signs ($out); the right sign PIN restored its tries" 63C5 "$(jpki_tries "$R1" 001B)"
+  expect_sw "and the auth PIN stays locked" 63C0 "$(jpki_tries "$R1" 0018)"
+}
+
 # ---------------------------------------------------------------- main
 scenarios=("$@")
-[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure)
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki)
 for s in "${scenarios[@]}"; do
   case "$s" in
-    readers | conformance | removal | tear | two-readers | foreign | secure) ;;
+    readers | conformance | removal | tear | two-readers | foreign | secure | jpki) ;;
     *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
   esac
 done
