@@ -141,6 +141,10 @@ class Firewall {
       }
       enter(a, channel);
       pins_of(b);
+      for (std::uint8_t ref : b.pins) {
+        enter(a, channel);
+        b_pin_verified_in_a(b, ref);
+      }
       enter(a, channel);
       authentication_in(b);
     }
@@ -276,6 +280,20 @@ class Firewall {
       CHECK(TestCard::sw_of(r) != 0x9000);
     }
   }
+  // b's PIN value sent with b's reference while in a's context: the
+  // reference resolves in a (a's PIN or none), and b's PIN stays unverified.
+  void b_pin_verified_in_a(const App& b, std::uint8_t ref) {
+    const auto value = pin_value(b, ref);
+    if (!value) return;
+    attempt(b, apdu::encode_command(cla(), 0x20, 0x00, static_cast<std::uint8_t>(0x80 | ref),
+                                    as_bytes(*value)));
+    attempt(b, apdu::encode_command(cla(), 0xA4, 0x04, 0x0C, b.aid));
+    const Bytes r =
+        attempt(b, apdu::encode_command(cla(), 0x20, 0x00, static_cast<std::uint8_t>(0x80 | ref)));
+    INFO("PIN " << int(ref) << " of " << to_hex(b.aid) << " after its value in another context");
+    CHECK(TestCard::sw_of(r) != 0x9000);
+  }
+
   // Mutual authentication in b's context: only SEC holds what it needs; a
   // session from elsewhere is never established in b.
   void authentication_in(const App& b) {
