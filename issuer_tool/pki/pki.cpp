@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/check_digits.hpp"
+
 // JukiAuthorization as an OpenSSL ASN.1 template (specs/pki.md).
 extern "C" {
 typedef struct juki_authorization_st {
@@ -317,20 +319,13 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return role == Role::municipal_app;
   }
 
+  // One implementation for the card and the host (common/check_digits.hpp).
   std::optional<char> municipality_check_digit(std::string_view d) {
-    if (d.size() != 5) return std::nullopt;
-    int s = 0;
-    for (std::size_t i = 0; i < 5; ++i) {
-      if (d[i] < '0' || d[i] > '9') return std::nullopt;
-      s += static_cast<int>(6 - i) * (d[i] - '0');
-    }
-    return static_cast<char>('0' + (11 - s % 11) % 10);
+    return check_digits::municipality(d);
   }
 
   bool municipality_code_valid(std::string_view code) {
-    if (code.size() != 6) return false;
-    auto check = municipality_check_digit(code.substr(0, 5));
-    return check && *check == code[5];
+    return check_digits::municipality_valid(code);
   }
 
   // ------------------------------------------------------------ the extension

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/bytes.hpp"
+#include "common/card_information.hpp"
+#include "common/check_digits.hpp"
 #include "common/result.hpp"
 
 using namespace juki;
@@ -37,4 +39,83 @@ TEST_CASE("Result carries a value or an error") {
   CHECK(v.ok());
   Result<void, int> e = unexpected(3);
   CHECK(e.error() == 3);
+}
+
+// The project's resident code rule (specs/juki-ap.md 3.1), worked by hand:
+// 1234567890 -> P1..P10 = 0 9 8 7 6 5 4 3 2 1, Q = 2 3 4 5 6 7 2 3 4 5,
+// sum 195, 195 mod 11 = 8, check digit 11 - 8 = 3.
+TEST_CASE("check digits: the resident code, every branch of the rule") {
+  using check_digits::resident_code;
+  CHECK(resident_code("1234567890") == '3');
+  CHECK(resident_code("0000000001") == '9');  // sum 2
+  CHECK(resident_code("5000000000") == '8');  // P10 * Q10 = 25, remainder 3
+  CHECK(resident_code("0000000005") == '1');  // remainder 10
+  CHECK(resident_code("3141592653") == '0');  // sum 177, remainder 1: 0
+  CHECK(resident_code("0000000000") == '0');  // remainder 0: 0
+  // The same family as the individual number (12 digits): 12345678901 -> 8
+  // is its published example; the 10-digit rule is its first 10 weights.
+  CHECK(check_digits::resident_code_valid("12345678903"));
+  CHECK_FALSE(check_digits::resident_code_valid("12345678904"));
+  CHECK_FALSE(check_digits::resident_code_valid("1234567890"));
+  CHECK_FALSE(check_digits::resident_code_valid("123456789033"));
+  CHECK_FALSE(check_digits::resident_code_valid("1234567890A"));
+  CHECK_FALSE(check_digits::resident_code_valid("12345 78903"));
+  CHECK_FALSE(resident_code("123456789"));
+  CHECK_FALSE(resident_code("123456789X"));
+}
+
+TEST_CASE("check digits: the municipality code (specs/pki.md)") {
+  CHECK(check_digits::municipality("13000") == '1');
+  CHECK(check_digits::municipality("01100") == '2');
+  CHECK(check_digits::municipality("13101") == '6');
+  CHECK(check_digits::municipality_valid("131016"));
+  CHECK_FALSE(check_digits::municipality_valid("131017"));
+  CHECK_FALSE(check_digits::municipality_valid("13101"));
+  CHECK_FALSE(check_digits::municipality("1310A"));
+}
+
+TEST_CASE("card information: dates, ten years, the format and its refusals") {
+  namespace ci = card_information;
+  CHECK(ci::parse_date("20240229").has_value());
+  CHECK_FALSE(ci::parse_date("20230229"));  // not a leap year
+  CHECK_FALSE(ci::parse_date("21000229"));  // century, not a leap year
+  CHECK(ci::parse_date("20000229").has_value());
+  CHECK_FALSE(ci::parse_date("20230431"));
+  CHECK_FALSE(ci::parse_date("20231301"));
+  CHECK_FALSE(ci::parse_date("20230100"));
+  CHECK_FALSE(ci::parse_date("18991231"));
+  CHECK_FALSE(ci::parse_date("2023-1-1"));
+  CHECK(ci::format_date(ci::years_after(*ci::parse_date("20030825"), 10)) == "20130825");
+  CHECK(ci::format_date(ci::years_after(*ci::parse_date("20240229"), 10)) == "20340228");
+
+  const Bytes serial = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0xAB};
+  auto info = ci::encode({"131016", "20240229", 'B', serial});
+  REQUIRE(info.ok());
+  const std::string text(info->begin(), info->end());
+  CHECK(text ==
+        "131016202402292034022"
+        "8B01020304050607AB");
+  CHECK(info->size() == ci::kSize);
+  CHECK(ci::check(*info, serial) == ci::Problem::none);
+
+  auto changed = [&](std::size_t at, std::string_view with) {
+    Bytes b = *info;
+    std::copy(with.begin(), with.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
+    return ci::check(b, serial);
+  };
+  CHECK(changed(ci::kMunicipalityAt, "131017") == ci::Problem::municipality);
+  CHECK(changed(ci::kIssueDateAt, "20240230") == ci::Problem::issue_date);
+  CHECK(changed(ci::kExpiryAt, "20340301") == ci::Problem::expiry);  // Feb 29 -> Feb 28
+  CHECK(changed(ci::kExpiryAt, "20330228") == ci::Problem::expiry);
+  CHECK(changed(ci::kFaceAt, "C") == ci::Problem::face);
+  CHECK(changed(ci::kSerialAt, "01020304050607ab") == ci::Problem::serial);  // uppercase only
+  CHECK(changed(ci::kSerialAt + 15, "C") == ci::Problem::serial);
+  CHECK(ci::check(ByteView(*info).first(38), serial) == ci::Problem::size);
+  CHECK(ci::check(*info, Bytes(8, 0)) == ci::Problem::serial);
+
+  CHECK(ci::encode({"131017", "20240101", 'A', serial}).error() == ci::Problem::municipality);
+  CHECK(ci::encode({"131016", "20240132", 'A', serial}).error() == ci::Problem::issue_date);
+  CHECK(ci::encode({"131016", "99900101", 'A', serial}).error() == ci::Problem::issue_date);
+  CHECK(ci::encode({"131016", "20240101", 'C', serial}).error() == ci::Problem::face);
+  CHECK(ci::encode({"131016", "20240101", 'A', Bytes(7, 0)}).error() == ci::Problem::serial);
 }
