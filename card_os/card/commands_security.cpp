@@ -131,22 +131,26 @@ Reply Card::Impl::reset_retry_counter(Channel& ch, const Command& c) {
   const bool with_puk = c.p1 == 0x00 || c.p1 == 0x01;
   const std::size_t fixed = fixed_length(objects_, pin);
 
-  switch (objects_.unblock_kind(pin)) {
+  const Unblock kind = objects_.unblock_kind(pin);
+  switch (kind) {
     case Unblock::none:
       return status(sw::kConditionsNotSatisfied);
     case Unblock::pin:
       if (!with_puk) return status(sw::kIncorrectP1P2);
       break;
     case Unblock::key:
+    case Unblock::role:
       if (with_puk) return status(sw::kIncorrectP1P2);
       break;
+    default:
+      return status(sw::kConditionsNotSatisfied);  // no policy this card knows
   }
   if (c.p1 == 0x03 && !c.data.empty()) return status(sw::kWrongLength);
   if (c.p1 != 0x03 && c.data.empty()) return status(sw::kWrongLength);
 
   ByteView puk_value, new_value;
   ObjectRef authority = 0;
-  if (objects_.unblock_kind(pin) == Unblock::pin) {
+  if (kind == Unblock::pin) {
     authority = objects_.find(owner, ObjectKind::pin, objects_.unblock_ref(pin));
     if (authority == 0 || !objects_.pin_set(authority)) return status(sw::kReferenceDataNotUsable);
     const std::size_t puk_fixed = fixed_length(objects_, authority);
@@ -158,9 +162,16 @@ Reply Card::Impl::reset_retry_counter(Channel& ch, const Command& c) {
     }
     if (objects_.blocked(authority)) return status(sw::kAuthMethodBlocked);
     if (auto s = objects_.check_format(authority, puk_value); s != sw::kOk) return status(s);
-  } else {
+  } else if (kind == Unblock::key) {
     authority = objects_.find(owner, ObjectKind::key, objects_.unblock_ref(pin));
     if (authority == 0 || !ch.security.has(authority))
+      return status(sw::kSecurityStatusNotSatisfied);
+    if (with_new_pin) new_value = c.data;
+  } else {
+    // A terminal of one of the policy's roles, mutually authenticated on this
+    // channel in this context, and this very command under its secure messaging.
+    const bool secure = ch.secure && ch.auth.established();
+    if (!secure || (ch.security.roles & objects_.unblock_roles(pin)) == 0)
       return status(sw::kSecurityStatusNotSatisfied);
     if (with_new_pin) new_value = c.data;
   }
@@ -170,7 +181,7 @@ Reply Card::Impl::reset_retry_counter(Channel& ch, const Command& c) {
   } else if (!objects_.pin_set(pin)) {
     return status(sw::kReferenceDataNotUsable);  // nothing to unblock into
   }
-  if (objects_.unblock_kind(pin) == Unblock::pin)
+  if (kind == Unblock::pin)
     if (auto s = check_pin(ch, authority, puk_value, false); s != sw::kOk) return status(s);
 
   Transaction tx(nvm_);

@@ -13,7 +13,10 @@ constexpr std::uint32_t kValue = 16;
 constexpr std::uint8_t kAlgorithmAes = 0x01;
 constexpr std::uint8_t kAlgorithmEcP256 = 0x02;
 constexpr std::uint8_t kAlgorithmRsa = 0x03;
-constexpr std::uint32_t kValueLength = 10;  // u16, RSA private key objects
+constexpr std::uint32_t kValueLength = 10;   // u16, RSA private key objects
+constexpr std::uint32_t kUnblockRoles = 10;  // u16, PINs of unblock kind 3
+// Role bits 0..7 (codes 1..8, specs/pki.md); bits 8..15 are reserved.
+constexpr std::uint16_t kRoleBits = 0x00FF;
 
 bool char_allowed(PinFormat f, std::uint8_t c) {
   switch (f) {
@@ -157,10 +160,17 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
         obj[2] = v[0];
         break;
       }
-      case 0x86:  // PIN unblock policy
+      case 0x86:  // PIN unblock policy: 01 RR | 02 RR | 03 role set (2 bytes)
         bit = 64;
-        if (!is_pin || v.size() != 2 || v[0] > 2 || (v[0] == 0) != (v[1] == 0) ||
-            v[1] > kMaxObjectRef)
+        if (!is_pin || v.empty()) return unexpected(sw::kWrongData);
+        if (v[0] == static_cast<std::uint8_t>(Unblock::role)) {
+          const std::uint16_t roles = v.size() == 3 ? load_be16(&v[1]) : 0;
+          if (roles == 0 || (roles & ~kRoleBits) != 0) return unexpected(sw::kWrongData);
+          obj[8] = v[0];
+          store_be16(&obj[kUnblockRoles], roles);
+          break;
+        }
+        if (v.size() != 2 || v[0] > 2 || (v[0] == 0) != (v[1] == 0) || v[1] > kMaxObjectRef)
           return unexpected(sw::kWrongData);
         obj[8] = v[0];
         obj[9] = v[1];

@@ -6,7 +6,8 @@
 // Object layout (kObjectSize bytes), big-endian:
 //  0 kind (1 PIN, 2 AES key, 3 P-256 private key, 4 RSA private key)  1 reference (1..31)
 //  2 flags  3 format | algorithm  4 min length | key length  5 max length  6 retry limit
-//  7 tries left  8 unblock kind  9 unblock reference  10 value length (u16, RSA keys; else 0)
+//  7 tries left  8 unblock kind  9 unblock reference (kinds 1, 2; else 0)
+//  10 value length (u16, RSA keys) | unblock role set (u16, PINs of unblock kind 3) | 0
 //  12 next object
 // 16 value[32]: PIN digest, AES key bytes, or the P-256 private scalar
 // An RSA private key object is longer: 16 + its value length, the value being
@@ -41,6 +42,8 @@ enum class Unblock : std::uint8_t {
   none = 0,  // RESET RETRY COUNTER refused
   pin = 1,   // with an unblocking PIN (PUK) of this DF, given in the command
   key = 2,   // after EXTERNAL AUTHENTICATE with an administrative key
+  role = 3,  // by a mutually authenticated terminal of one of a set of roles, under
+             // secure messaging (specs/secure-channel.md 4)
 };
 
 // Flags of a PIN object.
@@ -74,6 +77,8 @@ class SecurityObjects {
   bool blocked(ObjectRef o) const { return tries_left(o) == 0; }
   Unblock unblock_kind(ObjectRef o) const { return static_cast<Unblock>(m_.u8(o + 8)); }
   std::uint8_t unblock_ref(ObjectRef o) const { return m_.u8(o + 9); }
+  // Unblock kind 3: the role set (access bits, specs/pki.md) that may unblock it.
+  std::uint16_t unblock_roles(ObjectRef o) const { return m_.u16(o + 10); }
 
   // --- PINs ---
   bool pin_set(ObjectRef pin) const { return (flags(pin) & kPinValueSet) != 0; }

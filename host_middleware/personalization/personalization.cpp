@@ -24,7 +24,11 @@ Bytes PinDefinition::encode() const {
   b.add_u8(0x82, retry_limit);
   if (!initial_value.empty()) b.add(0x84, initial_value);
   if (activates_card) b.add_u8(0x85, 0x02);
-  if (unblock_kind != 0) {
+  if (unblock_kind == 3) {  // 03, then the 16-bit role set
+    const std::uint8_t u[] = {unblock_kind, static_cast<std::uint8_t>(unblock_roles >> 8),
+                              static_cast<std::uint8_t>(unblock_roles)};
+    b.add(0x86, u);
+  } else if (unblock_kind != 0) {
     const std::uint8_t u[] = {unblock_kind, static_cast<std::uint8_t>(unblock_ref & 0x1F)};
     b.add(0x86, u);
   }
@@ -155,6 +159,19 @@ Outcome<Personalizer::RsaPublicKey> Personalizer::generate_rsa_key(std::uint8_t 
     return unexpected(Error{step, 0, "the card's answer holds no RSA-2048 public key"});
   return RsaPublicKey{Bytes(n->value.begin(), n->value.end()),
                       Bytes(e->value.begin(), e->value.end())};
+}
+
+Outcome<Bytes> Personalizer::get_data(std::uint16_t tag) {
+  const std::string step = "GET DATA " + hex16(tag);
+  auto r = exchange(t_,
+                    apdu::encode_command(0x00, 0xCA, static_cast<std::uint8_t>(tag >> 8),
+                                         static_cast<std::uint8_t>(tag), {}, 256),
+                    step);
+  if (!r) return r;
+  auto object = tlv::decode_one(*r);
+  if (!object || object->tag != tag || object->encoded_size != r->size())
+    return unexpected(Error{step, 0, "the card's answer is not that data object"});
+  return Bytes(object->value.begin(), object->value.end());
 }
 
 Outcome<> Personalizer::finish() {

@@ -34,9 +34,12 @@ struct PinDefinition {
   std::uint8_t min_length = 4, max_length = 4;
   std::uint8_t retry_limit = 3;
   bool activates_card = false;
-  std::uint8_t unblock_kind = 0;  // 0 none, 1 PUK (PIN of this DF), 2 key of this DF
+  // 0 none, 1 PUK (PIN `unblock_ref` of this DF), 2 key `unblock_ref` of this DF,
+  // 3 a terminal of a role in `unblock_roles`, authenticated, under secure messaging
+  std::uint8_t unblock_kind = 0;
   std::uint8_t unblock_ref = 0;
-  Bytes initial_value;  // empty: unset until CHANGE REFERENCE DATA P1=01
+  std::uint16_t unblock_roles = 0;  // kind 3: role access bits (specs/pki.md), e.g. 0x0004
+  Bytes initial_value;              // empty: unset until CHANGE REFERENCE DATA P1=01
   Bytes encode() const;
 };
 
@@ -83,6 +86,9 @@ class Personalizer {
     Bytes exponent;  // big-endian, no leading zeros
   };
   Outcome<RsaPublicKey> generate_rsa_key(std::uint8_t ref);
+  // GET DATA of a card data object (specs/card-os.md 6.11: DF20 life cycle,
+  // DF22 serial...); returns its value.
+  Outcome<Bytes> get_data(std::uint16_t tag);
   // SET STATUS: personalization -> issued.
   Outcome<> finish();
 
