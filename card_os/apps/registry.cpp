@@ -3,12 +3,14 @@
 
 #include "card_os/apps/application.hpp"
 #include "card_os/apps/jpki/jpki.hpp"
+#include "card_os/apps/juki/juki_ap.hpp"
 
 namespace juki::card_os::apps {
 
 namespace {
 const jpki::Jpki kJpki;
-const std::array<const Application*, 1> kApplications = {&kJpki};
+const juki_ap::JukiAp kJukiAp;
+const std::array<const Application*, 2> kApplications = {&kJpki, &kJukiAp};
 }  // namespace
 
 const Application* find(ByteView aid) {

@@ -34,6 +34,22 @@ class AppServices {
   // the RSA key object `key`; the status word of the refusal otherwise.
   Result<Bytes, sw::Sw> rsa_sign(ObjectRef key, ByteView digest_info);
 
+  // The EF a READ or UPDATE BINARY command addresses (its SFI, which then
+  // selects it, or the current EF), after the card OS's own checks of that
+  // command for `op` (6986, 6A82, 6981, 6985, 6982, 6A86: the status word the
+  // card OS would answer). The same checks run again when the command is
+  // handed on.
+  struct BinaryTarget {
+    std::uint16_t fid = 0;
+    bool in_application = false;  // a child of the application's DF
+    std::uint32_t size = 0;       // the EF's size
+    std::uint32_t offset = 0;     // from P1-P2
+  };
+  Result<BinaryTarget, sw::Sw> binary_target(const apdu::Command& c, Op op);
+
+  // The card's serial number (GET DATA DF22), 8 bytes.
+  ByteView serial() const;
+
   // The channel keeps its DF but has no current EF (the application selected
   // something the card OS does not serve as a file).
   void leave_current_ef() {

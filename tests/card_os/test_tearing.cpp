@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "card_os/apps/juki/layout.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/security/objects.hpp"
 #include "support/test_card.hpp"
@@ -703,6 +704,48 @@ TEST_CASE("tearing: every state-changing command, cut at every write") {
           .prepare = perso({kSelectMf}),
           .command = fixed("00E4000002"
                            "6000")});
+
+  // The Juki AP (specs/juki-ap.md): its password with the unblock policy
+  // "role" (the re-set itself needs a session: tests/host/test_juki_ap.cpp
+  // cuts it), and the resident code EF, whose every write the application's
+  // code checks before the card OS writes it in one transaction: a cut leaves
+  // the old code or the new one.
+  namespace juki_ap = co::apps::juki_ap;
+  co::FileSpec juki_df = sample_df();
+  juki_df.fid = juki_ap::kDf;
+  juki_df.name.assign(std::begin(juki_ap::kAid), std::end(juki_ap::kAid));
+  const std::string select_juki = "00A4000C024A00";
+  s.step({.name = "CREATE FILE DF 4A00 Juki AP (perso)",
+          .prepare = perso({kSelectMf}),
+          .command = fixed(create_file(juki_df))});
+  s.step(
+      {.name = "PUT DATA PIN 81 unblocked by role password-reset (Juki AP)",
+       .prepare = perso({kSelectMf, select_juki}),
+       .command = fixed(put_data(0xA1, PinDefinition{.ref = juki_ap::kPasswordRef,
+                                                     .format = 1,
+                                                     .min_length = 4,
+                                                     .max_length = 4,
+                                                     .retry_limit = 3,
+                                                     .activates_card = true,
+                                                     .unblock_kind = 3,
+                                                     .unblock_roles = juki_ap::kPasswordResetters,
+                                                     .initial_value = {}}
+                                           .encode()))});
+  co::FileSpec resident = transparent_ef(juki_ap::kResidentCodeEf, juki_ap::kResidentCodeSize);
+  resident.sfi = juki_ap::kResidentCodeSfi;
+  resident.rule(co::Op::read) = co::AccessRule{
+      co::AccessRule::kPin | co::AccessRule::kRole | co::AccessRule::kSecureMessaging,
+      juki_ap::kPasswordP2, 0, juki_ap::kResidentCodeReaders};
+  resident.rule(co::Op::update) = co::AccessRule::never();
+  s.step({.name = "CREATE FILE EF 4A01 resident code (perso)",
+          .prepare = perso({kSelectMf, select_juki}),
+          .command = fixed(create_file(resident))});
+  s.step({.name = "UPDATE BINARY 4A01 resident code (perso, checked)",
+          .prepare = perso({kSelectMf, select_juki, "00A4020C024A01"}),
+          .command = fixed("00D600000B" + hex_text("12345678903"))});
+  s.step({.name = "UPDATE BINARY SFI 1 another resident code (perso, checked)",
+          .prepare = perso({kSelectMf, select_juki}),
+          .command = fixed("00D681000B" + hex_text("00000000019"))});
 
   // A branch: TERMINATE CARD USAGE during personalization.
   s.branch({.name = "TERMINATE CARD USAGE (perso -> terminated)",
