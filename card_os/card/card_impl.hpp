@@ -76,13 +76,14 @@ struct SecurityState {
 struct Authentication {
   enum class Step : std::uint8_t {
     none,
-    ca_verified,        // 1: the terminal CA certificate
+    ca_verified,        // 1: the terminal (or server) CA certificate
     terminal_verified,  // 2: the terminal certificate
     terminal_proved,    // 4: the terminal's signature
     established,        // 5: session keys; secure messaging on
   };
   Step step = Step::none;
   ecc::Point ca_key{};
+  std::uint16_t ca_role = 0;  // terminal-ca or server-ca
   Bytes ca_subject;
   certificate::Date ca_not_before = 0;
   certificate::Date date = 0;  // the card's date for this authentication (2.3)

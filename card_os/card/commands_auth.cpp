@@ -19,9 +19,16 @@ Reply status(sw::Sw s) {
 using certificate::Role;
 
 // Roles a terminal CA issues, for terminals (specs/pki.md).
-bool terminal_role(std::uint16_t role) {
-  return role >= static_cast<std::uint16_t>(Role::window) &&
-         role <= static_cast<std::uint16_t>(Role::app_authority);
+// Whether a CA of `ca_role` issues leaves of `role` (specs/pki.md): the
+// terminal CA roles 1 to 5, the server CA roles 6 to 8.
+bool issues(std::uint16_t ca_role, std::uint16_t role) {
+  if (ca_role == static_cast<std::uint16_t>(Role::terminal_ca))
+    return role >= static_cast<std::uint16_t>(Role::window) &&
+           role <= static_cast<std::uint16_t>(Role::app_authority);
+  if (ca_role == static_cast<std::uint16_t>(Role::server_ca))
+    return role >= static_cast<std::uint16_t>(Role::cs) &&
+           role <= static_cast<std::uint16_t>(Role::national);
+  return false;
 }
 
 }  // namespace
@@ -100,7 +107,8 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
   const certificate::Date date = nvm_.u64(Superblock::kCardDateAt);
 
   if (!leaf) {
-    if (!cert->ca || role != static_cast<std::uint16_t>(Role::terminal_ca))
+    if (!cert->ca || (role != static_cast<std::uint16_t>(Role::terminal_ca) &&
+                      role != static_cast<std::uint16_t>(Role::server_ca)))
       return refuse(sw::kWrongData);
     auto anchor_der = stored_certificate(ch.security.context, kTrustAnchorFid);
     if (!anchor_der) return refuse(sw::kReferenceNotFound);
@@ -113,6 +121,7 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
     if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
     ch.auth.step = Authentication::Step::ca_verified;
     ch.auth.ca_key = cert->key;
+    ch.auth.ca_role = role;
     ch.auth.ca_subject = cert->subject;
     ch.auth.ca_not_before = cert->not_before;
     ch.auth.date = today;
@@ -123,7 +132,7 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
   if (cert->issuer != ch.auth.ca_subject) return refuse(sw::kReferenceNotFound);
   if (!certificate::signed_by(*cert, ch.auth.ca_key)) return refuse(sw::kAuthenticationFailed);
   if (cert->not_after < ch.auth.date) return refuse(sw::kReferenceDataNotUsable);
-  if (!terminal_role(role)) return refuse(sw::kSecurityStatusNotSatisfied);
+  if (!issues(ch.auth.ca_role, role)) return refuse(sw::kSecurityStatusNotSatisfied);
   if (role == static_cast<std::uint16_t>(Role::municipal_app)) {
     const ByteView aid = fs_.name(ch.security.context);
     const Bytes& bound = cert->authorization->application;

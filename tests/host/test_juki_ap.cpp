@@ -444,14 +444,25 @@ TEST_CASE("juki ap: the resident code, after the password, to a window terminal 
     REQUIRE_FALSE(e.ok());
     CHECK(e.error().sw == 0x6982);
   }
-  SECTION("the CS: its server-CA chain opens no session on a card (secure-channel 2.1)") {
-    // The rule names the cs role, but the card admits only terminal-CA chains
-    // and roles 1..5: a CS gets no session and reads nothing.
-    c->expect(kSelectJuki, 0x9000);
-    auto e = SecureSession::open(c->transport(), cs_credential(g.p), unix_now());
-    REQUIRE_FALSE(e.ok());
-    CHECK(e.error().sw == 0x6A80);
-    CHECK(c->sw(read_code()) == 0x6982);
+  SECTION("the CS, from the server CA, after the password under SM: the code") {
+    auto s = session(*c, cs_credential(g.p));
+    CHECK(sw_via(*s, read_code()) == 0x6982);
+    CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
+    CHECK(via(*s, read_code()) == hex(to_hex(code) + "9000"));
+  }
+  SECTION("a prefecture or national server, with the password: 6982") {
+    for (pki::Role role : {pki::Role::prefecture, pki::Role::national}) {
+      auto key = take(pki::PrivateKey::generate());
+      pki::LeafRequest request;
+      request.authorization.role = role;
+      request.common_name = std::string(pki::role_name(role));
+      if (pki::requires_municipality(role)) request.authorization.municipality = kMunicipality;
+      auto cert =
+          take(pki::issue(g.p.server_ca.key, g.p.server_ca.cert, request, key.public_key()));
+      auto s = session(*c, {key, cert, g.p.server_ca.cert, g.p.root.cert});
+      CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
+      CHECK(sw_via(*s, read_code()) == 0x6982);
+    }
   }
   SECTION("the password verified on another channel does not count") {
     CHECK(c->expect("0070000001", 0x9000) == hex("01"));
