@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "card_os/apps/jpki/layout.hpp"
+#include "card_os/apps/juki/layout.hpp"
 #include "card_os/card/card_impl.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
@@ -98,6 +99,8 @@ std::optional<std::string> pin_value(const App& app, std::uint8_t ref) {
       {{host::perso::kSampleAid, 1}, "1234"},
       {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 1}, kJpkiAuthPin},
       {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 2}, kJpkiSignPin},
+      {{Bytes(std::begin(co::apps::juki_ap::kAid), std::end(co::apps::juki_ap::kAid)), 1},
+       kJukiPassword},
   };
   auto it = known.find({app.aid, ref});
   if (it == known.end()) return std::nullopt;
@@ -166,7 +169,7 @@ class Firewall {
       if (auto v = pin_value(*a, ref))
         expect_ok(apdu::encode_command(cla_of(channel), 0x20, 0x00,
                                        static_cast<std::uint8_t>(0x80 | ref), as_bytes(*v)));
-    if (a->aid == kSecAid && channel == 0) {
+    if (authenticates(*a) && channel == 0) {
       auto s = host::session::SecureSession::open(card_->transport(),
                                                   p_.terminal(pki::Role::window), unix_now());
       REQUIRE(s.ok());
@@ -199,6 +202,10 @@ class Firewall {
     return true;
   }
   std::uint8_t cla() const { return cla_of(channel_); }
+  // An application holding a trust anchor: a window terminal authenticates in it.
+  static bool authenticates(const App& a) {
+    return std::any_of(a.efs.begin(), a.efs.end(), [](const Ef& e) { return e.fid == 0x2F10; });
+  }
   bool has_fid(const App* a, std::uint16_t fid) const {
     if (a == nullptr) return false;
     for (const Ef& e : a->efs)
@@ -302,7 +309,7 @@ class Firewall {
     REQUIRE(card_->sw(apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, b.aid)) == 0x9000);
     auto s = host::session::SecureSession::open(card_->transport(), p_.terminal(pki::Role::window),
                                                 unix_now());
-    CHECK(s.ok() == (b.aid == kSecAid));
+    CHECK(s.ok() == authenticates(b));
     // A protected command where no session exists: 6882.
     ++attempts_;
     if (!s) CHECK(card_->sw(hex("0CB0000000")) == 0x6882);
@@ -343,12 +350,18 @@ TEST_CASE("firewall: no application reaches another's files, PINs or authenticat
   const auto sign_ca = take(pki::create_jpki_ca(pki::JpkiKind::sign));
   auto card = std::make_unique<TestCard>();
   REQUIRE(make_secure_card(card->transport(), sample_secrets(), p.root.cert, p.card_ca,
-                           JpkiCas{auth_ca, sign_ca})
+                           JpkiCas{auth_ca, sign_ca}, WithJukiAp::yes)
               .ok());
   card->power_cycle();
   const Bytes before = card->storage().bytes();
   const std::vector<App> apps = inventory(before);
-  REQUIRE(apps.size() >= 3);  // the sample application, SEC, JPKI
+  REQUIRE(apps.size() >= 4);  // the sample application, SEC, JPKI, the Juki AP
+  // The resident code is among the protected contents no other context may see.
+  bool resident_code = false;
+  for (const App& a : apps)
+    for (const Ef& e : a.efs)
+      resident_code |= e.protected_read && e.content == ascii(kJukiResidentCode);
+  REQUIRE(resident_code);
 
   Firewall f(p, std::move(card), apps);
   for (int channel : {0, 1}) {

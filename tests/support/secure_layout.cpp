@@ -3,8 +3,10 @@
 #include <utility>
 
 #include "card_os/apdu/apdu.hpp"
+#include "card_os/apps/juki/layout.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
+#include "issuer_tool/enrolment/juki_ap.hpp"
 
 namespace juki::test {
 
@@ -22,7 +24,7 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                            const host::perso::SampleSecrets& secrets,
                                            const pki::Certificate& root,
                                            const pki::KeyAndCert& card_ca,
-                                           std::optional<JpkiCas> jpki) {
+                                           std::optional<JpkiCas> jpki, WithJukiAp juki_ap) {
 #define JUKI_TRY(expr)                                        \
   do {                                                        \
     if (auto r_ = (expr); !r_) return unexpected(r_.error()); \
@@ -74,12 +76,26 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
     auto enrolled = enrolment::enrol_jpki(perso, jpki->auth, jpki->sign, r);
     if (!enrolled) return unexpected(enrolled.error());
   }
+  if (juki_ap == WithJukiAp::yes) {
+    enrolment::JukiApRequest r;
+    r.resident_code = kJukiResidentCode;
+    r.municipality = kMunicipality;
+    r.issue_date = "20261124";
+    auto enrolled = enrolment::enrol_juki_ap(perso, root, card_ca, r);
+    if (!enrolled) return unexpected(enrolled.error());
+  }
   JUKI_TRY(perso.select_mf());
   JUKI_TRY(perso.finish());
   JUKI_TRY(perso.select_fid(host::perso::kSampleDf));
   // The password 1234 (CHANGE REFERENCE DATA P1=01): the card becomes active.
   JUKI_TRY(host::perso::exchange(t, apdu::encode_command(0x00, 0x24, 0x01, 0x81, as_bytes("1234")),
                                  "set the password"));
+  if (juki_ap == WithJukiAp::yes) {
+    JUKI_TRY(perso.select_aid(card_os::apps::juki_ap::kAid));
+    JUKI_TRY(host::perso::exchange(
+        t, apdu::encode_command(0x00, 0x24, 0x01, 0x81, as_bytes(kJukiPassword)),
+        "set the Juki AP password"));
+  }
 #undef JUKI_TRY
   return std::move(*certificate);
 }

@@ -51,14 +51,22 @@ inline const std::string kJpkiHolder = "JUKI TARO";
 inline const std::string kJpkiAuthPin = "1234";
 inline const std::string kJpkiSignPin = "ABC123";
 
+// The Juki AP too (specs/juki-ap.md): resident code kJukiResidentCode, its
+// password set to kJukiPassword after activation.
+inline const std::string kJukiResidentCode = "12345678903";
+inline const std::string kJukiPassword = "4321";
+enum class WithJukiAp : bool { no, yes };
+
 // A blank, transport-locked card behind `t` (powered) becomes active: the
 // sample layout (`secrets`, password 1234) and application SEC, its key
-// certified by `card_ca` under `root`; with `jpki`, the JPKI application.
-// Returns the card certificate; the caller powers the card off.
+// certified by `card_ca` under `root`; with `jpki`, the JPKI application;
+// with `juki_ap`, the Juki AP. Returns the card certificate of SEC; the
+// caller powers the card off.
 host::perso::Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                                         const host::perso::SampleSecrets& secrets,
                                                         const pki::Certificate& root,
                                                         const pki::KeyAndCert& card_ca,
-                                                        std::optional<JpkiCas> jpki = {});
+                                                        std::optional<JpkiCas> jpki = {},
+                                                        WithJukiAp juki_ap = WithJukiAp::no);
 
 }  // namespace juki::test
