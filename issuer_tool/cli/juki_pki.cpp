@@ -119,6 +119,25 @@ json cert_json(const pki::Certificate& c) {
 
 // ------------------------------------------------------------ init
 
+// Writes each authority's key (0600) and certificate into `dir` as STEM.key.pem
+// and STEM.cert.der, and reports them.
+int save_authorities(const std::string& dir,
+                     const std::vector<std::pair<std::string, pki::KeyAndCert>>& all, Output& out) {
+  out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
+  for (const auto& [stem, kc] : all) {
+    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
+    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
+      return fail(out, from_pki(ok.error()));
+    out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
+                                     {"cert", cert_path(dir, stem)},
+                                     {"subject", kc.cert.subject()},
+                                     {"not_after", pki::format_time(kc.cert.not_after())}};
+    out.text << stem << ": " << cert_path(dir, stem) << " (" << kc.cert.subject() << ", until "
+             << pki::format_time(kc.cert.not_after()) << ")\n";
+  }
+  return kExitOk;
+}
+
 int cmd_init(const std::string& dir, Output& out) {
   std::vector<std::string> stems = {"root"};
   for (auto k : kCaKinds) stems.push_back(ca_stem(k));
@@ -141,19 +160,7 @@ int cmd_init(const std::string& dir, Output& out) {
     all.emplace_back(ca_stem(k), std::move(*ca));
   }
   all.emplace(all.begin(), "root", std::move(*root));
-  out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
-  for (const auto& [stem, kc] : all) {
-    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
-    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
-      return fail(out, from_pki(ok.error()));
-    out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
-                                     {"cert", cert_path(dir, stem)},
-                                     {"subject", kc.cert.subject()},
-                                     {"not_after", pki::format_time(kc.cert.not_after())}};
-    out.text << stem << ": " << cert_path(dir, stem) << " (" << kc.cert.subject() << ", until "
-             << pki::format_time(kc.cert.not_after()) << ")\n";
-  }
-  return kExitOk;
+  return save_authorities(dir, all, out);
 }
 
 // ------------------------------------------------------------ init-jpki
@@ -175,19 +182,7 @@ int cmd_init_jpki(const std::string& dir, Output& out) {
     if (!ca) return fail(out, from_pki(ca.error()));
     all.emplace_back(jpki_stem(k), std::move(*ca));
   }
-  out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
-  for (const auto& [stem, kc] : all) {
-    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
-    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
-      return fail(out, from_pki(ok.error()));
-    out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
-                                     {"cert", cert_path(dir, stem)},
-                                     {"subject", kc.cert.subject()},
-                                     {"not_after", pki::format_time(kc.cert.not_after())}};
-    out.text << stem << ": " << cert_path(dir, stem) << " (" << kc.cert.subject() << ", until "
-             << pki::format_time(kc.cert.not_after()) << ")\n";
-  }
-  return kExitOk;
+  return save_authorities(dir, all, out);
 }
 
 // ------------------------------------------------------------ issue
