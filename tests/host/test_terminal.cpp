@@ -25,55 +25,17 @@
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/pki/pki.hpp"
+#include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
 
 using namespace juki;
 using nlohmann::json;
 
+using test::Run;
+using test::run;
+
 namespace {
-
-struct Run {
-  int exit = -1;
-  std::string out, err;
-  json doc() const {
-    INFO("stdout: " << out << "\nstderr: " << err);
-    REQUIRE(json::accept(out));
-    return json::parse(out);
-  }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// Runs `program` with `args`, `input` on its stdin, and `env` (NAME=value
-// words) in its environment.
-Run run(const test::TempDir& dir, const std::string& program, const std::vector<std::string>& args,
-        const std::string& input = "", const std::string& env = "") {
-  {
-    std::ofstream in(dir.file("stdin"), std::ios::binary);
-    in << input;
-  }
-  std::string cmd = env + " " + quote(program);
-  for (const std::string& a : args) cmd += " " + quote(a);
-  cmd += " <" + quote(dir.file("stdin")) + " >" + quote(dir.file("stdout")) + " 2>" +
-         quote(dir.file("stderr"));
-  const int status = std::system(cmd.c_str());
-  REQUIRE(WIFEXITED(status));
-  Run r{WEXITSTATUS(status), slurp(dir.file("stdout")), slurp(dir.file("stderr"))};
-  UNSCOPED_INFO(program << " exit " << r.exit << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
-  return r;
-}
 
 // Runs juki-terminal.
 Run terminal(const test::TempDir& dir, const std::vector<std::string>& args,
@@ -132,7 +94,7 @@ TEST_CASE("juki-terminal: usage errors exit 2, --help exits 0", "[terminal]") {
 TEST_CASE("juki-terminal: without pcscd every PC/SC command exits 3 with 'no service'",
           "[terminal][pcsc]") {
   test::TempDir dir;
-  const std::string env = "PCSCLITE_CSOCK_NAME=" + quote(dir.file("no-pcscd.socket"));
+  const std::string env = "PCSCLITE_CSOCK_NAME=" + test::quote(dir.file("no-pcscd.socket"));
   for (auto args : {std::initializer_list<std::string>{"--json", "readers"},
                     std::initializer_list<std::string>{"--json", "status"},
                     std::initializer_list<std::string>{"--json", "wait", "--timeout", "1"},

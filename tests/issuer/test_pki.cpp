@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "issuer_tool/pki/pki.hpp"
+#include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace juki;
@@ -650,40 +651,10 @@ TEST_CASE("RSA keys stay out of Juki-net and P-256 keys out of JPKI") {
 
 namespace {
 
-struct Run {
-  int exit = -1;
-  std::string out, err;
-  json doc() const {
-    INFO("stdout: " << out << "\nstderr: " << err);
-    REQUIRE(json::accept(out));
-    return json::parse(out);
-  }
-};
+using test::Run;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Run pki_cli(const test::TempDir& dir, std::initializer_list<std::string> args) {
-  std::string cmd = quote(JUKI_PKI);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + quote(dir.file("stdout")) + " 2>" + quote(dir.file("stderr")) + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  Run r;
-  REQUIRE(WIFEXITED(status));
-  r.exit = WEXITSTATUS(status);
-  r.out = slurp(dir.file("stdout"));
-  r.err = slurp(dir.file("stderr"));
-  return r;
+Run pki_cli(const test::TempDir& dir, const std::vector<std::string>& args) {
+  return test::run(dir, JUKI_PKI, args);
 }
 
 }  // namespace
