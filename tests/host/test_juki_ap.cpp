@@ -90,18 +90,6 @@ Credentials terminal_for(const Pki& p, pki::Role role, const Bytes& application)
   auto cert = take(pki::issue(p.terminal_ca.key, p.terminal_ca.cert, request, key.public_key()));
   return {key, cert, p.terminal_ca.cert, p.root.cert};
 }
-// The communication server's credential, from the server CA.
-Credentials cs_credential(const Pki& p) {
-  auto key = take(pki::PrivateKey::generate());
-  pki::LeafRequest request;
-  request.authorization.role = pki::Role::cs;
-  request.authorization.municipality = kMunicipality;
-  request.common_name = "CS 131016";
-  request.days = 30;
-  auto cert = take(pki::issue(p.server_ca.key, p.server_ca.cert, request, key.public_key()));
-  return {key, cert, p.server_ca.cert, p.root.cert};
-}
-
 // One card with the Juki AP, enrolled once for the whole file; each test
 // gets a copy of its memory in the state it needs.
 struct Golden {
@@ -445,21 +433,14 @@ TEST_CASE("juki ap: the resident code, after the password, to a window terminal 
     CHECK(e.error().sw == 0x6982);
   }
   SECTION("the CS, from the server CA, after the password under SM: the code") {
-    auto s = session(*c, cs_credential(g.p));
+    auto s = session(*c, g.p.server(pki::Role::cs));
     CHECK(sw_via(*s, read_code()) == 0x6982);
     CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
     CHECK(via(*s, read_code()) == hex(to_hex(code) + "9000"));
   }
   SECTION("a prefecture or national server, with the password: 6982") {
     for (pki::Role role : {pki::Role::prefecture, pki::Role::national}) {
-      auto key = take(pki::PrivateKey::generate());
-      pki::LeafRequest request;
-      request.authorization.role = role;
-      request.common_name = std::string(pki::role_name(role));
-      if (pki::requires_municipality(role)) request.authorization.municipality = kMunicipality;
-      auto cert =
-          take(pki::issue(g.p.server_ca.key, g.p.server_ca.cert, request, key.public_key()));
-      auto s = session(*c, {key, cert, g.p.server_ca.cert, g.p.root.cert});
+      auto s = session(*c, g.p.server(role));
       CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
       CHECK(sw_via(*s, read_code()) == 0x6982);
     }

@@ -101,13 +101,7 @@ TEST_CASE(
     CHECK(c->sw(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, p.card_ca.cert.der())) == 0x6A80);
   }
   SECTION("a server CA and a CS: a session with role cs, not window") {
-    auto key = take(pki::PrivateKey::generate());
-    pki::LeafRequest request;
-    request.authorization.role = pki::Role::cs;
-    request.authorization.municipality = kMunicipality;
-    request.common_name = "CS 131016";
-    auto cs = take(pki::issue(p.server_ca.key, p.server_ca.cert, request, key.public_key()));
-    auto s = open_session(*c, {key, cs, p.server_ca.cert, p.root.cert});
+    auto s = open_session(*c, p.server(pki::Role::cs));
     CHECK(sw_via(*s, read_sfi(kWindowEf)) == 0x6982);
     CHECK(via(*s, read_sfi(kSmEf)) == hex(to_hex(kSecret) + "9000"));
   }
@@ -118,12 +112,7 @@ TEST_CASE(
                                      p.terminal(pki::Role::window).certificate.der())) == 0x6A88);
   }
   SECTION("a server certificate (role cs) in place of the terminal's: refused") {
-    auto key = take(pki::PrivateKey::generate());
-    pki::LeafRequest request;
-    request.authorization.role = pki::Role::cs;
-    request.authorization.municipality = kMunicipality;
-    request.common_name = "cs";
-    auto cs = take(pki::issue(p.server_ca.key, p.server_ca.cert, request, key.public_key()));
+    const auto cs = p.server(pki::Role::cs).certificate;
     c->expect(kSelectSec, 0x9000);
     c->expect(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, p.terminal_ca.cert.der()), 0x9000);
     // Issued by the server CA, not the terminal CA of step 1: unknown issuer.

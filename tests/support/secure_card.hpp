@@ -52,6 +52,17 @@ struct Pki {
     auto cert = take(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()));
     return {key, cert, terminal_ca.cert, root.cert};
   }
+  // A server of `role` (cs, prefecture, national) from the server CA.
+  host::session::Credentials server(pki::Role role, int days = 30) const {
+    auto key = take(pki::PrivateKey::generate());
+    pki::LeafRequest request;
+    request.authorization.role = role;
+    if (pki::requires_municipality(role)) request.authorization.municipality = kMunicipality;
+    request.common_name = std::string(pki::role_name(role)) + " server";
+    request.days = days;
+    auto cert = take(pki::issue(server_ca.key, server_ca.cert, request, key.public_key()));
+    return {key, cert, server_ca.cert, root.cert};
+  }
 };
 
 inline std::int64_t unix_now() {
