@@ -3,12 +3,14 @@
 
 #include "card_os/apps/application.hpp"
 #include "card_os/apps/jpki/jpki.hpp"
+#include "card_os/apps/manager/manager.hpp"
 
 namespace juki::card_os::apps {
 
 namespace {
 const jpki::Jpki kJpki;
-const std::array<const Application*, 1> kApplications = {&kJpki};
+const manager::Manager kManager;
+const std::array<const Application*, 2> kApplications = {&kJpki, &kManager};
 }  // namespace
 
 const Application* find(ByteView aid) {
