@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "card_os/apdu/apdu.hpp"
+#include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 
@@ -22,7 +23,7 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                            const host::perso::SampleSecrets& secrets,
                                            const pki::Certificate& root,
                                            const pki::KeyAndCert& card_ca,
-                                           std::optional<JpkiCas> jpki) {
+                                           std::optional<JpkiCas> jpki, bool card_manager) {
 #define JUKI_TRY(expr)                                        \
   do {                                                        \
     if (auto r_ = (expr); !r_) return unexpected(r_.error()); \
@@ -74,6 +75,7 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
     auto enrolled = enrolment::enrol_jpki(perso, jpki->auth, jpki->sign, r);
     if (!enrolled) return unexpected(enrolled.error());
   }
+  if (card_manager) JUKI_TRY(enrolment::enrol_card_manager(perso, root, {kMunicipality}));
   JUKI_TRY(perso.select_mf());
   JUKI_TRY(perso.finish());
   JUKI_TRY(perso.select_fid(host::perso::kSampleDf));

@@ -53,12 +53,12 @@ inline const std::string kJpkiSignPin = "ABC123";
 
 // A blank, transport-locked card behind `t` (powered) becomes active: the
 // sample layout (`secrets`, password 1234) and application SEC, its key
-// certified by `card_ca` under `root`; with `jpki`, the JPKI application.
+// certified by `card_ca` under `root`; with `jpki`, the JPKI application;
+// with `card_manager`, the card manager (specs/card-manager.md) of
+// municipality kMunicipality under `root`, with no municipal application.
 // Returns the card certificate; the caller powers the card off.
-host::perso::Outcome<pki::Certificate> make_secure_card(host::Transport& t,
-                                                        const host::perso::SampleSecrets& secrets,
-                                                        const pki::Certificate& root,
-                                                        const pki::KeyAndCert& card_ca,
-                                                        std::optional<JpkiCas> jpki = {});
+host::perso::Outcome<pki::Certificate> make_secure_card(
+    host::Transport& t, const host::perso::SampleSecrets& secrets, const pki::Certificate& root,
+    const pki::KeyAndCert& card_ca, std::optional<JpkiCas> jpki = {}, bool card_manager = false);
 
 }  // namespace juki::test
