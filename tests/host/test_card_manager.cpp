@@ -16,6 +16,7 @@
 #include "card_os/apdu/tlv.hpp"
 #include "card_os/apps/jpki/layout.hpp"
 #include "card_os/apps/manager/layout.hpp"
+#include "card_os/card/card_impl.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
@@ -380,6 +381,57 @@ TEST_CASE("card manager: the manager's own files are the card OS's, readable and
   CHECK(Bytes(entry.begin() + 1, entry.begin() + 1 + app.aid.size()) == app.aid);
   CHECK(load_be16(&entry[17]) == app.df);
   CHECK(load_be32(&entry[20]) == app.quota);
+}
+
+TEST_CASE("card manager: INSTALL without Le answers no data, and the keys still exist",
+          "[manager]") {
+  auto c = manager_card();
+  const cm::Application app = cm::kiosk_access();
+  const cm::Manifest m = install_manifest(*c, app);
+  const Bytes cmd = cm::command(Operation::install, authorization(golden().authority, m), false);
+  c->expect(kSelectManager, 0x9000);
+  CHECK(c->expect(cmd, 0x9000).empty());
+  CHECK(listed(*c, app.aid)->used == cm::allocation(app));
+  // With an Le too short for the keys' points: 6700 before anything changes.
+  cm::Application other = cm::library_card();
+  const Bytes data = authorization(golden().authority, install_manifest(*c, other));
+  Bytes short_le = cm::command(Operation::install, data, false);
+  short_le.insert(short_le.end(), {0x00, 0x10});
+  refused(*c, short_le, 0x6700);
+}
+
+TEST_CASE("card manager: an authorization moves the card's date on, a refused one does not",
+          "[manager]") {
+  auto c = manager_card();
+  auto date = [&]() { return c->card().memory().u64(card_os::Superblock::kCardDateAt); };
+  // YYYYMMDDhhmmss, as the card keeps its date (specs/secure-channel.md 2.3).
+  auto as_date = [](std::int64_t t) {
+    const std::string s = pki::format_time(t);
+    return static_cast<std::uint64_t>(std::stoull(s.substr(0, 14)));
+  };
+  const cm::Authority& a = golden().authority;
+  const std::uint64_t before = date();
+  refused(*c, command_for(*c, manifest_for(*c, Operation::remove, hex("F0112233445566"))), 0x6A82);
+  CHECK(date() == before);
+  install(*c, cm::seal_registration());
+  const std::uint64_t expected =
+      std::max<std::uint64_t>({before, as_date(golden().p.root.cert.not_before()),
+                               as_date(a.ca.not_before()), as_date(a.cert.not_before())});
+  CHECK(date() == expected);
+  CHECK(date() >= as_date(a.cert.not_before()));
+}
+
+TEST_CASE("card manager: without its own files the manager answers 6A88", "[manager]") {
+  auto c = TestCard::active_with([](TestCard& t) {
+    host::perso::Personalizer perso(t.transport());
+    card_os::FileSpec df = df_spec(layout::kDf, kManagerAid);
+    ok(perso.create(df));
+    ok(perso.select_mf());
+  });
+  c->expect(kSelectManager, 0x9000);
+  c->expect("80F2000000", 0x6A88);
+  c->expect("80E00000 02 7100", 0x6A88);
+  c->expect("80E40000 02 7100", 0x6A88);
 }
 
 // ---------------------------------------------------------------- refusals
