@@ -205,6 +205,16 @@ Bytes main_area(TestCard& c) {
 
 // ---------------------------------------------------------------- install and use
 
+TEST_CASE("card manager: the example applications take what specs/card-manager.md 8 says",
+          "[manager]") {
+  CHECK(cm::allocation(cm::seal_registration()) == 840);
+  CHECK(cm::seal_registration().quota == 1024);
+  CHECK(cm::allocation(cm::library_card()) == 852);
+  CHECK(cm::library_card().quota == 1024);
+  CHECK(cm::allocation(cm::kiosk_access()) == 1396);
+  CHECK(cm::kiosk_access().quota == 1536);
+}
+
 TEST_CASE("card manager: the three example applications install and work by their own rules",
           "[manager]") {
   auto c = manager_card();
@@ -334,6 +344,8 @@ TEST_CASE(
   // Outside its context the card OS answers: no such proprietary command.
   c->expect("00A4000C", 0x9000);
   c->expect("80F2000000", 0x6D00);
+  c->expect("80E00000 02 7100", 0x6E00);  // CREATE FILE with a proprietary class
+  c->expect("80440000", 0x6E00);
   c->expect(select_aid(kSecAid), 0x9000);
   c->expect("80F2000000", 0x6D00);
 
@@ -606,12 +618,35 @@ TEST_CASE("card manager: installs over quota or beyond the card's memory are ref
     c->expect(command_for(*c, install_manifest(*c, app)), 0x9000);
   }
   SECTION("an install the journal cannot hold in one transaction") {
-    app.files[0].spec.size = 10000;
-    app.files[0].contents = Bytes(10000, 0x5A);
-    for (std::size_t i = 0; i < app.files[0].contents.size(); i += 2)
-      app.files[0].contents[i] = 0xA5;
-    app.quota = cm::allocation(app);
-    refused(*c, command_for(*c, install_manifest(*c, app)), 0x6A84);
+    // specs/card-manager.md 6.1: with the library card's layout, one file of
+    // up to 7644 bytes of contents (bytes that do not repeat) fits the 8 KiB
+    // journal, 7645 do not; nor do 10000.
+    auto sized = [&](std::uint32_t n) {
+      cm::Application big = app;
+      big.files[0].spec.size = n;
+      big.files[0].contents = Bytes(n, 0x5A);
+      for (std::size_t i = 0; i < n; i += 2) big.files[0].contents[i] = 0xA5;
+      big.quota = cm::allocation(big);
+      return big;
+    };
+    refused(*c, command_for(*c, install_manifest(*c, sized(10000))), 0x6A84);
+    refused(*c, command_for(*c, install_manifest(*c, sized(7645))), 0x6A84);
+    c->expect(command_for(*c, install_manifest(*c, sized(7644))), 0x9000);
+  }
+  SECTION("as many empty EFs as the journal holds") {
+    cm::Application many;
+    many.aid = hex("F04D414E59");
+    many.df = 0x5900;
+    for (std::uint16_t i = 1; i <= 87; ++i) {
+      cm::FileDefinition f;
+      f.spec = transparent_ef(static_cast<std::uint16_t>(0x5900 + i), 4);
+      many.files.push_back(f);
+    }
+    many.quota = cm::allocation(many);
+    refused(*c, command_for(*c, install_manifest(*c, many)), 0x6A84);
+    many.files.pop_back();  // 86
+    many.quota = cm::allocation(many);
+    c->expect(command_for(*c, install_manifest(*c, many)), 0x9000);
   }
   SECTION("a full registry") {
     // 8 entries by default: five more tiny applications fill it.
@@ -708,6 +743,9 @@ TEST_CASE("card manager: malformed commands and manifests get 6A80, 6700 or 6A86
     refused(*c, signed_install(x), 0x6A80);
     x = app;
     x.df = 0x3F00;
+    refused(*c, signed_install(x), 0x6A80);
+    x = app;
+    x.files[0].spec.fid = x.df;  // the DF's own FID
     refused(*c, signed_install(x), 0x6A80);
     x = app;
     x.aid = hex("F0010203");  // 4 bytes
@@ -866,10 +904,13 @@ TEST_CASE("card manager: a locked application answers as a deactivated DF until 
   c->expect("00D6830001 41", 0x9000);
   CHECK(state(*c).sequence == 3);
 
-  // A locked application can be deleted.
+  // A locked application can be deleted; channel 1, in it, falls back to the MF.
   manage(*c, Operation::lock, app.aid);
   manage(*c, Operation::remove, app.aid);
   CHECK_FALSE(listed(*c, app.aid).has_value());
+  c->expect("01B0000001", 0x6986);  // no current EF
+  c->expect("01A4020C025201", 0x6A82);
+  c->expect("01A4010C024D00", 0x9000);  // the MF's child: the card manager's DF
 }
 
 // ---------------------------------------------------------------- tearing
