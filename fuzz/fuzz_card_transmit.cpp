@@ -1,6 +1,6 @@
 // Fuzzes the whole card: Card::transmit on sequences of APDUs, starting from one of a few
 // card images built once per process (blank, personalization, issued, active, and active
-// with applications SEC and JPKI).
+// with applications SEC and JPKI, the card manager and a municipal application).
 //
 // Input format (everything optional; a truncated tail is used as far as it goes):
 //
@@ -10,9 +10,12 @@
 //                   2 personalization, sample layout written but not yet issued (idem)
 //                   3 issued (sample layout, password not set)
 //                   4 active (sample layout, password 1234)
-//                   5 active, the card of tests/support/secure_layout.hpp with JPKI:
-//                     application SEC (mutual authentication) and the JPKI application
-//                     (PINs 1234 and ABC123); its PKI is made afresh in each process, so
+//                   5 active, the card of tests/support/secure_layout.hpp with JPKI and
+//                     the card manager: application SEC (mutual authentication), the
+//                     JPKI application (PINs 1234 and ABC123), the card manager
+//                     (specs/card-manager.md, municipality 131016) and the seal-
+//                     registration application it installed (issuer_tool/apps,
+//                     sequence 1, PIN unset); its PKI is made afresh in each process, so
 //                     certificates differ between runs, the card's behaviour does not
 //                 b & 0x80: in states 1 and 2, do NOT prove the transport key at power-up
 //   then frames, each
@@ -25,7 +28,13 @@
 //                             2 authenticate: GET CHALLENGE then EXTERNAL AUTHENTICATE with
 //                               a right AES-CMAC, key (op >> 2) % 3 of {transport 01,
 //                               admin 02, password reset key 83}, on channel (op >> 4) & 3
-//                             3 an empty (0-byte) command
+//                             3 with k = (op >> 2) & 7 of 1..4: a signed card-manager
+//                               command: the next frame's bytes (as [L][bytes] or
+//                               [FE][N hi][N lo][bytes]) are a manifest's value, put in
+//                               its 71 TLV, signed by the process's app-authority key and
+//                               sent with its certificates as INSTALL (k = 1, Le 0000),
+//                               DELETE, LOCK, UNLOCK (k = 2, 3, 4), class 80;
+//                               any other k: an empty (0-byte) command
 //
 // Invariants (__builtin_trap() when broken), beyond ASan/UBSan:
 //   - every response has >= 2 bytes (no fault injector here, so the card is never mute);
@@ -59,6 +68,9 @@
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/apps/examples.hpp"
+#include "issuer_tool/apps/manifest.hpp"
+#include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "support/secure_layout.hpp"
 
@@ -92,13 +104,16 @@ Bytes exchange_or_die(host::Transport& t, std::string_view hex) {
   return *r;
 }
 
-// The storage bytes of each starting state, built once.
+// The storage bytes of each starting state, built once, and the card manager's
+// authority of state 5.
 struct Images {
   std::array<Bytes, kStates> bytes;
   std::array<LifeCycle, kStates> life_cycle{};
+  std::optional<card_manager::Authority> authority;
 };
 
-Bytes make_image(int state, LifeCycle& life_cycle) {
+Bytes make_image(int state, LifeCycle& life_cycle,
+                 std::optional<card_manager::Authority>& authority) {
   card_os::NvmGeometry geometry;
   card_os::MemoryStorage storage(card_os::PersistentMemory::storage_size_for(geometry));
   card_os::DrbgRandom random(as_bytes(kSeed));
@@ -141,8 +156,20 @@ Bytes make_image(int state, LifeCycle& life_cycle) {
       const auto auth_ca = ok(pki::create_jpki_ca(pki::JpkiKind::auth));
       const auto sign_ca = ok(pki::create_jpki_ca(pki::JpkiKind::sign));
       require(test::make_secure_card(transport, secrets, root.cert, card_ca,
-                                     test::JpkiCas{auth_ca, sign_ca})
+                                     test::JpkiCas{auth_ca, sign_ca}, test::WithJukiAp::yes,
+                                     test::WithCardManager::yes)
                   .ok());
+      const auto terminal_ca = ok(pki::create_ca(root.key, root.cert, pki::CaKind::terminal));
+      auto key = ok(pki::PrivateKey::generate());
+      pki::LeafRequest request;
+      request.authorization.role = pki::Role::app_authority;
+      request.authorization.municipality = test::kMunicipality;
+      request.common_name = "application authority";
+      auto cert = ok(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()));
+      authority = card_manager::Authority{key, cert, terminal_ca.cert};
+      require(
+          enrolment::install_application(transport, *authority, card_manager::seal_registration())
+              .ok());
       break;
     }
   }
@@ -153,7 +180,7 @@ Bytes make_image(int state, LifeCycle& life_cycle) {
 const Images& images() {
   static const Images built = [] {
     Images im;
-    for (int s = 0; s < kStates; ++s) im.bytes[s] = make_image(s, im.life_cycle[s]);
+    for (int s = 0; s < kStates; ++s) im.bytes[s] = make_image(s, im.life_cycle[s], im.authority);
     require(im.life_cycle[0] == LifeCycle::transport_locked);
     require(im.life_cycle[1] == LifeCycle::personalization);
     require(im.life_cycle[2] == LifeCycle::personalization);
@@ -258,6 +285,27 @@ class Run {
   LifeCycle life_cycle_ = LifeCycle::transport_locked;
 };
 
+// A card-manager command (specs/card-manager.md 3) for operation k (1..4) whose
+// manifest has `value`, signed by `authority`.
+Bytes signed_command(const card_manager::Authority& authority, std::uint8_t k, ByteView value) {
+  Bytes manifest = {0x71};
+  const std::size_t n = value.size();
+  if (n < 0x80) {
+    manifest.push_back(static_cast<std::uint8_t>(n));
+  } else if (n < 0x100) {
+    manifest.insert(manifest.end(), {0x81, static_cast<std::uint8_t>(n)});
+  } else {
+    manifest.insert(manifest.end(),
+                    {0x82, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+  }
+  manifest.insert(manifest.end(), value.begin(), value.end());
+  auto signature = card_manager::sign(authority.key, manifest);
+  require(signature.ok());
+  const Bytes data =
+      card_manager::command_data(manifest, *signature, authority.cert.der(), authority.ca.der());
+  return card_manager::command(static_cast<card_manager::Operation>(k), data);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -292,9 +340,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           run.authenticate(*keys[k], kRefs[k], static_cast<std::uint8_t>((op >> 4) & 0x03));
           break;
         }
-        case 3:
-          run.send(ByteView{});
+        case 3: {
+          const std::uint8_t k = (op >> 2) & 7;
+          if (k < 1 || k > 4) {
+            run.send(ByteView{});
+            break;
+          }
+          // The manifest's value: the next frame.
+          if (i >= size) break;
+          std::size_t n = data[i++];
+          if (n == 0xFE) {
+            if (size - i < 2) break;
+            n = load_be16(data + i);
+            i += 2;
+          }
+          n = std::min(n, size - i);
+          run.send(signed_command(*im.authority, k, ByteView(data + i, n)));
+          i += n;
           break;
+        }
       }
       continue;
     }

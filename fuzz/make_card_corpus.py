@@ -39,11 +39,45 @@ def tlv(tag, value):
     return bytes([tag, len(value)]) + value
 
 
+def signed(k, manifest_value):
+    """A card-manager command signed by the harness: k 1 install, 2 delete, 3 lock, 4 unlock;
+    the manifest's value follows as a frame."""
+    frame = apdu(manifest_value.hex())
+    return bytes([0x00, 0x03 | (k << 2)]) + frame
+
+
 AID = "F04A554B4944454D4F"
 SELECT_AID = "00A4040C09" + AID
 VERIFY_OK = "0020008104 31323334"
 VERIFY_BAD = "0020008104 30303030"
 SELECT_JPKI = "00A4040C0AD392F000260100000001"
+# The card manager and the seal-registration application it installed in the APPS image
+# (specs/card-manager.md; the card's serial 0102030405060708, the counter at 1).
+SELECT_MANAGER = "00A4040C07F04A554B49434D"
+SEAL = "F04A554B495345414C"
+SELECT_SEAL = "00A4040C09" + SEAL
+LIBRARY = "F04A554B494C4942"
+SERIAL = bytes.fromhex("0102030405060708")
+
+
+def manifest(op, sequence, aid, rest=b""):
+    return (tlv(0x80, bytes([op])) + tlv(0x81, SERIAL) + tlv(0x82, sequence.to_bytes(4, "big"))
+            + tlv(0x4F, bytes.fromhex(aid)) + rest)
+
+
+LIBRARY_INSTALL = manifest(1, 2, LIBRARY, tlv(0x83, b"\x52\x00") + tlv(0x84, b"\x00\x00\x04\x00")
+                           + tlv(0xA1, tlv(0x83, b"\x01") + tlv(0x80, b"\x01") + tlv(0x81, b"\x04\x08")
+                                 + tlv(0x82, b"\x05"))
+                           + tlv(0xA3, tlv(0x83, b"\x01") + tlv(0x80, b"\x02"))
+                           + tlv(0xA5, tlv(0x62, tlv(0x80, b"\x00\x10") + tlv(0x82, b"\x01")
+                                           + tlv(0x83, b"\x52\x01") + tlv(0x88, bytes([1 << 3]))
+                                           + tlv(0x86, bytes([0, 0, 0, 0, 0, 0])))
+                                 + tlv(0x53, b"LIB-0004217"))
+                           + tlv(0xA5, tlv(0x62, tlv(0x82, bytes.fromhex("0221002002"))
+                                           + tlv(0x83, b"\x52\x02") + tlv(0x88, bytes([2 << 3]))
+                                           + tlv(0x86, bytes([0, 0x04, 0x81, 0, 0, 0,
+                                                              1, 0x04, 0x81, 0, 0, 0,
+                                                              2, 0x04, 0x81, 0, 0, 0])))))
 # COMPUTE DIGITAL SIGNATURE over a SHA-256 DigestInfo (specs/jpki.md).
 SIGN = ("802A008033 3031300D060960864801650304020105000420"
         "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3 00")
@@ -120,6 +154,32 @@ SEEDS = {
                                 apdu("00B000000F"), apdu("00A4020C027001"), apdu("00B000000F"),
                                 apdu("002A00BE04 7F218100"), apdu("0084000010"),
                                 apdu("0086000004 7C028100 00"), apdu("0CB0810000")],
+    # The card manager: LIST, signed INSTALL / LOCK / UNLOCK / DELETE, and unsigned refusals.
+    "apps_manager_list": [APPS, apdu(SELECT_MANAGER), apdu("80F2000000"), apdu("80F20000000000"),
+                          apdu("80F2000010"), apdu("80F20000"), apdu("80F2010000"),
+                          apdu("00A4020C024D02"), apdu("00B0000004"), apdu("00A4000C"),
+                          apdu("80F2000000")],
+    "apps_manager_install": [APPS, apdu(SELECT_MANAGER), signed(1, LIBRARY_INSTALL),
+                             apdu("80F20000000000"), apdu("00A4040C08" + LIBRARY),
+                             apdu("0024018104 31323334"), apdu("0020008104 31323334"),
+                             apdu("00E2001020" + "41" * 32), apdu("00B2011400"),
+                             apdu("00B0810010"), apdu(SELECT_MANAGER), signed(1, LIBRARY_INSTALL)],
+    "apps_manager_lock_delete": [APPS, apdu(SELECT_MANAGER), signed(3, manifest(3, 2, SEAL)),
+                                 apdu(SELECT_SEAL), apdu("00B0810020"), apdu(SELECT_MANAGER),
+                                 signed(4, manifest(4, 3, SEAL)), apdu(SELECT_SEAL),
+                                 apdu("00B0810020"), apdu(SELECT_MANAGER),
+                                 signed(2, manifest(2, 4, SEAL)), apdu("80F20000000000"),
+                                 apdu(SELECT_SEAL), POWER_CYCLE, apdu(SELECT_MANAGER),
+                                 signed(2, manifest(2, 5, SEAL))],
+    "apps_manager_refusals": [APPS, apdu(SELECT_MANAGER), apdu("80E0000002 7100"),
+                              apdu("80E4000003 FFFFFF"), apdu("80E00000"), apdu("8004000000"),
+                              signed(2, manifest(2, 1, SEAL)), signed(2, manifest(2, 9, "F053454331")),
+                              signed(3, manifest(3, 9, "F0112233445566")),
+                              signed(1, manifest(1, 9, SEAL)), signed(2, manifest(1, 9, SEAL))],
+    "apps_manager_seal_use": [APPS, apdu(SELECT_SEAL), apdu("00B0810020"), apdu("00B0820040"),
+                              apdu("0024018104 31333537"), apdu("0020008104 31333537"),
+                              apdu("00B0820040"), apdu("00E2001805 6C6F673031"), apdu("00B2011C00"),
+                              apdu("00A4020C025201")],
     "active_select_read": [ACTIVE, apdu(SELECT_AID), apdu("00A4020C025001"), apdu("00B0000000"),
                            apdu("00A4020402500100"), apdu("00B000F020"), apdu("00B0010000"),
                            apdu("00A4000402500200")],

@@ -22,6 +22,9 @@ class Application {
   // the card OS sees it. nullopt hands it on to the card OS; a reply answers
   // it. Applications hold no state of their own: per channel, `card.state()`.
   virtual std::optional<Reply> process(AppServices& card, const apdu::Command& c) const = 0;
+  // Whether the code manages the card's content (installs, deletes and
+  // locks other applications through AppServices): the card manager only.
+  virtual bool manages_content() const { return false; }
 };
 
 // The application whose DF is named `aid`, or null (card_os/apps/registry.cpp).

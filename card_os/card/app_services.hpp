@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card_impl.hpp"
@@ -14,6 +17,8 @@ namespace juki::card_os {
 class AppServices {
  public:
   AppServices(Card::Impl& card, Channel& channel) : card_(card), ch_(channel) {}
+  AppServices(const AppServices&) = delete;
+  AppServices& operator=(const AppServices&) = delete;
 
   LifeCycle life_cycle() const { return card_.life_cycle(); }
   // The application's DF: the channel's context.
@@ -47,9 +52,6 @@ class AppServices {
   };
   Result<BinaryTarget, sw::Sw> binary_target(const apdu::Command& c, Op op);
 
-  // The card's serial number (GET DATA DF22), 8 bytes.
-  ByteView serial() const;
-
   // The channel keeps its DF but has no current EF (the application selected
   // something the card OS does not serve as a file).
   void leave_current_ef() {
@@ -61,9 +63,78 @@ class AppServices {
   // enters the application's context.
   std::uint32_t& state() { return ch_.app_state; }
 
+  // ------------------------------------------------------------ reading
+  // The card's serial number (GET DATA DF22), 8 bytes.
+  ByteView serial() const;
+  // A transparent EF directly in the application's own DF, or 0; its bytes.
+  NodeRef own_ef(std::uint16_t fid) const;
+  ByteView contents(NodeRef own_ef) const;
+
+  // ------------------------------------------------------------ certificates
+  // A terminal CA certificate and a terminal certificate it issued, checked
+  // as mutual authentication checks them (specs/secure-channel.md 2.1 steps
+  // 1 to 5: the trust anchor of this context or the MF's, the card's date,
+  // a terminal role), and nothing written. `newest` is the date the card
+  // moves to if the caller acts on them (advance_date).
+  struct Terminal {
+    ecc::Point key{};
+    std::uint16_t role = 0;
+    std::string municipality;
+    certificate::Date newest = 0;
+  };
+  Result<Terminal, ChainRefusal> check_terminal_chain(ByteView ca_der, ByteView terminal_der) const;
+
+  // ------------------------------------------------------------ changes
+  // Every persistent change an application makes in a command joins one
+  // transaction: begin(), the changes, commit(). Without commit() (a refusal
+  // on the way, or a power cut) nothing of it remains.
+  void begin();
+  void commit();
+  // Writes into a transparent EF of the application's own DF.
+  sw::Sw write(NodeRef own_ef, std::uint32_t offset, ByteView data);
+  // The card's date (specs/secure-channel.md 2.3) moves forward to `date`.
+  sw::Sw advance_date(certificate::Date date);
+
+  // ------------------------------------------------------------ card content
+  // Only for an application whose code manages the card's content
+  // (Application::manages_content: the card manager); anyone else gets 6985.
+  // The applications it changes are named DFs directly under the MF, never
+  // its own.
+  struct ApplicationDf {
+    NodeRef df = 0;
+    Bytes aid;
+    std::uint16_t fid = 0;     // 0: none
+    bool deactivated = false;  // the DF's life-cycle status is 04
+    bool pins_set = true;      // every PIN of the DF has a value
+    std::uint32_t used = 0;    // bytes its files and objects take (Heap::block_size)
+  };
+  // Every DF with a name, depth first (the MF's children in their order).
+  std::vector<ApplicationDf> applications() const;
+  NodeRef mf_child(std::uint16_t fid) const;
+  NodeRef df_named(ByteView aid) const;  // anywhere on the card
+  std::uint32_t free_bytes() const;      // GET DATA DF21's second half
+
+  // Within begin()..commit():
+  Result<NodeRef, sw::Sw> create_application(std::uint16_t fid, ByteView aid);
+  Result<NodeRef, sw::Sw> create_file(NodeRef app, const FileSpec& spec);
+  sw::Sw put_pin(NodeRef app, ByteView pin_template);  // PUT DATA's A1 template
+  // A P-256 key pair made on the card; the public point.
+  Result<ecc::Point, sw::Sw> generate_key(NodeRef app, std::uint8_t ref);
+  sw::Sw write_file(NodeRef ef, std::uint32_t offset, ByteView data);  // a transparent EF
+  sw::Sw append_record(NodeRef ef, ByteView record);
+  // Deactivates (locks) or activates the DF; a lock ends what every channel
+  // in that context had verified or authenticated.
+  sw::Sw set_locked(NodeRef app, bool locked);
+  // Deletes the DF with everything in it; its memory is wiped.
+  sw::Sw remove(NodeRef app);
+
  private:
+  bool manages(NodeRef app) const;  // `app` is a DF the caller may change
+  bool within_managed(NodeRef n) const;
+
   Card::Impl& card_;
   Channel& ch_;
+  std::optional<Transaction> tx_;
 };
 
 }  // namespace juki::card_os

@@ -246,7 +246,9 @@ Reply Card::Impl::dispatch(const Command& c) {
   if (channels_[channel].open) challenge = std::exchange(channels_[channel].challenge_length, 0);
 
   // The application's own code sees the command first (card_os/apps/).
-  if (Channel& ch = channels_[channel]; ch.open && ch.app != nullptr) {
+  // A locked (deactivated) application's code runs no more than its files do.
+  if (Channel& ch = channels_[channel];
+      ch.open && ch.app != nullptr && !fs_.inactive(ch.security.context)) {
     AppServices services(*this, ch);
     if (auto reply = ch.app->process(services, c)) return std::move(*reply);
   }

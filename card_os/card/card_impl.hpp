@@ -51,6 +51,16 @@ inline constexpr std::uint8_t kCardAuthKeyRef = 0x01;  // a P-256 key object
 inline constexpr std::uint8_t kAuthFailuresPerPowerUp = 3;
 inline constexpr std::uint8_t kAuthFailuresLimit = 15;
 
+// Why a certificate of a terminal chain (terminal CA, then terminal) was
+// refused; each user maps it to its own status word.
+enum class ChainRefusal : std::uint8_t {
+  malformed,       // not a certificate of the expected kind (CA with role terminal-ca, or a leaf)
+  unknown_issuer,  // no trust anchor, or the issuer is not the anchor / the CA
+  bad_signature,   // the issuer's key does not verify it
+  expired,         // notAfter before the card's date
+  role,            // a leaf whose role a terminal CA does not issue
+};
+
 // A PIN verified or a key proved on one channel, and the DF that owns it.
 struct Grant {
   ObjectRef object = 0;
@@ -202,6 +212,11 @@ class Card::Impl {
   sw::Sw set_life_cycle(LifeCycle s);  // within a transaction
   // Verifies a PIN value with the tear-safe two-step protocol.
   sw::Sw check_pin(Channel& ch, ObjectRef pin, ByteView value, bool grant);
+  // Whether a PIN or key the channel resolved belongs to a DF that is, or
+  // lies in, a deactivated DF (a locked application): nothing there is usable.
+  bool in_inactive_df(const Channel& ch, ObjectRef o) const {
+    return fs_.inactive(objects_.owner_of(o, ch.df));
+  }
   void forget_subtree(NodeRef removed, NodeRef parent);
   void revoke_everywhere(ObjectRef o);
   // Ends a channel's authentication and what it granted (roles, session keys).
@@ -214,6 +229,19 @@ class Card::Impl {
   sw::Sw uncount_auth_failure(std::optional<certificate::Date> card_date = std::nullopt);
   // A certificate stored in an EF of the application context (or the MF).
   std::optional<ByteView> stored_certificate(NodeRef context, std::uint16_t fid) const;
+  // The terminal chain's checks (specs/secure-channel.md 2.1 steps 1-5 but
+  // the municipal-app binding): a terminal or server CA certificate against
+  // the trust anchor of `context` (or the MF's) at the card's date, then a
+  // leaf certificate of a role that CA issues. Nothing is written.
+  struct TrustedCa {
+    ecc::Point key{};
+    std::uint16_t role = 0;  // terminal-ca or server-ca
+    Bytes subject;
+    certificate::Date not_before = 0;
+    certificate::Date today = 0;  // the card's date, never before the anchor's notBefore
+  };
+  Result<TrustedCa, ChainRefusal> check_terminal_ca(NodeRef context, ByteView der) const;
+  Result<certificate::Info, ChainRefusal> check_terminal(const TrustedCa& ca, ByteView der) const;
 
   Storage& storage_;
   RandomSource& random_;

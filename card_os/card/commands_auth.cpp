@@ -18,7 +18,6 @@ Reply status(sw::Sw s) {
 
 using certificate::Role;
 
-// Roles a terminal CA issues, for terminals (specs/pki.md).
 // Whether a CA of `ca_role` issues leaves of `role` (specs/pki.md): the
 // terminal CA roles 1 to 5, the server CA roles 6 to 8.
 bool issues(std::uint16_t ca_role, std::uint16_t role) {
@@ -88,9 +87,61 @@ std::optional<ByteView> Card::Impl::stored_certificate(NodeRef context, std::uin
 
 // ---------------------------------------------------------------- commands
 
+// The terminal chain's checks (specs/secure-channel.md 2.1), shared by
+// mutual authentication and the card manager (specs/card-manager.md 3).
+Result<Card::Impl::TrustedCa, ChainRefusal> Card::Impl::check_terminal_ca(NodeRef context,
+                                                                          ByteView der) const {
+  auto cert = certificate::parse(der);
+  if (!cert || !cert->authorization || !cert->ca) return unexpected(ChainRefusal::malformed);
+  const std::uint16_t role = cert->authorization->role;
+  if (role != static_cast<std::uint16_t>(Role::terminal_ca) &&
+      role != static_cast<std::uint16_t>(Role::server_ca))
+    return unexpected(ChainRefusal::malformed);
+  auto anchor_der = stored_certificate(context, kTrustAnchorFid);
+  if (!anchor_der) return unexpected(ChainRefusal::unknown_issuer);
+  auto anchor = certificate::parse(*anchor_der);
+  if (!anchor || anchor->subject != cert->issuer) return unexpected(ChainRefusal::unknown_issuer);
+  if (!certificate::signed_by(*cert, anchor->key)) return unexpected(ChainRefusal::bad_signature);
+  // The card's date is never earlier than its trust anchor's notBefore.
+  const certificate::Date today = std::max(nvm_.u64(Superblock::kCardDateAt), anchor->not_before);
+  if (cert->not_after < today) return unexpected(ChainRefusal::expired);
+  return TrustedCa{cert->key, role, std::move(cert->subject), cert->not_before, today};
+}
+
+Result<certificate::Info, ChainRefusal> Card::Impl::check_terminal(const TrustedCa& ca,
+                                                                   ByteView der) const {
+  auto cert = certificate::parse(der);
+  if (!cert || !cert->authorization || cert->ca) return unexpected(ChainRefusal::malformed);
+  if (cert->issuer != ca.subject) return unexpected(ChainRefusal::unknown_issuer);
+  if (!certificate::signed_by(*cert, ca.key)) return unexpected(ChainRefusal::bad_signature);
+  if (cert->not_after < ca.today) return unexpected(ChainRefusal::expired);
+  if (!issues(ca.role, cert->authorization->role)) return unexpected(ChainRefusal::role);
+  return std::move(*cert);
+}
+
+namespace {
+// Mutual authentication's status word for each refusal (specs/secure-channel.md 2.1).
+sw::Sw authentication_sw(ChainRefusal r) {
+  switch (r) {
+    case ChainRefusal::malformed:
+      return sw::kWrongData;
+    case ChainRefusal::unknown_issuer:
+      return sw::kReferenceNotFound;
+    case ChainRefusal::bad_signature:
+      return sw::kAuthenticationFailed;
+    case ChainRefusal::expired:
+      return sw::kReferenceDataNotUsable;
+    case ChainRefusal::role:
+      return sw::kSecurityStatusNotSatisfied;
+  }
+  return sw::kNoPreciseDiagnosis;
+}
+}  // namespace
+
 // PSO: VERIFY CERTIFICATE 00 2A 00 BE: step 1 (terminal CA) or 2 (terminal).
 Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
   if (c.p1 != 0x00 || c.p2 != 0xBE) return status(sw::kIncorrectP1P2);
+  if (fs_.inactive(ch.security.context)) return status(sw::kConditionsNotSatisfied);
   if (auto s = authentication_refused(); s != sw::kOk) return status(s);
   // A certificate while a session runs starts a new authentication.
   const bool leaf = ch.auth.step == Authentication::Step::ca_verified;
@@ -101,38 +152,25 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
     end_authentication(ch);
     return status(s);
   };
-  auto cert = certificate::parse(c.data);
-  if (!cert || !cert->authorization) return refuse(sw::kWrongData);
-  const std::uint16_t role = cert->authorization->role;
-  const certificate::Date date = nvm_.u64(Superblock::kCardDateAt);
 
   if (!leaf) {
-    if (!cert->ca || (role != static_cast<std::uint16_t>(Role::terminal_ca) &&
-                      role != static_cast<std::uint16_t>(Role::server_ca)))
-      return refuse(sw::kWrongData);
-    auto anchor_der = stored_certificate(ch.security.context, kTrustAnchorFid);
-    if (!anchor_der) return refuse(sw::kReferenceNotFound);
-    auto anchor = certificate::parse(*anchor_der);
-    if (!anchor || anchor->subject != cert->issuer) return refuse(sw::kReferenceNotFound);
-    if (!certificate::signed_by(*cert, anchor->key)) return refuse(sw::kAuthenticationFailed);
-    // The card's date is never earlier than its trust anchor's notBefore.
-    const certificate::Date today = std::max(date, anchor->not_before);
-    if (cert->not_after < today) return refuse(sw::kReferenceDataNotUsable);
+    auto ca = check_terminal_ca(ch.security.context, c.data);
+    if (!ca) return refuse(authentication_sw(ca.error()));
     if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
     ch.auth.step = Authentication::Step::ca_verified;
-    ch.auth.ca_key = cert->key;
-    ch.auth.ca_role = role;
-    ch.auth.ca_subject = cert->subject;
-    ch.auth.ca_not_before = cert->not_before;
-    ch.auth.date = today;
+    ch.auth.ca_key = ca->key;
+    ch.auth.ca_role = ca->role;
+    ch.auth.ca_subject = std::move(ca->subject);
+    ch.auth.ca_not_before = ca->not_before;
+    ch.auth.date = ca->today;
     return status(sw::kOk);
   }
 
-  if (cert->ca) return refuse(sw::kWrongData);
-  if (cert->issuer != ch.auth.ca_subject) return refuse(sw::kReferenceNotFound);
-  if (!certificate::signed_by(*cert, ch.auth.ca_key)) return refuse(sw::kAuthenticationFailed);
-  if (cert->not_after < ch.auth.date) return refuse(sw::kReferenceDataNotUsable);
-  if (!issues(ch.auth.ca_role, role)) return refuse(sw::kSecurityStatusNotSatisfied);
+  const TrustedCa ca{ch.auth.ca_key, ch.auth.ca_role, ch.auth.ca_subject, ch.auth.ca_not_before,
+                     ch.auth.date};
+  auto cert = check_terminal(ca, c.data);
+  if (!cert) return refuse(authentication_sw(cert.error()));
+  const std::uint16_t role = cert->authorization->role;
   if (role == static_cast<std::uint16_t>(Role::municipal_app)) {
     const ByteView aid = fs_.name(ch.security.context);
     const Bytes& bound = cert->authorization->application;
@@ -153,6 +191,7 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
 // EXTERNAL AUTHENTICATE 00 82 00 00 with 7F49 { 86 PK_T^e } 5F37 sigT: step 4.
 Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
                                         std::uint8_t challenge_length) {
+  if (fs_.inactive(ch.security.context)) return status(sw::kConditionsNotSatisfied);
   if (auto s = authentication_refused(); s != sw::kOk) return status(s);
   if (ch.auth.step != Authentication::Step::terminal_verified || challenge_length != 16) {
     end_authentication(ch);
@@ -188,6 +227,7 @@ Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
 // the session keys.
 Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
   if (c.p1 != 0x00 || c.p2 != 0x00) return status(sw::kIncorrectP1P2);
+  if (fs_.inactive(ch.security.context)) return status(sw::kConditionsNotSatisfied);
   if (auto s = authentication_refused(); s != sw::kOk) return status(s);
   if (ch.auth.step != Authentication::Step::terminal_proved) {
     end_authentication(ch);

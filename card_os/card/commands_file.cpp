@@ -94,7 +94,7 @@ Reply Card::Impl::select(Channel& ch, const Command& c) {
     if (response == 0x00) fcp[0] = 0x6F;  // FCI template with the same content
     r = bounded(std::move(fcp), c);
   }
-  if (r.sw == sw::kOk && fs_.deactivated(target)) r.sw = sw::kSelectedFileDeactivated;
+  if (r.sw == sw::kOk && fs_.inactive(target)) r.sw = sw::kSelectedFileDeactivated;
   return r;
 }
 
@@ -145,7 +145,7 @@ sw::Sw Card::Impl::binary_target(Channel& ch, const Command& c, Op op, NodeRef& 
   if (!binary_address(c, sfi, offset)) return sw::kIncorrectP1P2;
   if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return s;
   if (fs_.type(ef) != FileType::transparent) return sw::kIncompatibleFileStructure;
-  if (fs_.deactivated(ef)) return sw::kConditionsNotSatisfied;
+  if (fs_.inactive(ef)) return sw::kConditionsNotSatisfied;
   if (!allowed(ch, ef, op)) return sw::kSecurityStatusNotSatisfied;
   if (sfi != 0) select_node(ch, ef, false);
   return sw::kOk;
@@ -193,7 +193,7 @@ sw::Sw Card::Impl::record_target(Channel& ch, const Command& c, Op op, NodeRef& 
     return sw::kIncorrectP1P2;
   if (auto s = target_ef(ch, sfi, ef); s != sw::kOk) return s;
   if (!fs_.is_record_ef(ef)) return sw::kIncompatibleFileStructure;
-  if (fs_.deactivated(ef)) return sw::kConditionsNotSatisfied;
+  if (fs_.inactive(ef)) return sw::kConditionsNotSatisfied;
   if (!allowed(ch, ef, op)) return sw::kSecurityStatusNotSatisfied;
   const std::uint32_t current = ef == ch.ef ? ch.record : 0;
   if (sfi != 0) select_node(ch, ef, false);
@@ -252,7 +252,7 @@ Reply Card::Impl::create_file(Channel& ch, const Command& c) {
   if (c.p1 != 0 || c.p2 != 0) return status(sw::kIncorrectP1P2);
   auto spec = decode_fcp(c.data);
   if (!spec) return status(spec.error());
-  if (fs_.deactivated(ch.df)) return status(sw::kConditionsNotSatisfied);
+  if (fs_.inactive(ch.df)) return status(sw::kConditionsNotSatisfied);
   if (!allowed(ch, ch.df, Op::create)) return status(sw::kSecurityStatusNotSatisfied);
   Transaction tx(nvm_);
   auto node = fs_.create(ch.df, *spec);

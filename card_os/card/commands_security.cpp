@@ -62,6 +62,7 @@ Reply Card::Impl::verify(Channel& ch, const Command& c) {
 
 Reply Card::Impl::verify_pin(Channel& ch, ObjectRef pin, const Command& c) {
   if (c.p1 != 0x00 && c.p1 != 0xFF) return status(sw::kIncorrectP1P2);
+  if (in_inactive_df(ch, pin)) return status(sw::kConditionsNotSatisfied);
   if (c.p1 == 0xFF) {  // ISO 7816-4: reset the verification status
     if (!c.data.empty()) return status(sw::kWrongLength);
     ch.security.revoke(pin);
@@ -87,6 +88,7 @@ Reply Card::Impl::change_reference_data(Channel& ch, const Command& c) {
   // of its activation password, which makes it active.
   if (issued && !(c.p1 == 0x01 && activation)) return status(sw::kConditionsNotSatisfied);
   if (pin == 0) return status(sw::kReferenceNotFound);
+  if (in_inactive_df(ch, pin)) return status(sw::kConditionsNotSatisfied);
 
   const std::size_t fixed = fixed_length(objects_, pin);
   if (c.p1 == 0x01) {  // initial setting: only while no reference data exists
@@ -126,6 +128,7 @@ Reply Card::Impl::reset_retry_counter(Channel& ch, const Command& c) {
   if (c.p1 > 0x03) return status(sw::kIncorrectP1P2);
   const ObjectRef pin = objects_.resolve(ch.df, ObjectKind::pin, c.p2);
   if (pin == 0) return status(sw::kReferenceNotFound);
+  if (in_inactive_df(ch, pin)) return status(sw::kConditionsNotSatisfied);
   const NodeRef owner = objects_.owner_of(pin, ch.df);
   const bool with_new_pin = c.p1 == 0x00 || c.p1 == 0x02;
   const bool with_puk = c.p1 == 0x00 || c.p1 == 0x01;
@@ -209,7 +212,10 @@ Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
   if (life_cycle() == LifeCycle::transport_locked && !transport)
     return status(sw::kConditionsNotSatisfied);
   if (key == 0) return status(sw::kReferenceNotFound);
-  if (ch.challenge_length == 0) return status(sw::kConditionsNotSatisfied);
+  if (ch.challenge_length == 0 || in_inactive_df(ch, key)) {
+    ch.challenge_length = 0;
+    return status(sw::kConditionsNotSatisfied);
+  }
   const ByteView challenge(ch.challenge.data(), ch.challenge_length);
   ch.challenge_length = 0;  // one proof per challenge
   if (c.data.size() != 16) return status(sw::kWrongLength);

@@ -267,7 +267,7 @@ sw::Sw FileSystem::append_record(NodeRef ef, ByteView bytes) {
 
 // ---------------------------------------------------------------- structure
 
-std::uint32_t FileSystem::data_size(const FileSpec& s) const {
+std::uint32_t contents_size(const FileSpec& s) {
   switch (s.type) {
     case FileType::df:
       return 0;
@@ -336,7 +336,7 @@ Result<NodeRef, sw::Sw> FileSystem::create(NodeRef df, const FileSpec& s) {
     if (df_by_name(root, s.name) != 0) return unexpected(sw::kDfNameExists);
   }
   std::uint32_t data_addr = 0;
-  if (std::uint32_t n = data_size(s); n > 0) {
+  if (std::uint32_t n = contents_size(s); n > 0) {
     auto d = heap_.allocate(n);
     if (!d) return unexpected(heap_sw(d.error()));
     data_addr = *d;
@@ -384,6 +384,12 @@ sw::Sw FileSystem::remove(NodeRef n) {
 
 sw::Sw FileSystem::set_lcs(NodeRef n, std::uint8_t value) {
   return to_sw(m_.write_u8(n + 1, value));
+}
+
+bool FileSystem::inactive(NodeRef n) const {
+  for (; n != 0; n = parent(n))
+    if (deactivated(n)) return true;
+  return false;
 }
 
 sw::Sw FileSystem::set_objects(NodeRef df, std::uint32_t head) {

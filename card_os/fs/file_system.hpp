@@ -54,6 +54,9 @@ struct FileSpec {
 // understand with 6A80, so CREATE FILE never half-understands a request.
 Result<FileSpec, sw::Sw> decode_fcp(ByteView fcp);
 Bytes encode_fcp(const FileSpec& spec, std::uint32_t record_count);
+// Bytes of contents a file takes: transparent its size, linear fixed
+// length x records, linear variable (1 + length) x records, a DF none.
+std::uint32_t contents_size(const FileSpec& spec);
 
 class FileSystem {
  public:
@@ -113,6 +116,8 @@ class FileSystem {
   // Removes a file, or a DF with everything below it (and its security objects).
   sw::Sw remove(NodeRef n);
   sw::Sw set_lcs(NodeRef n, std::uint8_t lcs);
+  // Whether `n` or a DF above it is deactivated: nothing in it is usable.
+  bool inactive(NodeRef n) const;
   // Links a security object (allocated by the caller) at the head of a DF's list.
   sw::Sw set_objects(NodeRef df, std::uint32_t head);
 
@@ -121,7 +126,6 @@ class FileSystem {
   std::uint32_t slot_size(NodeRef ef) const {  // linear variable records: length byte + data
     return type(ef) == FileType::linear_variable ? 1u + record_length(ef) : record_length(ef);
   }
-  std::uint32_t data_size(const FileSpec& s) const;
   sw::Sw release_tree(NodeRef n);
   PersistentMemory& m_;
   Heap& heap_;

@@ -39,6 +39,12 @@ class Heap {
   std::uint32_t free_bytes() const;  // sum of free payloads
   std::uint32_t total_bytes() const { return end_ - start_; }
   std::uint32_t payload_size(std::uint32_t payload_addr) const;
+  // The block an allocation of `payload` bytes takes when it splits a larger
+  // free block: the 4-byte header and the payload, rounded up to 4, 8 at least.
+  static constexpr std::uint32_t block_size(std::uint32_t payload) {
+    const std::uint32_t b = (payload + 4u + 3u) & ~3u;
+    return b < 8u ? 8u : b;
+  }
 
  private:
   static constexpr std::uint32_t kUsed = 1;

@@ -326,6 +326,12 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   for (std::size_t b = 0; b < m.block_crc_.size(); ++b) m.block_crc_[b] = block_crc(m.working_, b);
   if (m.image_digest() != rec->digest) return unexpected(NvmError::data_corrupt);
   m.seq_ = rec->seq;
+  // What the journal area still holds past this record's journal (an older,
+  // longer journal, or one cut short): the next commit overwrites it.
+  Bytes area(g.journal_capacity);
+  storage.read(kJournalOffset, area);
+  auto last = std::find_if(area.rbegin(), area.rend(), [](std::uint8_t b) { return b != 0; });
+  m.journal_stale_ = static_cast<std::uint32_t>(area.rend() - last);
   return m;
 }
 
@@ -443,8 +449,14 @@ void PersistentMemory::commit() {
   dead_ = true;
   const std::size_t main = main_offset(geometry_);
   if (apply_unsynced_) storage_->sync();  // the journal about to be overwritten must be done with
+  // Zeros over whatever an earlier, longer journal left behind: the data a
+  // transaction carried (a deleted file's contents, a key made on the card)
+  // does not stay in the journal area once a later transaction is committed.
+  const std::uint32_t length = static_cast<std::uint32_t>(journal.size());
+  if (journal_stale_ > length) journal.resize(journal_stale_, 0);
   put(kJournalOffset, journal);
   storage_->sync();
+  journal_stale_ = length;
   put(slot_offset(rec.seq), encode_record(rec));
   storage_->sync();
   seq_ = rec.seq;

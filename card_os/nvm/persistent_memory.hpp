@@ -125,6 +125,7 @@ class PersistentMemory {
   std::vector<std::uint32_t> block_crc_;  // CRC32 per 1 KiB block of the main area
   std::uint64_t pending_ = 0;             // journal bytes of dirty_, kept exact on every write
   bool dead_ = false;                     // PowerLoss left a commit half done: only open() again
+  std::uint32_t journal_stale_ = 0;       // the journal area may be nonzero below this offset
 
   void put(std::size_t offset, ByteView data);  // Storage::write, counted in stats_
   void save_undo(std::uint32_t addr, const std::uint8_t* original, std::uint32_t len);

@@ -70,7 +70,12 @@ class SecurityObjects {
   // The DF an object belongs to.
   NodeRef owner_of(ObjectRef o, NodeRef hint_df) const;
 
+  ObjectKind kind(ObjectRef o) const { return static_cast<ObjectKind>(m_.u8(o)); }
   std::uint8_t ref(ObjectRef o) const { return m_.u8(o + 1); }
+  // Bytes the object takes: kObjectSize, or more for an RSA key.
+  std::uint32_t stored_size(ObjectRef o) const {
+    return kind(o) == ObjectKind::rsa_key ? 16u + m_.u16(o + 10) : kObjectSize;
+  }
   std::uint8_t flags(ObjectRef o) const { return m_.u8(o + 2); }
   std::uint8_t retry_limit(ObjectRef o) const { return m_.u8(o + 6); }
   std::uint8_t tries_left(ObjectRef o) const { return m_.u8(o + 7); }

@@ -803,6 +803,43 @@ TEST_CASE("DELETE FILE: an EF larger than the journal", "[fs][delete][memory]") 
   CHECK(c->free_bytes() == free);
 }
 
+TEST_CASE("DEACTIVATE FILE of a DF: nothing inside it is usable until it is activated",
+          "[fs][lcs]") {
+  auto c = TestCard::personalizing();
+  c->expect(create_file(df_spec(0x1000, hex("F0414243"))), 0x9000);
+  // PIN 01 of the DF: 4 digits "1234", 3 tries.
+  c->expect("00DA00A1 15 A113 830101 800101 81020404 820103 840431323334", 0x9000);
+  c->expect(create_file(transparent_ef(0x1001, 4, 1)), 0x9000);
+  c->expect("00D6000004 01020304", 0x9000);
+  c->expect(create_file(df_spec(0x1100)), 0x9000);
+  c->expect(create_file(transparent_ef(0x1101, 4)), 0x9000);
+  c->expect("00A4000C021000", 0x9000);
+  c->expect("00040000", 0x9000);  // the DF
+
+  // The DF and everything below it select with 6283; contents, PINs and
+  // CREATE FILE answer 6985.
+  c->expect("00A4040C04F0414243", 0x6283);
+  c->expect("00A4000C021001", 0x6283);
+  c->expect("00B0000004", 0x6985);
+  c->expect("00D6000001AA", 0x6985);
+  c->expect("00B0810004", 0x6985);
+  c->expect("00A4080C06100011001101", 0x6283);  // a file in a DF below it
+  c->expect("00B0000004", 0x6985);
+  c->expect("0020008104 31323334", 0x6985);
+  c->expect("00200081", 0x6985);
+  c->expect("0024008108 3132333435363738", 0x6985);
+  c->expect(create_file(transparent_ef(0x1102, 4)), 0x6985);
+  c->expect("00A4000C021000", 0x6283);
+
+  // Activated again: all of it is back.
+  c->expect("00A4000C", 0x9000);
+  c->expect("0044000002 1000", 0x9000);
+  c->expect("00A4040C04F0414243", 0x9000);
+  c->expect("0020008104 31323334", 0x9000);
+  c->expect("00A4000C021001", 0x9000);
+  CHECK(c->expect("00B0000004", 0x9000) == hex("01020304"));
+}
+
 TEST_CASE("DEACTIVATE/ACTIVATE FILE: 6283 on select, 6985 on contents", "[fs][lcs]") {
   auto c = TestCard::personalizing();
   c->expect(create_file(df_spec(0x1000)), 0x9000);

@@ -516,12 +516,52 @@ TEST_CASE("commit writes and syncs in the documented order") {
   m.begin();
   REQUIRE(m.write(3000, Bytes(3, 3)) == NvmError::none);
   m.commit();  // seq 3 -> slot B, after syncing the previous apply
+  // The journal write covers the longer journal before it with zeros.
   CHECK(same(rec.events, {{true, 0, 0},
-                          {false, kJournal, 6 + 3},
+                          {false, kJournal, 6 + 4 + 6 + 8},
                           {true, 0, 0},
                           {false, kSlotB, 32},
                           {true, 0, 0},
                           {false, main + 3000, 3}}));
+}
+
+TEST_CASE("the journal area keeps nothing of an earlier, longer transaction") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage mem(PersistentMemory::storage_size_for(g));
+  std::mt19937 rng(7);
+  const Bytes secret = random_bytes(rng, 200);
+  auto journal_area = [&]() {
+    return Bytes(mem.bytes().begin() + kJournal, mem.bytes().begin() + kJournal + 1024);
+  };
+  auto holds_secret = [&](const Bytes& b) {
+    return std::search(b.begin(), b.end(), secret.begin(), secret.end()) != b.end();
+  };
+  {
+    auto m = formatted(mem, g);
+    commit_write(m, 100, secret);
+    REQUIRE(holds_secret(journal_area()));
+    // Wiped in a later, shorter transaction: nothing of it anywhere.
+    Transaction t(m);
+    REQUIRE(m.fill(100, 200, 0) == NvmError::none);
+    t.commit();
+    CHECK_FALSE(holds_secret(mem.bytes()));
+    const Bytes area = journal_area();
+    CHECK(std::all_of(area.begin() + 7, area.end(), [](std::uint8_t b) { return b == 0; }));
+  }
+  // Across a power-up: what an earlier journal left is found and overwritten.
+  {
+    auto m = opened(mem);
+    commit_write(m, 100, secret);
+  }
+  {
+    auto m = opened(mem);
+    commit_write(m, 3000, Bytes{1});
+    CHECK_FALSE(holds_secret(journal_area()));
+    CHECK(holds_secret(main_of(m)));
+  }
+  auto m = opened(mem);
+  CHECK(m.u8(3000) == 1);
+  CHECK(at(m, 100, 200) == secret);
 }
 
 TEST_CASE("stats: a 256-byte transaction costs about twice its size") {

@@ -1,7 +1,9 @@
 // The firewall between the card's applications (ARCHITECTURE.md "Firewall",
 // specs/card-os.md 7.3), tested exhaustively on the card with every
-// application the project has: for every application context (and the MF's),
-// on two channels, every file of every other application, reached by every
+// application the project has (the sample application, SEC, JPKI, the Juki AP,
+// the card manager, and the three municipal applications the card manager
+// installs on the municipality's authorization): for every application context
+// (and the MF's), on two channels, every file of every other application, reached by every
 // addressing (SELECT by FID, by path, by AID; READ/UPDATE BINARY and RECORD by
 // SFI), and the other application's PINs and authentication. The invariants:
 //   - no answer carries the content of another application's protected file;
@@ -28,6 +30,8 @@
 #include "card_os/nvm/heap.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/objects.hpp"
+#include "issuer_tool/apps/examples.hpp"
+#include "issuer_tool/enrolment/card_manager.hpp"
 #include "support/secure_card.hpp"
 
 using namespace juki;
@@ -93,15 +97,31 @@ std::vector<App> inventory(const Bytes& image) {
   return apps;
 }
 
-// The PIN values the test knows (test_card.hpp, secure_layout.hpp).
+// The municipal applications the card manager installs (issuer_tool/apps),
+// with the PIN values their holder sets after install.
+const std::vector<std::pair<std::uint8_t, std::string>> kSealPins = {{1, "1357"}};
+const std::vector<std::pair<std::uint8_t, std::string>> kLibraryPins = {{1, "24681357"}};
+const std::vector<std::pair<std::uint8_t, std::string>> kKioskPins = {{2, "12345678"}, {1, "4321"}};
+
+// The PIN values the test knows (test_card.hpp, secure_layout.hpp, the
+// municipal applications above).
 std::optional<std::string> pin_value(const App& app, std::uint8_t ref) {
-  static const std::map<std::pair<Bytes, std::uint8_t>, std::string> known = {
-      {{host::perso::kSampleAid, 1}, "1234"},
-      {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 1}, kJpkiAuthPin},
-      {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 2}, kJpkiSignPin},
-      {{Bytes(std::begin(co::apps::juki_ap::kAid), std::end(co::apps::juki_ap::kAid)), 1},
-       kJukiPassword},
-  };
+  static const std::map<std::pair<Bytes, std::uint8_t>, std::string> known = [] {
+    std::map<std::pair<Bytes, std::uint8_t>, std::string> k = {
+        {{host::perso::kSampleAid, 1}, "1234"},
+        {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 1},
+         kJpkiAuthPin},
+        {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 2},
+         kJpkiSignPin},
+        {{Bytes(std::begin(co::apps::juki_ap::kAid), std::end(co::apps::juki_ap::kAid)), 1},
+         kJukiPassword},
+    };
+    for (const auto& [aid, pins] : {std::pair{card_manager::seal_registration().aid, kSealPins},
+                                    std::pair{card_manager::library_card().aid, kLibraryPins},
+                                    std::pair{card_manager::kiosk_access().aid, kKioskPins}})
+      for (const auto& [ref, value] : pins) k[{aid, ref}] = value;
+    return k;
+  }();
   auto it = known.find({app.aid, ref});
   if (it == known.end()) return std::nullopt;
   return it->second;
@@ -172,6 +192,7 @@ class Firewall {
     if (authenticates(*a) && channel == 0) {
       auto s = host::session::SecureSession::open(card_->transport(),
                                                   p_.terminal(pki::Role::window), unix_now());
+      INFO((s ? std::string() : s.error().message));
       REQUIRE(s.ok());
       session_ = std::move(*s);
     }
@@ -202,9 +223,14 @@ class Firewall {
     return true;
   }
   std::uint8_t cla() const { return cla_of(channel_); }
-  // An application holding a trust anchor: a window terminal authenticates in it.
+  // An application holding a trust anchor and a card certificate: a window
+  // terminal authenticates in it. (The card manager has a trust anchor only,
+  // for authorizations: no session opens there.)
   static bool authenticates(const App& a) {
-    return std::any_of(a.efs.begin(), a.efs.end(), [](const Ef& e) { return e.fid == 0x2F10; });
+    auto holds = [&](std::uint16_t fid) {
+      return std::any_of(a.efs.begin(), a.efs.end(), [&](const Ef& e) { return e.fid == fid; });
+    };
+    return holds(0x2F10) && holds(0x2F11);
   }
   bool has_fid(const App* a, std::uint16_t fid) const {
     if (a == nullptr) return false;
@@ -309,6 +335,8 @@ class Firewall {
     REQUIRE(card_->sw(apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, b.aid)) == 0x9000);
     auto s = host::session::SecureSession::open(card_->transport(), p_.terminal(pki::Role::window),
                                                 unix_now());
+    INFO("authentication in " << to_hex(b.aid) << ": "
+                              << (s ? std::string("established") : s.error().message));
     CHECK(s.ok() == authenticates(b));
     // A protected command where no session exists: 6882.
     ++attempts_;
@@ -350,12 +378,30 @@ TEST_CASE("firewall: no application reaches another's files, PINs or authenticat
   const auto sign_ca = take(pki::create_jpki_ca(pki::JpkiKind::sign));
   auto card = std::make_unique<TestCard>();
   REQUIRE(make_secure_card(card->transport(), sample_secrets(), p.root.cert, p.card_ca,
-                           JpkiCas{auth_ca, sign_ca}, WithJukiAp::yes)
+                           JpkiCas{auth_ca, sign_ca}, WithJukiAp::yes, WithCardManager::yes)
               .ok());
+  card->power_cycle();
+  // The three municipal applications, installed by the card manager on the
+  // municipality's authorization, their PINs set by the holder.
+  const auto cred = p.terminal(pki::Role::app_authority);
+  const card_manager::Authority authority{cred.key, cred.certificate, cred.ca};
+  for (const auto& [app, pins] : {std::pair{card_manager::seal_registration(), kSealPins},
+                                  std::pair{card_manager::library_card(), kLibraryPins},
+                                  std::pair{card_manager::kiosk_access(), kKioskPins}}) {
+    auto installed = enrolment::install_application(card->transport(), authority, app);
+    INFO((installed ? std::string() : installed.error().describe()));
+    REQUIRE(installed.ok());
+    REQUIRE(card->sw(apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, app.aid)) == 0x9000);
+    for (const auto& [ref, value] : pins)
+      REQUIRE(card->sw(apdu::encode_command(0x00, 0x24, 0x01, static_cast<std::uint8_t>(0x80 | ref),
+                                            as_bytes(value))) == 0x9000);
+  }
   card->power_cycle();
   const Bytes before = card->storage().bytes();
   const std::vector<App> apps = inventory(before);
-  REQUIRE(apps.size() >= 4);  // the sample application, SEC, JPKI, the Juki AP
+  // The sample application, SEC, JPKI, the Juki AP, the card manager and the
+  // three municipal ones.
+  REQUIRE(apps.size() >= 8);
   // The resident code is among the protected contents no other context may see.
   bool resident_code = false;
   for (const App& a : apps)

@@ -4,6 +4,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apps/juki/layout.hpp"
+#include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 #include "issuer_tool/enrolment/juki_ap.hpp"
@@ -24,7 +25,8 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
                                            const host::perso::SampleSecrets& secrets,
                                            const pki::Certificate& root,
                                            const pki::KeyAndCert& card_ca,
-                                           std::optional<JpkiCas> jpki, WithJukiAp juki_ap) {
+                                           std::optional<JpkiCas> jpki, WithJukiAp juki_ap,
+                                           WithCardManager card_manager) {
 #define JUKI_TRY(expr)                                        \
   do {                                                        \
     if (auto r_ = (expr); !r_) return unexpected(r_.error()); \
@@ -84,6 +86,8 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
     auto enrolled = enrolment::enrol_juki_ap(perso, root, card_ca, r);
     if (!enrolled) return unexpected(enrolled.error());
   }
+  if (card_manager == WithCardManager::yes)
+    JUKI_TRY(enrolment::enrol_card_manager(perso, root, {kMunicipality}));
   JUKI_TRY(perso.select_mf());
   JUKI_TRY(perso.finish());
   JUKI_TRY(perso.select_fid(host::perso::kSampleDf));

@@ -56,17 +56,18 @@ inline const std::string kJpkiSignPin = "ABC123";
 inline const std::string kJukiResidentCode = "12345678903";
 inline const std::string kJukiPassword = "4321";
 enum class WithJukiAp : bool { no, yes };
+enum class WithCardManager : bool { no, yes };
 
 // A blank, transport-locked card behind `t` (powered) becomes active: the
 // sample layout (`secrets`, password 1234) and application SEC, its key
 // certified by `card_ca` under `root`; with `jpki`, the JPKI application;
-// with `juki_ap`, the Juki AP. Returns the card certificate of SEC; the
-// caller powers the card off.
-host::perso::Outcome<pki::Certificate> make_secure_card(host::Transport& t,
-                                                        const host::perso::SampleSecrets& secrets,
-                                                        const pki::Certificate& root,
-                                                        const pki::KeyAndCert& card_ca,
-                                                        std::optional<JpkiCas> jpki = {},
-                                                        WithJukiAp juki_ap = WithJukiAp::no);
+// with `juki_ap`, the Juki AP; with `card_manager`, the card manager
+// (specs/card-manager.md) of municipality kMunicipality under `root`, with no
+// municipal application. Returns the card certificate of SEC; the caller
+// powers the card off.
+host::perso::Outcome<pki::Certificate> make_secure_card(
+    host::Transport& t, const host::perso::SampleSecrets& secrets, const pki::Certificate& root,
+    const pki::KeyAndCert& card_ca, std::optional<JpkiCas> jpki = {},
+    WithJukiAp juki_ap = WithJukiAp::no, WithCardManager card_manager = WithCardManager::no);
 
 }  // namespace juki::test
