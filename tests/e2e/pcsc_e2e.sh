@@ -22,6 +22,7 @@ set -euo pipefail
 JUKI_ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)"
 SPECS="$JUKI_ROOT/specs"
 TK=404142434445464748494A4B4C4D4E4F
+CONFORMANCE_SERIAL=0102030405060708
 AID=F04A554B4944454D4F
 SELECT_AID="00A4040C09$AID"
 BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
@@ -126,8 +127,9 @@ expect_sw() {  # expect_sw WHAT WANT GOT
 sim_status() { "$ctl" --socket "$sock" --timeout 10 --json status; }
 slot_field() { sim_status | jq -r ".slots[$1].$2"; }
 
-new_blank() {  # new_blank IMAGE
-  "$sim" --create "$1" --transport-key "$TK" >/dev/null || fail "juki-card-sim --create $1 failed"
+new_blank() {  # new_blank IMAGE [SERIAL]
+  "$sim" --create "$1" --transport-key "$TK" ${2:+--serial "$2"} >/dev/null ||
+    fail "juki-card-sim --create $1 failed"
 }
 
 start_sim() {
@@ -225,8 +227,9 @@ scenario_conformance() {
     n=$((n + 1))
     img="$work/conf-$n.img"
     inproc="$work/conf-$n-inproc.img"
-    new_blank "$img"
-    new_blank "$inproc"
+    # the serial the conformance suite's signed material is for (specs/apdu-script.md)
+    new_blank "$img" "$CONFORMANCE_SERIAL"
+    new_blank "$inproc" "$CONFORMANCE_SERIAL"
     if ((first)); then insert 0 "$img"; first=0; else swap 0 "$img"; fi
     [[ "$(reader_json "$R0" atr)" == "$BLANK_ATR" ]] || fail "$(basename "$f"): the card in '$R0' is not blank"
     rc=$(run_rc term "$R0" script "$f")
