@@ -1059,3 +1059,68 @@ TEST_CASE("card manager tearing: a DELETE cut at any write leaves the applicatio
   WARN("delete: " << sizes.size() << " writes, " << gone + whole << " cuts: " << gone
                   << " left it gone, " << whole << " whole");
 }
+
+TEST_CASE("card manager tearing: a LOCK or UNLOCK cut at any write leaves the old state or the new",
+          "[manager][tearing]") {
+  auto c = manager_card();
+  const cm::Application app = cm::library_card();
+  install(*c, app);
+  c->expect(select_aid(app.aid), 0x9000);
+  c->expect(change_pin(0x81, "2468"), 0x9000);
+  REQUIRE(listed(*c, app.aid)->life_cycle == layout::kSelectable);
+
+  // Each cut leaves the application in `before` with the counter unmoved, or
+  // in `after` with the counter at the manifest's number: never locked on an
+  // old counter (an authorization good twice) nor the other way round.
+  auto torn = [&](Operation op, std::uint8_t before, std::uint8_t after) {
+    const std::uint32_t old_sequence = state(*c).sequence;
+    const Bytes cmd = command_for(*c, manifest_for(*c, op, app.aid));
+    const Bytes image = c->storage().bytes();
+    auto inspect_after = [&](TornMedium& m) {
+      m.power_up();
+      const auto s = ok(enrolment::read_card_manager(m.transport()));
+      const auto all = ok(enrolment::list_applications(m.transport()));
+      auto it = std::find_if(all.begin(), all.end(),
+                             [&](const cm::Listed& l) { return l.aid == app.aid; });
+      REQUIRE(it != all.end());
+      if (it->life_cycle == before && s.sequence == old_sequence) return 0;
+      if (it->life_cycle == after && s.sequence == old_sequence + 1) return 1;
+      FAIL("life cycle " << int(it->life_cycle) << " with counter " << s.sequence);
+      return -1;
+    };
+    std::vector<std::size_t> sizes;
+    {
+      TornMedium m(image, "lock tearing");
+      m.power_up();
+      REQUIRE(sw_via(m.transport(), hex(kSelectManager)) == 0x9000);
+      m.mark(std::nullopt);
+      REQUIRE(sw_via(m.transport(), cmd) == 0x9000);
+      sizes = m.sizes();
+      REQUIRE(inspect_after(m) == 1);
+    }
+    REQUIRE_FALSE(sizes.empty());
+    int old_state = 0, new_state = 0;
+    for (const Cut& cut : cut_points(sizes)) {
+      INFO(operation_name(op) << " cut at write " << cut.write << " of " << sizes.size() << ", "
+                              << cut.prefix << " bytes written");
+      TornMedium m(image, "lock tearing");
+      m.power_up();
+      REQUIRE(sw_via(m.transport(), hex(kSelectManager)) == 0x9000);
+      m.mark(cut);
+      CHECK_FALSE(m.transport().transmit(cmd).ok());
+      REQUIRE(m.fired());
+      (inspect_after(m) == 1 ? new_state : old_state) += 1;
+    }
+    CHECK(old_state > 0);
+    CHECK(new_state > 0);
+    WARN(operation_name(op) << ": " << sizes.size() << " writes, " << old_state + new_state
+                            << " cuts: " << old_state << " left it as it was, " << new_state
+                            << " done");
+    c->storage().bytes() = image;  // then the operation, uncut, for the next round
+    c->power_cycle();
+    c->expect(kSelectManager, 0x9000);
+    c->expect(cmd, 0x9000);
+  };
+  torn(Operation::lock, layout::kSelectable, layout::kLocked);
+  torn(Operation::unlock, layout::kLocked, layout::kSelectable);
+}
