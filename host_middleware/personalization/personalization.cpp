@@ -48,7 +48,7 @@ Bytes KeyDefinition::encode() const {
 
 Outcome<Bytes> exchange(Transport& t, ByteView command, const std::string& step, sw::Sw want) {
   auto raw = t.transmit(command);
-  if (!raw) return unexpected(Error{step, 0, raw.error().message});
+  if (!raw) return unexpected(Error{step, 0, raw.error().message, true});
   auto r = apdu::Response::decode(*raw);
   if (!r) return unexpected(Error{step, 0, "malformed response: " + r.error()});
   if (r->sw != want) {

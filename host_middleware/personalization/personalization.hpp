@@ -18,9 +18,10 @@ namespace juki::host::perso {
 
 // A command that did not get the status word it needed.
 struct Error {
-  std::string step;     // "CREATE FILE 5001", "transport key"...
-  sw::Sw sw = 0;        // 0 when the transport failed
-  std::string message;  // with the status word's meaning
+  std::string step;        // "CREATE FILE 5001", "transport key"...
+  sw::Sw sw = 0;           // 0 when the card gave none
+  std::string message;     // with the status word's meaning
+  bool transport = false;  // the exchange itself failed: card removed, mute, reader gone
   std::string describe() const;
 };
 
