@@ -79,15 +79,13 @@ struct SecurePki {
 
   // A new key and its window-terminal certificate (municipality test::kMunicipality).
   host::session::Credentials window_terminal() const {
-    auto key = take(pki::PrivateKey::generate(), "terminal key");
     pki::LeafRequest request;
     request.authorization.role = pki::Role::window;
     request.authorization.municipality = test::kMunicipality;
     request.common_name = "window 1";
     request.days = 30;
-    auto cert = take(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()),
-                     "terminal certificate");
-    return {key, cert, terminal_ca.cert, root.cert};
+    auto leaf = take(pki::issue_new_key(terminal_ca, request), "terminal key and certificate");
+    return {leaf.key, leaf.cert, terminal_ca.cert, root.cert};
   }
 };
 

@@ -160,13 +160,12 @@ Bytes make_image(int state, LifeCycle& life_cycle,
                                      test::WithCardManager::yes)
                   .ok());
       const auto terminal_ca = ok(pki::create_ca(root.key, root.cert, pki::CaKind::terminal));
-      auto key = ok(pki::PrivateKey::generate());
       pki::LeafRequest request;
       request.authorization.role = pki::Role::app_authority;
       request.authorization.municipality = test::kMunicipality;
       request.common_name = "application authority";
-      auto cert = ok(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()));
-      authority = card_manager::Authority{key, cert, terminal_ca.cert};
+      auto leaf = ok(pki::issue_new_key(terminal_ca, request));
+      authority = card_manager::Authority{leaf.key, leaf.cert, terminal_ca.cert};
       require(
           enrolment::install_application(transport, *authority, card_manager::seal_registration())
               .ok());

@@ -1018,6 +1018,14 @@ ASN1_SEQUENCE(JUKI_AUTHORIZATION) =
     return make_certificate(spec, subject_key.native(), ca_key.native(), ca_cert.native());
   }
 
+  Result<KeyAndCert, PkiError> issue_new_key(const KeyAndCert& ca, const LeafRequest& request) {
+    auto key = PrivateKey::generate();
+    if (!key) return unexpected(key.error());
+    auto cert = issue(ca.key, ca.cert, request, key->public_key());
+    if (!cert) return unexpected(cert.error());
+    return KeyAndCert{std::move(*key), std::move(*cert)};
+  }
+
   // ------------------------------------------------------------ JPKI
 
   std::string default_jpki_ca_name(JpkiKind kind) {

@@ -268,6 +268,9 @@ struct LeafRequest {
 // The subject key must be P-256 (an RSA key is refused).
 Result<Certificate, PkiError> issue(const PrivateKey& ca_key, const Certificate& ca_cert,
                                     const LeafRequest& request, const PublicKey& subject_key);
+// A new P-256 key certified by `ca` for `request`: issue()'s refusals, or the
+// key generation's error.
+Result<KeyAndCert, PkiError> issue_new_key(const KeyAndCert& ca, const LeafRequest& request);
 
 // ------------------------------------------------------------ JPKI (specs/pki.md "JPKI")
 

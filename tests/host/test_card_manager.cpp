@@ -41,7 +41,6 @@ const std::string kSelectManager = "00A4040C07F04A554B4943 4D";
 cm::Authority authority_of(const pki::KeyAndCert& ca, pki::Role role = pki::Role::app_authority,
                            const std::string& municipality = kMunicipality, int days = 30,
                            std::optional<std::int64_t> not_before = {}) {
-  auto key = take(pki::PrivateKey::generate());
   pki::LeafRequest request;
   request.authorization.role = role;
   request.authorization.municipality = municipality;
@@ -49,8 +48,8 @@ cm::Authority authority_of(const pki::KeyAndCert& ca, pki::Role role = pki::Role
   request.common_name = "application authority";
   request.days = days;
   request.not_before = not_before;
-  auto cert = take(pki::issue(ca.key, ca.cert, request, key.public_key()));
-  return {key, cert, ca.cert};
+  auto leaf = take(pki::issue_new_key(ca, request));
+  return {leaf.key, leaf.cert, ca.cert};
 }
 
 // One card with the sample layout, SEC, JPKI and the card manager (no
@@ -490,13 +489,12 @@ TEST_CASE("card manager: unauthorized installs are refused with 6982 and leave n
     refuse_with(a);
   }
   SECTION("a card certificate or a server instead of a terminal") {
-    auto key = take(pki::PrivateKey::generate());
     pki::LeafRequest r;
     r.authorization.role = pki::Role::cs;
     r.authorization.municipality = kMunicipality;
     r.common_name = "cs";
-    auto cs = take(pki::issue(p.server_ca.key, p.server_ca.cert, r, key.public_key()));
-    refuse_with(cm::Authority{key, cs, p.server_ca.cert});
+    auto cs = take(pki::issue_new_key(p.server_ca, r));
+    refuse_with(cm::Authority{cs.key, cs.cert, p.server_ca.cert});
   }
   CHECK(c->free_bytes() > 0);
 }

@@ -80,15 +80,14 @@ Bytes info_of(const std::string& municipality, const std::string& issue_date, ch
 
 // A credential of `role` from the terminal CA, for `application` (municipal-app).
 Credentials terminal_for(const Pki& p, pki::Role role, const Bytes& application) {
-  auto key = take(pki::PrivateKey::generate());
   pki::LeafRequest request;
   request.authorization.role = role;
   request.authorization.municipality = kMunicipality;
   request.authorization.application = application;
   request.common_name = "municipal application terminal";
   request.days = 30;
-  auto cert = take(pki::issue(p.terminal_ca.key, p.terminal_ca.cert, request, key.public_key()));
-  return {key, cert, p.terminal_ca.cert, p.root.cert};
+  auto leaf = take(pki::issue_new_key(p.terminal_ca, request));
+  return {leaf.key, leaf.cert, p.terminal_ca.cert, p.root.cert};
 }
 // One card with the Juki AP, enrolled once for the whole file; each test
 // gets a copy of its memory in the state it needs.

@@ -119,16 +119,15 @@ TEST_CASE(
     CHECK(c->sw(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, cs.der())) == 0x6A88);
   }
   SECTION("a municipal-application terminal of another application: 6982") {
-    auto key = take(pki::PrivateKey::generate());
     pki::LeafRequest request;
     request.authorization.role = pki::Role::municipal_app;
     request.authorization.municipality = kMunicipality;
     request.authorization.application = hex("F04C49425241");
     request.common_name = "library terminal";
-    auto lib = take(pki::issue(p.terminal_ca.key, p.terminal_ca.cert, request, key.public_key()));
+    auto lib = take(pki::issue_new_key(p.terminal_ca, request));
     c->expect(kSelectSec, 0x9000);
     c->expect(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, p.terminal_ca.cert.der()), 0x9000);
-    CHECK(c->sw(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, lib.der())) == 0x6982);
+    CHECK(c->sw(apdu::encode_command(0x00, 0x2A, 0x00, 0xBE, lib.cert.der())) == 0x6982);
   }
   SECTION("an expired terminal certificate, once the card has seen a later date: 6984") {
     auto old = p.terminal(pki::Role::window, 1, unix_now() - 10 * 86400);

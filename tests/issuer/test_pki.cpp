@@ -230,6 +230,37 @@ TEST_CASE("issue refuses what the rules refuse") {
   CHECK(r.error().kind == PkiErrorKind::refused);
 }
 
+TEST_CASE("issue_new_key certifies a new P-256 key, or passes issue's refusal on") {
+  Pki p;
+  const std::int64_t from = now() - 86400;
+  LeafRequest req{example(Role::municipal_app), "library terminal", 30, from};
+  auto leaf = must(issue_new_key(p.terminal, req));
+  CHECK(leaf.key.algorithm() == KeyAlgorithm::p256);
+  CHECK(leaf.cert.public_key_der() == leaf.key.public_key().der());
+  CHECK(X509_check_private_key(leaf.cert.native(), leaf.key.native()) == 1);
+  CHECK(leaf.cert.common_name() == "library terminal");
+  CHECK(leaf.cert.not_before() == from);
+  CHECK(leaf.cert.not_after() - leaf.cert.not_before() == 30 * 86400LL);
+  auto v = must(verify_chain(p.root.cert, p.terminal.cert, leaf.cert, now()));
+  CHECK(v.ca == CaKind::terminal);
+  CHECK(v.authorization == req.authorization);
+  // Each call makes its own key.
+  CHECK(must(issue_new_key(p.terminal, req)).key.public_key().der() != leaf.key.public_key().der());
+
+  SECTION("a CA role") {
+    auto r = issue_new_key(p.terminal, {example(Role::terminal_ca), "x", 0, std::nullopt});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == PkiErrorKind::refused);
+    CHECK(r.error().message.find("CA certificate") != std::string::npos);
+  }
+  SECTION("a role of another CA") {
+    auto r = issue_new_key(p.server, {example(Role::window), "x", 0, std::nullopt});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == PkiErrorKind::refused);
+    CHECK(r.error().message.find("terminal CA") != std::string::npos);
+  }
+}
+
 TEST_CASE("verify_chain: each failure names its check") {
   Pki p;
   auto key = must(PrivateKey::generate());

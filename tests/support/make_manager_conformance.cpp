@@ -95,14 +95,13 @@ void put_set(std::ostream& out, const std::string& name, ByteView value) {
 
 cm::Authority authority(const pki::KeyAndCert& ca, pki::Role role, const std::string& municipality,
                         const std::string& name) {
-  auto key = take(pki::PrivateKey::generate(), "key of " + name);
   pki::LeafRequest request;
   request.authorization.role = role;
   request.authorization.municipality = municipality;
   request.common_name = name;
   request.days = 36500;  // the card's date only moves with certificates it accepts
-  auto cert = take(pki::issue(ca.key, ca.cert, request, key.public_key()), "certificate " + name);
-  return {key, cert, ca.cert};
+  auto leaf = take(pki::issue_new_key(ca, request), "key and certificate of " + name);
+  return {leaf.key, leaf.cert, ca.cert};
 }
 
 cm::Manifest manifest(cm::Operation op, ByteView serial, std::uint32_t sequence,

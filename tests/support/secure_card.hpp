@@ -41,7 +41,6 @@ struct Pki {
 
   host::session::Credentials terminal(pki::Role role, int days = 30,
                                       std::optional<std::int64_t> not_before = {}) const {
-    auto key = take(pki::PrivateKey::generate());
     pki::LeafRequest request;
     request.authorization.role = role;
     request.authorization.municipality = kMunicipality;
@@ -49,19 +48,18 @@ struct Pki {
     request.common_name = "window 1";
     request.days = days;
     request.not_before = not_before;
-    auto cert = take(pki::issue(terminal_ca.key, terminal_ca.cert, request, key.public_key()));
-    return {key, cert, terminal_ca.cert, root.cert};
+    auto leaf = take(pki::issue_new_key(terminal_ca, request));
+    return {leaf.key, leaf.cert, terminal_ca.cert, root.cert};
   }
   // A server of `role` (cs, prefecture, national) from the server CA.
   host::session::Credentials server(pki::Role role, int days = 30) const {
-    auto key = take(pki::PrivateKey::generate());
     pki::LeafRequest request;
     request.authorization.role = role;
     if (pki::requires_municipality(role)) request.authorization.municipality = kMunicipality;
     request.common_name = std::string(pki::role_name(role)) + " server";
     request.days = days;
-    auto cert = take(pki::issue(server_ca.key, server_ca.cert, request, key.public_key()));
-    return {key, cert, server_ca.cert, root.cert};
+    auto leaf = take(pki::issue_new_key(server_ca, request));
+    return {leaf.key, leaf.cert, server_ca.cert, root.cert};
   }
 };
 
