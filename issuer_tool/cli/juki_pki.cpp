@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.hpp"
+#include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 
 namespace {
@@ -56,19 +57,11 @@ int fail(Output& out, const Failure& f) {
 }
 
 // The files of a PKI directory (specs/pki.md "Files").
-std::string key_path(const std::string& dir, const std::string& stem) {
-  return (fs::path(dir) / (stem + ".key.pem")).string();
-}
-std::string cert_path(const std::string& dir, const std::string& stem) {
-  return (fs::path(dir) / (stem + ".cert.der")).string();
-}
-std::string ca_stem(pki::CaKind kind) {
-  return std::string(pki::ca_kind_name(kind)) + "-ca";
-}
+using pki::directory::ca_stem;
+using pki::directory::cert_path;
+using pki::directory::jpki_stem;
+using pki::directory::key_path;
 constexpr pki::CaKind kCaKinds[] = {pki::CaKind::card, pki::CaKind::terminal, pki::CaKind::server};
-std::string jpki_stem(pki::JpkiKind kind) {
-  return std::string(pki::jpki_ca_name(kind)) + "-ca";
-}
 constexpr pki::JpkiKind kJpkiKinds[] = {pki::JpkiKind::auth, pki::JpkiKind::sign};
 
 std::optional<Failure> refuse_existing(const std::vector<std::string>& paths) {
@@ -300,24 +293,20 @@ int cmd_issue(const IssueArgs& a, Output& out) {
   auto ca_cert = pki::Certificate::load(cert_path(a.dir, ca_stem(*kind)));
   if (!ca_cert) return fail(out, from_pki(ca_cert.error()));
 
-  std::optional<pki::PrivateKey> new_key;
-  std::optional<pki::PublicKey> subject_key;
+  const std::string what = "role " + role_text;
   if (a.pubkey) {
     auto der = pki::read_file(*a.pubkey);
     if (!der) return fail(out, from_pki(der.error()));
     auto pub = pki::PublicKey::from_der(*der);
     if (!pub)
       return fail(out, from_pki({pub.error().kind, *a.pubkey + ": " + pub.error().message}));
-    subject_key = std::move(*pub);
-  } else {
-    auto key = pki::PrivateKey::generate();
-    if (!key) return fail(out, from_pki(key.error()));
-    subject_key = key->public_key();
-    new_key = std::move(*key);
+    auto cert = pki::issue(*ca_key, *ca_cert, req, *pub);
+    if (!cert) return fail(out, from_pki(cert.error()));
+    return write_issued(a, *cert, std::nullopt, what, out);
   }
-  auto cert = pki::issue(*ca_key, *ca_cert, req, *subject_key);
-  if (!cert) return fail(out, from_pki(cert.error()));
-  return write_issued(a, *cert, new_key, "role " + role_text, out);
+  auto leaf = pki::issue_new_key({std::move(*ca_key), std::move(*ca_cert)}, req);
+  if (!leaf) return fail(out, from_pki(leaf.error()));
+  return write_issued(a, leaf->cert, leaf->key, what, out);
 }
 
 // ------------------------------------------------------------ show

@@ -19,6 +19,7 @@
 
 #include "card_os/nvm/storage.hpp"
 #include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/pki/directory.hpp"
 #include "simulator/system_random.hpp"
 #include "support/secure_layout.hpp"
 
@@ -48,12 +49,11 @@ int main(int argc, char** argv) {
 
   auto tk = from_hex(transport_key);
   if (!tk) return die(2, "--transport-key is not hex");
-  auto root = pki::Certificate::load(pki_dir + "/root.cert.der");
+  namespace dir = pki::directory;
+  auto root = dir::load_certificate(pki_dir, dir::kRootStem);
   if (!root) return die(2, root.error().message);
-  auto ca_cert = pki::Certificate::load(pki_dir + "/card-ca.cert.der");
-  if (!ca_cert) return die(2, ca_cert.error().message);
-  auto ca_key = pki::PrivateKey::load(pki_dir + "/card-ca.key.pem");
-  if (!ca_key) return die(2, ca_key.error().message);
+  auto card_ca = dir::load_ca(pki_dir, pki::CaKind::card);
+  if (!card_ca) return die(2, card_ca.error().message);
 
   auto storage = card_os::FileStorage::open(image);
   if (!storage) return die(3, storage.error());
@@ -67,17 +67,14 @@ int main(int argc, char** argv) {
   if (with_jpki) {
     for (auto [kind, out] :
          {std::pair{pki::JpkiKind::auth, &jpki_auth}, std::pair{pki::JpkiKind::sign, &jpki_sign}}) {
-      const std::string stem = pki_dir + "/" + std::string(pki::jpki_ca_name(kind)) + "-ca";
-      auto key = pki::PrivateKey::load(stem + ".key.pem", pki::KeyAlgorithm::rsa2048);
-      if (!key) return die(2, key.error().message);
-      auto cert = pki::Certificate::load(stem + ".cert.der");
-      if (!cert) return die(2, cert.error().message);
-      out->emplace(pki::KeyAndCert{*key, *cert});
+      auto ca = dir::load_jpki_ca(pki_dir, kind);
+      if (!ca) return die(2, ca.error().message);
+      out->emplace(std::move(*ca));
     }
   }
   std::optional<test::JpkiCas> jpki;
   if (with_jpki) jpki.emplace(test::JpkiCas{*jpki_auth, *jpki_sign});
-  auto cert = test::make_secure_card(**t, secrets, *root, {*ca_key, *ca_cert}, jpki);
+  auto cert = test::make_secure_card(**t, secrets, *root, *card_ca, jpki);
   if (!cert) return die(3, cert.error().describe());
   std::printf("%s: active, application SEC enrolled%s, card certificate %s\n", image.c_str(),
               with_jpki ? " and JPKI" : "", cert->subject().c_str());
