@@ -26,6 +26,7 @@
 #include "card_os/apdu/status_words.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
+#include "host_middleware/cli/card_connection.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
@@ -86,59 +87,29 @@ Failure usage(std::string message) {
   return {kExitUsage, "usage", std::move(message)};
 }
 
+Failure from_card(const host::cli::CardError& e) {
+  return {kExitTransport, e.kind, e.message};
+}
 Failure from_pcsc(const pcsc::PcscError& e) {
-  return {kExitTransport, pcsc::to_string(e.kind), e.message};
+  return from_card(host::cli::from_pcsc(e));
 }
 
 // ------------------------------------------------------------ the card
 
-// A card to talk to: in a PC/SC reader, or an image in this process; with
-// --trace, every exchange is written to stderr on the way.
-struct Session {
-  std::unique_ptr<pcsc::PcscContext> context;
-  std::unique_ptr<pcsc::PcscTransport> pcsc;
-  std::unique_ptr<card_os::FileStorage> storage;
-  sim::SystemRandom random;
-  std::unique_ptr<host::InProcessTransport> in_process;
-  std::unique_ptr<host::TracingTransport> tracing;
-  host::Transport* transport = nullptr;
-
-  host::Transport& t() { return *transport; }
-  // A transport failure, with the PC/SC kind when there is one.
-  Failure failure(const host::TransportError& e) const {
-    if (pcsc && pcsc->last_error()) return from_pcsc(*pcsc->last_error());
-    return {kExitTransport, "transport", e.message};
-  }
-};
+// The card: in a PC/SC reader or an image in this process (--trace: every
+// exchange to stderr).
+using Session = host::cli::CardConnection;
 
 Result<std::unique_ptr<Session>, Failure> open_session(const Globals& g, bool reset_on_close) {
-  auto s = std::make_unique<Session>();
-  if (!g.in_process.empty()) {
-    auto storage = card_os::FileStorage::open(g.in_process);
-    if (!storage) return unexpected(Failure{kExitTransport, "in_process", storage.error()});
-    s->storage = std::move(*storage);
-    auto t = host::InProcessTransport::connect(*s->storage, s->random,
-                                               "in-process card image " + g.in_process);
-    if (!t) return unexpected(Failure{kExitTransport, "in_process", t.error().message});
-    s->in_process = std::move(*t);
-    s->transport = s->in_process.get();
-  } else {
-    auto context = pcsc::PcscContext::establish();
-    if (!context) return unexpected(from_pcsc(context.error()));
-    s->context = std::make_unique<pcsc::PcscContext>(std::move(*context));
-    pcsc::ConnectOptions options;
-    options.share = g.exclusive ? pcsc::ShareMode::exclusive : pcsc::ShareMode::shared;
-    options.reset_on_close = reset_on_close;
-    auto t = pcsc::PcscTransport::connect(*s->context, g.reader, options);
-    if (!t) return unexpected(from_pcsc(t.error()));
-    s->pcsc = std::move(*t);
-    s->transport = s->pcsc.get();
-  }
-  if (g.trace) {
-    s->tracing = std::make_unique<host::TracingTransport>(*s->transport, std::cerr);
-    s->transport = s->tracing.get();
-  }
-  return s;
+  host::cli::CardOptions o;
+  o.in_process = g.in_process;
+  o.reader = g.reader;
+  o.exclusive = g.exclusive;
+  o.reset_on_close = reset_on_close;
+  if (g.trace) o.trace = &std::cerr;
+  auto c = Session::open(o);
+  if (!c) return unexpected(from_card(c.error()));
+  return std::move(*c);
 }
 
 struct Answer {
@@ -148,7 +119,7 @@ struct Answer {
 
 Result<Answer, Failure> card_exchange(Session& s, ByteView command) {
   auto r = s.t().transmit(command);
-  if (!r) return unexpected(s.failure(r.error()));
+  if (!r) return unexpected(from_card(s.failure(r.error())));
   auto decoded = apdu::Response::decode(*r);
   if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
   return Answer{std::move(decoded->data), decoded->sw};
@@ -539,7 +510,7 @@ bool card_said_yes(sw::Sw sw) {
 Result<sw::Sw, Failure> exchange_and_print(Session& s, host::Transport& t, ByteView command,
                                            Output& out, json& exchanges) {
   auto r = t.transmit(command);
-  if (!r) return unexpected(s.failure(r.error()));
+  if (!r) return unexpected(from_card(s.failure(r.error())));
   auto decoded = apdu::Response::decode(*r);
   if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
   const std::string name = host::command_name(command[0], command[1]);
@@ -712,7 +683,7 @@ int cmd_authenticate(const Globals& g, Output& out, const CredentialFiles& files
     Failure f{kExitCardSaidNo, "", e.message};
     switch (e.kind) {
       case SessionError::Kind::transport:
-        f = s.failure(host::TransportError{e.message});
+        f = from_card(s.failure(host::TransportError{e.message}));
         break;
       case SessionError::Kind::refused:
         f.kind = "refused";

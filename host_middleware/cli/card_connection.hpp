@@ -1,0 +1,53 @@
+// The card a command-line tool talks to: in a PC/SC reader, or a card image
+// file opened in this process (the simulator's card OS, no pcscd), with the
+// same Transport either way; with tracing, every exchange goes to a stream.
+// Shared by juki-terminal and juki-issuer.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "card_os/nvm/storage.hpp"
+#include "common/result.hpp"
+#include "host_middleware/pcsc/pcsc.hpp"
+#include "host_middleware/transport/in_process.hpp"
+#include "host_middleware/transport/tracing.hpp"
+#include "simulator/system_random.hpp"
+
+namespace juki::host::cli {
+
+struct CardOptions {
+  std::string in_process;         // a card image file; empty: PC/SC
+  std::string reader;             // empty: the first reader holding a card
+  bool exclusive = false;         // PC/SC exclusive access
+  bool reset_on_close = false;    // reset the card when done (ends its security state)
+  std::ostream* trace = nullptr;  // every command and response, when given
+};
+
+// Why the card could not be reached: a PC/SC error kind ("no_service",
+// "no_smartcard"...), "in_process", or "transport".
+struct CardError {
+  std::string kind;
+  std::string message;
+};
+
+struct CardConnection {
+  std::unique_ptr<pcsc::PcscContext> context;
+  std::unique_ptr<pcsc::PcscTransport> pcsc;
+  std::unique_ptr<card_os::FileStorage> storage;
+  sim::SystemRandom random;
+  std::unique_ptr<InProcessTransport> in_process;
+  std::unique_ptr<TracingTransport> tracing;
+  Transport* transport = nullptr;
+
+  static Result<std::unique_ptr<CardConnection>, CardError> open(const CardOptions& options);
+  Transport& t() { return *transport; }
+  // A transport failure, with the PC/SC kind when there is one.
+  CardError failure(const TransportError& e) const;
+};
+
+CardError from_pcsc(const pcsc::PcscError& e);
+
+}  // namespace juki::host::cli
