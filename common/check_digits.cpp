@@ -10,16 +10,22 @@ bool all_digits(std::string_view s) {
 }
 }  // namespace
 
-std::optional<char> resident_code(std::string_view d) {
-  if (d.size() != 10 || !all_digits(d)) return std::nullopt;
+std::optional<char> weighted_mod11(std::string_view d) {
+  if (d.empty() || d.size() > 11 || !all_digits(d)) return std::nullopt;
+  const int count = static_cast<int>(d.size());
   int sum = 0;
-  for (int n = 1; n <= 10; ++n) {
-    const int p = d[static_cast<std::size_t>(10 - n)] - '0';  // n-th from the right
+  for (int n = 1; n <= count; ++n) {
+    const int p = d[static_cast<std::size_t>(count - n)] - '0';  // n-th from the right
     const int q = n <= 6 ? n + 1 : n - 5;
     sum += p * q;
   }
   const int r = sum % 11;
   return static_cast<char>('0' + (r <= 1 ? 0 : 11 - r));
+}
+
+std::optional<char> resident_code(std::string_view d) {
+  if (d.size() != 10) return std::nullopt;
+  return weighted_mod11(d);
 }
 
 bool resident_code_valid(std::string_view code) {

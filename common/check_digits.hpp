@@ -9,11 +9,15 @@
 
 namespace juki::check_digits {
 
-// Resident code: 10 digits and a check digit (the ministerial formula of the
-// individual-number family): with P_n the n-th digit from the right of the 10
-// digits and Q_n = n + 1 for n = 1..6, n - 5 for n = 7..10, the check digit is
-// 11 - (sum P_n * Q_n mod 11), or 0 when that remainder is 0 or 1.
-// nullopt unless `ten_digits` is 10 ASCII digits.
+// The check digit of the individual-number family (the ministerial formula):
+// with P_n the n-th digit from the right of `digits` (1 to 11 ASCII digits)
+// and Q_n = n + 1 for n = 1..6, n - 5 for n = 7..11, the check digit is
+// 11 - (sum P_n * Q_n mod 11), or 0 when that remainder is 0 or 1. nullopt
+// for anything else.
+std::optional<char> weighted_mod11(std::string_view digits);
+
+// Resident code: 10 digits and their weighted_mod11 check digit. nullopt
+// unless `ten_digits` is 10 ASCII digits.
 std::optional<char> resident_code(std::string_view ten_digits);
 // 11 ASCII digits whose last is the check digit of the first 10.
 bool resident_code_valid(std::string_view eleven_digits);
