@@ -27,6 +27,7 @@
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/cli/card_connection.hpp"
+#include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
@@ -234,59 +235,13 @@ json pin_status(sw::Sw sw, std::string& text) {
 
 // ------------------------------------------------------------ PIN entry
 
-termios g_saved_termios;
-volatile std::sig_atomic_t g_echo_off = 0;
-
-// Gives the terminal its echo back when interrupted at a PIN prompt.
-extern "C" void restore_echo_and_die(int sig) {
-  if (g_echo_off != 0) tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
-// A PIN from the terminal without echo, or one line of stdin when it is not
-// a terminal (scripts and tests pipe PINs in). nullopt at end of input.
-std::optional<std::string> read_secret(const std::string& prompt) {
-  std::string line;
-  if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &g_saved_termios) == 0) {
-    std::cerr << prompt << std::flush;  // stderr: stdout stays for the result
-    termios quiet = g_saved_termios;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    g_echo_off = 1;
-    auto old_int = std::signal(SIGINT, restore_echo_and_die);
-    auto old_term = std::signal(SIGTERM, restore_echo_and_die);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    const bool got = static_cast<bool>(std::getline(std::cin, line));
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
-    g_echo_off = 0;
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    std::cerr << "\n";
-    if (!got) return std::nullopt;
-    return line;
-  }
-  if (!std::getline(std::cin, line)) return std::nullopt;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 // `given` if set, else asked for; on a terminal a new PIN is asked twice.
 Result<Bytes, Failure> pin_value(const std::optional<std::string>& given, const std::string& prompt,
                                  bool confirm) {
-  std::string value;
-  if (given) {
-    value = *given;
-  } else {
-    auto v = read_secret(prompt + ": ");
-    if (!v) return unexpected(usage(prompt + ": no input"));
-    value = std::move(*v);
-    if (confirm && isatty(STDIN_FILENO) != 0) {
-      auto again = read_secret(prompt + " again: ");
-      if (!again || *again != value) return unexpected(usage(prompt + ": the two entries differ"));
-    }
-  }
-  if (value.empty()) return unexpected(usage(prompt + ": empty"));
-  ByteView b = as_bytes(value);
+  host::cli::SecretError error;
+  auto value = host::cli::secret_value(given, prompt, confirm, error);
+  if (!value) return unexpected(usage(error.message));
+  ByteView b = as_bytes(*value);
   return Bytes(b.begin(), b.end());
 }
 
