@@ -170,13 +170,6 @@ std::string timestamp(std::chrono::system_clock::time_point t) {
   return out;
 }
 
-std::string japan_date(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t + kJapanOffset);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return card_information::format_date({tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday});
-}
-
 // ------------------------------------------------------------ validation
 
 std::optional<std::string> problem_of(const Actor& a) {
@@ -555,6 +548,14 @@ Result<void, RecordsError> connect(Database& db) {
 }
 
 }  // namespace
+
+std::string japan_date(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t + kJapanOffset);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return card_information::format_date({tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday});
+}
+
 
 // ------------------------------------------------------------ opening
 

@@ -200,6 +200,9 @@ struct Summary {
 };
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
+// The day at `t` in Japan (UTC+9, no daylight saving), YYYYMMDD: "today" at
+// the counter and the window.
+std::string japan_date(std::chrono::system_clock::time_point t);
 
 class Records {
  public:

@@ -1,0 +1,819 @@
+// juki-issuer: the command line of a municipal card issuance counter
+// (specs/issuance.md 3): the records of applications and cards (SQLite,
+// issuer_tool/records), personalization of blank cards in a PC/SC reader or
+// in-process (issuer_tool/issuance), the card face for the print station
+// (issuer_tool/face), hand-over, activation at the counter's keypad,
+// suspension, loss, return, expiry and the window check.
+// Exit: 0 ok, 1 refused (by the records, the card or the window check),
+// 2 usage, 3 I/O, storage or a card that went away.
+#include <openssl/rand.h>
+
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "card_os/apdu/apdu.hpp"
+#include "card_os/apps/juki/layout.hpp"
+#include "common/bytes.hpp"
+#include "host_middleware/cli/card_connection.hpp"
+#include "host_middleware/cli/secret_input.hpp"
+#include "host_middleware/personalization/personalization.hpp"
+#include "issuer_tool/face/face.hpp"
+#include "issuer_tool/issuance/personalization.hpp"
+#include "issuer_tool/pki/pki.hpp"
+#include "issuer_tool/records/records.hpp"
+
+namespace {
+
+using namespace juki;
+using nlohmann::json;
+namespace rec = juki::records;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitIo = 3;
+
+struct Failure {
+  int exit = kExitRefused;
+  std::string kind;
+  std::string message;
+};
+
+Failure usage(std::string message) {
+  return {kExitUsage, "usage", std::move(message)};
+}
+Failure from_records(const rec::RecordsError& e) {
+  const bool io =
+      e.kind == rec::RecordsError::Kind::storage || e.kind == rec::RecordsError::Kind::schema;
+  const bool input = e.kind == rec::RecordsError::Kind::invalid_input;
+  return {io      ? kExitIo
+          : input ? kExitUsage
+                  : kExitRefused,
+          std::string(rec::to_string(e.kind)), e.message};
+}
+Failure from_card(const host::cli::CardError& e) {
+  return {kExitIo, e.kind, e.message};
+}
+
+struct Output {
+  json doc = json::object();
+  std::ostringstream text;
+};
+
+int fail(Output& out, const Failure& f) {
+  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
+  out.text.str("");
+  std::cerr << "juki-issuer: " << f.message << "\n";
+  return f.exit;
+}
+
+// ------------------------------------------------------------ common options
+
+struct Globals {
+  std::string db;
+  rec::Actor actor;
+  bool json = false;
+};
+
+struct CardArgs {
+  std::string reader;
+  std::string in_process;
+  bool trace = false;
+};
+
+void add_card_options(CLI::App* cmd, CardArgs& c) {
+  cmd->add_option("--reader", c.reader, "PC/SC reader (default: the first holding a card)");
+  cmd->add_option("--in-process", c.in_process,
+                  "A card image file in this process instead of PC/SC (juki-card-sim --create)");
+  cmd->add_flag("--trace", c.trace, "Every command and response to stderr");
+}
+
+Result<std::unique_ptr<host::cli::CardConnection>, Failure> connect(const CardArgs& c) {
+  host::cli::CardOptions o;
+  o.reader = c.reader;
+  o.in_process = c.in_process;
+  o.reset_on_close = true;  // the card's security state ends with the command
+  if (c.trace) o.trace = &std::cerr;
+  auto conn = host::cli::CardConnection::open(o);
+  if (!conn) return unexpected(from_card(conn.error()));
+  return std::move(*conn);
+}
+
+Result<rec::Records, Failure> open_records(const Globals& g) {
+  auto r = rec::Records::open(g.db);
+  if (!r) return unexpected(from_records(r.error()));
+  return std::move(*r);
+}
+
+std::string today() {
+  return rec::japan_date(std::chrono::system_clock::now());
+}
+
+// ------------------------------------------------------------ JSON of records
+
+json opt(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
+
+json to_json(const rec::Application& a) {
+  return {{"id", a.id},
+          {"state", rec::to_string(a.state)},
+          {"kind", rec::to_string(a.kind)},
+          {"resident_code", a.person.resident_code},
+          {"name", a.person.name},
+          {"name_kana", a.person.name_kana},
+          {"birth_date", a.person.birth_date},
+          {"sex", static_cast<int>(a.person.sex)},
+          {"address", a.person.address},
+          {"face", std::string(1, a.face)},
+          {"braille", a.braille},
+          {"same_day", a.same_day},
+          {"notice_number", opt(a.notice_number)},
+          {"reason", opt(a.reason)},
+          {"received_at", a.received_at},
+          {"updated_at", a.updated_at}};
+}
+
+json to_json(const rec::Card& c) {
+  return {{"serial", c.serial},
+          {"application", c.application_id},
+          {"state", rec::to_string(c.state)},
+          {"face", std::string(1, c.face)},
+          {"issue_date", opt(c.issue_date)},
+          {"expiry_date", opt(c.expiry_date)},
+          {"reason", opt(c.reason)},
+          {"updated_at", c.updated_at}};
+}
+
+json to_json(const rec::Event& e) {
+  return {{"sequence", e.sequence},
+          {"at", e.at},
+          {"operator", e.operator_id},
+          {"terminal", e.terminal_id},
+          {"action", e.action},
+          {"application", e.application_id ? json(*e.application_id) : json(nullptr)},
+          {"card", opt(e.card_serial)},
+          {"detail", json::parse(e.detail, nullptr, false)}};
+}
+
+void print_card(Output& out, const rec::Card& c) {
+  out.doc = {{"ok", true}, {"card", to_json(c)}};
+  out.text << "card " << c.serial << ": " << rec::to_string(c.state);
+  if (c.expiry_date) out.text << " (valid until " << *c.expiry_date << ")";
+  if (c.reason) out.text << " (" << *c.reason << ")";
+  out.text << "\n";
+}
+
+// ------------------------------------------------------------ init, counter keys
+
+int cmd_init(const Globals& g, const std::string& municipality, Output& out) {
+  auto r = rec::Records::create(g.db, municipality);
+  if (!r) return fail(out, from_records(r.error()));
+  out.doc = {{"ok", true}, {"db", g.db}, {"municipality", r->municipality()}};
+  out.text << g.db << ": issuance records of municipality " << r->municipality() << "\n";
+  return kExitOk;
+}
+
+// The counter's keys file: JSON {"transport_key": hex, "admin_master": hex}.
+Result<issuance::CounterKeys, Failure> load_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return unexpected(Failure{kExitIo, "io", "cannot read " + path});
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("transport_key") ||
+      !j.contains("admin_master") || !j["transport_key"].is_string() ||
+      !j["admin_master"].is_string())
+    return unexpected(usage(path + ": not a counter keys file (transport_key, admin_master)"));
+  auto tk = from_hex(j["transport_key"].get<std::string>());
+  auto am = from_hex(j["admin_master"].get<std::string>());
+  auto aes = [](const std::optional<Bytes>& k) {
+    return k && (k->size() == 16 || k->size() == 24 || k->size() == 32);
+  };
+  if (!aes(tk) || !aes(am))
+    return unexpected(usage(path + ": the keys must be AES keys (16, 24 or 32 bytes of hex)"));
+  return issuance::CounterKeys{*tk, *am};
+}
+
+int cmd_counter_keys(const std::string& path, const std::string& transport_key, Output& out) {
+  auto tk = from_hex(transport_key);
+  if (!tk || (tk->size() != 16 && tk->size() != 24 && tk->size() != 32))
+    return fail(out, usage("--transport-key must be an AES key: 16, 24 or 32 bytes of hex"));
+  Bytes master(16);
+  if (RAND_bytes(master.data(), static_cast<int>(master.size())) != 1)
+    return fail(out, {kExitIo, "random", "no randomness for the administration master key"});
+  const json j = {{"transport_key", to_hex(*tk)}, {"admin_master", to_hex(master)}};
+  const std::string text = j.dump(2) + "\n";
+  auto written =
+      pki::write_new_file(path, Bytes(text.begin(), text.end()), 0600);  // never overwrites
+  if (!written) return fail(out, {kExitIo, "io", written.error().message});
+  out.doc = {{"ok", true}, {"file", path}};
+  out.text << path << ": the counter's keys (0600): the transport key and a new administration "
+           << "master key\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ applications
+
+struct IntakeArgs {
+  std::string resident_code, name, kana, birth_date, address, face = "A", document;
+  int sex = 0;
+  bool braille = false, same_day = false, reissue = false;
+  std::optional<std::string> document_number;
+};
+
+int cmd_intake(const Globals& g, const IntakeArgs& a, Output& out) {
+  if (a.face != "A" && a.face != "B") return fail(out, usage("--face must be A or B"));
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  rec::ApplicationRequest r;
+  r.person = {a.resident_code, a.name, a.kana, a.birth_date, static_cast<rec::Sex>(a.sex),
+              a.address};
+  r.kind = a.reissue ? rec::ApplicationKind::reissue : rec::ApplicationKind::new_card;
+  r.face = a.face[0];
+  r.braille = a.braille;
+  r.same_day = a.same_day;
+  r.identity = {a.document, a.document_number};
+  auto in = records->intake(r, g.actor);
+  if (!in) return fail(out, from_records(in.error()));
+  out.doc = {{"ok", true},
+             {"application", to_json(in->application)},
+             {"latest_card", in->latest_card ? to_json(*in->latest_card) : json(nullptr)}};
+  out.text << "application " << in->application.id << " received ("
+           << rec::to_string(in->application.kind) << ", face " << in->application.face << ")\n";
+  if (in->latest_card)
+    out.text << "the person's latest card: " << in->latest_card->serial << ", "
+             << rec::to_string(in->latest_card->state) << "\n";
+  return kExitOk;
+}
+
+int cmd_register(const Globals& g, std::int64_t id, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto a = records->register_application(id, g.actor);
+  if (!a) return fail(out, from_records(a.error()));
+  out.doc = {{"ok", true}, {"application", to_json(*a)}};
+  out.text << "application " << a->id << " registered";
+  if (a->notice_number) out.text << ": issuance notice number " << *a->notice_number;
+  out.text << "\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ personalization
+
+struct PersonalizeArgs {
+  std::int64_t application = 0;
+  std::string pki_dir, keys_file;
+  std::optional<std::string> holder, issue_date;
+  CardArgs card;
+};
+
+int cmd_personalize(const Globals& g, const PersonalizeArgs& a, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto app = records->application(a.application);
+  if (!app) return fail(out, from_records(app.error()));
+  if (app->state != rec::ApplicationState::registered)
+    return fail(out, {kExitRefused, "wrong_state",
+                      "application " + std::to_string(app->id) + " is " +
+                          std::string(rec::to_string(app->state)) + ", not registered"});
+  auto keys = load_keys(a.keys_file);
+  if (!keys) return fail(out, keys.error());
+  auto authorities = issuance::Authorities::load(a.pki_dir);
+  if (!authorities) return fail(out, {kExitIo, "pki", authorities.error()});
+
+  issuance::CardOrder order;
+  order.resident_code = app->person.resident_code;
+  order.municipality = records->municipality();
+  order.issue_date = a.issue_date.value_or(today());
+  order.face = app->face;
+  order.holder = a.holder.value_or(app->person.name);
+  // The resident types the JPKI PINs at the counter's keypad.
+  host::cli::SecretError error;
+  auto auth_pin = host::cli::secret_value(
+      std::nullopt, "JPKI authentication PIN (4 digits), typed by the resident", true, error);
+  if (!auth_pin) return fail(out, usage(error.message));
+  auto sign_pin = host::cli::secret_value(
+      std::nullopt, "JPKI signature PIN (6 to 16 letters and digits), typed by the resident", true,
+      error);
+  if (!sign_pin) return fail(out, usage(error.message));
+  order.jpki_auth_pin = *auth_pin;
+  order.jpki_sign_pin = *sign_pin;
+  if (auto ok = issuance::check_order(order); !ok) return fail(out, usage(ok.error()));
+
+  auto conn = connect(a.card);
+  if (!conn) return fail(out, conn.error());
+  host::Transport& t = (*conn)->t();
+  auto opened = issuance::open(t, keys->transport_key);
+  if (!opened) {
+    const auto& f = opened.error();
+    const int exit = f.kind == issuance::Failure::Kind::transport ? kExitIo : kExitRefused;
+    return fail(out, {exit, std::string(issuance::kind_name(f.kind)), f.describe()});
+  }
+  const std::string serial = to_hex(opened->serial);
+  // A card the records already know: resumed only for the same application.
+  auto known = records->card(serial);
+  if (known) {
+    if (known->state != rec::CardState::personalizing || known->application_id != app->id)
+      return fail(out, {kExitRefused, "card_state",
+                        "card " + serial + " is recorded already (" +
+                            std::string(rec::to_string(known->state)) + ", application " +
+                            std::to_string(known->application_id) + ")"});
+  } else {
+    auto begun = records->begin_personalization(app->id, serial, g.actor);
+    if (!begun) return fail(out, from_records(begun.error()));
+  }
+  std::cerr << "juki-issuer: card " << serial << (opened->resumed ? " (resumed)" : "") << "\n";
+  int n = 0;
+  auto made = issuance::personalize(t, *opened, *authorities, *keys, order, [&](issuance::Step s) {
+    std::cerr << "juki-issuer: [" << ++n << "] " << issuance::step_name(s) << "\n";
+  });
+  if (!made) {
+    const auto& f = made.error();
+    if (f.kind == issuance::Failure::Kind::transport) {
+      // Left in personalization: the same command on the same card resumes it.
+      return fail(out, {kExitIo, "card_removed",
+                        f.describe() + "; card " + serial +
+                            " stays in personalization: insert it and run personalize again "
+                            "to resume, or record it spoiled (juki-issuer spoil " +
+                            serial + ")"});
+    }
+    auto spoiled = records->spoil(serial, f.describe(), g.actor);
+    if (!spoiled) return fail(out, from_records(spoiled.error()));
+    return fail(out, {kExitRefused, std::string(issuance::kind_name(f.kind)),
+                      f.describe() + "; card " + serial + " recorded as spoiled"});
+  }
+  auto card = records->finish_personalization(serial, order.issue_date, g.actor);
+  if (!card) return fail(out, from_records(card.error()));
+  out.doc = {{"ok", true},
+             {"card", to_json(*card)},
+             {"card_certificate", made->card_certificate.subject()},
+             {"jpki_auth_certificate", made->jpki.auth.subject()},
+             {"jpki_sign_certificate", made->jpki.sign.subject()},
+             {"notice_number", opt(app->notice_number)}};
+  out.text << "card " << serial << " issued for application " << app->id << ", valid until "
+           << made->expiry << "\n";
+  return kExitOk;
+}
+
+int cmd_spoil(const Globals& g, const std::string& serial, const std::string& reason, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto c = records->spoil(serial, reason, g.actor);
+  if (!c) return fail(out, from_records(c.error()));
+  print_card(out, *c);
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ the face
+
+struct FaceArgs {
+  std::int64_t application = 0;
+  std::string svg, print_data, municipality_name;
+  std::optional<std::string> photo;
+};
+
+int cmd_face(const Globals& g, const FaceArgs& a, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto app = records->application(a.application);
+  if (!app) return fail(out, from_records(app.error()));
+  auto cards = records->cards_of(app->person.resident_code);
+  if (!cards) return fail(out, from_records(cards.error()));
+  const rec::Card* card = nullptr;
+  for (const rec::Card& c : *cards)
+    if (c.application_id == app->id && c.issue_date) card = &c;
+  if (card == nullptr)
+    return fail(out, {kExitRefused, "wrong_state",
+                      "application " + std::to_string(app->id) + " has no issued card yet"});
+  face::FaceRequest r;
+  r.face = card->face;
+  r.name = app->person.name;
+  r.name_kana = app->person.name_kana;
+  r.birth_date = app->person.birth_date;
+  r.sex = static_cast<int>(app->person.sex);
+  r.address = app->person.address;
+  r.municipality_code = records->municipality();
+  r.municipality_name = a.municipality_name.empty() ? records->municipality() : a.municipality_name;
+  r.issue_date = *card->issue_date;
+  r.serial = card->serial;
+  r.photo_path = a.photo.value_or("");
+  r.braille = app->braille;
+  auto data = face::make_face_data(r);
+  if (!data) return fail(out, usage(data.error().message));
+  auto write = [&](const std::string& path, const std::string& text) -> bool {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+    return static_cast<bool>(f);
+  };
+  if (!write(a.svg, face::render_svg(*data)))
+    return fail(out, {kExitIo, "io", "cannot write " + a.svg});
+  if (!a.print_data.empty() && !write(a.print_data, face::print_data_json(*data) + "\n"))
+    return fail(out, {kExitIo, "io", "cannot write " + a.print_data});
+  out.doc = {{"ok", true},
+             {"card", card->serial},
+             {"face", std::string(1, card->face)},
+             {"svg", a.svg},
+             {"print_data", a.print_data.empty() ? json(nullptr) : json(a.print_data)},
+             {"braille", data->braille ? json(data->braille->cells) : json(nullptr)}};
+  out.text << "face " << card->face << " of card " << card->serial << ": " << a.svg;
+  if (data->braille) out.text << " (braille embossing: " << data->braille->cells << ")";
+  out.text << "\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ hand-over and activation
+
+int cmd_hand_over(const Globals& g, const std::string& serial,
+                  const std::optional<std::string>& notice, const rec::IdentityCheck& identity,
+                  Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  std::optional<std::string_view> n;
+  if (notice) n = *notice;
+  auto c = records->hand_over(serial, n, identity, g.actor);
+  if (!c) return fail(out, from_records(c.error()));
+  print_card(out, *c);
+  return kExitOk;
+}
+
+// The resident sets the password at the counter's keypad: CHANGE REFERENCE
+// DATA P1 = 01 of the Juki AP's password, which activates the card.
+int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& card_args,
+                 Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto known = records->card(serial);
+  if (!known) return fail(out, from_records(known.error()));
+  if (known->state != rec::CardState::handed_over)
+    return fail(out, {kExitRefused, "wrong_state",
+                      "card " + serial + " is " + std::string(rec::to_string(known->state)) +
+                          ", not handed over"});
+  host::cli::SecretError error;
+  auto password = host::cli::secret_value(
+      std::nullopt, "password (4 digits), typed by the resident", true, error);
+  if (!password) return fail(out, usage(error.message));
+  if (password->size() != card_os::apps::juki_ap::kPasswordLength ||
+      password->find_first_not_of("0123456789") != std::string::npos)
+    return fail(out, usage("the password must be 4 digits"));
+
+  auto conn = connect(card_args);
+  if (!conn) return fail(out, conn.error());
+  host::Transport& t = (*conn)->t();
+  auto in_reader = host::perso::exchange(t, apdu::encode_command(0x00, 0xCA, 0xDF, 0x22, {}, 256),
+                                         "GET DATA serial");
+  if (!in_reader) return fail(out, {kExitIo, "card", in_reader.error().describe()});
+  if (in_reader->size() != 11 || to_hex(ByteView(*in_reader).subspan(3)) != serial)
+    return fail(out, {kExitRefused, "wrong_card",
+                      "the card in the reader is not " + serial + " (" + to_hex(*in_reader) + ")"});
+  const ByteView aid(card_os::apps::juki_ap::kAid, sizeof card_os::apps::juki_ap::kAid);
+  if (auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
+                                     "SELECT Juki AP");
+      !r)
+    return fail(out, {kExitRefused, "card", r.error().describe()});
+  auto set = host::perso::exchange(
+      t,
+      apdu::encode_command(0x00, 0x24, 0x01, card_os::apps::juki_ap::kPasswordP2,
+                           as_bytes(*password)),
+      "CHANGE REFERENCE DATA password");
+  if (!set)
+    return fail(out,
+                {set.error().transport ? kExitIo : kExitRefused, "card", set.error().describe()});
+  auto c = records->activate(serial, g.actor);
+  if (!c) return fail(out, from_records(c.error()));
+  print_card(out, *c);
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ after issuance
+
+int cmd_card_change(const Globals& g, const std::string& what, const std::string& serial,
+                    const std::string& reason, const rec::IdentityCheck& identity, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  Result<rec::Card, rec::RecordsError> c = unexpected(rec::RecordsError{});
+  if (what == "suspend")
+    c = records->suspend(serial, reason, g.actor);
+  else if (what == "lift")
+    c = records->lift_suspension(serial, identity, g.actor);
+  else if (what == "lost")
+    c = records->report_lost(serial, reason, g.actor);
+  else
+    c = records->return_card(serial, reason, g.actor);
+  if (!c) return fail(out, from_records(c.error()));
+  print_card(out, *c);
+  return kExitOk;
+}
+
+int cmd_expire(const Globals& g, const std::string& day, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto expired = records->expire_due(day, g.actor);
+  if (!expired) return fail(out, from_records(expired.error()));
+  json cards = json::array();
+  for (const rec::Card& c : *expired) {
+    cards.push_back(to_json(c));
+    out.text << "card " << c.serial << " expired (" << c.expiry_date.value_or("?") << ")\n";
+  }
+  out.doc = {{"ok", true}, {"today", day}, {"expired", cards}};
+  out.text << expired->size() << " card(s) expired as of " << day << "\n";
+  return kExitOk;
+}
+
+// The window's question: may this card be used today?
+int cmd_check(const Globals& g, const std::string& serial, const std::string& day, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto w = records->window_check(serial, day);
+  if (!w) return fail(out, from_records(w.error()));
+  const bool accepted = w->verdict == rec::WindowCheck::Verdict::accepted;
+  out.doc = {{"ok", true},
+             {"accepted", accepted},
+             {"verdict", rec::to_string(w->verdict)},
+             {"why", w->why},
+             {"card", w->card ? to_json(*w->card) : json(nullptr)}};
+  out.text << "card " << serial << ": " << (accepted ? "accepted" : "refused") << " (" << w->why
+           << ")\n";
+  return accepted ? kExitOk : kExitRefused;
+}
+
+// ------------------------------------------------------------ reading
+
+int cmd_show(const Globals& g, std::optional<std::int64_t> id, std::optional<std::string> serial,
+             Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  if (serial) {
+    auto c = records->card(*serial);
+    if (!c) return fail(out, from_records(c.error()));
+    print_card(out, *c);
+    return kExitOk;
+  }
+  auto a = records->application(*id);
+  if (!a) return fail(out, from_records(a.error()));
+  auto cards = records->cards_of(a->person.resident_code);
+  if (!cards) return fail(out, from_records(cards.error()));
+  json js = json::array();
+  out.text << "application " << a->id << ": " << rec::to_string(a->state) << ", " << a->person.name
+           << " (" << a->person.resident_code << "), face " << a->face;
+  if (a->notice_number) out.text << ", notice " << *a->notice_number;
+  out.text << "\n";
+  for (const rec::Card& c : *cards) {
+    if (c.application_id != a->id) continue;
+    js.push_back(to_json(c));
+    out.text << "  card " << c.serial << ": " << rec::to_string(c.state) << "\n";
+  }
+  out.doc = {{"ok", true}, {"application", to_json(*a)}, {"cards", js}};
+  return kExitOk;
+}
+
+int cmd_history(const Globals& g, std::optional<std::int64_t> id, std::optional<std::string> serial,
+                Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto events = serial ? records->events_of_card(*serial)
+                : id   ? records->events_of_application(*id)
+                       : records->events();
+  if (!events) return fail(out, from_records(events.error()));
+  json js = json::array();
+  for (const rec::Event& e : *events) {
+    js.push_back(to_json(e));
+    out.text << e.sequence << " " << e.at << " " << e.operator_id << "@" << e.terminal_id << " "
+             << e.action;
+    if (e.application_id) out.text << " application " << *e.application_id;
+    if (e.card_serial) out.text << " card " << *e.card_serial;
+    out.text << " " << e.detail << "\n";
+  }
+  out.doc = {{"ok", true}, {"events", js}};
+  return kExitOk;
+}
+
+int cmd_summary(const Globals& g, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto s = records->summary();
+  if (!s) return fail(out, from_records(s.error()));
+  json apps = json::object(), cards = json::object();
+  out.text << "applications:";
+  for (const auto& [state, n] : s->applications) {
+    apps[std::string(rec::to_string(state))] = n;
+    out.text << " " << rec::to_string(state) << " " << n;
+  }
+  out.text << "\ncards:";
+  for (const auto& [state, n] : s->cards) {
+    cards[std::string(rec::to_string(state))] = n;
+    out.text << " " << rec::to_string(state) << " " << n;
+  }
+  out.text << "\n";
+  out.doc = {{"ok", true}, {"applications", apps}, {"cards", cards}};
+  return kExitOk;
+}
+
+std::string default_terminal() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "counter";
+  return host;
+}
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "The issuance counter (specs/issuance.md): issuance records (SQLite), personalization of "
+      "blank cards in a reader or in-process, the card face, hand-over, activation, suspension, "
+      "loss, return, expiry and the window check.\n"
+      "Exit status: 0 ok, 1 refused (by the records, the card or the window check), 2 usage, "
+      "3 I/O, storage or a card that went away.",
+      "juki-issuer"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  Globals g;
+  g.db = env_or("JUKI_ISSUER_DB", "issuance.db");
+  g.actor.operator_id = env_or("JUKI_OPERATOR", env_or("USER", "operator"));
+  g.actor.terminal_id = env_or("JUKI_TERMINAL", default_terminal());
+  app.add_option("--db", g.db, "The records file ($JUKI_ISSUER_DB, else issuance.db)")
+      ->capture_default_str();
+  app.add_option("--operator", g.actor.operator_id, "Who works the counter ($JUKI_OPERATOR, $USER)")
+      ->capture_default_str();
+  app.add_option("--terminal", g.actor.terminal_id, "This terminal ($JUKI_TERMINAL, the host name)")
+      ->capture_default_str();
+  app.add_flag("--json", g.json, "Print one JSON document on stdout");
+
+  std::string municipality;
+  auto* init = app.add_subcommand("init", "Create the records file of a municipality");
+  init->add_option("--municipality", municipality, "Local government code, 6 digits")->required();
+
+  std::string keys_path, transport_key;
+  auto* keys = app.add_subcommand(
+      "counter-keys",
+      "Write the counter's keys file: the transport key of the blank cards and a "
+      "new administration master key (0600, never overwrites)");
+  keys->add_option("FILE", keys_path, "The keys file to write")->required();
+  keys->add_option("--transport-key", transport_key, "The card factory's transport key (hex)")
+      ->required();
+
+  IntakeArgs ia;
+  auto* intake =
+      app.add_subcommand("intake",
+                         "Receive an application, with the identity check (refuses a duplicate "
+                         "application and a person who holds a valid card)");
+  intake->add_option("--resident-code", ia.resident_code, "11 digits")->required();
+  intake->add_option("--name", ia.name, "The name as registered")->required();
+  intake->add_option("--kana", ia.kana, "The name in katakana (for braille)")->required();
+  intake->add_option("--birth-date", ia.birth_date, "YYYYMMDD")->required();
+  intake->add_option("--sex", ia.sex, "ISO/IEC 5218: 1 male, 2 female, 9 not applicable")
+      ->required();
+  intake->add_option("--address", ia.address, "The address")->required();
+  intake->add_option("--face", ia.face, "Face version A or B")->capture_default_str();
+  intake->add_flag("--braille", ia.braille, "Braille embossing requested");
+  intake->add_flag("--same-day", ia.same_day, "Same-day issuance (no issuance notice)");
+  intake->add_flag("--reissue", ia.reissue, "A reissue (the last card lost or returned)");
+  intake->add_option("--id-document", ia.document, "The identity document shown")->required();
+  intake->add_option("--id-number", ia.document_number, "Its number");
+
+  std::int64_t id = 0;
+  auto* reg = app.add_subcommand("register",
+                                 "Register an application (assigns the issuance notice number)");
+  reg->add_option("APPLICATION", id, "The application's number")->required();
+
+  PersonalizeArgs pa;
+  auto* perso = app.add_subcommand(
+      "personalize",
+      "Personalize a blank card for a registered application (the resident types the JPKI PINs); "
+      "the same command on a card that was removed resumes it");
+  perso->add_option("APPLICATION", pa.application, "The application's number")->required();
+  perso->add_option("--pki", pa.pki_dir, "The juki-pki directory (with init-jpki)")->required();
+  perso->add_option("--counter-keys", pa.keys_file, "The counter's keys file")->required();
+  perso->add_option("--holder", pa.holder, "The JPKI certificates' name (default: the name)");
+  perso->add_option("--issue-date", pa.issue_date, "YYYYMMDD (default: today in Japan)");
+  add_card_options(perso, pa.card);
+
+  std::string serial, reason;
+  auto* spoil = app.add_subcommand("spoil", "Record a card left in personalization as spoiled");
+  spoil->add_option("SERIAL", serial, "The card's serial (16 hex digits)")->required();
+  spoil->add_option("--reason", reason, "Why")->required();
+
+  FaceArgs fa;
+  auto* face_cmd = app.add_subcommand(
+      "face", "The card face of an application's issued card, for the print station");
+  face_cmd->add_option("APPLICATION", fa.application, "The application's number")->required();
+  face_cmd->add_option("--svg", fa.svg, "The face as SVG")->required();
+  face_cmd->add_option("--print-data", fa.print_data, "The print data as JSON");
+  face_cmd->add_option("--photo", fa.photo, "The photo (JPEG or PNG), face B");
+  face_cmd->add_option("--municipality-name", fa.municipality_name,
+                       "The municipality's name on the face (default: its code)");
+
+  std::optional<std::string> notice;
+  rec::IdentityCheck identity;
+  auto* hand = app.add_subcommand(
+      "hand-over", "Hand an issued card over against the issuance notice, with the identity check");
+  hand->add_option("SERIAL", serial, "The card's serial")->required();
+  hand->add_option("--notice", notice, "The issuance notice number (not for same-day issuance)");
+  hand->add_option("--id-document", identity.document, "The identity document shown")->required();
+  hand->add_option("--id-number", identity.number, "Its number");
+
+  CardArgs card_args;
+  auto* activate = app.add_subcommand(
+      "activate", "The resident sets the password (4 digits) at the keypad: the card is active");
+  activate->add_option("SERIAL", serial, "The card's serial")->required();
+  add_card_options(activate, card_args);
+
+  auto* suspend = app.add_subcommand("suspend", "Suspend a card (一時停止), e.g. reported lost");
+  suspend->add_option("SERIAL", serial, "The card's serial")->required();
+  suspend->add_option("--reason", reason, "Why")->required();
+  auto* lift = app.add_subcommand("lift", "Lift a suspension, after an identity check");
+  lift->add_option("SERIAL", serial, "The card's serial")->required();
+  lift->add_option("--id-document", identity.document, "The identity document shown")->required();
+  lift->add_option("--id-number", identity.number, "Its number");
+  auto* lost = app.add_subcommand("lost", "Record a card lost (a reissue may follow)");
+  lost->add_option("SERIAL", serial, "The card's serial")->required();
+  lost->add_option("--reason", reason, "Circumstances")->required();
+  auto* ret = app.add_subcommand("return", "Record a card returned or collected (返納, 回収)");
+  ret->add_option("SERIAL", serial, "The card's serial")->required();
+  ret->add_option("--reason", reason, "Why")->required();
+
+  std::string day = today();
+  auto* expire = app.add_subcommand("expire", "Record every card past its expiry date expired");
+  expire->add_option("--today", day, "YYYYMMDD (default: today in Japan)")->capture_default_str();
+  auto* check = app.add_subcommand(
+      "check", "The window check: is the card usable today? (exit 0 accepted, 1 refused)");
+  check->add_option("SERIAL", serial, "The card's serial")->required();
+  check->add_option("--today", day, "YYYYMMDD (default: today in Japan)")->capture_default_str();
+
+  std::optional<std::int64_t> show_id;
+  std::optional<std::string> show_serial;
+  auto* show = app.add_subcommand("show", "An application and its cards, or one card");
+  show->add_option("APPLICATION", show_id, "The application's number");
+  show->add_option("--card", show_serial, "A card's serial instead");
+  auto* history =
+      app.add_subcommand("history", "The audit trail (all, of an application or a card)");
+  history->add_option("APPLICATION", show_id, "The application's number");
+  history->add_option("--card", show_serial, "A card's serial instead");
+  auto* summary = app.add_subcommand("summary", "How many applications and cards in each state");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  Output out;
+  int code = kExitUsage;
+  if (init->parsed())
+    code = cmd_init(g, municipality, out);
+  else if (keys->parsed())
+    code = cmd_counter_keys(keys_path, transport_key, out);
+  else if (intake->parsed())
+    code = cmd_intake(g, ia, out);
+  else if (reg->parsed())
+    code = cmd_register(g, id, out);
+  else if (perso->parsed())
+    code = cmd_personalize(g, pa, out);
+  else if (spoil->parsed())
+    code = cmd_spoil(g, serial, reason, out);
+  else if (face_cmd->parsed())
+    code = cmd_face(g, fa, out);
+  else if (hand->parsed())
+    code = cmd_hand_over(g, serial, notice, identity, out);
+  else if (activate->parsed())
+    code = cmd_activate(g, serial, card_args, out);
+  else if (suspend->parsed())
+    code = cmd_card_change(g, "suspend", serial, reason, identity, out);
+  else if (lift->parsed())
+    code = cmd_card_change(g, "lift", serial, reason, identity, out);
+  else if (lost->parsed())
+    code = cmd_card_change(g, "lost", serial, reason, identity, out);
+  else if (ret->parsed())
+    code = cmd_card_change(g, "return", serial, reason, identity, out);
+  else if (expire->parsed())
+    code = cmd_expire(g, day, out);
+  else if (check->parsed())
+    code = cmd_check(g, serial, day, out);
+  else if (show->parsed()) {
+    if (show_id.has_value() == show_serial.has_value())
+      code = fail(out, usage("show: give an APPLICATION or --card SERIAL"));
+    else
+      code = cmd_show(g, show_id, show_serial, out);
+  } else if (history->parsed())
+    code = cmd_history(g, show_id, show_serial, out);
+  else if (summary->parsed())
+    code = cmd_summary(g, out);
+  if (g.json)
+    std::cout << out.doc.dump(2) << "\n";
+  else
+    std::cout << out.text.str();
+  return code;
+}

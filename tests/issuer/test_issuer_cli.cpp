@@ -1,0 +1,253 @@
+// juki-issuer, the executable, as a counter runs it (specs/issuance.md 3):
+// a blank card image issued, handed over, activated and accepted at the
+// window, and each refusal the issue names, with its exit code and what the
+// records and the card say afterwards. The card is an in-process image
+// (juki-card-sim --create); the same commands over PC/SC are in the e2e
+// scenario `issuance`.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "support/run_program.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace juki::test;
+
+namespace {
+
+const std::string kTk = "404142434445464748494A4B4C4D4E4F";
+const std::string kPins = "1357\nHANAKO2026\n";  // JPKI PIN 1, PIN 2, typed by the resident
+
+// A counter: a PKI with the JPKI CAs, the counter's keys, the records of
+// municipality 131016.
+struct Counter {
+  TempDir dir;
+  std::string db = dir.file("records.db");
+  Counter() {
+    REQUIRE(run(dir, JUKI_PKI, {"init", dir.file("pki")}).exit == 0);
+    REQUIRE(run(dir, JUKI_PKI, {"init-jpki", dir.file("pki")}).exit == 0);
+    REQUIRE(issuer({"counter-keys", dir.file("keys.json"), "--transport-key", kTk}).exit == 0);
+    REQUIRE(issuer({"init", "--municipality", "131016"}).exit == 0);
+  }
+  Run issuer(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--db", db, "--operator", "clerk-7", "--terminal", "counter-2"});
+    return run(dir, JUKI_ISSUER, args, input);
+  }
+  Run json(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), "--json");
+    return issuer(std::move(args), input);
+  }
+  std::string blank_card(const std::string& name, const std::string& tk = kTk) {
+    const std::string image = dir.file(name);
+    REQUIRE(run(dir, JUKI_CARD_SIM, {"--create", image, "--transport-key", tk}).exit == 0);
+    return image;
+  }
+  // Intake and registration: the application's number and notice number.
+  std::pair<std::string, std::string> registered(const std::string& resident_code,
+                                                 bool same_day = false) {
+    std::vector<std::string> args = {"intake",
+                                     "--resident-code",
+                                     resident_code,
+                                     "--name",
+                                     "住基 花子",
+                                     "--kana",
+                                     "ジューキ ハナコ",
+                                     "--birth-date",
+                                     "19900214",
+                                     "--sex",
+                                     "2",
+                                     "--address",
+                                     "千代田区1-1",
+                                     "--face",
+                                     "B",
+                                     "--id-document",
+                                     "passport"};
+    if (same_day) args.push_back("--same-day");
+    auto in = json(args);
+    REQUIRE(in.exit == 0);
+    const std::string id = std::to_string(in.doc()["application"]["id"].get<long>());
+    auto reg = json({"register", id});
+    REQUIRE(reg.exit == 0);
+    const auto notice = reg.doc()["application"]["notice_number"];
+    return {id, notice.is_null() ? std::string() : notice.get<std::string>()};
+  }
+  std::string personalize(const std::string& id, const std::string& image,
+                          const std::string& issue_date = "") {
+    std::vector<std::string> args = {
+        "personalize",  id,   "--pki", dir.file("pki"), "--counter-keys", dir.file("keys.json"),
+        "--in-process", image};
+    if (!issue_date.empty()) args.insert(args.end(), {"--issue-date", issue_date});
+    auto r = json(args, kPins);
+    REQUIRE(r.exit == 0);
+    return r.doc()["card"]["serial"].get<std::string>();
+  }
+  std::string card_state(const std::string& serial) {
+    auto r = json({"show", "--card", serial});
+    REQUIRE(r.exit == 0);
+    return r.doc()["card"]["state"].get<std::string>();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accepted at the window",
+          "[issuer-cli]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  CHECK(notice.size() == 12);
+  const std::string image = c.blank_card("card.img");
+  const std::string serial = c.personalize(id, image);
+  CHECK(serial.size() == 16);
+  CHECK(c.card_state(serial) == "issued");
+
+  auto face = c.json({"face", id, "--svg", c.dir.file("face.svg"), "--print-data",
+                      c.dir.file("face.json"), "--municipality-name", "千代田区"});
+  REQUIRE(face.exit == 0);
+  const std::string svg = slurp(c.dir.file("face.svg"));
+  CHECK(svg.find("<svg") != std::string::npos);
+  CHECK(svg.find(serial) != std::string::npos);
+  CHECK(svg.find("千代田区1-1") != std::string::npos);  // face B: the address
+  CHECK(slurp(c.dir.file("face.json")).find("\"expiry_date\"") != std::string::npos);
+
+  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
+          0);
+  CHECK(c.card_state(serial) == "handed_over");
+  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  CHECK(c.card_state(serial) == "active");
+  auto check = c.json({"check", serial});
+  CHECK(check.exit == 0);
+  CHECK(check.doc()["verdict"] == "accepted");
+  // The activated card: its password is set; a second activation is refused
+  // by the records before the card is touched.
+  CHECK(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 1);
+
+  // Every change is in the audit trail with who and where.
+  auto history = c.json({"history", "--card", serial});
+  REQUIRE(history.exit == 0);
+  std::vector<std::string> actions;
+  const auto events = history.doc()["events"];
+  for (const auto& e : events) {
+    actions.push_back(e["action"].get<std::string>());
+    CHECK(e["operator"] == "clerk-7");
+    CHECK(e["terminal"] == "counter-2");
+  }
+  CHECK(actions == std::vector<std::string>{"begin_personalization", "finish_personalization",
+                                            "hand_over", "activate"});
+}
+
+TEST_CASE("juki-issuer: same-day issuance hands over without a notice", "[issuer-cli]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903", true);
+  CHECK(notice.empty());
+  const std::string serial = c.personalize(id, c.blank_card("card.img"));
+  CHECK(c.issuer({"hand-over", serial, "--id-document", "my-number-card"}).exit == 0);
+  CHECK(c.card_state(serial) == "handed_over");
+}
+
+TEST_CASE("juki-issuer: a duplicate application is refused", "[issuer-cli][refusal]") {
+  Counter c;
+  c.registered("12345678903");
+  auto again = c.json({"intake", "--resident-code", "12345678903", "--name", "住基 花子", "--kana",
+                       "ジューキ ハナコ", "--birth-date", "19900214", "--sex", "2", "--address",
+                       "千代田区1-1", "--id-document", "passport"});
+  CHECK(again.exit == 1);
+  CHECK(again.doc()["error"]["kind"] == "duplicate_application");
+  CHECK(c.json({"summary"}).doc()["applications"]["registered"] == 1);
+}
+
+TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blank",
+          "[issuer-cli][refusal]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  // A card of another factory batch: its transport key is not the counter's.
+  const std::string image = c.blank_card("card.img", "00112233445566778899AABBCCDDEEFF");
+  auto r = c.json({"personalize", id, "--pki", c.dir.file("pki"), "--counter-keys",
+                   c.dir.file("keys.json"), "--in-process", image},
+                  kPins);
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["error"]["kind"] == "wrong transport key");
+  CHECK(r.err.find("tries left") != std::string::npos);
+  // Nothing recorded: the application is still registered, no card.
+  auto show = c.json({"show", id});
+  CHECK(show.doc()["application"]["state"] == "registered");
+  CHECK(show.doc()["cards"].empty());
+  // The right card then works.
+  c.personalize(id, c.blank_card("good.img"));
+}
+
+TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer-cli][refusal]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  const std::string serial = c.personalize(id, c.blank_card("card.img"));
+  // Another valid notice number (its own check digit): not this application's.
+  const std::string other = "00000000000" + std::string(1, '0');
+  auto r = c.json({"hand-over", serial, "--notice", other, "--id-document", "passport"});
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["error"]["kind"] == "wrong_notice_number");
+  CHECK(c.card_state(serial) == "issued");
+  auto history = c.json({"history", "--card", serial});
+  CHECK(history.doc()["events"].back()["action"] == "hand_over_refused");
+  // A typo (a wrong check digit) is a usage error and is not recorded.
+  std::string typo = notice;
+  typo.back() = typo.back() == '9' ? '0' : static_cast<char>(typo.back() + 1);
+  CHECK(c.issuer({"hand-over", serial, "--notice", typo, "--id-document", "passport"}).exit == 2);
+}
+
+TEST_CASE("juki-issuer: a password of the wrong format is refused before the card",
+          "[issuer-cli][refusal]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  const std::string image = c.blank_card("card.img");
+  const std::string serial = c.personalize(id, image);
+  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
+          0);
+  const std::string before = slurp(image);
+  for (const std::string bad : {"12a4", "123", "12345", ""}) {
+    auto r = c.issuer({"activate", serial, "--in-process", image}, bad + "\n");
+    CHECK(r.exit == 2);
+    CHECK(slurp(image) == before);  // the card was not touched
+  }
+  CHECK(c.card_state(serial) == "handed_over");
+  CHECK(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+}
+
+TEST_CASE("juki-issuer: a suspended card is refused at the window, until lifted",
+          "[issuer-cli][refusal]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  const std::string image = c.blank_card("card.img");
+  const std::string serial = c.personalize(id, image, "20260228");
+  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
+          0);
+  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  REQUIRE(c.issuer({"suspend", serial, "--reason", "reported lost"}).exit == 0);
+  auto check = c.json({"check", serial});
+  CHECK(check.exit == 1);
+  CHECK(check.doc()["verdict"] == "suspended");
+  REQUIRE(c.issuer({"lift", serial, "--id-document", "passport"}).exit == 0);
+  CHECK(c.issuer({"check", serial}).exit == 0);
+  // Expired by date: issued 2026-02-28, accepted until 2036-02-28, refused on
+  // the 29th (2036 is a leap year).
+  CHECK(c.json({"show", "--card", serial}).doc()["card"]["expiry_date"] == "20360228");
+  CHECK(c.issuer({"check", serial, "--today", "20360228"}).exit == 0);
+  auto expired = c.json({"check", serial, "--today", "20360229"});
+  CHECK(expired.exit == 1);
+  CHECK(expired.doc()["verdict"] == "expired");
+  // An unknown card.
+  CHECK(c.json({"check", "0000000000000000"}).doc()["verdict"] == "unknown_card");
+}
+
+TEST_CASE("juki-issuer: a card the records know already is not personalized again",
+          "[issuer-cli][refusal]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  const std::string image = c.blank_card("card.img");
+  c.personalize(id, image);
+  const auto [id2, notice2] = c.registered("98765432103");
+  auto r = c.json({"personalize", id2, "--pki", c.dir.file("pki"), "--counter-keys",
+                   c.dir.file("keys.json"), "--in-process", image},
+                  kPins);
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["error"]["kind"] == "card state");  // issued already: never touched again
+}
