@@ -5,13 +5,14 @@
 # PCSCLITE_CSOCK_NAME, JUKI_PCSC_READERS and JUKI_VPCD_PORT_BASE):
 #
 #   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH] [--pki PATH]
-#                         [--make-card PATH] [--build DIR] SCENARIO...
+#                         [--make-card PATH] [--issuer PATH] [--build DIR] SCENARIO...
 #
 # SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
-# jpki, or all. Tools default to DIR/simulator/juki-card-sim,
+# jpki, issuance, or all. Tools default to DIR/simulator/juki-card-sim,
 # DIR/simulator/juki-sim-ctl, DIR/host_middleware/juki-terminal,
-# DIR/issuer_tool/juki-pki and DIR/tests/support/juki-make-secure-card (DIR:
-# --build, default build/default); jpki also runs Debian's OpenSC and openssl.
+# DIR/issuer_tool/juki-pki, DIR/tests/support/juki-make-secure-card and
+# DIR/issuer_tool/juki-issuer (DIR: --build, default build/default); jpki
+# also runs Debian's OpenSC and openssl.
 #
 # The driver starts juki-card-sim itself (2 slots, a control socket and a trace
 # in a temporary directory), and always stops it on exit. Each scenario prints
@@ -28,7 +29,7 @@ SELECT_AID="00A4040C09$AID"
 BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
 
 build="$JUKI_ROOT/build/default"
-sim="" ctl="" terminal="" pki_tool="" make_card=""
+sim="" ctl="" terminal="" pki_tool="" make_card="" issuer=""
 while (($#)); do
   case "$1" in
     --sim) sim="$2"; shift 2 ;;
@@ -36,6 +37,7 @@ while (($#)); do
     --terminal) terminal="$2"; shift 2 ;;
     --pki) pki_tool="$2"; shift 2 ;;
     --make-card) make_card="$2"; shift 2 ;;
+    --issuer) issuer="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     -h|--help) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; break ;;
@@ -48,8 +50,9 @@ ctl="${ctl:-$build/simulator/juki-sim-ctl}"
 terminal="${terminal:-$build/host_middleware/juki-terminal}"
 pki_tool="${pki_tool:-$build/issuer_tool/juki-pki}"
 make_card="${make_card:-$build/tests/support/juki-make-secure-card}"
+issuer="${issuer:-$build/issuer_tool/juki-issuer}"
 (($#)) || { echo "pcsc_e2e: no scenario given (see --help)" >&2; exit 2; }
-for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card"; do
+for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card" "$issuer"; do
   [[ -x "$tool" ]] || { echo "pcsc_e2e: $tool is not an executable (build it first)" >&2; exit 2; }
 done
 [[ -n "${PCSCLITE_CSOCK_NAME:-}" && -n "${JUKI_PCSC_READERS:-}" && -n "${JUKI_VPCD_PORT_BASE:-}" ]] || {
@@ -862,12 +865,88 @@ $(cat "$work/out")"
   expect_sw "and the auth PIN stays locked" 63C0 "$(jpki_tries "$R1" 0018)"
 }
 
+# 10. The issuance counter over PC/SC (specs/issuance.md): juki-issuer
+# personalizes a blank card in a reader; the card is removed half-way and
+# resumed; hand-over, activation at the keypad; a window terminal accepts it
+# (records) and reads the resident code under secure messaging after the
+# password; suspended, it is refused at the window.
+scenario_issuance() {
+  step "issuance: a blank card issued at the counter over PC/SC, activated and used at a window"
+  local pki="$work/iss-pki" img="$work/issuance.img" db="$work/issuance.db" keys="$work/keys.json"
+  local rc id notice serial out juki=D3921000310001010401
+  iss() { run_rc "$issuer" --json --db "$db" --operator clerk-1 --terminal counter-1 "$@"; }
+  "$pki_tool" init "$pki" >/dev/null || fail "juki-pki init failed"
+  "$pki_tool" init-jpki "$pki" >/dev/null || fail "juki-pki init-jpki failed"
+  "$pki_tool" issue "$pki" --ca terminal --role window --municipality 131016 \
+    --subject "window 1" --out "$pki/window" >/dev/null || fail "juki-pki issue (window) failed"
+  rc=$(iss counter-keys "$keys" --transport-key "$TK")
+  ((rc == 0)) || fail "juki-issuer counter-keys exited $rc: $(cat "$work/err")"
+  rc=$(iss init --municipality 131016)
+  ((rc == 0)) || fail "juki-issuer init exited $rc: $(cat "$work/err")"
+  rc=$(iss intake --resident-code 12345678903 --name "住基 花子" --kana "ジューキ ハナコ" \
+    --birth-date 19900214 --sex 2 --address "千代田区1-1" --face B --id-document passport)
+  ((rc == 0)) || fail "juki-issuer intake exited $rc: $(cat "$work/err")"
+  id="$(jq -r .application.id "$work/out")"
+  rc=$(iss register "$id")
+  ((rc == 0)) || fail "juki-issuer register exited $rc: $(cat "$work/err")"
+  notice="$(jq -r .application.notice_number "$work/out")"
+  check "application $id received and registered, notice $notice"
+
+  new_blank "$img"
+  insert 0 "$img"
+  # The card leaves after 60 APDUs: in the middle of personalization.
+  ctl remove-after 0 60 >/dev/null || fail "juki-sim-ctl remove-after refused"
+  rc=$(printf '1357\nHANAKO2026\n' | iss personalize "$id" --pki "$pki" --counter-keys "$keys" --reader "$R0")
+  ((rc == 3)) || fail "personalize with the card removed half-way exited $rc, want 3: $(cat "$work/out" "$work/err")"
+  [[ "$(jq -r .error.kind "$work/out")" == card_removed ]] || fail "not reported as card_removed: $(cat "$work/out")"
+  serial="$(grep -o 'card [0-9A-F]\{16\}' "$work/err" | head -n 1 | cut -d' ' -f2)"
+  [[ -n "$serial" ]] || fail "no serial in personalize's progress: $(cat "$work/err")"
+  rc=$(iss show --card "$serial")
+  [[ "$(jq -r .card.state "$work/out")" == personalizing ]] || fail "card $serial after the removal: $(cat "$work/out")"
+  check "card $serial removed half-way: exit 3 card_removed, recorded personalizing"
+  wait_removed "$R0"
+  insert 0 "$img"  # the clerk puts the same card back
+  [[ "$(reader_json "$R0" atr)" == 3B8C8131FE458073B6215B544A554B49810373 ]] ||
+    fail "the card is not in personalization: ATR $(reader_json "$R0" atr)"
+  rc=$(printf '1357\nHANAKO2026\n' | iss personalize "$id" --pki "$pki" --counter-keys "$keys" --reader "$R0")
+  ((rc == 0)) || fail "personalize again (resume) exited $rc: $(cat "$work/out" "$work/err")"
+  grep -q "(resumed)" "$work/err" || fail "the second personalize did not resume: $(cat "$work/err")"
+  grep -q "roll back" "$work/err" || fail "the resumed personalization did not roll back: $(cat "$work/err")"
+  [[ "$(jq -r .card.state "$work/out")" == issued ]] || fail "not issued: $(cat "$work/out")"
+  check "reinserted, the same command resumed it (rolled back, written again) and issued it"
+
+  rc=$(iss hand-over "$serial" --notice "$notice" --id-document passport)
+  ((rc == 0)) || fail "hand-over exited $rc: $(cat "$work/err")"
+  rc=$(printf '2580\n' | iss activate "$serial" --reader "$R0")
+  ((rc == 0)) || fail "activate exited $rc: $(cat "$work/out" "$work/err")"
+  [[ "$(jq -r .card.state "$work/out")" == active ]] || fail "not active: $(cat "$work/out")"
+  [[ "$(reader_json "$R0" atr)" == 3B8C8131FE458073B6215B544A554B49810575 ]] ||
+    fail "the card's ATR does not say active: $(reader_json "$R0" atr)"
+  check "handed over against notice $notice, activated by the password at the keypad"
+
+  rc=$(iss check "$serial")
+  ((rc == 0)) || fail "the window check refused the active card: $(cat "$work/out")"
+  rc=$(run_rc "$terminal" --json --reader "$R0" authenticate --pki "$pki" --terminal "$pki/window" \
+    --app "$juki" 002000810432353830 00B081000B)
+  ((rc == 0)) || fail "window terminal on the issued card exited $rc: $(cat "$work/out" "$work/err")"
+  out="$(jq -r '.exchanges[-1].data' "$work/out")"
+  [[ "$out" == 3132333435363738393033 ]] || fail "resident code under SM: '$out', want 12345678903 in ASCII"
+  check "the window accepts it (records) and reads the resident code under SM after the password"
+
+  rc=$(iss suspend "$serial" --reason "reported lost")
+  ((rc == 0)) || fail "suspend exited $rc"
+  rc=$(iss check "$serial")
+  ((rc == 1)) || fail "the window check of a suspended card exited $rc, want 1"
+  [[ "$(jq -r .verdict "$work/out")" == suspended ]] || fail "verdict: $(cat "$work/out")"
+  check "suspended: the window refuses it (exit 1, verdict suspended)"
+}
+
 # ---------------------------------------------------------------- main
 scenarios=("$@")
-[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki)
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki issuance)
 for s in "${scenarios[@]}"; do
   case "$s" in
-    readers | conformance | removal | tear | two-readers | foreign | secure | jpki) ;;
+    readers | conformance | removal | tear | two-readers | foreign | secure | jpki | issuance) ;;
     *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
   esac
 done
