@@ -33,6 +33,7 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "host_middleware/transport/tracing.hpp"
+#include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "simulator/system_random.hpp"
 
@@ -531,8 +532,13 @@ Result<host::session::Credentials, Failure> load_credentials(const CredentialFil
   };
   const std::string key = pick(f.key, f.terminal, ".key.pem");
   const std::string cert = pick(f.cert, f.terminal, ".cert.der");
-  const std::string ca = pick(f.ca, f.pki_dir, "/terminal-ca.cert.der");
-  const std::string root = pick(f.root, f.pki_dir, "/root.cert.der");
+  namespace d = pki::directory;
+  auto in_pki = [&](const std::string& given, std::string_view stem) {
+    if (!given.empty() || f.pki_dir.empty()) return given;
+    return d::cert_path(f.pki_dir, stem);
+  };
+  const std::string ca = in_pki(f.ca, d::ca_stem(pki::CaKind::terminal));
+  const std::string root = in_pki(f.root, d::kRootStem);
   if (key.empty()) return unexpected(usage("no terminal key: give --terminal PREFIX or --key PEM"));
   if (cert.empty())
     return unexpected(usage("no terminal certificate: give --terminal PREFIX or --cert DER"));

@@ -1,5 +1,7 @@
 #include "host_middleware/session/secure_session.hpp"
 
+#include "issuer_tool/pki/directory.hpp"
+
 #include <openssl/rand.h>
 
 #include <utility>
@@ -39,6 +41,14 @@ Result<Bytes, SessionError> step(Transport& t, const char* name, const Bytes& co
 }
 
 }  // namespace
+
+Result<Credentials, std::string> Credentials::from_pki(const std::string& pki_dir,
+                                                       const std::string& prefix) {
+  namespace d = pki::directory;
+  return load(prefix + ".key.pem", prefix + ".cert.der",
+              d::cert_path(pki_dir, d::ca_stem(pki::CaKind::terminal)),
+              d::cert_path(pki_dir, d::kRootStem));
+}
 
 Result<Credentials, std::string> Credentials::load(const std::string& key_pem,
                                                    const std::string& certificate_der,

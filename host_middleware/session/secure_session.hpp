@@ -29,6 +29,11 @@ struct Credentials {
                                                const std::string& certificate_der,
                                                const std::string& ca_der,
                                                const std::string& root_der);
+  // The files juki-pki writes: PREFIX.key.pem and PREFIX.cert.der (`juki-pki
+  // issue --out PREFIX`), and the terminal CA and the root of the PKI
+  // directory `pki_dir` (issuer_tool/pki/directory.hpp).
+  static Result<Credentials, std::string> from_pki(const std::string& pki_dir,
+                                                   const std::string& prefix);
 };
 
 struct SessionError {

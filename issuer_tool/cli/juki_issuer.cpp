@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "host_middleware/cli/card_connection.hpp"
 #include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/personalization/personalization.hpp"
+#include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/face/face.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
 #include "issuer_tool/pki/pki.hpp"
@@ -445,6 +447,33 @@ int cmd_hand_over(const Globals& g, const std::string& serial,
   return kExitOk;
 }
 
+bool password_format(const std::string& p) {
+  return p.size() == card_os::apps::juki_ap::kPasswordLength &&
+         p.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// The card in the reader must be `serial` (GET DATA DF22).
+Result<void, Failure> require_card(host::Transport& t, const std::string& serial) {
+  auto in_reader = host::perso::exchange(t, apdu::encode_command(0x00, 0xCA, 0xDF, 0x22, {}, 256),
+                                         "GET DATA serial");
+  if (!in_reader) return unexpected(Failure{kExitIo, "card", in_reader.error().describe()});
+  if (in_reader->size() != 11 || to_hex(ByteView(*in_reader).subspan(3)) != serial)
+    return unexpected(
+        Failure{kExitRefused, "wrong_card",
+                "the card in the reader is not " + serial + " (" + to_hex(*in_reader) + ")"});
+  return {};
+}
+
+Result<void, Failure> select_juki_ap(host::Transport& t) {
+  const ByteView aid(card_os::apps::juki_ap::kAid, sizeof card_os::apps::juki_ap::kAid);
+  if (auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
+                                     "SELECT Juki AP");
+      !r)
+    return unexpected(
+        Failure{r.error().transport ? kExitIo : kExitRefused, "card", r.error().describe()});
+  return {};
+}
+
 // The resident sets the password at the counter's keypad: CHANGE REFERENCE
 // DATA P1 = 01 of the Juki AP's password, which activates the card.
 int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& card_args,
@@ -461,24 +490,13 @@ int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& ca
   auto password = host::cli::secret_value(
       std::nullopt, "password (4 digits), typed by the resident", true, error);
   if (!password) return fail(out, usage(error.message));
-  if (password->size() != card_os::apps::juki_ap::kPasswordLength ||
-      password->find_first_not_of("0123456789") != std::string::npos)
-    return fail(out, usage("the password must be 4 digits"));
+  if (!password_format(*password)) return fail(out, usage("the password must be 4 digits"));
 
   auto conn = connect(card_args);
   if (!conn) return fail(out, conn.error());
   host::Transport& t = (*conn)->t();
-  auto in_reader = host::perso::exchange(t, apdu::encode_command(0x00, 0xCA, 0xDF, 0x22, {}, 256),
-                                         "GET DATA serial");
-  if (!in_reader) return fail(out, {kExitIo, "card", in_reader.error().describe()});
-  if (in_reader->size() != 11 || to_hex(ByteView(*in_reader).subspan(3)) != serial)
-    return fail(out, {kExitRefused, "wrong_card",
-                      "the card in the reader is not " + serial + " (" + to_hex(*in_reader) + ")"});
-  const ByteView aid(card_os::apps::juki_ap::kAid, sizeof card_os::apps::juki_ap::kAid);
-  if (auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
-                                     "SELECT Juki AP");
-      !r)
-    return fail(out, {kExitRefused, "card", r.error().describe()});
+  if (auto same = require_card(t, serial); !same) return fail(out, same.error());
+  if (auto r = select_juki_ap(t); !r) return fail(out, r.error());
   auto set = host::perso::exchange(
       t,
       apdu::encode_command(0x00, 0x24, 0x01, card_os::apps::juki_ap::kPasswordP2,
@@ -490,6 +508,56 @@ int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& ca
   auto c = records->activate(serial, g.actor);
   if (!c) return fail(out, from_records(c.error()));
   print_card(out, *c);
+  return kExitOk;
+}
+
+// The window re-set of a locked (or forgotten) password (specs/juki-ap.md
+// 5): after the identity check, mutual authentication as the password-reset
+// authority, then RESET RETRY COUNTER P1 = 02 with the new password the
+// resident types, under secure messaging; recorded.
+int cmd_reset_password(const Globals& g, const std::string& serial, const std::string& pki_dir,
+                       const std::string& terminal, const rec::IdentityCheck& identity,
+                       const CardArgs& card_args, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto known = records->card(serial);
+  if (!known) return fail(out, from_records(known.error()));
+  if (known->state != rec::CardState::active)
+    return fail(out, {kExitRefused, "wrong_state",
+                      "card " + serial + " is " + std::string(rec::to_string(known->state)) +
+                          ", not active"});
+  auto credentials = host::session::Credentials::from_pki(pki_dir, terminal);
+  if (!credentials) return fail(out, usage(credentials.error()));
+  host::cli::SecretError error;
+  auto password = host::cli::secret_value(
+      std::nullopt, "new password (4 digits), typed by the resident", true, error);
+  if (!password) return fail(out, usage(error.message));
+  if (!password_format(*password)) return fail(out, usage("the password must be 4 digits"));
+
+  auto conn = connect(card_args);
+  if (!conn) return fail(out, conn.error());
+  host::Transport& t = (*conn)->t();
+  if (auto same = require_card(t, serial); !same) return fail(out, same.error());
+  if (auto r = select_juki_ap(t); !r) return fail(out, r.error());
+  auto session = host::session::SecureSession::open(t, *credentials,
+                                                    static_cast<std::int64_t>(std::time(nullptr)));
+  if (!session)
+    return fail(
+        out, {session.error().kind == host::session::SessionError::Kind::transport ? kExitIo
+                                                                                   : kExitRefused,
+              "authentication", "mutual authentication: " + session.error().message});
+  auto reset = host::perso::exchange(
+      **session,
+      apdu::encode_command(0x00, 0x2C, 0x02, card_os::apps::juki_ap::kPasswordP2,
+                           as_bytes(*password)),
+      "RESET RETRY COUNTER password");
+  if (!reset)
+    return fail(
+        out, {reset.error().transport ? kExitIo : kExitRefused, "card", reset.error().describe()});
+  auto recorded = records->record_password_reset(serial, identity, g.actor);
+  if (!recorded) return fail(out, from_records(recorded.error()));
+  out.doc = {{"ok", true}, {"card", serial}, {"password_reset", true}};
+  out.text << "card " << serial << ": the password is re-set (3 tries)\n";
   return kExitOk;
 }
 
@@ -731,6 +799,23 @@ int main(int argc, char** argv) {
   activate->add_option("SERIAL", serial, "The card's serial")->required();
   add_card_options(activate, card_args);
 
+  std::string reset_pki, reset_terminal;
+  auto* reset = app.add_subcommand(
+      "reset-password",
+      "The window re-set of a locked password, after an identity check: mutual authentication as "
+      "the password-reset authority, then the new password the resident types");
+  reset->add_option("SERIAL", serial, "The card's serial")->required();
+  reset->add_option("--pki", reset_pki, "The juki-pki directory (terminal CA and root)")
+      ->required();
+  reset
+      ->add_option("--terminal", reset_terminal,
+                   "The password-reset authority's credentials PREFIX (juki-pki issue --role "
+                   "password-reset --out PREFIX)")
+      ->required();
+  reset->add_option("--id-document", identity.document, "The identity document shown")->required();
+  reset->add_option("--id-number", identity.number, "Its number");
+  add_card_options(reset, card_args);
+
   auto* suspend = app.add_subcommand("suspend", "Suspend a card (一時停止), e.g. reported lost");
   suspend->add_option("SERIAL", serial, "The card's serial")->required();
   suspend->add_option("--reason", reason, "Why")->required();
@@ -790,6 +875,8 @@ int main(int argc, char** argv) {
     code = cmd_hand_over(g, serial, notice, identity, out);
   else if (activate->parsed())
     code = cmd_activate(g, serial, card_args, out);
+  else if (reset->parsed())
+    code = cmd_reset_password(g, serial, reset_pki, reset_terminal, identity, card_args, out);
   else if (suspend->parsed())
     code = cmd_card_change(g, "suspend", serial, reason, identity, out);
   else if (lift->parsed())

@@ -251,3 +251,44 @@ TEST_CASE("juki-issuer: a card the records know already is not personalized agai
   CHECK(r.exit == 1);
   CHECK(r.doc()["error"]["kind"] == "card state");  // issued already: never touched again
 }
+
+TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the window",
+          "[issuer-cli]") {
+  Counter c;
+  const auto [id, notice] = c.registered("12345678903");
+  const std::string image = c.blank_card("card.img");
+  const std::string serial = c.personalize(id, image);
+  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
+          0);
+  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  const std::string pki = c.dir.file("pki");
+  for (const auto& [role, out] : {std::pair{"password-reset", "reset"}, {"window", "window"}})
+    REQUIRE(run(c.dir, JUKI_PKI,
+                {"issue", pki, "--ca", "terminal", "--role", role, "--municipality", "131016",
+                 "--subject", std::string(role) + " 1", "--out", c.dir.file(out)})
+                .exit == 0);
+  auto verify = [&](const std::string& password) {
+    return run(c.dir, JUKI_TERMINAL,
+               {"--in-process", image, "verify", "--app", "D3921000310001010401"}, password + "\n")
+        .exit;
+  };
+  for (int i = 0; i < 3; ++i) CHECK(verify("0000") == 1);
+  CHECK(verify("2580") == 1);  // blocked: the right password no longer helps
+  auto reset = [&](const std::string& prefix, const std::string& password) {
+    return c.json({"reset-password", serial, "--pki", pki, "--terminal", c.dir.file(prefix),
+                   "--id-document", "passport", "--in-process", image},
+                  password + "\n");
+  };
+  // A window terminal has no right to re-set it; a bad format never reaches the card.
+  auto by_window = reset("window", "1470");
+  CHECK(by_window.exit == 1);
+  CHECK(by_window.doc()["error"]["message"].get<std::string>().find("6982") != std::string::npos);
+  CHECK(reset("reset", "14a0").exit == 2);
+  CHECK(verify("2580") == 1);
+  auto done = reset("reset", "1470");
+  CHECK(done.exit == 0);
+  CHECK(verify("1470") == 0);
+  CHECK(verify("2580") == 1);
+  auto history = c.json({"history", "--card", serial});
+  CHECK(history.doc()["events"].back()["action"] == "password_reset");
+}
