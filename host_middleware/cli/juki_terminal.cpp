@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +36,7 @@
 #include "host_middleware/transport/tracing.hpp"
 #include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
+#include "issuer_tool/records/records.hpp"
 #include "simulator/system_random.hpp"
 
 namespace {
@@ -604,9 +606,29 @@ json terminal_identity(const pki::Certificate& certificate) {
   return j;
 }
 
+// The window's check in the issuance records (specs/issuance-records.md):
+// the card in the reader must be recorded active and not past its expiry
+// today (in Japan). Its verdict, for the output.
+Result<json, Failure> window_check(Session& s, const std::string& records_file) {
+  sw::Sw sw = 0;
+  auto serial = get_data(s, 0xDF22, sw);
+  if (!serial) return unexpected(serial.error());
+  if (sw != sw::kOk || serial->size() != 8)
+    return unexpected(Failure{kExitCardSaidNo, "card", "GET DATA DF22 (serial): " + sw_text(sw)});
+  auto records = records::Records::open(records_file);
+  if (!records) return unexpected(Failure{kExitTransport, "records", records.error().message});
+  const std::string hex = to_hex(*serial);
+  auto w = records->window_check(hex, records::japan_date(std::chrono::system_clock::now()));
+  if (!w) return unexpected(Failure{kExitTransport, "records", w.error().message});
+  if (w->verdict != records::WindowCheck::Verdict::accepted)
+    return unexpected(Failure{kExitCardSaidNo, "window_check",
+                              "the issuance records refuse card " + hex + ": " + w->why});
+  return json{{"serial", hex}, {"verdict", records::to_string(w->verdict)}, {"why", w->why}};
+}
+
 int cmd_authenticate(const Globals& g, Output& out, const CredentialFiles& files,
                      const std::string& app, const std::vector<std::string>& read_fids,
-                     const std::vector<std::string>& apdus) {
+                     const std::vector<std::string>& apdus, const std::string& records_file) {
   using host::session::SessionError;
   std::optional<Bytes> aid;
   if (!app.empty()) {
@@ -632,6 +654,12 @@ int cmd_authenticate(const Globals& g, Output& out, const CredentialFiles& files
   auto opened = open_session(g, true);
   if (!opened) return fail(out, opened.error());
   Session& s = **opened;
+  std::optional<json> checked;
+  if (!records_file.empty()) {
+    auto verdict = window_check(s, records_file);
+    if (!verdict) return fail(out, verdict.error());
+    checked = std::move(*verdict);
+  }
   if (aid)
     if (auto selected = require_app(s, *aid); !selected) return fail(out, selected.error());
 
@@ -728,6 +756,7 @@ int cmd_authenticate(const Globals& g, Output& out, const CredentialFiles& files
   }
   out.doc = {{"ok", all_ok},
              {"transport", secure.describe()},
+             {"window_check", checked ? std::move(*checked) : json(nullptr)},
              {"authenticated", std::move(authenticated)},
              {"exchanges", std::move(exchanges)}};
   return all_ok ? kExitOk : kExitCardSaidNo;
@@ -972,6 +1001,7 @@ int main(int argc, char** argv) {
       "--read files and APDUs under secure messaging");
   CredentialFiles credential_files;
   std::vector<std::string> reads, secure_apdus;
+  std::string records_file;
   authenticate->add_option(
       "--pki", credential_files.pki_dir,
       "PKI directory (juki-pki init): its terminal-ca.cert.der and root.cert.der");
@@ -995,6 +1025,10 @@ int main(int argc, char** argv) {
                    "Read this EF (FID, 4 hex digits) under secure messaging: SELECT and READ "
                    "BINARY of up to 256 bytes; repeatable, sent before the APDUs")
       ->allow_extra_args(false);
+  authenticate->add_option("--records", records_file,
+                           "Consult these issuance records first (juki-issuer's file): a card "
+                           "not recorded active, or past its expiry, is refused (exit 1) before "
+                           "any authentication");
   authenticate->add_option("APDU", secure_apdus,
                            "Command APDUs in hex, sent under secure messaging after the --reads");
 
@@ -1021,7 +1055,7 @@ int main(int argc, char** argv) {
   else if (change->parsed())
     code = cmd_change_pin(g, out, app_aid, ref, old_pin, new_pin, initial, pad_to);
   else if (authenticate->parsed())
-    code = cmd_authenticate(g, out, credential_files, app_aid, reads, secure_apdus);
+    code = cmd_authenticate(g, out, credential_files, app_aid, reads, secure_apdus, records_file);
 
   if (g.json)
     std::cout << out.doc.dump(2) << "\n";

@@ -927,7 +927,7 @@ scenario_issuance() {
   rc=$(iss check "$serial")
   ((rc == 0)) || fail "the window check refused the active card: $(cat "$work/out")"
   rc=$(run_rc "$terminal" --json --reader "$R0" authenticate --pki "$pki" --terminal "$pki/window" \
-    --app "$juki" 002000810432353830 00B081000B)
+    --records "$db" --app "$juki" 002000810432353830 00B081000B)
   ((rc == 0)) || fail "window terminal on the issued card exited $rc: $(cat "$work/out" "$work/err")"
   out="$(jq -r '.exchanges[-1].data' "$work/out")"
   [[ "$out" == 3132333435363738393033 ]] || fail "resident code under SM: '$out', want 12345678903 in ASCII"
@@ -938,7 +938,14 @@ scenario_issuance() {
   rc=$(iss check "$serial")
   ((rc == 1)) || fail "the window check of a suspended card exited $rc, want 1"
   [[ "$(jq -r .verdict "$work/out")" == suspended ]] || fail "verdict: $(cat "$work/out")"
-  check "suspended: the window refuses it (exit 1, verdict suspended)"
+  trace_mark
+  rc=$(run_rc "$terminal" --json --reader "$R0" authenticate --pki "$pki" --terminal "$pki/window" \
+    --records "$db" --app "$juki" 00B081000B)
+  ((rc == 1)) || fail "the window terminal with the records took a suspended card: exit $rc"
+  [[ "$(jq -r .error.kind "$work/out")" == window_check ]] || fail "not refused by the records: $(cat "$work/out")"
+  [[ -z "$(trace_pairs 0 | awk '{print $1}' | grep -E '^00(2A|86|82)' || true)" ]] ||
+    fail "the window terminal authenticated with a suspended card: $(trace_pairs 0)"
+  check "suspended: refused at the window (juki-issuer check exit 1; juki-terminal --records exit 1 before any authentication)"
 }
 
 # ---------------------------------------------------------------- main

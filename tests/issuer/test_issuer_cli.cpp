@@ -221,12 +221,32 @@ TEST_CASE("juki-issuer: a suspended card is refused at the window, until lifted"
   REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
           0);
   REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  REQUIRE(run(c.dir, JUKI_PKI,
+              {"issue", c.dir.file("pki"), "--ca", "terminal", "--role", "window", "--municipality",
+               "131016", "--subject", "window 1", "--out", c.dir.file("window")})
+              .exit == 0);
+  // The window terminal consulting the records: refused before any authentication.
+  auto window = [&] {
+    return run(c.dir, JUKI_TERMINAL,
+               {"--json", "--in-process", image, "authenticate", "--pki", c.dir.file("pki"),
+                "--terminal", c.dir.file("window"), "--records", c.db, "--app",
+                "D3921000310001010401", "00A4020C024A02"});
+  };
+  REQUIRE(window().exit == 0);
   REQUIRE(c.issuer({"suspend", serial, "--reason", "reported lost"}).exit == 0);
   auto check = c.json({"check", serial});
   CHECK(check.exit == 1);
   CHECK(check.doc()["verdict"] == "suspended");
+  auto refused = window();
+  CHECK(refused.exit == 1);
+  CHECK(refused.doc()["error"]["kind"] == "window_check");
+  CHECK(refused.doc()["error"]["message"].get<std::string>().find("suspended") !=
+        std::string::npos);
   REQUIRE(c.issuer({"lift", serial, "--id-document", "passport"}).exit == 0);
   CHECK(c.issuer({"check", serial}).exit == 0);
+  auto accepted = window();
+  CHECK(accepted.exit == 0);
+  CHECK(accepted.doc()["window_check"]["verdict"] == "accepted");
   // Expired by date: issued 2026-02-28, accepted until 2036-02-28, refused on
   // the 29th (2036 is a leap year).
   CHECK(c.json({"show", "--card", serial}).doc()["card"]["expiry_date"] == "20360228");
