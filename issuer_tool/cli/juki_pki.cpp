@@ -1,6 +1,7 @@
 // juki-pki: the Juki-net PKI's command line (specs/pki.md): init, issue,
 // show, verify; init-jpki and issue/verify with the JPKI CAs (specs/pki.md
-// "JPKI").
+// "JPKI"); revoke and crl, and verify against the CRLs (specs/pki.md
+// "Revocation").
 // Exit: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.
 #include <CLI/CLI.hpp>
 
@@ -186,11 +187,20 @@ struct IssueArgs {
   int days = 0;
 };
 
-// Writes the certificate (and the fresh key, if any) and the result.
-int write_issued(const IssueArgs& a, const pki::Certificate& cert,
-                 const std::optional<pki::PrivateKey>& new_key, const std::string& what,
-                 Output& out) {
+std::int64_t now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+// Records the certificate in its CA's index (specs/pki.md "Revocation"), then
+// writes it (and the fresh key, if any) and the result. Recording comes first:
+// every certificate a CA signed and handed out is in its index, and a failed
+// write leaves at worst a record of one nobody received.
+int write_issued(const IssueArgs& a, const std::string& ca_stem, const pki::Certificate& ca,
+                 const pki::Certificate& cert, const std::optional<pki::PrivateKey>& new_key,
+                 const std::string& what, Output& out) {
   const std::string key_out = a.out + ".key.pem", cert_out = a.out + ".cert.der";
+  if (auto ok = pki::directory::record_issued(a.dir, ca_stem, ca, cert, cert_out, now()); !ok)
+    return fail(out, from_pki(ok.error()));
   if (new_key) {
     if (auto ok = new_key->save(key_out); !ok) return fail(out, from_pki(ok.error()));
   }
@@ -200,6 +210,7 @@ int write_issued(const IssueArgs& a, const pki::Certificate& cert,
   out.doc["ok"] = true;
   out.doc["cert_file"] = cert_out;
   out.doc["key_file"] = new_key ? json(key_out) : json(nullptr);
+  out.doc["index"] = pki::directory::index_path(a.dir, ca_stem);
   out.text << "issued " << cert_out << (new_key ? " and " + key_out : std::string()) << ": "
            << cert.subject() << ", " << what << ", until " << pki::format_time(cert.not_after())
            << "\n";
@@ -253,9 +264,11 @@ int cmd_issue_jpki(const IssueArgs& a, pki::JpkiKind kind, Output& out) {
     new_key = std::move(*key);
   }
   pki::JpkiLeafRequest req{kind, a.subject, a.days, std::nullopt};
+  const pki::Certificate ca = *ca_cert;
   auto cert = pki::issue_jpki({std::move(*ca_key), std::move(*ca_cert)}, req, *subject_key);
   if (!cert) return fail(out, from_pki(cert.error()));
-  return write_issued(a, *cert, new_key, "JPKI " + std::string(pki::jpki_kind_name(kind)), out);
+  return write_issued(a, jpki_stem(kind), ca, *cert, new_key,
+                      "JPKI " + std::string(pki::jpki_kind_name(kind)), out);
 }
 
 int cmd_issue(const IssueArgs& a, Output& out) {
@@ -302,11 +315,12 @@ int cmd_issue(const IssueArgs& a, Output& out) {
       return fail(out, from_pki({pub.error().kind, *a.pubkey + ": " + pub.error().message}));
     auto cert = pki::issue(*ca_key, *ca_cert, req, *pub);
     if (!cert) return fail(out, from_pki(cert.error()));
-    return write_issued(a, *cert, std::nullopt, what, out);
+    return write_issued(a, ca_stem(*kind), *ca_cert, *cert, std::nullopt, what, out);
   }
+  const pki::Certificate ca = *ca_cert;
   auto leaf = pki::issue_new_key({std::move(*ca_key), std::move(*ca_cert)}, req);
   if (!leaf) return fail(out, from_pki(leaf.error()));
-  return write_issued(a, leaf->cert, leaf->key, what, out);
+  return write_issued(a, ca_stem(*kind), ca, leaf->cert, leaf->key, what, out);
 }
 
 // ------------------------------------------------------------ show
@@ -343,6 +357,53 @@ int cmd_show(const std::string& path, Output& out) {
 
 // ------------------------------------------------------------ verify
 
+// After the chain verified: the leaf against its CA's CRL in DIR, if there is
+// one (specs/pki.md "Revocation", verify). Adds "revocation", "crl" and
+// "warnings" to the result, or fails: revoked, bad_crl (a CRL in DIR that is
+// not its CA's, signed, well-formed, is not ignored: fail closed).
+int check_crl(const std::string& dir, const std::string& stem, const pki::Certificate& ca,
+              const pki::Certificate& cert, std::int64_t at, Output& out) {
+  const std::string path = pki::directory::crl_path(dir, stem);
+  out.doc["warnings"] = json::array();
+  std::error_code ec;
+  if (fs::symlink_status(path, ec).type() == fs::file_type::not_found) {
+    out.doc["revocation"] = "no_crl";
+    out.doc["crl"] = nullptr;
+    return kExitOk;
+  }
+  auto der = pki::read_file(path);
+  if (!der) return fail(out, from_pki(der.error()));
+  auto ok = pki::check_revocation(ca, *der, cert, at);
+  if (ok) {
+    out.doc["revocation"] = "good";
+    out.doc["crl"] = path;
+    out.text << "  not revoked (" << path << ")\n";
+    return kExitOk;
+  }
+  const pki::PkiError& e = ok.error();
+  if (e.kind == pki::PkiErrorKind::crl_expired) {
+    const std::string warning = e.message + ": revocation not checked";
+    out.doc["revocation"] = "crl_expired";
+    out.doc["crl"] = path;
+    out.doc["warnings"].push_back(warning);
+    out.text << "  warning: " << warning << " (" << path << ")\n";
+    return kExitOk;
+  }
+  const int code = fail(out, from_pki({e.kind, path + ": " + e.message}));
+  if (e.kind == pki::PkiErrorKind::revoked) {
+    // The entry, for a caller that wants the date and reason as data.
+    if (auto crl = pki::read_crl(ca, *der)) {
+      if (const auto* r = crl->find(cert.serial_hex())) {
+        out.doc["error"]["serial"] = r->serial;
+        out.doc["error"]["revoked_at"] = pki::format_time(r->revoked_at);
+        out.doc["error"]["reason"] = std::string(pki::revocation_reason_name(r->reason));
+        out.doc["error"]["crl_number"] = crl->number;
+      }
+    }
+  }
+  return code;
+}
+
 int verify_jpki(const std::string& dir, const std::string& path, const pki::Certificate& cert,
                 std::int64_t at, Output& out) {
   auto ok_doc = [&](pki::JpkiKind kind) {
@@ -353,7 +414,10 @@ int verify_jpki(const std::string& dir, const std::string& path, const pki::Cert
                {"jpki_kind", name},
                {"ca", ca},
                {"at", pki::format_time(at)},
-               {"subject", cert.subject()}};
+               {"subject", cert.subject()},
+               {"revocation", nullptr},  // a CA's own certificate; check_crl sets it for a leaf
+               {"crl", nullptr},
+               {"warnings", json::array()}};
     out.text << path << ": valid at " << pki::format_time(at) << " (JPKI " << name
              << (cert.is_ca() ? " CA" : " certificate") << ", " << ca << " CA)\n";
   };
@@ -373,7 +437,7 @@ int verify_jpki(const std::string& dir, const std::string& path, const pki::Cert
     auto v = pki::verify_jpki(*ca, cert, at);
     if (v) {
       ok_doc(*v);
-      return kExitOk;
+      return check_crl(dir, jpki_stem(k), *ca, cert, at, out);
     }
     if (!best || (best->kind == pki::PkiErrorKind::unknown_issuer &&
                   v.error().kind != pki::PkiErrorKind::unknown_issuer))
@@ -407,7 +471,10 @@ int cmd_verify(const std::string& dir, const std::string& path, std::optional<st
                {"role", role},
                {"ca", ca},
                {"at", pki::format_time(at)},
-               {"subject", cert->subject()}};
+               {"subject", cert->subject()},
+               {"revocation", nullptr},  // a CA or the root; check_crl sets it for a leaf
+               {"crl", nullptr},
+               {"warnings", json::array()}};
     out.text << path << ": valid at " << pki::format_time(at) << " (role " << role << ", " << ca
              << " CA)\n";
   };
@@ -431,7 +498,7 @@ int cmd_verify(const std::string& dir, const std::string& path, std::optional<st
     if (v) {
       ok_doc(std::string(pki::role_name(v->authorization.role)),
              std::string(pki::ca_kind_name(v->ca)));
-      return kExitOk;
+      return check_crl(dir, ca_stem(k), *ca, *cert, at, out);
     }
     if (!best || (best->kind == pki::PkiErrorKind::unknown_issuer &&
                   v.error().kind != pki::PkiErrorKind::unknown_issuer))
@@ -441,12 +508,78 @@ int cmd_verify(const std::string& dir, const std::string& path, std::optional<st
   return fail(out, from_pki(*best));
 }
 
+// ------------------------------------------------------------ revoke
+
+int cmd_revoke(const std::string& dir, const std::string& path, const std::string& reason_text,
+               const std::optional<std::string>& at_text, Output& out) {
+  const auto reason = pki::revocation_reason_from_name(reason_text);
+  if (!reason || !pki::revocation_reason_allowed(*reason))
+    return fail(out, usage("--reason must be keyCompromise, cessationOfOperation, superseded, "
+                           "affiliationChanged or unspecified"));
+  const std::int64_t t = now();
+  std::int64_t at = t;
+  if (at_text) {
+    auto parsed = pki::parse_time(*at_text);
+    if (!parsed) return fail(out, usage("--at must be YYYYMMDDhhmmssZ"));
+    at = *parsed;
+  }
+  auto cert = pki::Certificate::load(path);
+  if (!cert) return fail(out, from_pki(cert.error()));
+  auto r = pki::directory::revoke(dir, *cert, path, *reason, at, t);
+  if (!r) return fail(out, from_pki(r.error()));
+  const std::string when = pki::format_time(r->entry.revocation->at);
+  const std::string why(pki::revocation_reason_name(r->entry.revocation->reason));
+  out.doc = {{"ok", true},
+             {"ca", r->authority.name},
+             {"serial", r->entry.serial},
+             {"subject", r->entry.subject},
+             {"revoked_at", when},
+             {"reason", why},
+             {"recorded_by", r->entry.recorded_by},
+             {"index", pki::directory::index_path(dir, r->authority.stem)}};
+  out.text << "revoked serial " << r->entry.serial << " (" << r->entry.subject << ") of the "
+           << r->authority.name << " CA at " << when << ", reason " << why << "\n"
+           << "publish it: juki-pki crl " << dir << " --ca " << r->authority.name << "\n";
+  return kExitOk;
+}
+
+// ------------------------------------------------------------ crl
+
+int cmd_crl(const std::string& dir, const std::string& ca_name, int days,
+            const std::optional<std::string>& out_path, Output& out) {
+  const auto authority = pki::directory::authority_from_name(ca_name);
+  if (!authority)
+    return fail(out, usage("--ca must be card, terminal, server, jpki-auth or jpki-sign"));
+  if (days < 1 || days > pki::kCrlMaxDays)
+    return fail(out, usage("--days must be 1 to " + std::to_string(pki::kCrlMaxDays)));
+  auto published = pki::directory::publish_crl(dir, *authority, days, out_path, now());
+  if (!published) return fail(out, from_pki(published.error()));
+  const pki::Crl& crl = published->crl;
+  json revoked = json::array();
+  for (const auto& r : crl.revoked)
+    revoked.push_back({{"serial", r.serial},
+                       {"revoked_at", pki::format_time(r.revoked_at)},
+                       {"reason", std::string(pki::revocation_reason_name(r.reason))}});
+  out.doc = {{"ok", true},
+             {"ca", authority->name},
+             {"crl_file", published->path},
+             {"number", crl.number},
+             {"this_update", pki::format_time(crl.this_update)},
+             {"next_update", pki::format_time(crl.next_update)},
+             {"revoked", revoked}};
+  out.text << "published " << published->path << ": CRL number " << crl.number << " of the "
+           << authority->name << " CA, " << crl.revoked.size() << " revoked, next update "
+           << pki::format_time(crl.next_update) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "The Juki-net PKI (specs/pki.md): a root, the card, terminal and server CAs, and the "
-      "certificates they issue; and the JPKI authentication and signature CAs (init-jpki).\n"
+      "certificates they issue; and the JPKI authentication and signature CAs (init-jpki); "
+      "revocation (revoke, crl).\n"
       "Exit status: 0 ok, 1 refused or verification failed, 2 usage, 3 I/O.",
       "juki-pki"};
   app.require_subcommand(1);
@@ -482,7 +615,11 @@ int main(int argc, char** argv) {
   issue->add_option("--subject", ia.subject, "The subject's common name (CN)")->required();
   issue->add_option("--days", ia.days,
                     "Validity in days (default 825; 3650 for cards; 1826 for JPKI)");
-  issue->add_option("--out", ia.out, "Write PREFIX.cert.der (and PREFIX.key.pem)")->required();
+  issue
+      ->add_option("--out", ia.out,
+                   "Write PREFIX.cert.der (and PREFIX.key.pem); the certificate is recorded in "
+                   "DIR/<ca>-ca.issued.json")
+      ->required();
   issue->add_option("--pubkey", ia.pubkey,
                     "Certify this public key (SubjectPublicKeyInfo DER: P-256, or RSA-2048 for "
                     "JPKI) instead of making one");
@@ -497,12 +634,40 @@ int main(int argc, char** argv) {
 
   auto* verify = app.add_subcommand(
       "verify",
-      "Verify a certificate against DIR's root and CAs, or a JPKI one against DIR's JPKI CAs "
-      "(exit 1 when it fails)");
+      "Verify a certificate against DIR's root and CAs, or a JPKI one against DIR's JPKI CAs, "
+      "and against its CA's CRL in DIR if there is one (exit 1 when it fails or is revoked)");
   std::optional<std::string> at;
   verify->add_option("DIR", dir, "The PKI directory")->required();
   verify->add_option("CERT", cert_file, "Certificate file (DER)")->required();
   verify->add_option("--at", at, "Verify at this time, YYYYMMDDhhmmssZ (default: now)");
+
+  auto* revoke = app.add_subcommand(
+      "revoke",
+      "Mark a leaf certificate revoked in the index of the CA of DIR that issued it (a CA "
+      "certificate or the root cannot be revoked); publish it with crl");
+  std::string reason = "unspecified";
+  revoke->add_option("DIR", dir, "The PKI directory")->required();
+  revoke->add_option("CERT", cert_file, "The certificate to revoke (DER)")->required();
+  revoke
+      ->add_option("--reason", reason,
+                   "keyCompromise, cessationOfOperation, superseded, affiliationChanged or "
+                   "unspecified (the default)")
+      ->capture_default_str();
+  revoke->add_option("--at", at,
+                     "The revocation date, YYYYMMDDhhmmssZ, not in the future (default: now)");
+
+  auto* crl = app.add_subcommand(
+      "crl", "Publish a CRL (X.509 v2, DER) of one of DIR's CAs with every serial it revoked");
+  std::string crl_ca;
+  int crl_days = pki::kCrlDays;
+  std::optional<std::string> crl_out;
+  crl->add_option("DIR", dir, "The PKI directory")->required();
+  crl->add_option("--ca", crl_ca, "card, terminal, server, jpki-auth or jpki-sign")->required();
+  crl->add_option("--days", crl_days, "nextUpdate is thisUpdate (now) plus this many days, 1..366")
+      ->capture_default_str();
+  crl->add_option("--out", crl_out,
+                  "Write the CRL here (default DIR/<ca>-ca.crl.der, the one verify reads); "
+                  "replaced atomically");
 
   try {
     app.parse(argc, argv);
@@ -522,6 +687,10 @@ int main(int argc, char** argv) {
     code = cmd_show(cert_file, out);
   else if (verify->parsed())
     code = cmd_verify(dir, cert_file, at, out);
+  else if (revoke->parsed())
+    code = cmd_revoke(dir, cert_file, reason, at, out);
+  else if (crl->parsed())
+    code = cmd_crl(dir, crl_ca, crl_days, crl_out, out);
   if (as_json)
     std::cout << out.doc.dump(2) << "\n";
   else

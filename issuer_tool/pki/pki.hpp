@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
@@ -40,6 +41,11 @@ enum class PkiErrorKind {
   extension_malformed,  // an authorization extension that is not valid DER or breaks the rules
   wrong_algorithm,      // a key or signature algorithm the profile does not allow (RSA in
                         // Juki-net, P-256 in JPKI, ...)
+  revoked,              // listed on its CA's CRL, revoked at or before the time asked about
+  bad_crl,              // a CRL that is not DER, not of this CA, not signed by its key, or
+                        // outside the profile of specs/pki.md "Revocation"
+  crl_expired,          // a CRL past its nextUpdate: it cannot vouch that a certificate is good
+  already_revoked,      // revoking a serial that the index shows revoked already
 };
 
 std::string_view to_string(PkiErrorKind kind);
@@ -212,7 +218,7 @@ class Certificate {
   std::string subject() const;  // "O=Juki-net, OU=131016, CN=..."
   std::string issuer() const;
   std::string common_name() const;
-  std::string serial_hex() const;
+  std::string serial_hex() const;  // uppercase hex of the serial's magnitude, as in the index
   std::int64_t not_before() const;
   std::int64_t not_after() const;
   bool is_ca() const;  // basicConstraints CA:TRUE
@@ -328,6 +334,87 @@ Result<JpkiKind, PkiError> verify_jpki_ca(const Certificate& ca, std::int64_t at
 // kind's key usage. Gives the kind.
 Result<JpkiKind, PkiError> verify_jpki(const Certificate& ca, const Certificate& leaf,
                                        std::int64_t at);
+// `subject` names `issuer` as its issuer (name, and key identifier unless it
+// is self-signed) and the issuer's key verifies its signature: unknown_issuer
+// or bad_signature. No validity or profile checks (revocation uses it: an
+// expired certificate may still be revoked).
+Result<void, PkiError> check_issued(const Certificate& issuer, const Certificate& subject);
+
+// ------------------------------------------------------------ revocation (specs/pki.md
+// "Revocation")
+
+// CRLReason (RFC 5280 5.3.1). `revoke` takes the first five; the others are
+// only recognised when reading a CRL.
+enum class RevocationReason {
+  unspecified = 0,
+  key_compromise = 1,
+  ca_compromise = 2,
+  affiliation_changed = 3,
+  superseded = 4,
+  cessation_of_operation = 5,
+  certificate_hold = 6,
+  remove_from_crl = 8,
+  privilege_withdrawn = 9,
+  aa_compromise = 10,
+};
+// RFC 5280's names: "unspecified", "keyCompromise", "cACompromise", ...
+std::string_view revocation_reason_name(RevocationReason reason);
+std::optional<RevocationReason> revocation_reason_from_name(std::string_view name);
+std::optional<RevocationReason> revocation_reason_from_code(std::int64_t code);
+// The reasons a leaf may be revoked for here: unspecified, keyCompromise,
+// affiliationChanged, superseded, cessationOfOperation.
+bool revocation_reason_allowed(RevocationReason reason);
+
+struct RevokedSerial {
+  std::string serial;  // as Certificate::serial_hex()
+  std::int64_t revoked_at = 0;
+  RevocationReason reason = RevocationReason::unspecified;
+  bool operator==(const RevokedSerial&) const = default;
+};
+
+inline constexpr int kCrlDays = 7;  // default nextUpdate - thisUpdate
+inline constexpr int kCrlMaxDays = 366;
+
+struct CrlRequest {
+  std::int64_t number = 1;  // cRLNumber, >= 1
+  std::int64_t this_update = 0;
+  int days = kCrlDays;  // nextUpdate = thisUpdate + days, 1..kCrlMaxDays
+  std::vector<RevokedSerial> revoked;
+};
+
+// An X.509 v2 CRL (DER) signed by `ca` (a Juki-net CA: ecdsa-with-SHA256; a
+// JPKI CA: sha256WithRSAEncryption) with the profile of specs/pki.md. Refuses
+// (kind refused) a certificate that is not a CA with cRLSign, a key that does
+// not match it or is neither P-256 nor RSA-2048, a number < 1, days outside
+// 1..kCrlMaxDays, a serial that is not hex, a reason revocation_reason_allowed
+// refuses.
+Result<Bytes, PkiError> create_crl(const KeyAndCert& ca, const CrlRequest& request);
+
+struct Crl {
+  std::string issuer;  // as Certificate::issuer()
+  std::int64_t number = 0;
+  std::int64_t this_update = 0;
+  std::int64_t next_update = 0;
+  std::vector<RevokedSerial> revoked;  // in the CRL's order
+  const RevokedSerial* find(std::string_view serial_hex) const;
+};
+
+// Parses `der` as a CRL of `ca` and checks it (kind bad_crl for all of these):
+// DER with nothing after it, version 2, issuer name = the CA's subject, an AKI
+// equal to the CA's SKI, a cRLNumber, a nextUpdate, the profile's signature
+// algorithm for the CA's key, the signature verifying with the CA's key, no
+// critical extension (CRL or entry: no delta, indirect or partitioned CRLs),
+// known reason codes. Time is not checked.
+Result<Crl, PkiError> read_crl(const Certificate& ca, ByteView der);
+
+// Is `leaf` (issued by `ca`) revoked at `at`, according to `crl_der`? In order:
+// the CRL as read_crl (bad_crl); leaf's issuer name is the CA's subject
+// (unknown_issuer); the leaf's serial listed with a revocationDate <= at
+// (revoked: a CRL past its nextUpdate still proves a revocation); the CRL's
+// nextUpdate < at (crl_expired: it cannot vouch that the leaf is good). OK
+// otherwise. For a window terminal or a server holding its CA's latest CRL.
+Result<void, PkiError> check_revocation(const Certificate& ca, ByteView crl_der,
+                                        const Certificate& leaf, std::int64_t at);
 
 // ------------------------------------------------------------ files
 
@@ -335,5 +422,10 @@ Result<Bytes, PkiError> read_file(const std::string& path);
 // Creates `path` (O_CREAT|O_EXCL with `mode`) and writes `data`; kind io if it
 // exists already.
 Result<void, PkiError> write_new_file(const std::string& path, ByteView data, unsigned mode);
+// Replaces `path` by `data` so that a reader (or a crash) sees the old file or
+// the new one, never a part: PATH.tmp is written (a leftover one from an
+// interrupted write is removed first), fsynced, renamed over `path`, and the
+// directory fsynced. The caller serializes writers of the same path.
+Result<void, PkiError> replace_file(const std::string& path, ByteView data, unsigned mode);
 
 }  // namespace juki::pki

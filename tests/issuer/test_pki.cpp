@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -21,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
@@ -939,4 +941,670 @@ TEST_CASE("juki-pki: init-jpki, and issue, show and verify with the JPKI CAs") {
     REQUIRE(pki_cli(dir, {"init", dir.file("juki-only")}).exit == 0);
     CHECK(pki_cli(dir, {"verify", dir.file("juki-only"), dir.file("auth.cert.der")}).exit == 3);
   }
+}
+
+// ------------------------------------------------------------ revocation
+
+namespace {
+
+using CrlPtr = std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)>;
+
+// The CRL as OpenSSL itself parses it, apart from the pki library.
+CrlPtr openssl_crl(ByteView der) {
+  const unsigned char* p = der.data();
+  CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())), X509_CRL_free);
+  REQUIRE(crl);
+  CHECK(p == der.data() + der.size());
+  return crl;
+}
+
+std::int64_t crl_number_of(X509_CRL* crl) {
+  int critical = 0;
+  auto* n =
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, &critical, nullptr));
+  REQUIRE(n != nullptr);
+  CHECK(critical == 0);
+  std::int64_t v = -1;
+  CHECK(ASN1_INTEGER_get_int64(&v, n) == 1);
+  ASN1_INTEGER_free(n);
+  return v;
+}
+
+// -1: not on the CRL; -2: on it without a reasonCode; else the code.
+int crl_reason_of(X509_CRL* crl, const Certificate& leaf) {
+  X509_REVOKED* entry = nullptr;
+  if (X509_CRL_get0_by_serial(crl, &entry, X509_get0_serialNumber(leaf.native())) != 1) return -1;
+  int critical = 0;
+  auto* code = static_cast<ASN1_ENUMERATED*>(
+      X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &critical, nullptr));
+  if (code == nullptr) return -2;
+  CHECK(critical == 0);
+  std::int64_t v = -1;
+  CHECK(ASN1_ENUMERATED_get_int64(&v, code) == 1);
+  ASN1_ENUMERATED_free(code);
+  return static_cast<int>(v);
+}
+
+std::int64_t crl_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  REQUIRE(ASN1_TIME_to_tm(t, &tm) == 1);
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+PkiErrorKind revocation_kind(const Certificate& ca, ByteView crl, const Certificate& leaf,
+                             std::int64_t at) {
+  auto r = check_revocation(ca, crl, leaf, at);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.error().message);
+  return r.error().kind;
+}
+
+}  // namespace
+
+TEST_CASE("create_crl: an X.509 v2 CRL with the profile of specs/pki.md, read back by OpenSSL") {
+  Pki p;
+  const std::int64_t t0 = now() - 10 * 86400;
+  LeafRequest req{example(Role::window), "window 1", 30, t0};
+  auto k1 = must(PrivateKey::generate());
+  auto w1 = must(issue(p.terminal.key, p.terminal.cert, req, k1.public_key()));
+  req.common_name = "window 2";
+  auto w2 = must(issue(p.terminal.key, p.terminal.cert, req, k1.public_key()));
+  req.common_name = "window 3";
+  auto w3 = must(issue(p.terminal.key, p.terminal.cert, req, k1.public_key()));
+
+  CrlRequest cr;
+  cr.number = 7;
+  cr.this_update = t0 + 5 * 86400;
+  cr.days = 3;
+  cr.revoked = {{w1.serial_hex(), t0 + 86400, RevocationReason::key_compromise},
+                {w2.serial_hex(), t0 + 2 * 86400, RevocationReason::unspecified}};
+  const Bytes der = must(create_crl(p.terminal, cr));
+
+  CrlPtr crl = openssl_crl(der);
+  CHECK(X509_CRL_get_version(crl.get()) == X509_CRL_VERSION_2);
+  CHECK(X509_NAME_cmp(X509_CRL_get_issuer(crl.get()),
+                      X509_get_subject_name(p.terminal.cert.native())) == 0);
+  CHECK(X509_CRL_get_signature_nid(crl.get()) == NID_ecdsa_with_SHA256);
+  CHECK(X509_CRL_verify(crl.get(), p.terminal.cert.public_key().native()) == 1);
+  CHECK(X509_CRL_verify(crl.get(), p.server.cert.public_key().native()) != 1);
+  CHECK(crl_time(X509_CRL_get0_lastUpdate(crl.get())) == cr.this_update);
+  CHECK(crl_time(X509_CRL_get0_nextUpdate(crl.get())) == cr.this_update + 3 * 86400);
+  CHECK(crl_number_of(crl.get()) == 7);
+  {  // The AKI is the CA's SKI; no CRL extension is critical.
+    int critical = 0;
+    auto* akid = static_cast<AUTHORITY_KEYID*>(
+        X509_CRL_get_ext_d2i(crl.get(), NID_authority_key_identifier, &critical, nullptr));
+    REQUIRE(akid != nullptr);
+    CHECK(critical == 0);
+    REQUIRE(akid->keyid != nullptr);
+    CHECK(ASN1_OCTET_STRING_cmp(akid->keyid, X509_get0_subject_key_id(p.terminal.cert.native())) ==
+          0);
+    AUTHORITY_KEYID_free(akid);
+    CHECK(X509_CRL_get_ext_count(crl.get()) == 2);
+  }
+  CHECK(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get())) == 2);
+  CHECK(crl_reason_of(crl.get(), w1) == 1);   // keyCompromise
+  CHECK(crl_reason_of(crl.get(), w2) == -2);  // unspecified: no reasonCode (RFC 5280 5.3.1)
+  CHECK(crl_reason_of(crl.get(), w3) == -1);
+  X509_REVOKED* entry = nullptr;
+  REQUIRE(X509_CRL_get0_by_serial(crl.get(), &entry, X509_get0_serialNumber(w1.native())) == 1);
+  CHECK(crl_time(X509_REVOKED_get0_revocationDate(entry)) == t0 + 86400);
+
+  // And the library reads what it wrote.
+  const Crl read = must(read_crl(p.terminal.cert, der));
+  CHECK(read.number == 7);
+  CHECK(read.issuer == p.terminal.cert.subject());
+  CHECK(read.this_update == cr.this_update);
+  CHECK(read.next_update == cr.this_update + 3 * 86400);
+  REQUIRE(read.revoked.size() == 2);
+  REQUIRE(read.find(w1.serial_hex()) != nullptr);
+  CHECK(*read.find(w1.serial_hex()) == cr.revoked[0]);
+  CHECK(*read.find(w2.serial_hex()) == cr.revoked[1]);
+  CHECK(read.find(w3.serial_hex()) == nullptr);
+
+  SECTION("no revoked certificate: the list is absent") {
+    CrlRequest empty;
+    empty.this_update = now();
+    const Bytes e = must(create_crl(p.card, empty));
+    CrlPtr c = openssl_crl(e);
+    CHECK(X509_CRL_get_REVOKED(c.get()) == nullptr);
+    CHECK(must(read_crl(p.card.cert, e)).revoked.empty());
+    CHECK(check_revocation(p.card.cert, e, w1, now()).ok() == false);  // not the card CA's leaf
+  }
+  SECTION("create_crl refuses") {
+    auto refused = [&](const KeyAndCert& ca, const CrlRequest& r) {
+      auto out = create_crl(ca, r);
+      REQUIRE_FALSE(out.ok());
+      INFO(out.error().message);
+      CHECK(out.error().kind == PkiErrorKind::refused);
+    };
+    auto leaf = must(issue_new_key(p.terminal, {example(Role::window), "x", 0, std::nullopt}));
+    refused(leaf, cr);                             // not a CA
+    refused({p.server.key, p.terminal.cert}, cr);  // a key that is not the CA's
+    CrlRequest bad = cr;
+    bad.number = 0;
+    refused(p.terminal, bad);
+    bad = cr;
+    bad.days = 0;
+    refused(p.terminal, bad);
+    bad.days = kCrlMaxDays + 1;
+    refused(p.terminal, bad);
+    bad = cr;
+    bad.revoked.push_back({"XYZ", t0, RevocationReason::superseded});
+    refused(p.terminal, bad);
+    bad = cr;
+    bad.revoked.push_back({w3.serial_hex(), t0, RevocationReason::ca_compromise});
+    refused(p.terminal, bad);
+  }
+}
+
+TEST_CASE("check_revocation: revoked, good, before the revocation date, expired and bad CRLs") {
+  Pki p;
+  const std::int64_t t0 = now() - 10 * 86400;
+  auto key = must(PrivateKey::generate());
+  LeafRequest req{example(Role::cs), "cs 1", 100, t0};
+  auto revoked = must(issue(p.server.key, p.server.cert, req, key.public_key()));
+  req.common_name = "cs 2";
+  auto good = must(issue(p.server.key, p.server.cert, req, key.public_key()));
+  CrlRequest cr;
+  cr.this_update = t0 + 5 * 86400;
+  cr.days = 2;  // nextUpdate t0 + 7 days
+  cr.revoked = {{revoked.serial_hex(), t0 + 3 * 86400, RevocationReason::superseded}};
+  const Bytes der = must(create_crl(p.server, cr));
+  const std::int64_t fresh = t0 + 6 * 86400, stale = t0 + 8 * 86400;
+
+  CHECK(revocation_kind(p.server.cert, der, revoked, fresh) == PkiErrorKind::revoked);
+  {
+    auto r = check_revocation(p.server.cert, der, revoked, fresh);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("superseded") != std::string::npos);
+    CHECK(r.error().message.find(format_time(t0 + 3 * 86400)) != std::string::npos);
+  }
+  CHECK(check_revocation(p.server.cert, der, good, fresh).ok());
+  // Before its revocation date the certificate was good.
+  CHECK(check_revocation(p.server.cert, der, revoked, t0 + 2 * 86400).ok());
+  // Past nextUpdate: still proof of a revocation, no longer of a good certificate.
+  CHECK(revocation_kind(p.server.cert, der, revoked, stale) == PkiErrorKind::revoked);
+  CHECK(revocation_kind(p.server.cert, der, good, stale) == PkiErrorKind::crl_expired);
+
+  SECTION("every single tampered byte: bad_crl") {
+    for (std::size_t i = 0; i < der.size(); ++i) {
+      Bytes bad = der;
+      bad[i] ^= 0x01;
+      INFO("byte " << i << " of " << der.size());
+      CHECK(revocation_kind(p.server.cert, bad, good, fresh) == PkiErrorKind::bad_crl);
+    }
+  }
+  SECTION("not a CRL, truncated, trailing bytes: bad_crl") {
+    CHECK(revocation_kind(p.server.cert, Bytes{}, good, fresh) == PkiErrorKind::bad_crl);
+    CHECK(revocation_kind(p.server.cert, good.der(), good, fresh) == PkiErrorKind::bad_crl);
+    Bytes cut(der.begin(), der.end() - 1);
+    CHECK(revocation_kind(p.server.cert, cut, good, fresh) == PkiErrorKind::bad_crl);
+    Bytes longer = der;
+    longer.push_back(0);
+    CHECK(revocation_kind(p.server.cert, longer, good, fresh) == PkiErrorKind::bad_crl);
+  }
+  SECTION("another CA's CRL, even one with the same name: bad_crl") {
+    const Bytes terminal = must(create_crl(p.terminal, cr));
+    CHECK(revocation_kind(p.server.cert, terminal, good, fresh) == PkiErrorKind::bad_crl);
+    Pki other;  // its server CA has the same subject name, another key
+    const Bytes forged = must(create_crl(other.server, cr));
+    auto r = read_crl(p.server.cert, forged);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == PkiErrorKind::bad_crl);
+    CHECK(r.error().message.find("signature") != std::string::npos);
+  }
+  SECTION("a leaf of another CA: unknown_issuer") {
+    auto window = must(issue_new_key(p.terminal, {example(Role::window), "w", 0, std::nullopt}));
+    CHECK(revocation_kind(p.server.cert, der, window.cert, fresh) == PkiErrorKind::unknown_issuer);
+  }
+}
+
+TEST_CASE("read_crl refuses CRLs outside the profile even when the CA signed them") {
+  Pki p;
+  auto leaf = must(issue_new_key(p.terminal, {example(Role::window), "w", 0, std::nullopt}));
+  CrlRequest cr;
+  cr.this_update = now();
+  cr.revoked = {{leaf.cert.serial_hex(), now(), RevocationReason::key_compromise}};
+  const Bytes good = must(create_crl(p.terminal, cr));
+  REQUIRE(read_crl(p.terminal.cert, good).ok());
+  // Edits `good` with OpenSSL and signs it again with the terminal CA's key.
+  auto resigned = [&](auto edit, const EVP_MD* md = EVP_sha256()) {
+    CrlPtr crl = openssl_crl(good);
+    edit(crl.get());
+    REQUIRE(X509_CRL_sign(crl.get(), p.terminal.key.native(), md) > 0);
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_CRL(crl.get(), &der);
+    REQUIRE(len > 0);
+    Bytes out(der, der + len);
+    OPENSSL_free(der);
+    REQUIRE(X509_CRL_verify(openssl_crl(out).get(), p.terminal.cert.public_key().native()) == 1);
+    return out;
+  };
+  auto refused = [&](const Bytes& der, const std::string& why) {
+    auto r = read_crl(p.terminal.cert, der);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.error().message);
+    CHECK(r.error().kind == PkiErrorKind::bad_crl);
+    CHECK(r.error().message.find(why) != std::string::npos);
+    CHECK(revocation_kind(p.terminal.cert, der, leaf.cert, now()) == PkiErrorKind::bad_crl);
+  };
+  auto remove_ext = [](X509_CRL* c, int nid) {
+    const int i = X509_CRL_get_ext_by_NID(c, nid, -1);
+    REQUIRE(i >= 0);
+    X509_EXTENSION_free(X509_CRL_delete_ext(c, i));
+  };
+  // Re-signing alone keeps it valid: each refusal below is for its edit.
+  CHECK(read_crl(p.terminal.cert, resigned([](X509_CRL*) {})).ok());
+  refused(resigned([&](X509_CRL* c) {
+            ASN1_INTEGER* base = ASN1_INTEGER_new();
+            ASN1_INTEGER_set_int64(base, 1);
+            REQUIRE(X509_CRL_add1_ext_i2d(c, NID_delta_crl, base, 1, 0) == 1);  // critical
+            ASN1_INTEGER_free(base);
+          }),
+          "critical");
+  refused(resigned([&](X509_CRL* c) { remove_ext(c, NID_crl_number); }), "cRLNumber");
+  refused(resigned([&](X509_CRL* c) { remove_ext(c, NID_authority_key_identifier); }),
+          "authority key identifier");
+  refused(resigned([](X509_CRL* c) { REQUIRE(X509_CRL_set_version(c, 0) == 1); }), "version");
+  refused(resigned([](X509_CRL*) {}, EVP_sha384()), "algorithm");
+  refused(resigned([](X509_CRL* c) {
+            X509_REVOKED* e = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(c), 0);
+            const int i = X509_REVOKED_get_ext_by_NID(e, NID_crl_reason, -1);
+            REQUIRE(i >= 0);
+            X509_EXTENSION_set_critical(X509_REVOKED_get_ext(e, i), 1);
+          }),
+          "critical");
+}
+
+TEST_CASE("JPKI CAs publish RSA-signed CRLs that check_revocation reads") {
+  const Jpki& j = jpki();
+  auto holder = must(PublicKey::from_der(j.spki, KeyAlgorithm::rsa2048));
+  const std::int64_t t0 = now() - 86400;
+  auto a1 = must(issue_jpki(j.auth, {JpkiKind::auth, "Juki Taro", 0, t0}, holder));
+  auto a2 = must(issue_jpki(j.auth, {JpkiKind::auth, "Juki Hanako", 0, t0}, holder));
+  CrlRequest cr;
+  cr.this_update = now();
+  cr.revoked = {{a1.serial_hex(), t0, RevocationReason::cessation_of_operation}};
+  const Bytes der = must(create_crl(j.auth, cr));
+  CrlPtr crl = openssl_crl(der);
+  CHECK(X509_CRL_get_signature_nid(crl.get()) == NID_sha256WithRSAEncryption);
+  CHECK(X509_CRL_verify(crl.get(), j.auth.cert.public_key().native()) == 1);
+  CHECK(crl_reason_of(crl.get(), a1) == 5);
+  CHECK(crl_reason_of(crl.get(), a2) == -1);
+  CHECK(revocation_kind(j.auth.cert, der, a1, now()) == PkiErrorKind::revoked);
+  CHECK(check_revocation(j.auth.cert, der, a2, now()).ok());
+  // The signature CA's key does not verify the authentication CA's CRL.
+  auto r = read_crl(j.sign.cert, der);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == PkiErrorKind::bad_crl);
+}
+
+TEST_CASE("replace_file: a leftover temp file is replaced, the old file stays until the rename") {
+  test::TempDir dir;
+  const std::string path = dir.file("index.json");
+  REQUIRE(replace_file(path, as_bytes("one"), 0644).ok());
+  CHECK(test::slurp(path) == "one");
+  {  // A process died mid-write: PATH.tmp with half of something.
+    std::ofstream tmp(path + ".tmp");
+    tmp << "{\"half";
+  }
+  CHECK(test::slurp(path) == "one");
+  REQUIRE(replace_file(path, as_bytes("two"), 0644).ok());
+  CHECK(test::slurp(path) == "two");
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+  CHECK_FALSE(replace_file(dir.file("no/such/dir/x"), as_bytes("x"), 0644).ok());
+}
+
+TEST_CASE("juki-pki: issue records, revoke, crl, and verify against the CRL") {
+  test::TempDir dir;
+  const std::string pki_dir = dir.file("pki");
+  const std::string index = pki_dir + "/terminal-ca.issued.json";
+  REQUIRE(pki_cli(dir, {"init", pki_dir}).exit == 0);
+  auto issue_window = [&](const std::string& name) {
+    auto r = pki_cli(dir, {"issue", pki_dir, "--ca", "terminal", "--role", "window",
+                           "--municipality", "131016", "--subject", name, "--out", dir.file(name)});
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    return must(Certificate::load(dir.file(name + ".cert.der")));
+  };
+  auto w1 = issue_window("w1");
+  auto w2 = issue_window("w2");
+
+  // The index: both certificates, as specs/pki.md "Revocation" describes it.
+  json idx = json::parse(test::slurp(index));
+  CHECK(idx["format"] == "juki-pki issued 1");
+  CHECK(idx["ca"] == "terminal-ca");
+  CHECK(idx["ca_serial"] ==
+        must(Certificate::load(pki_dir + "/terminal-ca.cert.der")).serial_hex());
+  CHECK(idx["crl_number"] == 0);
+  REQUIRE(idx["certificates"].size() == 2);
+  json e = idx["certificates"][0];
+  CHECK(e["serial"] == w1.serial_hex());
+  CHECK(e["subject"] == w1.subject());
+  CHECK(e["role"] == "window");
+  CHECK(e["jpki_kind"].is_null());
+  CHECK(e["not_after"] == format_time(w1.not_after()));
+  CHECK(e["path"] == std::filesystem::absolute(dir.file("w1.cert.der")).string());
+  CHECK(e["recorded_by"] == "issue");
+  CHECK(parse_time(e["recorded_at"].get<std::string>()).has_value());
+  CHECK(e["revoked"].is_null());
+  CHECK(idx["certificates"][1]["serial"] == w2.serial_hex());
+
+  // Not revoked yet, and no CRL: valid.
+  auto r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w1.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["revocation"] == "no_crl");
+
+  r = pki_cli(dir,
+              {"--json", "revoke", pki_dir, dir.file("w1.cert.der"), "--reason", "keyCompromise"});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  json j = r.doc();
+  CHECK(j["ok"] == true);
+  CHECK(j["ca"] == "terminal");
+  CHECK(j["serial"] == w1.serial_hex());
+  CHECK(j["reason"] == "keyCompromise");
+  CHECK(j["recorded_by"] == "issue");
+  const std::string revoked_at = j["revoked_at"].get<std::string>();
+  idx = json::parse(test::slurp(index));
+  CHECK(idx["certificates"][0]["revoked"]["reason"] == "keyCompromise");
+  CHECK(idx["certificates"][0]["revoked"]["at"] == revoked_at);
+  CHECK(idx["certificates"][1]["revoked"].is_null());
+
+  // Two CRLs: the number grows, both list w1 and only w1.
+  r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal"});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  CHECK(r.doc()["number"] == 1);
+  CHECK(r.doc()["crl_file"] == pki_dir + "/terminal-ca.crl.der");
+  const Bytes first = must(read_file(pki_dir + "/terminal-ca.crl.der"));
+  r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal", "--days", "1"});
+  REQUIRE(r.exit == 0);
+  j = r.doc();
+  CHECK(j["number"] == 2);
+  REQUIRE(j["revoked"].size() == 1);
+  CHECK(j["revoked"][0]["serial"] == w1.serial_hex());
+  CHECK(j["revoked"][0]["reason"] == "keyCompromise");
+  CHECK(*parse_time(j["next_update"].get<std::string>()) -
+            *parse_time(j["this_update"].get<std::string>()) ==
+        86400);
+  CHECK(json::parse(test::slurp(index))["crl_number"] == 2);
+  const Bytes second = must(read_file(pki_dir + "/terminal-ca.crl.der"));
+  auto ca = must(Certificate::load(pki_dir + "/terminal-ca.cert.der"));
+  {
+    CrlPtr c1 = openssl_crl(first), c2 = openssl_crl(second);
+    CHECK(crl_number_of(c1.get()) == 1);
+    CHECK(crl_number_of(c2.get()) == 2);
+    for (X509_CRL* c : {c1.get(), c2.get()}) {
+      CHECK(X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_subject_name(ca.native())) == 0);
+      CHECK(X509_CRL_verify(c, ca.public_key().native()) == 1);
+      CHECK(crl_reason_of(c, w1) == 1);
+      CHECK(crl_reason_of(c, w2) == -1);
+      CHECK(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(c)) == 1);
+    }
+  }
+
+  // verify: w1 revoked, w2 good.
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w1.cert.der")});
+  CHECK(r.exit == 1);
+  j = r.doc();
+  CHECK(j["ok"] == false);
+  CHECK(j["error"]["kind"] == "revoked");
+  CHECK(j["error"]["reason"] == "keyCompromise");
+  CHECK(j["error"]["revoked_at"] == revoked_at);
+  CHECK(j["error"]["crl_number"] == 2);
+  r = pki_cli(dir, {"verify", pki_dir, dir.file("w1.cert.der")});
+  CHECK(r.exit == 1);
+  CHECK(r.err.find("revoked") != std::string::npos);
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w2.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["valid"] == true);
+  CHECK(r.doc()["revocation"] == "good");
+  CHECK(r.doc()["warnings"].empty());
+  // The CAs themselves are not subject to the CRL.
+  r = pki_cli(dir, {"--json", "verify", pki_dir, pki_dir + "/terminal-ca.cert.der"});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["revocation"].is_null());
+
+  {  // Past nextUpdate (--days 1): a warning for w2, still revoked for w1.
+    const std::string later = format_time(now() + 2 * 86400);
+    r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w2.cert.der"), "--at", later});
+    CHECK(r.exit == 0);
+    j = r.doc();
+    CHECK(j["valid"] == true);
+    CHECK(j["revocation"] == "crl_expired");
+    REQUIRE(j["warnings"].size() == 1);
+    CHECK(j["warnings"][0].get<std::string>().find("expired") != std::string::npos);
+    r = pki_cli(dir, {"verify", pki_dir, dir.file("w2.cert.der"), "--at", later});
+    CHECK(r.exit == 0);
+    CHECK(r.out.find("warning") != std::string::npos);
+    r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w1.cert.der"), "--at", later});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "revoked");
+  }
+
+  SECTION("a tampered CRL in DIR: bad_crl, exit 1, for every certificate of that CA") {
+    Bytes bad = second;
+    bad[bad.size() / 2] ^= 0x01;
+    std::filesystem::remove(pki_dir + "/terminal-ca.crl.der");
+    REQUIRE(write_new_file(pki_dir + "/terminal-ca.crl.der", bad, 0644).ok());
+    r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w2.cert.der")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "bad_crl");
+    // Another CA's CRL in its place: bad_crl too.
+    REQUIRE(
+        pki_cli(dir, {"crl", pki_dir, "--ca", "server", "--out", pki_dir + "/terminal-ca.crl.der"})
+            .exit == 0);
+    r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w2.cert.der")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "bad_crl");
+  }
+  SECTION("revoke refuses: twice, a CA, the root, another PKI's, unknown reason, the future") {
+    r = pki_cli(dir, {"--json", "revoke", pki_dir, dir.file("w1.cert.der")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "already_revoked");
+    for (const char* stem : {"terminal-ca", "card-ca", "root"}) {
+      r = pki_cli(dir, {"--json", "revoke", pki_dir, pki_dir + "/" + stem + ".cert.der"});
+      CHECK(r.exit == 1);
+      CHECK(r.doc()["error"]["kind"] == "refused");
+      CHECK(r.err.find("out of scope") != std::string::npos);
+    }
+    REQUIRE(pki_cli(dir, {"init", dir.file("other")}).exit == 0);
+    REQUIRE(
+        pki_cli(dir, {"issue", dir.file("other"), "--ca", "terminal", "--role", "window",
+                      "--municipality", "131016", "--subject", "w1", "--out", dir.file("foreign")})
+            .exit == 0);
+    r = pki_cli(dir, {"--json", "revoke", pki_dir, dir.file("foreign.cert.der")});
+    CHECK(r.exit == 1);
+    // Same CA name in both PKIs: the key identifier tells them apart.
+    CHECK(r.doc()["error"]["kind"] == "unknown_issuer");
+    CHECK(pki_cli(dir, {"revoke", pki_dir, dir.file("w2.cert.der"), "--reason", "cACompromise"})
+              .exit == 2);
+    CHECK(pki_cli(dir, {"revoke", pki_dir, dir.file("w2.cert.der"), "--reason", "stolen"}).exit ==
+          2);
+    CHECK(pki_cli(dir, {"revoke", pki_dir, dir.file("w2.cert.der"), "--at", "yesterday"}).exit ==
+          2);
+    r = pki_cli(dir, {"--json", "revoke", pki_dir, dir.file("w2.cert.der"), "--at",
+                      format_time(now() + 86400)});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "refused");
+    CHECK(pki_cli(dir, {"revoke", pki_dir, dir.file("nope.cert.der")}).exit == 3);
+    // None of these touched the index: w2 is still good.
+    idx = json::parse(test::slurp(index));
+    CHECK(idx["certificates"].size() == 2);
+    CHECK(idx["certificates"][1]["revoked"].is_null());
+  }
+  SECTION("a certificate the index does not know is recorded when revoked") {
+    // Issued by the library, as the personalization does, not by juki-pki issue.
+    auto terminal = must(pki::directory::load_ca(pki_dir, CaKind::terminal));
+    auto w9 = must(issue_new_key(terminal, {example(Role::window), "w9", 0, std::nullopt}));
+    REQUIRE(write_new_file(dir.file("w9.cert.der"), w9.cert.der(), 0644).ok());
+    r = pki_cli(dir, {"--json", "revoke", pki_dir, dir.file("w9.cert.der"), "--reason",
+                      "superseded", "--at", format_time(now() - 60)});
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    CHECK(r.doc()["recorded_by"] == "revoke");
+    idx = json::parse(test::slurp(index));
+    REQUIRE(idx["certificates"].size() == 3);
+    CHECK(idx["certificates"][2]["serial"] == w9.cert.serial_hex());
+    CHECK(idx["certificates"][2]["revoked"]["reason"] == "superseded");
+    REQUIRE(pki_cli(dir, {"crl", pki_dir, "--ca", "terminal"}).exit == 0);
+    CrlPtr c = openssl_crl(must(read_file(pki_dir + "/terminal-ca.crl.der")));
+    CHECK(crl_number_of(c.get()) == 3);
+    CHECK(crl_reason_of(c.get(), w9.cert) == 4);
+    CHECK(crl_reason_of(c.get(), w1) == 1);
+    r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("w9.cert.der")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "revoked");
+  }
+  SECTION("the index survives: leftover temp files, a restored index, a corrupt one") {
+    {  // Interrupted writes left temp files behind.
+      std::ofstream(index + ".tmp") << "{\"format\": \"juki-pki iss";
+      std::ofstream(pki_dir + "/terminal-ca.crl.der.tmp") << "garbage";
+    }
+    issue_window("w3");
+    idx = json::parse(test::slurp(index));
+    REQUIRE(idx["certificates"].size() == 3);
+    CHECK(idx["certificates"][0]["revoked"]["reason"] == "keyCompromise");
+    CHECK(idx["crl_number"] == 2);
+    CHECK_FALSE(std::filesystem::exists(index + ".tmp"));
+    r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal"});
+    REQUIRE(r.exit == 0);
+    CHECK(r.doc()["number"] == 3);
+    CHECK_FALSE(std::filesystem::exists(pki_dir + "/terminal-ca.crl.der.tmp"));
+
+    // An index restored from before the CRLs: the numbers still go up.
+    const std::string saved = test::slurp(index);
+    json old = json::parse(saved);
+    old["crl_number"] = 0;
+    std::ofstream(index, std::ios::trunc) << old.dump(2);
+    r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal"});
+    REQUIRE(r.exit == 0);
+    CHECK(r.doc()["number"] == 4);
+
+    // A corrupt index is never overwritten: issue, revoke and crl refuse.
+    std::ofstream(index, std::ios::trunc) << "{ not json";
+    r = pki_cli(dir, {"--json", "issue", pki_dir, "--ca", "terminal", "--role", "window",
+                      "--municipality", "131016", "--subject", "w4", "--out", dir.file("w4")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "malformed");
+    CHECK_FALSE(std::filesystem::exists(dir.file("w4.cert.der")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("w4.key.pem")));
+    CHECK(pki_cli(dir, {"revoke", pki_dir, dir.file("w2.cert.der")}).exit == 1);
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "terminal"}).exit == 1);
+    CHECK(test::slurp(index) == "{ not json");
+    // The index of another PKI's terminal CA is not this one's.
+    REQUIRE(pki_cli(dir, {"init", dir.file("other")}).exit == 0);
+    REQUIRE(pki_cli(dir, {"issue", dir.file("other"), "--ca", "terminal", "--role", "window",
+                          "--municipality", "131016", "--subject", "x", "--out", dir.file("x")})
+                .exit == 0);
+    std::filesystem::remove(index);
+    std::filesystem::copy_file(dir.file("other") + "/terminal-ca.issued.json", index);
+    r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal"});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "malformed");
+    CHECK(r.err.find("another terminal-ca certificate") != std::string::npos);
+    // Another CA's index is untouched by it.
+    CHECK(pki_cli(dir, {"issue", pki_dir, "--ca", "server", "--role", "national", "--subject", "n1",
+                        "--out", dir.file("n1")})
+              .exit == 0);
+  }
+  SECTION("concurrent issues: the directory lock keeps every record") {
+    std::string script = "status=0; pids=";
+    for (int i = 0; i < 12; ++i) {
+      const std::string name = "c" + std::to_string(i);
+      script += "; " + test::quote(JUKI_PKI) + " issue " + test::quote(pki_dir) +
+                " --ca terminal --role window --municipality 131016 --subject " + name + " --out " +
+                test::quote(dir.file(name)) + " >/dev/null 2>&1 & pids=\"$pids $!\"";
+    }
+    script += "; for p in $pids; do wait $p || status=1; done; exit $status";
+    const int status = std::system(("/bin/sh -c " + test::quote(script)).c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    idx = json::parse(test::slurp(index));
+    CHECK(idx["certificates"].size() == 14);
+    for (int i = 0; i < 12; ++i) {
+      auto c = must(Certificate::load(dir.file("c" + std::to_string(i) + ".cert.der")));
+      bool found = false;
+      for (const auto& entry : idx["certificates"])
+        found = found || entry["serial"] == c.serial_hex();
+      CHECK(found);
+    }
+  }
+  SECTION("crl: usage and I/O errors") {
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "root"}).exit == 2);
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "bank"}).exit == 2);
+    CHECK(pki_cli(dir, {"crl", pki_dir}).exit == 2);
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "terminal", "--days", "0"}).exit == 2);
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "terminal", "--days", "367"}).exit == 2);
+    CHECK(pki_cli(dir, {"crl", pki_dir, "--ca", "jpki-auth"}).exit == 3);  // no JPKI CAs here
+    CHECK(pki_cli(dir, {"crl", dir.file("nowhere"), "--ca", "terminal"}).exit == 3);
+    CHECK(pki_cli(dir, {"revoke", "--help"}).exit == 0);
+    CHECK(pki_cli(dir, {"crl", "--help"}).exit == 0);
+    // --out elsewhere: the CRL in DIR, the one verify reads, stays as it was.
+    r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "terminal", "--out", dir.file("pub.crl")});
+    REQUIRE(r.exit == 0);
+    CHECK(r.doc()["number"] == 3);
+    CHECK(crl_number_of(openssl_crl(must(read_file(dir.file("pub.crl")))).get()) == 3);
+    CHECK(must(read_file(pki_dir + "/terminal-ca.crl.der")) == second);
+  }
+}
+
+TEST_CASE("juki-pki: revoke and crl with a JPKI CA") {
+  test::TempDir dir;
+  const std::string pki_dir = dir.file("pki");
+  REQUIRE(pki_cli(dir, {"init-jpki", pki_dir}).exit == 0);
+  for (const char* name : {"a1", "a2"}) {
+    auto r = pki_cli(
+        dir, {"issue", pki_dir, "--ca", "jpki-auth", "--subject", name, "--out", dir.file(name)});
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+  }
+  auto a1 = must(Certificate::load(dir.file("a1.cert.der")));
+  auto a2 = must(Certificate::load(dir.file("a2.cert.der")));
+  json idx = json::parse(test::slurp(pki_dir + "/jpki-auth-ca.issued.json"));
+  CHECK(idx["ca"] == "jpki-auth-ca");
+  REQUIRE(idx["certificates"].size() == 2);
+  CHECK(idx["certificates"][0]["jpki_kind"] == "auth");
+  CHECK(idx["certificates"][0]["role"].is_null());
+
+  auto r = pki_cli(dir, {"--json", "revoke", pki_dir, dir.file("a1.cert.der"), "--reason",
+                         "cessationOfOperation"});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  CHECK(r.doc()["ca"] == "jpki-auth");
+  r = pki_cli(dir, {"--json", "crl", pki_dir, "--ca", "jpki-auth"});
+  INFO(r.err);
+  REQUIRE(r.exit == 0);
+  CHECK(r.doc()["crl_file"] == pki_dir + "/jpki-auth-ca.crl.der");
+  auto ca = must(Certificate::load(pki_dir + "/jpki-auth-ca.cert.der"));
+  CrlPtr crl = openssl_crl(must(read_file(pki_dir + "/jpki-auth-ca.crl.der")));
+  CHECK(X509_CRL_get_signature_nid(crl.get()) == NID_sha256WithRSAEncryption);
+  CHECK(X509_CRL_verify(crl.get(), ca.public_key().native()) == 1);
+  CHECK(X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca.native())) == 0);
+  CHECK(crl_number_of(crl.get()) == 1);
+  CHECK(crl_reason_of(crl.get(), a1) == 5);
+  CHECK(crl_reason_of(crl.get(), a2) == -1);
+
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("a1.cert.der")});
+  CHECK(r.exit == 1);
+  CHECK(r.doc()["error"]["kind"] == "revoked");
+  CHECK(r.doc()["error"]["reason"] == "cessationOfOperation");
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("a2.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["revocation"] == "good");
+  // The signature CA has published nothing: its certificates are not checked.
+  REQUIRE(pki_cli(dir, {"issue", pki_dir, "--ca", "jpki-sign", "--subject", "s1", "--out",
+                        dir.file("s1")})
+              .exit == 0);
+  r = pki_cli(dir, {"--json", "verify", pki_dir, dir.file("s1.cert.der")});
+  CHECK(r.exit == 0);
+  CHECK(r.doc()["revocation"] == "no_crl");
+  r = pki_cli(dir, {"--json", "revoke", pki_dir, pki_dir + "/jpki-sign-ca.cert.der"});
+  CHECK(r.exit == 1);
+  CHECK(r.err.find("out of scope") != std::string::npos);
 }
