@@ -16,7 +16,6 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
-#include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
@@ -24,6 +23,7 @@
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "host_middleware/transport/tracing.hpp"
+#include "simulator/blank_card.hpp"
 #include "simulator/system_random.hpp"
 
 using namespace juki;
@@ -154,15 +154,10 @@ int main(int argc, char** argv) {
   heading("1. The chip factory makes a blank card (transport-locked)");
   card_os::FactoryProfile profile;
   profile.transport_key = transport_key;
-  auto storage = card_os::FileStorage::create(
-      image, card_os::PersistentMemory::storage_size_for(profile.geometry));
+  sim::SystemRandom random;
+  auto storage = sim::create_blank_image(image, profile, random);
   if (!storage) {
     std::cerr << "juki-demo: " << storage.error() << "\n";
-    return 2;
-  }
-  sim::SystemRandom random;
-  if (auto made = card_os::Card::manufacture(**storage, profile, random); !made) {
-    std::cerr << "juki-demo: " << made.error().message() << "\n";
     return 2;
   }
   say("card image: " + image + " (" + std::to_string((*storage)->size()) + " bytes, " +

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "card_os/card/card.hpp"
-#include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
+#include "simulator/blank_card.hpp"
 #include "simulator/sim/control_protocol.hpp"
 #include "simulator/sim/simulator.hpp"
 #include "simulator/system_random.hpp"
@@ -71,12 +71,9 @@ int create_image(const CreateArgs& a) {
     if (lock.fd >= 0 && ::flock(lock.fd, LOCK_EX | LOCK_NB) != 0)
       return fail(kExitRuntime, "'" + a.image + "' is in use by a simulator");
   }
-  auto storage = card_os::FileStorage::create(
-      a.image, card_os::PersistentMemory::storage_size_for(profile.geometry));
-  if (!storage) return fail(kExitRuntime, storage.error());
   sim::SystemRandom random;
-  if (auto made = card_os::Card::manufacture(**storage, profile, random); !made)
-    return fail(kExitRuntime, made.error().message());
+  auto storage = sim::create_blank_image(a.image, profile, random);
+  if (!storage) return fail(kExitRuntime, storage.error());
   std::printf("created %s: blank card (transport-locked), %zu bytes\n", a.image.c_str(),
               (*storage)->size());
   return 0;
