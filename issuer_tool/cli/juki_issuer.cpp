@@ -29,7 +29,9 @@
 #include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
+#include "issuer_tool/cli/batch_command.hpp"
 #include "issuer_tool/face/face.hpp"
+#include "issuer_tool/issuance/issue.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "issuer_tool/records/records.hpp"
@@ -188,21 +190,11 @@ int cmd_init(const Globals& g, const std::string& municipality, Output& out) {
 
 // The counter's keys file: JSON {"transport_key": hex, "admin_master": hex}.
 Result<issuance::CounterKeys, Failure> load_keys(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return unexpected(Failure{kExitIo, "io", "cannot read " + path});
-  json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("transport_key") ||
-      !j.contains("admin_master") || !j["transport_key"].is_string() ||
-      !j["admin_master"].is_string())
-    return unexpected(usage(path + ": not a counter keys file (transport_key, admin_master)"));
-  auto tk = from_hex(j["transport_key"].get<std::string>());
-  auto am = from_hex(j["admin_master"].get<std::string>());
-  auto aes = [](const std::optional<Bytes>& k) {
-    return k && (k->size() == 16 || k->size() == 24 || k->size() == 32);
-  };
-  if (!aes(tk) || !aes(am))
-    return unexpected(usage(path + ": the keys must be AES keys (16, 24 or 32 bytes of hex)"));
-  return issuance::CounterKeys{*tk, *am};
+  auto keys = issuance::load_counter_keys(path);
+  if (!keys)
+    return unexpected(keys.error().io ? Failure{kExitIo, "io", keys.error().message}
+                                      : usage(keys.error().message));
+  return std::move(*keys);
 }
 
 int cmd_counter_keys(const std::string& path, const std::string& transport_key, Output& out) {
@@ -313,56 +305,48 @@ int cmd_personalize(const Globals& g, const PersonalizeArgs& a, Output& out) {
 
   auto conn = connect(a.card);
   if (!conn) return fail(out, conn.error());
-  host::Transport& t = (*conn)->t();
-  auto opened = issuance::open(t, keys->transport_key);
-  if (!opened) {
-    const auto& f = opened.error();
-    const int exit = f.kind == issuance::Failure::Kind::transport ? kExitIo : kExitRefused;
-    return fail(out, {exit, std::string(issuance::kind_name(f.kind)), f.describe()});
-  }
-  const std::string serial = to_hex(opened->serial);
-  // A card the records already know: resumed only for the same application.
-  auto known = records->card(serial);
-  if (known) {
-    if (known->state != rec::CardState::personalizing || known->application_id != app->id)
-      return fail(out, {kExitRefused, "card_state",
-                        "card " + serial + " is recorded already (" +
-                            std::string(rec::to_string(known->state)) + ", application " +
-                            std::to_string(known->application_id) + ")"});
-  } else {
-    auto begun = records->begin_personalization(app->id, serial, g.actor);
-    if (!begun) return fail(out, from_records(begun.error()));
-  }
-  std::cerr << "juki-issuer: card " << serial << (opened->resumed ? " (resumed)" : "") << "\n";
   int n = 0;
-  auto made = issuance::personalize(t, *opened, *authorities, *keys, order, [&](issuance::Step s) {
+  issuance::IssueProgress progress;
+  progress.card = [](const std::string& serial, bool resumed) {
+    std::cerr << "juki-issuer: card " << serial << (resumed ? " (resumed)" : "") << "\n";
+  };
+  progress.step = [&](issuance::Step s) {
     std::cerr << "juki-issuer: [" << ++n << "] " << issuance::step_name(s) << "\n";
-  });
-  if (!made) {
-    const auto& f = made.error();
-    if (f.kind == issuance::Failure::Kind::transport) {
-      // Left in personalization: the same command on the same card resumes it.
-      return fail(out, {kExitIo, "card_removed",
-                        f.describe() + "; card " + serial +
-                            " stays in personalization: insert it and run personalize again "
-                            "to resume, or record it spoiled (juki-issuer spoil " +
-                            serial + ")"});
+  };
+  auto issued = issuance::issue_one(*records, (*conn)->t(), app->id, *authorities, *keys, order,
+                                    g.actor, progress);
+  if (!issued) {
+    using Kind = issuance::IssueError::Kind;
+    const issuance::IssueError& e = issued.error();
+    switch (e.kind) {
+      case Kind::open:
+        return fail(out, {e.transport() ? kExitIo : kExitRefused,
+                          std::string(issuance::kind_name(e.card.kind)), e.describe()});
+      case Kind::known_card:
+        return fail(out, {kExitRefused, "card_state", e.describe()});
+      case Kind::records:
+        return fail(out, from_records(e.records));
+      case Kind::left_personalizing:
+        // Left in personalization: the same command on the same card resumes it.
+        return fail(out, {kExitIo, "card_removed",
+                          e.describe() +
+                              ": insert it and run personalize again to resume, or record it "
+                              "spoiled (juki-issuer spoil " +
+                              e.serial + ")"});
+      case Kind::spoiled:
+        break;
     }
-    auto spoiled = records->spoil(serial, f.describe(), g.actor);
-    if (!spoiled) return fail(out, from_records(spoiled.error()));
-    return fail(out, {kExitRefused, std::string(issuance::kind_name(f.kind)),
-                      f.describe() + "; card " + serial + " recorded as spoiled"});
+    return fail(out, {kExitRefused, std::string(issuance::kind_name(e.card.kind)), e.describe()});
   }
-  auto card = records->finish_personalization(serial, order.issue_date, g.actor);
-  if (!card) return fail(out, from_records(card.error()));
+  const issuance::Personalized& made = issued->made;
   out.doc = {{"ok", true},
-             {"card", to_json(*card)},
-             {"card_certificate", made->card_certificate.subject()},
-             {"jpki_auth_certificate", made->jpki.auth.subject()},
-             {"jpki_sign_certificate", made->jpki.sign.subject()},
+             {"card", to_json(issued->card)},
+             {"card_certificate", made.card_certificate.subject()},
+             {"jpki_auth_certificate", made.jpki.auth.subject()},
+             {"jpki_sign_certificate", made.jpki.sign.subject()},
              {"notice_number", opt(app->notice_number)}};
-  out.text << "card " << serial << " issued for application " << app->id << ", valid until "
-           << made->expiry << "\n";
+  out.text << "card " << issued->card.serial << " issued for application " << app->id
+           << ", valid until " << made.expiry << "\n";
   return kExitOk;
 }
 
@@ -769,6 +753,9 @@ int main(int argc, char** argv) {
   perso->add_option("--issue-date", pa.issue_date, "YYYYMMDD (default: today in Japan)");
   add_card_options(perso, pa.card);
 
+  juki::issuer_cli::BatchArgs batch_args;
+  auto* batch = juki::issuer_cli::add_batch_command(app, batch_args);
+
   std::string serial, reason;
   auto* spoil = app.add_subcommand("spoil", "Record a card left in personalization as spoiled");
   spoil->add_option("SERIAL", serial, "The card's serial (16 hex digits)")->required();
@@ -867,6 +854,8 @@ int main(int argc, char** argv) {
     code = cmd_register(g, id, out);
   else if (perso->parsed())
     code = cmd_personalize(g, pa, out);
+  else if (batch->parsed())
+    code = juki::issuer_cli::run_batch_command(batch_args, g.db, g.actor, out.doc, out.text);
   else if (spoil->parsed())
     code = cmd_spoil(g, serial, reason, out);
   else if (face_cmd->parsed())

@@ -549,13 +549,17 @@ Result<void, RecordsError> connect(Database& db) {
 
 }  // namespace
 
+Result<void, std::string> check_request(const ApplicationRequest& request) {
+  if (auto p = problem_of(request)) return unexpected(std::move(*p));
+  return {};
+}
+
 std::string japan_date(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t + kJapanOffset);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return card_information::format_date({tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday});
 }
-
 
 // ------------------------------------------------------------ opening
 

@@ -203,6 +203,10 @@ using Clock = std::function<std::chrono::system_clock::time_point()>;
 // The day at `t` in Japan (UTC+9, no daylight saving), YYYYMMDD: "today" at
 // the counter and the window.
 std::string japan_date(std::chrono::system_clock::time_point t);
+// The value checks of intake (section 1) alone, without a file: the first
+// problem found, in the words intake would use. For a tool that checks a
+// whole batch of applications before it records any of them.
+Result<void, std::string> check_request(const ApplicationRequest& request);
 
 class Records {
  public:

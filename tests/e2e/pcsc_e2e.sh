@@ -8,7 +8,7 @@
 #                         [--make-card PATH] [--issuer PATH] [--build DIR] SCENARIO...
 #
 # SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
-# jpki, issuance, or all. Tools default to DIR/simulator/juki-card-sim,
+# jpki, issuance, batch, or all. Tools default to DIR/simulator/juki-card-sim,
 # DIR/simulator/juki-sim-ctl, DIR/host_middleware/juki-terminal,
 # DIR/issuer_tool/juki-pki, DIR/tests/support/juki-make-secure-card and
 # DIR/issuer_tool/juki-issuer (DIR: --build, default build/default); jpki
@@ -948,12 +948,95 @@ scenario_issuance() {
   check "suspended: refused at the window (juki-issuer check exit 1; juki-terminal --records exit 1 before any authentication)"
 }
 
+# 11. Batch issuance (委託発行, specs/issuance.md 4): juki-issuer batch personalizes
+# 4 applications over both readers while a feeder swaps a new blank card into a
+# reader whenever its card is issued. The first card in reader 0 leaves half-way
+# and the feeder puts it back: the batch resumes it.
+scenario_batch() {
+  step "batch: 4 applications over 2 readers, a new blank card swapped in whenever one is issued"
+  local pki="$work/batch-pki" db="$work/batch.db" keys="$work/batch-keys.json" apps="$work/batch.jsonl"
+  local rc n=0 slot pid code swaps=0 back=0 deadline=$((SECONDS + 240))
+  local -a in_slot
+  "$pki_tool" init "$pki" >/dev/null || fail "juki-pki init failed"
+  "$pki_tool" init-jpki "$pki" >/dev/null || fail "juki-pki init-jpki failed"
+  "$issuer" --db "$db" counter-keys "$keys" --transport-key "$TK" >/dev/null || fail "juki-issuer counter-keys failed"
+  "$issuer" --db "$db" init --municipality 131016 >/dev/null || fail "juki-issuer init failed"
+  : >"$apps"
+  chmod 600 "$apps"  # it holds the residents' PINs
+  for code in 10000000014 10000000022 10000000030 10000000049; do
+    printf '{"resident_code":"%s","name":"住基 花子","kana":"ジューキ ハナコ","birth_date":"19900214","sex":2,"address":"千代田区1-1","face":"B","id_document":"passport","holder":"JUKI HANAKO","jpki_auth_pin":"1357","jpki_sign_pin":"HANAKO2026"}\n' "$code" >>"$apps"
+  done
+  for slot in 0 1; do
+    n=$((n + 1))
+    new_blank "$work/batch-$n.img"
+    insert "$slot" "$work/batch-$n.img"
+    in_slot[slot]="$work/batch-$n.img"
+  done
+  ctl remove-after 0 60 >/dev/null || fail "juki-sim-ctl remove-after refused"
+  "$issuer" --json --db "$db" --operator batch-op --terminal station-1 batch "$apps" --pki "$pki" \
+    --counter-keys "$keys" --reader "$R0" --reader "$R1" --card-timeout 60 \
+    >"$work/batch.out" 2>"$work/batch.err" &
+  pid=$!
+  # The feeder: a reader whose card is issued gets a new blank card; a card
+  # that left its reader is put back.
+  while kill -0 "$pid" 2>/dev/null; do
+    for slot in 0 1; do
+      case "$(slot_field "$slot" life_cycle)" in
+        issued)
+          n=$((n + 1))
+          new_blank "$work/batch-$n.img"
+          ctl swap "$slot" "$work/batch-$n.img" >/dev/null || fail "juki-sim-ctl swap $slot refused"
+          in_slot[slot]="$work/batch-$n.img"
+          swaps=$((swaps + 1))
+          ;;
+        null)
+          ctl insert "$slot" "${in_slot[slot]}" >/dev/null || fail "juki-sim-ctl insert $slot refused"
+          back=$((back + 1))
+          ;;
+      esac
+    done
+    if ((SECONDS > deadline)); then
+      kill "$pid" 2>/dev/null || true
+      fail "juki-issuer batch did not end within 240 s: $(cat "$work/batch.err")"
+    fi
+    sleep 0.2
+  done
+  rc=0
+  wait "$pid" || rc=$?
+  ((rc == 0)) || fail "juki-issuer batch exited $rc, want 0: $(cat "$work/batch.out" "$work/batch.err")"
+  [[ "$(jq -r '[.cards, .issued, .failed] | @tsv' "$work/batch.out")" == $'4\t4\t0' ]] ||
+    fail "summary: $(cat "$work/batch.out")"
+  [[ "$(jq -r '[.results[].card] | unique | length' "$work/batch.out")" == 4 ]] ||
+    fail "not 4 distinct cards: $(cat "$work/batch.out")"
+  [[ "$(jq -r '[.results[].reader] | unique | length' "$work/batch.out")" == 2 ]] ||
+    fail "not both readers used: $(cat "$work/batch.out")"
+  jq -e '.cards_per_minute > 0' "$work/batch.out" >/dev/null || fail "no cards per minute: $(cat "$work/batch.out")"
+  grep -q '\[4/4\] line ' "$work/batch.err" || fail "no progress line per card: $(cat "$work/batch.err")"
+  check "juki-issuer batch: 4 cards issued over both readers ($swaps cards swapped in), $(jq -r '.cards_per_minute | floor' "$work/batch.out") cards per minute"
+  ((back == 1)) || fail "the card that left reader 0 was put back $back times, want 1"
+  [[ "$(jq -r '[.results[] | select(.resumed)] | length' "$work/batch.out")" == 1 ]] ||
+    fail "not one card resumed: $(cat "$work/batch.out")"
+  grep -q ', resumed)' "$work/batch.err" || fail "no resumed card in the progress: $(cat "$work/batch.err")"
+  check "the card that left reader 0 half-way was put back and resumed by the batch"
+  rc=$(run_rc "$issuer" --json --db "$db" summary)
+  ((rc == 0)) || fail "juki-issuer summary exited $rc"
+  [[ "$(jq -r '[.applications.personalized, .cards.issued, .cards.spoiled, .cards.personalizing] | @tsv' "$work/out")" == $'4\t4\t0\t0' ]] ||
+    fail "the records after the batch: $(cat "$work/out")"
+  for code in $(jq -r '.results[].card' "$work/batch.out"); do
+    rc=$(run_rc "$issuer" --json --db "$db" history --card "$code")
+    [[ "$(jq -r '[.events[] | .action + "@" + .terminal] | join(" ")' "$work/out")" == \
+      "begin_personalization@station-1 finish_personalization@station-1" ]] ||
+      fail "card $code's history: $(cat "$work/out")"
+  done
+  check "the records: 4 applications personalized, 4 cards issued, each begun and finished by station-1"
+}
+
 # ---------------------------------------------------------------- main
 scenarios=("$@")
-[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki issuance)
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki issuance batch)
 for s in "${scenarios[@]}"; do
   case "$s" in
-    readers | conformance | removal | tear | two-readers | foreign | secure | jpki | issuance) ;;
+    readers | conformance | removal | tear | two-readers | foreign | secure | jpki | issuance | batch) ;;
     *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
   esac
 done

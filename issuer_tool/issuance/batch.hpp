@@ -1,0 +1,203 @@
+// Batch issuance, the national consignment issuance (委託発行;
+// specs/issuance.md 4): many applications from a file, each received,
+// registered and issued on a blank card, by several readers in parallel.
+//
+// One worker thread per reader. A worker takes the next application, waits
+// for a blank card in its reader, records the intake and the registration
+// through its own connection to the records file (SQLite serializes the
+// writers), and issues the card with issue_one, the counter's own
+// single-card flow: resumed once when the card went away, spoiled when the
+// card or a CA refused. What failed fails alone; the summary says which
+// application, at which stage, and why.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "card_os/card/card.hpp"
+#include "card_os/nvm/storage.hpp"
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "host_middleware/pcsc/pcsc.hpp"
+#include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/issuance/issue.hpp"
+#include "issuer_tool/issuance/personalization.hpp"
+#include "issuer_tool/records/records.hpp"
+#include "simulator/system_random.hpp"
+
+namespace juki::issuance {
+
+// ------------------------------------------------------------ the applications file
+
+// One line of the file: the intake request and the card's order.
+struct BatchApplication {
+  std::size_t line = 0;  // 1-based
+  records::ApplicationRequest request;
+  CardOrder order;
+};
+
+// What the file's lines do not say: from the records and the command line.
+struct BatchDefaults {
+  std::string municipality;  // the records' municipality
+  std::string issue_date;    // YYYYMMDD
+};
+
+struct LineError {
+  std::size_t line = 0;  // 0: the file as a whole
+  std::string message;
+};
+
+// The applications of a JSON Lines file (specs/issuance.md 4.1): one JSON
+// object per line, blank lines skipped. Every line is checked as intake and
+// personalization would check it (values, PIN formats) before anything is
+// recorded; every bad line is reported with its number.
+Result<std::vector<BatchApplication>, std::vector<LineError>> parse_applications(
+    std::string_view text, const BatchDefaults& defaults);
+
+// ------------------------------------------------------------ readers
+
+// Where a worker finds its cards: one reader. Each is used by one thread.
+class CardReader {
+ public:
+  virtual ~CardReader() = default;
+  virtual std::string name() const = 0;
+  // The next blank card in the reader, waiting for it (and, in a PC/SC
+  // reader, first for the last card's removal). Valid until the next call.
+  virtual Result<host::Transport*, std::string> next() = 0;
+  // The same card, powered again: to resume after it went away.
+  virtual Result<host::Transport*, std::string> reopen() = 0;
+  // The card is finished with (issued, spoiled or left in personalization):
+  // its security state ends.
+  virtual void done() = 0;
+};
+
+// Blank card images made on the fly, one new file per card
+// (DIR/card-NNNNNN.img, never overwriting one), with the counter's transport
+// key: the cards of in-process readers. Safe from several threads.
+class BlankImages {
+ public:
+  BlankImages(std::string dir, Bytes transport_key);
+  // Changes the factory profile of the n-th card made (from 0): tests make
+  // a card with too little memory.
+  std::function<void(std::size_t n, card_os::FactoryProfile&)> customize;
+
+  struct Image {
+    std::string path;
+    std::unique_ptr<card_os::FileStorage> storage;
+  };
+  Result<Image, std::string> make(card_os::RandomSource& random);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  Bytes transport_key_;
+  std::mutex mutex_;
+  std::size_t made_ = 0;
+  std::size_t number_ = 1;  // the next file number to try
+};
+
+// A reader in this process: each next() is a new blank image.
+class InProcessReader final : public CardReader {
+ public:
+  InProcessReader(BlankImages& images, std::string name);
+  std::string name() const override { return name_; }
+  Result<host::Transport*, std::string> next() override;
+  Result<host::Transport*, std::string> reopen() override;
+  void done() override;
+  const std::string& image() const { return image_; }  // the current card's file
+
+ private:
+  BlankImages& images_;
+  std::string name_;
+  sim::SystemRandom random_;
+  std::string image_;
+  std::unique_ptr<card_os::FileStorage> storage_;
+  std::unique_ptr<host::InProcessTransport> transport_;
+};
+
+// A PC/SC reader: next() waits for the last card's removal, then for a card;
+// reopen() waits for the card that went away to be put back.
+class PcscReader final : public CardReader {
+ public:
+  // `reader` as PcscContext::resolve_reader takes it; a card is awaited at
+  // most `wait` (nullopt: for ever). Fails when there is no such reader.
+  static Result<std::unique_ptr<PcscReader>, std::string> open(std::string_view reader,
+                                                               host::pcsc::Timeout wait);
+  std::string name() const override { return reader_; }
+  Result<host::Transport*, std::string> next() override;
+  Result<host::Transport*, std::string> reopen() override;
+  void done() override;
+
+ private:
+  PcscReader(host::pcsc::PcscContext context, std::string reader, host::pcsc::Timeout wait)
+      : context_(std::move(context)), reader_(std::move(reader)), wait_(wait) {}
+  Result<host::Transport*, host::pcsc::PcscError> connect();
+  Result<void, std::string> wait_for_removal();
+
+  host::pcsc::PcscContext context_;
+  std::string reader_;
+  host::pcsc::Timeout wait_;
+  std::unique_ptr<host::pcsc::PcscTransport> transport_;
+  bool had_card_ = false;  // a card was taken: the next must come after its removal
+};
+
+// ------------------------------------------------------------ the run
+
+// What became of one application.
+struct BatchOutcome {
+  std::size_t line = 0;
+  bool ok = false;
+  std::string reader;                       // empty when no reader took it
+  std::optional<std::int64_t> application;  // once received
+  std::string serial;                       // once the card was opened
+  std::optional<std::string> expiry;        // issued: YYYYMMDD
+  bool resumed = false;                     // the card went away and was resumed
+  // A failure: the stage ("intake", "register", "reader", "open", a
+  // personalization step, "records"), a kind (a records error kind, an
+  // issuance failure kind, "card_removed", "known_card", "no_reader") and
+  // the reason, a sentence.
+  std::string stage, kind, reason;
+  double seconds = 0;  // from the card in the reader to the last record
+};
+
+struct BatchSummary {
+  std::vector<BatchOutcome> outcomes;  // in file order
+  std::size_t ok = 0, failed = 0;
+  double elapsed_seconds = 0;
+  double cards_per_minute = 0;  // issued cards per minute of the whole run
+};
+
+// What the workers are doing, for a progress display. Called from the
+// worker threads, one call at a time.
+struct BatchEvent {
+  enum class What : std::uint8_t { started, card, step, finished };
+  What what = What::started;
+  std::size_t worker = 0;
+  const BatchApplication* application = nullptr;
+  std::string serial;                     // card
+  Step step = Step::open;                 // step
+  const BatchOutcome* outcome = nullptr;  // finished
+};
+
+struct BatchOptions {
+  std::string db;  // the records file; each worker opens its own connection
+  records::Actor actor;
+  std::function<void(const BatchEvent&)> observer;
+};
+
+// Runs the batch: one worker per reader. Fails only when the records cannot
+// be opened; everything after that is in the outcomes.
+Result<BatchSummary, records::RecordsError> run_batch(
+    const std::vector<BatchApplication>& applications,
+    const std::vector<std::unique_ptr<CardReader>>& readers, const Authorities& authorities,
+    const CounterKeys& keys, const BatchOptions& options);
+
+}  // namespace juki::issuance
