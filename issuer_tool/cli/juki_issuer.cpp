@@ -458,23 +458,38 @@ Result<void, Failure> select_juki_ap(host::Transport& t) {
   return {};
 }
 
+// The card `serial` as recorded, refused unless it is in `state`.
+Result<rec::Card, Failure> recorded_in(rec::Records& records, const std::string& serial,
+                                       rec::CardState state, const std::string& wanted) {
+  auto known = records.card(serial);
+  if (!known) return unexpected(from_records(known.error()));
+  if (known->state != state)
+    return unexpected(Failure{
+        kExitRefused, "wrong_state",
+        "card " + serial + " is " + std::string(rec::to_string(known->state)) + ", not " + wanted});
+  return std::move(*known);
+}
+
+// A password the resident types at the keypad (twice on a terminal): 4 digits.
+Result<std::string, Failure> typed_password(const std::string& prompt) {
+  host::cli::SecretError error;
+  auto password = host::cli::secret_value(std::nullopt, prompt, true, error);
+  if (!password) return unexpected(usage(error.message));
+  if (!password_format(*password)) return unexpected(usage("the password must be 4 digits"));
+  return std::move(*password);
+}
+
 // The resident sets the password at the counter's keypad: CHANGE REFERENCE
 // DATA P1 = 01 of the Juki AP's password, which activates the card.
 int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& card_args,
                  Output& out) {
   auto records = open_records(g);
   if (!records) return fail(out, records.error());
-  auto known = records->card(serial);
-  if (!known) return fail(out, from_records(known.error()));
-  if (known->state != rec::CardState::handed_over)
-    return fail(out, {kExitRefused, "wrong_state",
-                      "card " + serial + " is " + std::string(rec::to_string(known->state)) +
-                          ", not handed over"});
-  host::cli::SecretError error;
-  auto password = host::cli::secret_value(
-      std::nullopt, "password (4 digits), typed by the resident", true, error);
-  if (!password) return fail(out, usage(error.message));
-  if (!password_format(*password)) return fail(out, usage("the password must be 4 digits"));
+  if (auto known = recorded_in(*records, serial, rec::CardState::handed_over, "handed over");
+      !known)
+    return fail(out, known.error());
+  auto password = typed_password("password (4 digits), typed by the resident");
+  if (!password) return fail(out, password.error());
 
   auto conn = connect(card_args);
   if (!conn) return fail(out, conn.error());
@@ -504,19 +519,12 @@ int cmd_reset_password(const Globals& g, const std::string& serial, const std::s
                        const CardArgs& card_args, Output& out) {
   auto records = open_records(g);
   if (!records) return fail(out, records.error());
-  auto known = records->card(serial);
-  if (!known) return fail(out, from_records(known.error()));
-  if (known->state != rec::CardState::active)
-    return fail(out, {kExitRefused, "wrong_state",
-                      "card " + serial + " is " + std::string(rec::to_string(known->state)) +
-                          ", not active"});
+  if (auto known = recorded_in(*records, serial, rec::CardState::active, "active"); !known)
+    return fail(out, known.error());
   auto credentials = host::session::Credentials::from_pki(pki_dir, terminal);
   if (!credentials) return fail(out, usage(credentials.error()));
-  host::cli::SecretError error;
-  auto password = host::cli::secret_value(
-      std::nullopt, "new password (4 digits), typed by the resident", true, error);
-  if (!password) return fail(out, usage(error.message));
-  if (!password_format(*password)) return fail(out, usage("the password must be 4 digits"));
+  auto password = typed_password("new password (4 digits), typed by the resident");
+  if (!password) return fail(out, password.error());
 
   auto conn = connect(card_args);
   if (!conn) return fail(out, conn.error());
