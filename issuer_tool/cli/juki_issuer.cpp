@@ -458,6 +458,16 @@ Result<void, Failure> select_juki_ap(host::Transport& t) {
   return {};
 }
 
+// The card `serial` in the reader (or the image), its Juki AP selected.
+Result<std::unique_ptr<host::cli::CardConnection>, Failure> juki_ap_of(const CardArgs& card_args,
+                                                                       const std::string& serial) {
+  auto conn = connect(card_args);
+  if (!conn) return unexpected(conn.error());
+  if (auto same = require_card((*conn)->t(), serial); !same) return unexpected(same.error());
+  if (auto r = select_juki_ap((*conn)->t()); !r) return unexpected(r.error());
+  return std::move(*conn);
+}
+
 // The card `serial` as recorded, refused unless it is in `state`.
 Result<rec::Card, Failure> recorded_in(rec::Records& records, const std::string& serial,
                                        rec::CardState state, const std::string& wanted) {
@@ -491,11 +501,9 @@ int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& ca
   auto password = typed_password("password (4 digits), typed by the resident");
   if (!password) return fail(out, password.error());
 
-  auto conn = connect(card_args);
+  auto conn = juki_ap_of(card_args, serial);
   if (!conn) return fail(out, conn.error());
   host::Transport& t = (*conn)->t();
-  if (auto same = require_card(t, serial); !same) return fail(out, same.error());
-  if (auto r = select_juki_ap(t); !r) return fail(out, r.error());
   auto set = host::perso::exchange(
       t,
       apdu::encode_command(0x00, 0x24, 0x01, card_os::apps::juki_ap::kPasswordP2,
@@ -526,11 +534,9 @@ int cmd_reset_password(const Globals& g, const std::string& serial, const std::s
   auto password = typed_password("new password (4 digits), typed by the resident");
   if (!password) return fail(out, password.error());
 
-  auto conn = connect(card_args);
+  auto conn = juki_ap_of(card_args, serial);
   if (!conn) return fail(out, conn.error());
   host::Transport& t = (*conn)->t();
-  if (auto same = require_card(t, serial); !same) return fail(out, same.error());
-  if (auto r = select_juki_ap(t); !r) return fail(out, r.error());
   auto session = host::session::SecureSession::open(t, *credentials,
                                                     static_cast<std::int64_t>(std::time(nullptr)));
   if (!session)
