@@ -15,6 +15,7 @@
 
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/issuance/batch.hpp"
+#include "support/issuer.hpp"
 #include "support/run_program.hpp"
 #include "support/secure_card.hpp"
 #include "support/temp_dir.hpp"
@@ -26,21 +27,7 @@ namespace rec = juki::records;
 
 namespace {
 
-const Bytes kAdminMaster = *from_hex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF");
 const rec::Actor kActor{"consignment-1", "batch-station-1"};
-
-// The PKI of secure_card.hpp with the JPKI CAs, as juki-pki makes them.
-struct Issuer {
-  Pki p;
-  iss::Authorities authorities{p.root.cert, p.card_ca,
-                               take(pki::create_jpki_ca(pki::JpkiKind::auth)),
-                               take(pki::create_jpki_ca(pki::JpkiKind::sign))};
-  iss::CounterKeys keys{kTransportKey, kAdminMaster};
-};
-const Issuer& issuer() {
-  static const Issuer i;
-  return i;
-}
 
 // Resident codes with their check digits.
 const std::vector<std::string> kResidents = {"10000000014", "10000000022", "10000000030",

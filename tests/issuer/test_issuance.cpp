@@ -14,6 +14,7 @@
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
+#include "support/issuer.hpp"
 #include "support/secure_card.hpp"
 #include "support/torn_medium.hpp"
 
@@ -25,21 +26,7 @@ using issuance::Step;
 
 namespace {
 
-const Bytes kAdminMaster = *from_hex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF");
 const std::string kSelectJuki = "00A4040C0AD3921000310001010401";
-
-// The PKI of secure_card.hpp with the JPKI CAs, as juki-pki makes them.
-struct Issuer {
-  Pki p;
-  issuance::Authorities authorities{p.root.cert, p.card_ca,
-                                    take(pki::create_jpki_ca(pki::JpkiKind::auth)),
-                                    take(pki::create_jpki_ca(pki::JpkiKind::sign))};
-  issuance::CounterKeys keys{kTransportKey, kAdminMaster};
-};
-const Issuer& issuer() {
-  static const Issuer i;
-  return i;
-}
 
 issuance::CardOrder order() {
   issuance::CardOrder o;
