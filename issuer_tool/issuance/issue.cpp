@@ -87,7 +87,8 @@ Result<Issued, IssueError> issue_one(records::Records& records, host::Transport&
   auto made = personalize(t, *opened, authorities, keys, order, progress.step);
   if (!made) {
     e.card = made.error();
-    if (e.card.kind == Failure::Kind::transport) {
+    if (e.card.kind == Failure::Kind::transport ||
+        e.card.kind == Failure::Kind::pki_directory) {
       // Left in personalization: the same card, opened again, resumes it.
       e.kind = IssueError::Kind::left_personalizing;
       return unexpected(std::move(e));

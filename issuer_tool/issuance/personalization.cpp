@@ -1,6 +1,7 @@
 #include "issuer_tool/issuance/personalization.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <utility>
 
 #include "card_os/apdu/apdu.hpp"
@@ -14,6 +15,7 @@
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/juki_ap.hpp"
+#include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/pki/directory.hpp"
 
 namespace juki::issuance {
@@ -188,7 +190,8 @@ Result<Authorities, std::string> Authorities::load(const std::string& dir) {
   if (!auth) return unexpected(auth.error().message + " (juki-pki init-jpki " + dir + ")");
   auto sign = d::load_jpki_ca(dir, pki::JpkiKind::sign);
   if (!sign) return unexpected(sign.error().message + " (juki-pki init-jpki " + dir + ")");
-  return Authorities{std::move(*root), std::move(*card_ca), std::move(*auth), std::move(*sign)};
+  return Authorities{std::move(*root), std::move(*card_ca), std::move(*auth), std::move(*sign),
+                     dir};
 }
 
 Result<Bytes, std::string> admin_key(ByteView master, ByteView serial) {
@@ -251,6 +254,8 @@ std::string_view step_name(Step step) {
       return "card manager";
     case Step::verify:
       return "verify";
+    case Step::record:
+      return "record";
     case Step::issue:
       return "issue";
   }
@@ -273,6 +278,8 @@ std::string_view kind_name(Failure::Kind kind) {
       return "verification";
     case Failure::Kind::authority:
       return "authority";
+    case Failure::Kind::pki_directory:
+      return "pki directory";
   }
   return "?";
 }
@@ -372,6 +379,22 @@ Result<Personalized, Failure> personalize(host::Transport& t, const OpenedCard& 
       *card_information::parse_date(order.issue_date), card_information::kValidityYears));
   begin(Step::verify);
   if (auto r = verify(t, order, card.serial, authorities, made); !r) return unexpected(r.error());
+
+  // Before SET STATUS: a card that is handed out has its certificates in the
+  // index (a failure here leaves the card in personalization, resumable).
+  begin(Step::record);
+  if (!authorities.directory.empty()) {
+    const std::vector<CardCertificate> certs = {
+        {"card", authorities.card_ca.cert, made.card_certificate},
+        {"jpki-auth", authorities.jpki_auth.cert, made.jpki.auth},
+        {"jpki-sign", authorities.jpki_sign.cert, made.jpki.sign}};
+    if (auto r = record_card_certificates(authorities.directory, to_hex(card.serial), certs,
+                                          std::time(nullptr));
+        !r)
+      return unexpected(
+          failure(Step::record, Failure::Kind::pki_directory,
+                  std::string(pki::to_string(r.error().kind)) + ": " + r.error().message));
+  }
 
   begin(Step::issue);
   if (auto r = perso.select_mf(); !r) return unexpected(failure(Step::issue, r.error()));

@@ -31,6 +31,10 @@ struct Authorities {
   pki::KeyAndCert card_ca;    // the Juki AP's card certificate
   pki::KeyAndCert jpki_auth;  // the JPKI authentication certificate
   pki::KeyAndCert jpki_sign;  // the JPKI signature certificate
+  // The juki-pki directory they came from, where each card's certificates are
+  // recorded (card_certificates.hpp); empty for authorities made in memory
+  // (tests, benchmarks), whose certificates are recorded nowhere.
+  std::string directory = {};
   static Result<Authorities, std::string> load(const std::string& pki_dir);
 };
 
@@ -66,10 +70,11 @@ enum class Step : std::uint8_t {
   jpki,          // the JPKI application: PINs, two RSA-2048 keys, certificates
   card_manager,  // the card manager: trust anchor, municipality, counter, registry
   verify,        // every written file read back and compared
+  record,        // the card's certificates recorded in the PKI directory
   issue,         // SET STATUS: personalization -> issued
 };
 std::string_view step_name(Step step);  // "open", "roll back", "admin key"...
-inline constexpr int kSteps = 8;
+inline constexpr int kSteps = 9;
 
 struct Failure {
   enum class Kind : std::uint8_t {
@@ -80,6 +85,7 @@ struct Failure {
     refused,              // the card refused a command
     verification,         // a file read back differs from what was written
     authority,            // the PKI refused to certify a key
+    pki_directory,        // the certificates could not be recorded (the card is not issued)
   };
   Kind kind = Kind::refused;
   Step step = Step::open;
@@ -109,7 +115,8 @@ struct Personalized {
 };
 using Progress = std::function<void(Step)>;
 // Personalizes the card `open` returned, on the same transport: rolls back
-// what a failed attempt left, writes everything, reads it back, and sets it
+// what a failed attempt left, writes everything, reads it back, records its
+// certificates in `authorities.directory` (when there is one), and sets it
 // issued. `progress` is told each step as it starts.
 Result<Personalized, Failure> personalize(host::Transport& t, const OpenedCard& card,
                                           const Authorities& authorities, const CounterKeys& keys,

@@ -13,9 +13,12 @@
 #include "card_os/apps/juki/layout.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/secure_session.hpp"
+#include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
+#include "issuer_tool/pki/directory.hpp"
 #include "support/issuer.hpp"
 #include "support/secure_card.hpp"
+#include "support/temp_dir.hpp"
 #include "support/torn_medium.hpp"
 
 using namespace juki;
@@ -49,15 +52,52 @@ std::uint8_t life_cycle(host::Transport& t) {
 }
 
 // Opens and personalizes the card behind `t`, recording the steps.
-Result<issuance::Personalized, Failure> issue(host::Transport& t,
-                                              std::vector<Step>* steps = nullptr,
-                                              const issuance::CardOrder& o = order()) {
+Result<issuance::Personalized, Failure> issue(
+    host::Transport& t, std::vector<Step>* steps = nullptr, const issuance::CardOrder& o = order(),
+    const issuance::Authorities& authorities = issuer().authorities) {
   auto opened = issuance::open(t, issuer().keys.transport_key);
   if (!opened) return unexpected(opened.error());
-  return issuance::personalize(t, *opened, issuer().authorities, issuer().keys, o, [&](Step s) {
+  return issuance::personalize(t, *opened, authorities, issuer().keys, o, [&](Step s) {
     if (steps) steps->push_back(s);
   });
 }
+
+// The issuer's authorities written as a juki-pki directory, and loaded back
+// from it: personalization then records the cards' certificates there.
+struct PkiDirectory {
+  TempDir tmp;
+  std::string dir = tmp.path.string();
+  issuance::Authorities authorities = written(dir);
+
+  static issuance::Authorities written(const std::string& dir) {
+    namespace d = pki::directory;
+    const auto& i = issuer();
+    REQUIRE(
+        pki::write_new_file(d::cert_path(dir, d::kRootStem), i.authorities.root.der(), 0644).ok());
+    const std::pair<const pki::KeyAndCert*, std::string> cas[] = {
+        {&i.authorities.card_ca, d::ca_stem(pki::CaKind::card)},
+        {&i.authorities.jpki_auth, d::jpki_stem(pki::JpkiKind::auth)},
+        {&i.authorities.jpki_sign, d::jpki_stem(pki::JpkiKind::sign)}};
+    for (const auto& [ca, stem] : cas) {
+      REQUIRE(ca->key.save(d::key_path(dir, stem)).ok());
+      REQUIRE(pki::write_new_file(d::cert_path(dir, stem), ca->cert.der(), 0644).ok());
+    }
+    auto loaded = issuance::Authorities::load(dir);
+    INFO((loaded ? std::string() : loaded.error()));
+    REQUIRE(loaded.ok());
+    return std::move(*loaded);
+  }
+  // The index entry of `cert` in the index of the authority `ca_name`.
+  std::optional<pki::directory::IssuedEntry> entry(const std::string& ca_name,
+                                                   const pki::Certificate& cert) const {
+    auto authority = pki::directory::authority_from_name(ca_name);
+    REQUIRE(authority);
+    auto ca = take(pki::directory::load_certificate(dir, authority->stem));
+    auto index = take(pki::directory::load_index(dir, authority->stem, ca));
+    const auto* e = index.find(cert.serial_hex());
+    return e ? std::optional(*e) : std::nullopt;
+  }
+};
 
 Bytes blank_image() {
   TestCard c;
@@ -98,7 +138,7 @@ TEST_CASE(
   INFO((made ? std::string() : made.error().describe()));
   REQUIRE(made.ok());
   CHECK(steps == std::vector<Step>{Step::admin_key, Step::juki_ap, Step::jpki, Step::card_manager,
-                                   Step::verify, Step::issue});
+                                   Step::verify, Step::record, Step::issue});
   CHECK(made->serial == kSerial);
   CHECK(made->expiry == "20361124");
   CHECK(made->jpki.auth.subject().find("JUKI HANAKO") != std::string::npos);
@@ -109,6 +149,140 @@ TEST_CASE(
   CHECK(c.sw(kSelectJuki) == 0x9000);
   CHECK(c.sw(apdu::encode_command(0x00, 0x20, 0x00, layout::kPasswordP2, ascii("2580"))) == 0x6985);
   check_usable(c.transport(), order());
+}
+
+TEST_CASE(
+    "issuance: the certificates put on a card are recorded in their CAs' indexes and kept by the "
+    "card's serial, and revoked by it",
+    "[issuance][pki]") {
+  PkiDirectory pd;
+  TestCard c;
+  auto made = issue(c.transport(), nullptr, order(), pd.authorities);
+  INFO((made ? std::string() : made.error().describe()));
+  REQUIRE(made.ok());
+  const std::string serial = to_hex(made->serial);
+  const std::pair<std::string, const pki::Certificate*> certs[] = {
+      {"card", &made->card_certificate},
+      {"jpki-auth", &made->jpki.auth},
+      {"jpki-sign", &made->jpki.sign}};
+  for (const auto& [name, cert] : certs) {
+    INFO(name);
+    auto e = pd.entry(name, *cert);
+    REQUIRE(e);
+    CHECK(e->recorded_by == "issue");
+    CHECK_FALSE(e->revocation);
+    CHECK(e->path == issuance::card_certificate_path(pd.dir, serial, name));
+    CHECK(take(pki::read_file(e->path)) == cert->der());
+  }
+
+  // Lost: every certificate of the card revoked, by its serial alone.
+  auto revoked = issuance::revoke_card_certificates(
+      pd.dir, serial, pki::RevocationReason::key_compromise, unix_now());
+  REQUIRE(revoked.ok());
+  REQUIRE(revoked->size() == 3);
+  for (const auto& [name, cert] : certs) {
+    auto e = pd.entry(name, *cert);
+    REQUIRE(e);
+    REQUIRE(e->revocation);
+    CHECK(e->revocation->reason == pki::RevocationReason::key_compromise);
+  }
+  // Again: nothing new, each reported revoked already.
+  auto again = issuance::revoke_card_certificates(pd.dir, serial, pki::RevocationReason::superseded,
+                                                  unix_now());
+  REQUIRE(again.ok());
+  for (const auto& r : *again) CHECK(r.already);
+  CHECK(pd.entry("card", made->card_certificate)->revocation->reason ==
+        pki::RevocationReason::key_compromise);
+  // A card the directory does not know.
+  auto unknown = issuance::revoke_card_certificates(pd.dir, "0102030405060799",
+                                                    pki::RevocationReason::superseded, unix_now());
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().kind == pki::PkiErrorKind::io);
+}
+
+TEST_CASE(
+    "issuance: a card whose certificates cannot be recorded is not issued, and a resume "
+    "revokes the certificates of the attempt that never reached an issued card",
+    "[issuance][pki][tearing]") {
+  PkiDirectory pd;
+  const Bytes blank = blank_image();
+  // Where SET STATUS starts writing, from a clean run.
+  std::uint64_t issue_starts = 0;
+  {
+    TornMedium m(blank, "issuance");
+    m.power_up();
+    m.mark();
+    auto opened = issuance::open(m.transport(), kTransportKey);
+    REQUIRE(opened.ok());
+    REQUIRE(issuance::personalize(m.transport(), *opened, issuer().authorities, issuer().keys,
+                                  order(),
+                                  [&](Step s) {
+                                    if (s == Step::issue) issue_starts = m.writes_since_mark();
+                                  })
+                .ok());
+  }
+  REQUIRE(issue_starts > 0);
+
+  SECTION("the index cannot be written: the card stays in personalization") {
+    namespace d = pki::directory;
+    const std::string index = d::index_path(pd.dir, d::jpki_stem(pki::JpkiKind::sign));
+    REQUIRE(pki::write_new_file(index, as_bytes(std::string("not an index")), 0644).ok());
+    TestCard c;
+    std::vector<Step> steps;
+    auto made = issue(c.transport(), &steps, order(), pd.authorities);
+    REQUIRE_FALSE(made.ok());
+    CHECK(made.error().kind == Failure::Kind::pki_directory);
+    CHECK(made.error().step == Step::record);
+    CHECK(steps.back() == Step::record);
+    c.power_cycle();
+    CHECK(life_cycle(c.transport()) == 0x03);
+    // Repaired, the same card resumes; the first attempt's card certificate,
+    // recorded before the JPKI signature CA's index failed, is superseded.
+    const auto first_card = take(
+        pki::Certificate::load(issuance::card_certificate_path(pd.dir, to_hex(kSerial), "card")));
+    REQUIRE(pd.entry("card", first_card));
+    std::filesystem::remove(index);
+    auto again = issue(c.transport(), nullptr, order(), pd.authorities);
+    INFO((again ? std::string() : again.error().describe()));
+    REQUIRE(again.ok());
+    CHECK(pd.entry("card", first_card)->revocation->reason == pki::RevocationReason::superseded);
+    CHECK_FALSE(pd.entry("jpki-sign", again->jpki.sign)->revocation);
+    c.power_cycle();
+    CHECK(life_cycle(c.transport()) == 0x04);
+  }
+
+  SECTION("removed as SET STATUS begins: the resumed card's certificates replace the first") {
+    TornMedium m(blank, "issuance");
+    m.power_up();
+    m.mark(Cut{issue_starts, 0});
+    auto first = issue(m.transport(), nullptr, order(), pd.authorities);
+    REQUIRE(m.fired());
+    REQUIRE_FALSE(first.ok());
+    CHECK(first.error().kind == Failure::Kind::transport);
+    m.power_up();
+    REQUIRE(m.transport().atr().at(17) == 0x03);
+    const std::string serial = to_hex(kSerial);
+    const auto first_card =
+        take(pki::Certificate::load(issuance::card_certificate_path(pd.dir, serial, "card")));
+    const auto first_sign =
+        take(pki::Certificate::load(issuance::card_certificate_path(pd.dir, serial, "jpki-sign")));
+
+    auto again = issue(m.transport(), nullptr, order(), pd.authorities);
+    INFO((again ? std::string() : again.error().describe()));
+    REQUIRE(again.ok());
+    for (const auto& [name, cert] : {std::pair{std::string("card"), first_card},
+                                     std::pair{std::string("jpki-sign"), first_sign}}) {
+      auto e = pd.entry(name, cert);
+      REQUIRE(e);
+      REQUIRE(e->revocation);
+      CHECK(e->revocation->reason == pki::RevocationReason::superseded);
+    }
+    auto now_card = pd.entry("card", again->card_certificate);
+    REQUIRE(now_card);
+    CHECK_FALSE(now_card->revocation);
+    CHECK(take(pki::read_file(issuance::card_certificate_path(pd.dir, serial, "card"))) ==
+          again->card_certificate.der());
+  }
 }
 
 TEST_CASE("issuance: the card's administration key is derived from its serial and terminates it",
@@ -240,7 +414,7 @@ TEST_CASE(
                               [&](Step s) { step_starts[s] = m.writes_since_mark(); });
     REQUIRE(made.ok());
   }
-  REQUIRE(step_starts.size() == 6);
+  REQUIRE(step_starts.size() == 7);
   // Cuts: the first and a middle write of every step, and the last write.
   std::vector<Cut> cuts;
   std::vector<std::uint64_t> ends;
