@@ -8,6 +8,10 @@ CardError from_pcsc(const pcsc::PcscError& e) {
   return {std::string(pcsc::to_string(e.kind)), e.message};
 }
 
+Failure from_card(const CardError& e) {
+  return {kExitIo, e.kind, e.message};
+}
+
 CardError CardConnection::failure(const TransportError& e) const {
   if (pcsc && pcsc->last_error()) return from_pcsc(*pcsc->last_error());
   return {"transport", e.message};

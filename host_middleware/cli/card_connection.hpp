@@ -11,6 +11,7 @@
 
 #include "card_os/nvm/storage.hpp"
 #include "common/result.hpp"
+#include "host_middleware/cli/cli_output.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "host_middleware/transport/tracing.hpp"
@@ -49,5 +50,8 @@ struct CardConnection {
 };
 
 CardError from_pcsc(const pcsc::PcscError& e);
+
+// A card the tool could not reach or lost on the way, as its failure: exit 3.
+Failure from_card(const CardError& e);
 
 }  // namespace juki::host::cli

@@ -17,7 +17,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +27,7 @@
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/cli/card_connection.hpp"
+#include "host_middleware/cli/cli_output.hpp"
 #include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/script/script.hpp"
@@ -46,10 +46,16 @@ using nlohmann::json;
 namespace pcsc = juki::host::pcsc;
 namespace script = juki::host::script;
 
-constexpr int kExitOk = 0;
-constexpr int kExitCardSaidNo = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitTransport = 3;
+using host::cli::fail;
+using host::cli::Failure;
+using host::cli::from_card;
+using host::cli::kExitOk;
+using host::cli::kExitUsage;
+using host::cli::Output;
+using host::cli::usage;
+// This tool's 1 and 3: the card said no; PC/SC or the transport failed.
+constexpr int kExitCardSaidNo = host::cli::kExitRefused;
+constexpr int kExitTransport = host::cli::kExitIo;
 
 // The sample application (specs/card-os.md "The sample layout"); `status`
 // looks for it. The Juki applications join this list when they exist.
@@ -67,33 +73,6 @@ struct Globals {
   std::string reader;      // empty: the first reader holding a card
 };
 
-// Why a command could not do its job, and the exit status that says so.
-struct Failure {
-  int exit = kExitTransport;
-  std::string kind;  // "no_service", "usage", "card"...
-  std::string message;
-};
-
-// What a command prints: a JSON document for --json, text otherwise.
-struct Output {
-  json doc = json::object();
-  std::ostringstream text;
-};
-
-int fail(Output& out, const Failure& f) {
-  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
-  out.text.str("");
-  std::cerr << "juki-terminal: " << f.message << "\n";
-  return f.exit;
-}
-
-Failure usage(std::string message) {
-  return {kExitUsage, "usage", std::move(message)};
-}
-
-Failure from_card(const host::cli::CardError& e) {
-  return {kExitTransport, e.kind, e.message};
-}
 Failure from_pcsc(const pcsc::PcscError& e) {
   return from_card(host::cli::from_pcsc(e));
 }
@@ -1032,13 +1011,9 @@ int main(int argc, char** argv) {
   authenticate->add_option("APDU", secure_apdus,
                            "Command APDUs in hex, sent under secure messaging after the --reads");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (auto status = host::cli::parse_command_line(app, argc, argv)) return *status;
 
-  Output out;
+  Output out("juki-terminal");
   int code = kExitUsage;
   if (readers->parsed())
     code = cmd_readers(g, out);
@@ -1056,10 +1031,5 @@ int main(int argc, char** argv) {
     code = cmd_change_pin(g, out, app_aid, ref, old_pin, new_pin, initial, pad_to);
   else if (authenticate->parsed())
     code = cmd_authenticate(g, out, credential_files, app_aid, reads, secure_apdus, records_file);
-
-  if (g.json)
-    std::cout << out.doc.dump(2) << "\n";
-  else
-    std::cout << out.text.str();
-  return code;
+  return host::cli::finish(out, g.json, code);
 }

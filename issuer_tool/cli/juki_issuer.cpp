@@ -17,7 +17,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +25,7 @@
 #include "card_os/apps/juki/layout.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/cli/card_connection.hpp"
+#include "host_middleware/cli/cli_output.hpp"
 #include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
@@ -42,20 +42,16 @@ using namespace juki;
 using nlohmann::json;
 namespace rec = juki::records;
 
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitIo = 3;
+using host::cli::fail;
+using host::cli::Failure;
+using host::cli::from_card;
+using host::cli::kExitIo;
+using host::cli::kExitOk;
+using host::cli::kExitRefused;
+using host::cli::kExitUsage;
+using host::cli::Output;
+using host::cli::usage;
 
-struct Failure {
-  int exit = kExitRefused;
-  std::string kind;
-  std::string message;
-};
-
-Failure usage(std::string message) {
-  return {kExitUsage, "usage", std::move(message)};
-}
 Failure from_records(const rec::RecordsError& e) {
   const bool io =
       e.kind == rec::RecordsError::Kind::storage || e.kind == rec::RecordsError::Kind::schema;
@@ -64,21 +60,6 @@ Failure from_records(const rec::RecordsError& e) {
           : input ? kExitUsage
                   : kExitRefused,
           std::string(rec::to_string(e.kind)), e.message};
-}
-Failure from_card(const host::cli::CardError& e) {
-  return {kExitIo, e.kind, e.message};
-}
-
-struct Output {
-  json doc = json::object();
-  std::ostringstream text;
-};
-
-int fail(Output& out, const Failure& f) {
-  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
-  out.text.str("");
-  std::cerr << "juki-issuer: " << f.message << "\n";
-  return f.exit;
 }
 
 // ------------------------------------------------------------ common options
@@ -850,13 +831,9 @@ int main(int argc, char** argv) {
   history->add_option("--card", show_serial, "A card's serial instead");
   auto* summary = app.add_subcommand("summary", "How many applications and cards in each state");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (auto status = host::cli::parse_command_line(app, argc, argv)) return *status;
 
-  Output out;
+  Output out("juki-issuer");
   int code = kExitUsage;
   if (init->parsed())
     code = cmd_init(g, municipality, out);
@@ -901,9 +878,5 @@ int main(int argc, char** argv) {
     code = cmd_history(g, show_id, show_serial, out);
   else if (summary->parsed())
     code = cmd_summary(g, out);
-  if (g.json)
-    std::cout << out.doc.dump(2) << "\n";
-  else
-    std::cout << out.text.str();
-  return code;
+  return host::cli::finish(out, g.json, code);
 }

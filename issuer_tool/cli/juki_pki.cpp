@@ -7,15 +7,14 @@
 
 #include <ctime>
 #include <filesystem>
-#include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.hpp"
+#include "host_middleware/cli/cli_output.hpp"
 #include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 
@@ -25,36 +24,18 @@ using namespace juki;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitIo = 3;
-
-struct Failure {
-  int exit = kExitRefused;
-  std::string kind;
-  std::string message;
-};
+using host::cli::fail;
+using host::cli::Failure;
+using host::cli::kExitIo;
+using host::cli::kExitOk;
+using host::cli::kExitRefused;
+using host::cli::kExitUsage;
+using host::cli::Output;
+using host::cli::usage;
 
 Failure from_pki(const pki::PkiError& e) {
   return {e.kind == pki::PkiErrorKind::io ? kExitIo : kExitRefused,
           std::string(pki::to_string(e.kind)), e.message};
-}
-
-Failure usage(std::string message) {
-  return {kExitUsage, "usage", std::move(message)};
-}
-
-struct Output {
-  json doc = json::object();
-  std::ostringstream text;
-};
-
-int fail(Output& out, const Failure& f) {
-  out.doc = {{"ok", false}, {"error", {{"kind", f.kind}, {"message", f.message}}}};
-  out.text.str("");
-  std::cerr << "juki-pki: " << f.message << "\n";
-  return f.exit;
 }
 
 // The files of a PKI directory (specs/pki.md "Files").
@@ -669,13 +650,9 @@ int main(int argc, char** argv) {
                   "Write the CRL here (default DIR/<ca>-ca.crl.der, the one verify reads); "
                   "replaced atomically");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (auto status = host::cli::parse_command_line(app, argc, argv)) return *status;
 
-  Output out;
+  Output out("juki-pki");
   int code = kExitUsage;
   if (init->parsed())
     code = cmd_init(dir, out);
@@ -691,9 +668,5 @@ int main(int argc, char** argv) {
     code = cmd_revoke(dir, cert_file, reason, at, out);
   else if (crl->parsed())
     code = cmd_crl(dir, crl_ca, crl_days, crl_out, out);
-  if (as_json)
-    std::cout << out.doc.dump(2) << "\n";
-  else
-    std::cout << out.text.str();
-  return code;
+  return host::cli::finish(out, as_json, code);
 }
