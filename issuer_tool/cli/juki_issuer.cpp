@@ -31,6 +31,7 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/cli/batch_command.hpp"
 #include "issuer_tool/face/face.hpp"
+#include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/issue.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
 #include "issuer_tool/pki/pki.hpp"
@@ -309,9 +310,12 @@ int cmd_personalize(const Globals& g, const PersonalizeArgs& a, Output& out) {
         return fail(out, from_records(e.records));
       case Kind::left_personalizing:
         // Left in personalization: the same command on the same card resumes it.
-        return fail(out, {kExitIo, "card_removed",
+        return fail(out, {kExitIo,
+                          e.card.kind == issuance::Failure::Kind::transport ? "card_removed"
+                                                                            : "pki_directory",
                           e.describe() +
-                              ": insert it and run personalize again to resume, or record it "
+                              ": run personalize again on this card to resume (once it is back "
+                              "in the reader, or the PKI directory is repaired), or record it "
                               "spoiled (juki-issuer spoil " +
                               e.serial + ")"});
       case Kind::spoiled:
@@ -542,8 +546,37 @@ int cmd_reset_password(const Globals& g, const std::string& serial, const std::s
 
 // ------------------------------------------------------------ after issuance
 
+// lost and return with --pki: the card's certificates kept in the PKI
+// directory (specs/issuance.md 2.3) are revoked once the record is changed. A
+// lost card's keys are out of the holder's hands (keyCompromise); a returned
+// or collected card is out of use (cessationOfOperation).
+int revoke_card(const std::string& pki_dir, const std::string& what, const rec::Card& card,
+                Output& out) {
+  const auto reason = what == "lost" ? pki::RevocationReason::key_compromise
+                                     : pki::RevocationReason::cessation_of_operation;
+  auto revoked =
+      issuance::revoke_card_certificates(pki_dir, card.serial, reason, std::time(nullptr));
+  if (!revoked) {
+    const bool io = revoked.error().kind == pki::PkiErrorKind::io;
+    return fail(out,
+                {io ? kExitIo : kExitRefused, std::string(pki::to_string(revoked.error().kind)),
+                 "card " + card.serial + " is recorded " + std::string(rec::to_string(card.state)) +
+                     ", but its certificates were not revoked: " + revoked.error().message +
+                     " (juki-pki revoke " + pki_dir + " CERT)"});
+  }
+  json list = json::array();
+  for (const auto& r : *revoked) {
+    list.push_back({{"name", r.name}, {"serial", r.serial}, {"already", r.already}});
+    out.text << (r.already ? "already revoked: " : "revoked: ") << r.name << " certificate "
+             << r.serial << " (" << pki::revocation_reason_name(reason) << ")\n";
+  }
+  out.doc["revoked"] = list;
+  return kExitOk;
+}
+
 int cmd_card_change(const Globals& g, const std::string& what, const std::string& serial,
-                    const std::string& reason, const rec::IdentityCheck& identity, Output& out) {
+                    const std::string& reason, const rec::IdentityCheck& identity,
+                    const std::string& pki_dir, Output& out) {
   auto records = open_records(g);
   if (!records) return fail(out, records.error());
   Result<rec::Card, rec::RecordsError> c = unexpected(rec::RecordsError{});
@@ -557,6 +590,7 @@ int cmd_card_change(const Globals& g, const std::string& what, const std::string
     c = records->return_card(serial, reason, g.actor);
   if (!c) return fail(out, from_records(c.error()));
   print_card(out, *c);
+  if (!pki_dir.empty()) return revoke_card(pki_dir, what, *c, out);
   return kExitOk;
 }
 
@@ -808,9 +842,14 @@ int main(int argc, char** argv) {
   auto* lost = app.add_subcommand("lost", "Record a card lost (a reissue may follow)");
   lost->add_option("SERIAL", serial, "The card's serial")->required();
   lost->add_option("--reason", reason, "Circumstances")->required();
+  std::string revoke_pki;
+  lost->add_option("--pki", revoke_pki,
+                   "The juki-pki directory: revoke the card's certificates (keyCompromise)");
   auto* ret = app.add_subcommand("return", "Record a card returned or collected (返納, 回収)");
   ret->add_option("SERIAL", serial, "The card's serial")->required();
   ret->add_option("--reason", reason, "Why")->required();
+  ret->add_option("--pki", revoke_pki,
+                  "The juki-pki directory: revoke the card's certificates (cessationOfOperation)");
 
   std::string day = today();
   auto* expire = app.add_subcommand("expire", "Record every card past its expiry date expired");
@@ -858,13 +897,13 @@ int main(int argc, char** argv) {
   else if (reset->parsed())
     code = cmd_reset_password(g, serial, reset_pki, reset_terminal, identity, card_args, out);
   else if (suspend->parsed())
-    code = cmd_card_change(g, "suspend", serial, reason, identity, out);
+    code = cmd_card_change(g, "suspend", serial, reason, identity, {}, out);
   else if (lift->parsed())
-    code = cmd_card_change(g, "lift", serial, reason, identity, out);
+    code = cmd_card_change(g, "lift", serial, reason, identity, {}, out);
   else if (lost->parsed())
-    code = cmd_card_change(g, "lost", serial, reason, identity, out);
+    code = cmd_card_change(g, "lost", serial, reason, identity, revoke_pki, out);
   else if (ret->parsed())
-    code = cmd_card_change(g, "return", serial, reason, identity, out);
+    code = cmd_card_change(g, "return", serial, reason, identity, revoke_pki, out);
   else if (expire->parsed())
     code = cmd_expire(g, day, out);
   else if (check->parsed())
