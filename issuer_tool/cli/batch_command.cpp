@@ -43,6 +43,17 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+// ", 2 cards: 1 spoiled" when the application took more than one card.
+std::string spoiled(const iss::BatchOutcome& o) {
+  if (o.spoiled.empty()) return "";
+  return ", " + std::to_string(o.attempts) + " cards: " + std::to_string(o.spoiled.size()) +
+         " spoiled";
+}
+
+std::string_view status(const iss::BatchOutcome& o) {
+  return o.already_issued ? "already_issued" : o.ok ? "issued" : "failed";
+}
+
 // Progress on stderr: a bar redrawn in place on a terminal, a line per card
 // otherwise (a log, a pipe).
 class Progress {
@@ -75,6 +86,8 @@ class Progress {
     if (e.what == What::finished) {
       ++done_;
       (e.outcome->ok ? ok_ : failed_) += 1;
+      if (e.outcome->ok && !e.outcome->already_issued) ++issued_;
+      spoiled_ += e.outcome->spoiled.size();
       if (!tty_) line(*e.outcome);
     }
     if (tty_) bar();
@@ -91,10 +104,13 @@ class Progress {
 
   void line(const iss::BatchOutcome& o) const {
     std::cerr << "juki-issuer: [" << done_ << "/" << total_ << "] line " << o.line << ": ";
-    if (o.ok)
+    if (o.already_issued)
+      std::cerr << "card " << o.serial << " already issued (application " << *o.application << ", "
+                << rec::to_string(*o.card_state) << ")\n";
+    else if (o.ok)
       std::cerr << "card " << o.serial << " issued (application " << *o.application << ", "
                 << o.reader << ", " << fixed(o.seconds, 1) << " s" << (o.resumed ? ", resumed" : "")
-                << ")\n";
+                << spoiled(o) << ")\n";
     else
       std::cerr << "failed at " << o.stage << " (" << o.kind << "): " << o.reason << "\n";
   }
@@ -105,8 +121,9 @@ class Progress {
     const double t = elapsed();
     std::string s = "\r\033[K[" + std::string(filled, '#') + std::string(kWidth - filled, '.') +
                     "] " + std::to_string(done_) + "/" + std::to_string(total_) + "  ok " +
-                    std::to_string(ok_) + "  failed " + std::to_string(failed_) + "  " +
-                    fixed(t, 0) + " s  " + fixed(t > 0 ? ok_ * 60.0 / t : 0, 1) + " cards/min";
+                    std::to_string(ok_) + "  failed " + std::to_string(failed_) + "  spoiled " +
+                    std::to_string(spoiled_) + "  " + fixed(t, 0) + " s  " +
+                    fixed(t > 0 ? issued_ * 60.0 / t : 0, 1) + " cards/min";
     // What each reader does, while it fits on a line.
     if (doing_.size() <= 4)
       for (std::size_t w = 0; w < doing_.size(); ++w)
@@ -119,17 +136,29 @@ class Progress {
   std::vector<std::string> readers_;
   std::vector<std::string> doing_;
   std::chrono::steady_clock::time_point start_;
-  std::size_t done_ = 0, ok_ = 0, failed_ = 0;
+  std::size_t done_ = 0, ok_ = 0, failed_ = 0, spoiled_ = 0;
+  std::size_t issued_ = 0;  // by this run: the cards per minute
 };
 
 json to_json(const iss::BatchOutcome& o) {
+  json spoiled = json::array();
+  for (const iss::SpoiledCard& c : o.spoiled)
+    spoiled.push_back(
+        {{"card", c.serial}, {"stage", c.stage}, {"kind", c.kind}, {"reason", c.reason}});
   json j = {{"line", o.line},
             {"ok", o.ok},
+            {"status", status(o)},
             {"reader", o.reader.empty() ? json(nullptr) : json(o.reader)},
             {"application", o.application ? json(*o.application) : json(nullptr)},
+            {"reused_application", o.reused_application},
             {"card", o.serial.empty() ? json(nullptr) : json(o.serial)},
+            {"attempts", o.attempts},
+            {"spoiled", spoiled},
             {"seconds", o.seconds}};
-  if (o.ok) {
+  if (o.already_issued) {
+    j["expiry_date"] = *o.expiry;
+    j["card_state"] = rec::to_string(*o.card_state);
+  } else if (o.ok) {
     j["expiry_date"] = *o.expiry;
     j["resumed"] = o.resumed;
   } else {
@@ -147,7 +176,8 @@ CLI::App* add_batch_command(CLI::App& app, BatchArgs& a) {
       "batch",
       "Batch issuance (委託発行): receive, register and personalize every application of a JSON "
       "Lines file (it holds the JPKI PINs: keep it secret) on blank cards in several readers in "
-      "parallel. Exit 0 all issued, 1 some failed, 2 usage or a bad file, 3 I/O");
+      "parallel; run again, it issues only what is left. Exit 0 all issued (now or before), 1 some "
+      "failed, 2 usage or a bad file, 3 I/O");
   cmd->add_option("FILE", a.file, "The applications, one JSON object per line")->required();
   cmd->add_option("--pki", a.pki_dir, "The juki-pki directory (with init-jpki)")->required();
   cmd->add_option("--counter-keys", a.keys_file, "The counter's keys file")->required();
@@ -161,6 +191,11 @@ CLI::App* add_batch_command(CLI::App& app, BatchArgs& a) {
   cmd->add_option("--card-timeout", a.card_timeout,
                   "Seconds a PC/SC reader waits for the next card or a removal (0: for ever)")
       ->capture_default_str();
+  cmd->add_option("--attempts", a.attempts,
+                  "Cards an application may take: a spoiled card is followed by the reader's next "
+                  "blank card until this many were tried")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10u));
   return cmd;
 }
 
@@ -244,6 +279,7 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
   iss::BatchOptions options;
   options.db = db;
   options.actor = actor;
+  options.attempts = a.attempts;
   options.observer = [&](const iss::BatchEvent& e) { progress(e); };
   auto summary = iss::run_batch(*applications, readers, *authorities, *keys, options);
   progress.finish();
@@ -258,23 +294,33 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
          {"readers", reader_names},
          {"issue_date", defaults.issue_date},
          {"cards", summary->outcomes.size()},
-         {"issued", summary->ok},
+         {"issued", summary->issued},
+         {"already_issued", summary->already_issued},
          {"failed", summary->failed},
+         {"spoiled", summary->spoiled},
+         {"attempts", a.attempts},
          {"elapsed_seconds", summary->elapsed_seconds},
          {"cards_per_minute", summary->cards_per_minute},
          {"results", results}};
   const std::size_t n = summary->outcomes.size();
-  text << "batch " << a.file << ": " << n << (n == 1 ? " card: " : " cards: ") << summary->ok
-       << " issued, " << summary->failed << " failed in " << fixed(summary->elapsed_seconds, 1)
+  text << "batch " << a.file << ": " << n << (n == 1 ? " card: " : " cards: ") << summary->issued
+       << " issued, " << summary->already_issued << " already issued, " << summary->failed
+       << " failed, " << summary->spoiled << " spoiled in " << fixed(summary->elapsed_seconds, 1)
        << " s, " << fixed(summary->cards_per_minute, 2) << " cards per minute (" << readers.size()
        << (readers.size() == 1 ? " reader" : " readers") << ")\n";
   for (const iss::BatchOutcome& o : summary->outcomes) {
     text << "  line " << o.line << ": ";
-    if (o.ok)
+    if (o.already_issued)
+      text << "card " << o.serial << " already issued for application " << *o.application << " ("
+           << rec::to_string(*o.card_state) << ")\n";
+    else if (o.ok)
       text << "card " << o.serial << " issued for application " << *o.application
-           << (o.resumed ? " (resumed)" : "") << "\n";
+           << (o.resumed ? " (resumed)" : "") << spoiled(o) << "\n";
     else
       text << "FAILED at " << o.stage << " (" << o.kind << "): " << o.reason << "\n";
+    for (const iss::SpoiledCard& c : o.spoiled)
+      text << "    card " << c.serial << " spoiled at " << c.stage << " (" << c.kind
+           << "): " << c.reason << "\n";
   }
   if (summary->failed == 0) return kExitOk;
   doc["error"] = {

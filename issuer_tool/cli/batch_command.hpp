@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "issuer_tool/issuance/batch.hpp"
 #include "issuer_tool/records/records.hpp"
 
 namespace juki::issuer_cli {
@@ -18,7 +19,8 @@ struct BatchArgs {
   std::string file, pki_dir, keys_file, in_process_dir, issue_date;
   std::vector<std::string> readers;
   unsigned workers = 1;
-  unsigned card_timeout = 300;  // seconds; 0: wait for ever
+  unsigned card_timeout = 300;                     // seconds; 0: wait for ever
+  unsigned attempts = issuance::kDefaultAttempts;  // cards an application may take
 };
 
 // Adds the subcommand `batch` to `app`, its options into `args`.

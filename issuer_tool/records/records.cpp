@@ -184,10 +184,14 @@ std::optional<std::string> problem_of(const IdentityCheck& c) {
   return std::nullopt;
 }
 
+std::optional<std::string> problem_of_resident_code(std::string_view code) {
+  if (check_digits::resident_code_valid(code)) return std::nullopt;
+  return "resident code '" + str(code) + "' is not 11 digits with its check digit";
+}
+
 std::optional<std::string> problem_of(const ApplicationRequest& r) {
   const Person& p = r.person;
-  if (!check_digits::resident_code_valid(p.resident_code))
-    return "resident code '" + p.resident_code + "' is not 11 digits with its check digit";
+  if (auto problem = problem_of_resident_code(p.resident_code)) return problem;
   if (p.name.empty()) return "no name";
   if (!katakana_valid(p.name_kana)) return "the name in katakana is not katakana";
   if (!card_information::parse_date(p.birth_date))
@@ -1031,6 +1035,32 @@ Result<std::vector<Application>, RecordsError> Records::applications(
   if (!state) return select_rows(db_, read_application, str(kApplicationSelect) + "ORDER BY id");
   return select_rows(db_, read_application,
                      str(kApplicationSelect) + "WHERE state = ?1 ORDER BY id", to_string(*state));
+}
+
+Result<std::optional<Received>, RecordsError> Records::latest_application(
+    std::string_view resident_code) {
+  if (auto r = check({problem_of_resident_code(resident_code)}); !r) return unexpected(r.error());
+  auto rows =
+      select_rows(db_, read_application,
+                  str(kApplicationSelect) +
+                      "WHERE id = (SELECT max(id) FROM applications WHERE resident_code = ?1)",
+                  resident_code);
+  if (!rows) return unexpected(rows.error());
+  if (rows->empty()) return std::optional<Received>();
+  // A second statement: the intake event is never updated (the audit trail
+  // is append-only), so it is the application's whatever changed in between.
+  auto st = prepared(db_,
+                     "SELECT json_extract(detail, '$.identity.document'), "
+                     "json_extract(detail, '$.identity.number') FROM events "
+                     "WHERE application_id = ?1 AND action = 'intake'",
+                     rows->front().id);
+  if (!st) return unexpected(st.error());
+  auto row = st->step();
+  if (!row) return unexpected(storage(row.error()));
+  if (!*row || st->is_null(0))
+    return unexpected(failure(
+        Kind::storage, "application " + std::to_string(rows->front().id) + " has no intake event"));
+  return std::optional(Received{std::move(rows->front()), {st->text(0), st->optional_text(1)}});
 }
 
 Result<Card, RecordsError> Records::card(std::string_view serial) {

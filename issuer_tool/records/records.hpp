@@ -159,6 +159,12 @@ struct Card {
   std::string updated_at;
 };
 
+// An application with the identity check its intake recorded.
+struct Received {
+  Application application;
+  IdentityCheck identity;  // as the intake event recorded it
+};
+
 struct Intake {
   Application application;
   // The latest card ever issued to the person, as it stood at intake: what
@@ -292,6 +298,11 @@ class Records {
   // In id order; all states when `state` is nullopt.
   Result<std::vector<Application>, RecordsError> applications(
       std::optional<ApplicationState> state = std::nullopt);
+  // The person's latest application (the highest id), in any state, with
+  // the identity check of its intake; nullopt when the person never applied.
+  // Only the latest can be open (one open application per person): what a
+  // batch run compares with its line to take up an earlier run's application.
+  Result<std::optional<Received>, RecordsError> latest_application(std::string_view resident_code);
   Result<Card, RecordsError> card(std::string_view serial);
   // Every card of the person, spoiled ones included, oldest first.
   Result<std::vector<Card>, RecordsError> cards_of(std::string_view resident_code);

@@ -9,95 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "support/issuer_counter.hpp"
 #include "support/run_program.hpp"
-#include "support/temp_dir.hpp"
 
 using namespace juki::test;
-
-namespace {
-
-const std::string kTk = "404142434445464748494A4B4C4D4E4F";
-const std::string kPins = "1357\nHANAKO2026\n";  // JPKI PIN 1, PIN 2, typed by the resident
-
-// A counter: a PKI with the JPKI CAs, the counter's keys, the records of
-// municipality 131016.
-struct Counter {
-  TempDir dir;
-  std::string db = dir.file("records.db");
-  Counter() {
-    REQUIRE(run(dir, JUKI_PKI, {"init", dir.file("pki")}).exit == 0);
-    REQUIRE(run(dir, JUKI_PKI, {"init-jpki", dir.file("pki")}).exit == 0);
-    REQUIRE(issuer({"counter-keys", dir.file("keys.json"), "--transport-key", kTk}).exit == 0);
-    REQUIRE(issuer({"init", "--municipality", "131016"}).exit == 0);
-  }
-  Run issuer(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), {"--db", db, "--operator", "clerk-7", "--terminal", "counter-2"});
-    return run(dir, JUKI_ISSUER, args, input);
-  }
-  Run json(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), "--json");
-    return issuer(std::move(args), input);
-  }
-  std::string blank_card(const std::string& name, const std::string& tk = kTk) {
-    const std::string image = dir.file(name);
-    REQUIRE(run(dir, JUKI_CARD_SIM, {"--create", image, "--transport-key", tk}).exit == 0);
-    return image;
-  }
-  // Intake and registration: the application's number and notice number.
-  std::pair<std::string, std::string> registered(const std::string& resident_code,
-                                                 bool same_day = false) {
-    std::vector<std::string> args = {"intake",
-                                     "--resident-code",
-                                     resident_code,
-                                     "--name",
-                                     "住基 花子",
-                                     "--kana",
-                                     "ジューキ ハナコ",
-                                     "--birth-date",
-                                     "19900214",
-                                     "--sex",
-                                     "2",
-                                     "--address",
-                                     "千代田区1-1",
-                                     "--face",
-                                     "B",
-                                     "--id-document",
-                                     "passport"};
-    if (same_day) args.push_back("--same-day");
-    auto in = json(args);
-    REQUIRE(in.exit == 0);
-    const std::string id = std::to_string(in.doc()["application"]["id"].get<long>());
-    auto reg = json({"register", id});
-    REQUIRE(reg.exit == 0);
-    const auto notice = reg.doc()["application"]["notice_number"];
-    return {id, notice.is_null() ? std::string() : notice.get<std::string>()};
-  }
-  std::string personalize(const std::string& id, const std::string& image,
-                          const std::string& issue_date = "") {
-    std::vector<std::string> args = {
-        "personalize",  id,   "--pki", dir.file("pki"), "--counter-keys", dir.file("keys.json"),
-        "--in-process", image};
-    if (!issue_date.empty()) args.insert(args.end(), {"--issue-date", issue_date});
-    auto r = json(args, kPins);
-    REQUIRE(r.exit == 0);
-    return r.doc()["card"]["serial"].get<std::string>();
-  }
-  std::string card_state(const std::string& serial) {
-    auto r = json({"show", "--card", serial});
-    REQUIRE(r.exit == 0);
-    return r.doc()["card"]["state"].get<std::string>();
-  }
-};
-
-}  // namespace
 
 TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accepted at the window",
           "[issuer-cli]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
+  const auto card = c.issued("12345678903");
+  const auto& [id, notice, image, serial] = card;
   CHECK(notice.size() == 12);
-  const std::string image = c.blank_card("card.img");
-  const std::string serial = c.personalize(id, image);
   CHECK(serial.size() == 16);
   CHECK(c.card_state(serial) == "issued");
 
@@ -110,17 +32,16 @@ TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accep
   CHECK(svg.find("千代田区1-1") != std::string::npos);  // face B: the address
   CHECK(slurp(c.dir.file("face.json")).find("\"expiry_date\"") != std::string::npos);
 
-  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
-          0);
+  c.hand_over(card);
   CHECK(c.card_state(serial) == "handed_over");
-  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  c.activate(card);
   CHECK(c.card_state(serial) == "active");
   auto check = c.json({"check", serial});
   CHECK(check.exit == 0);
   CHECK(check.doc()["verdict"] == "accepted");
   // The activated card: its password is set; a second activation is refused
   // by the records before the card is touched.
-  CHECK(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 1);
+  CHECK(c.issuer({"activate", serial, "--in-process", image}, kResidentPassword + "\n").exit == 1);
 
   // Every change is in the audit trail with who and where.
   auto history = c.json({"history", "--card", serial});
@@ -138,11 +59,10 @@ TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accep
 
 TEST_CASE("juki-issuer: same-day issuance hands over without a notice", "[issuer-cli]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903", true);
-  CHECK(notice.empty());
-  const std::string serial = c.personalize(id, c.blank_card("card.img"));
-  CHECK(c.issuer({"hand-over", serial, "--id-document", "my-number-card"}).exit == 0);
-  CHECK(c.card_state(serial) == "handed_over");
+  const auto card = c.issued("12345678903", "", true);
+  CHECK(card.notice.empty());
+  CHECK(c.issuer({"hand-over", card.serial, "--id-document", "my-number-card"}).exit == 0);
+  CHECK(c.card_state(card.serial) == "handed_over");
 }
 
 TEST_CASE("juki-issuer: a duplicate application is refused", "[issuer-cli][refusal]") {
@@ -162,9 +82,9 @@ TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blan
   const auto [id, notice] = c.registered("12345678903");
   // A card of another factory batch: its transport key is not the counter's.
   const std::string image = c.blank_card("card.img", "00112233445566778899AABBCCDDEEFF");
-  auto r = c.json({"personalize", id, "--pki", c.dir.file("pki"), "--counter-keys",
-                   c.dir.file("keys.json"), "--in-process", image},
-                  kPins);
+  auto r =
+      c.json({"personalize", id, "--pki", c.pki, "--counter-keys", c.keys, "--in-process", image},
+             kResidentPins);
   CHECK(r.exit == 1);
   CHECK(r.doc()["error"]["kind"] == "wrong transport key");
   CHECK(r.err.find("tries left") != std::string::npos);
@@ -178,8 +98,7 @@ TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blan
 
 TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer-cli][refusal]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
-  const std::string serial = c.personalize(id, c.blank_card("card.img"));
+  const auto [id, notice, image, serial] = c.issued("12345678903");
   // Another valid notice number (its own check digit): not this application's.
   const std::string other = "00000000000" + std::string(1, '0');
   auto r = c.json({"hand-over", serial, "--notice", other, "--id-document", "passport"});
@@ -197,11 +116,9 @@ TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer
 TEST_CASE("juki-issuer: a password of the wrong format is refused before the card",
           "[issuer-cli][refusal]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
-  const std::string image = c.blank_card("card.img");
-  const std::string serial = c.personalize(id, image);
-  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
-          0);
+  const auto card = c.issued("12345678903");
+  c.hand_over(card);
+  const auto& [id, notice, image, serial] = card;
   const std::string before = slurp(image);
   for (const std::string bad : {"12a4", "123", "12345", ""}) {
     auto r = c.issuer({"activate", serial, "--in-process", image}, bad + "\n");
@@ -209,28 +126,23 @@ TEST_CASE("juki-issuer: a password of the wrong format is refused before the car
     CHECK(slurp(image) == before);  // the card was not touched
   }
   CHECK(c.card_state(serial) == "handed_over");
-  CHECK(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  CHECK(c.issuer({"activate", serial, "--in-process", image}, kResidentPassword + "\n").exit == 0);
 }
 
 TEST_CASE("juki-issuer: a suspended card is refused at the window, until lifted",
           "[issuer-cli][refusal]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
-  const std::string image = c.blank_card("card.img");
-  const std::string serial = c.personalize(id, image, "20260228");
-  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
-          0);
-  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
+  const auto [id, notice, image, serial] = c.active("12345678903", "20260228");
   REQUIRE(run(c.dir, JUKI_PKI,
-              {"issue", c.dir.file("pki"), "--ca", "terminal", "--role", "window", "--municipality",
-               "131016", "--subject", "window 1", "--out", c.dir.file("window")})
+              {"issue", c.pki, "--ca", "terminal", "--role", "window", "--municipality", "131016",
+               "--subject", "window 1", "--out", c.dir.file("window")})
               .exit == 0);
   // The window terminal consulting the records: refused before any authentication.
   auto window = [&] {
     return run(c.dir, JUKI_TERMINAL,
-               {"--json", "--in-process", image, "authenticate", "--pki", c.dir.file("pki"),
-                "--terminal", c.dir.file("window"), "--records", c.db, "--app",
-                "D3921000310001010401", "00A4020C024A02"});
+               {"--json", "--in-process", image, "authenticate", "--pki", c.pki, "--terminal",
+                c.dir.file("window"), "--records", c.db, "--app", "D3921000310001010401",
+                "00A4020C024A02"});
   };
   REQUIRE(window().exit == 0);
   REQUIRE(c.issuer({"suspend", serial, "--reason", "reported lost"}).exit == 0);
@@ -261,13 +173,11 @@ TEST_CASE("juki-issuer: a suspended card is refused at the window, until lifted"
 TEST_CASE("juki-issuer: a card the records know already is not personalized again",
           "[issuer-cli][refusal]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
-  const std::string image = c.blank_card("card.img");
-  c.personalize(id, image);
+  const std::string image = c.issued("12345678903").image;
   const auto [id2, notice2] = c.registered("98765432103");
-  auto r = c.json({"personalize", id2, "--pki", c.dir.file("pki"), "--counter-keys",
-                   c.dir.file("keys.json"), "--in-process", image},
-                  kPins);
+  auto r =
+      c.json({"personalize", id2, "--pki", c.pki, "--counter-keys", c.keys, "--in-process", image},
+             kResidentPins);
   CHECK(r.exit == 1);
   CHECK(r.doc()["error"]["kind"] == "card state");  // issued already: never touched again
 }
@@ -275,13 +185,8 @@ TEST_CASE("juki-issuer: a card the records know already is not personalized agai
 TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the window",
           "[issuer-cli]") {
   Counter c;
-  const auto [id, notice] = c.registered("12345678903");
-  const std::string image = c.blank_card("card.img");
-  const std::string serial = c.personalize(id, image);
-  REQUIRE(c.issuer({"hand-over", serial, "--notice", notice, "--id-document", "passport"}).exit ==
-          0);
-  REQUIRE(c.issuer({"activate", serial, "--in-process", image}, "2580\n").exit == 0);
-  const std::string pki = c.dir.file("pki");
+  const auto [id, notice, image, serial] = c.active("12345678903");
+  const std::string& pki = c.pki;
   for (const auto& [role, out] : {std::pair{"password-reset", "reset"}, {"window", "window"}})
     REQUIRE(run(c.dir, JUKI_PKI,
                 {"issue", pki, "--ca", "terminal", "--role", role, "--municipality", "131016",
@@ -293,7 +198,7 @@ TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the 
         .exit;
   };
   for (int i = 0; i < 3; ++i) CHECK(verify("0000") == 1);
-  CHECK(verify("2580") == 1);  // blocked: the right password no longer helps
+  CHECK(verify(kResidentPassword) == 1);  // blocked: the right password no longer helps
   auto reset = [&](const std::string& prefix, const std::string& password) {
     return c.json({"reset-password", serial, "--pki", pki, "--terminal", c.dir.file(prefix),
                    "--id-document", "passport", "--in-process", image},
@@ -304,11 +209,11 @@ TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the 
   CHECK(by_window.exit == 1);
   CHECK(by_window.doc()["error"]["message"].get<std::string>().find("6982") != std::string::npos);
   CHECK(reset("reset", "14a0").exit == 2);
-  CHECK(verify("2580") == 1);
+  CHECK(verify(kResidentPassword) == 1);
   auto done = reset("reset", "1470");
   CHECK(done.exit == 0);
   CHECK(verify("1470") == 0);
-  CHECK(verify("2580") == 1);
+  CHECK(verify(kResidentPassword) == 1);
   auto history = c.json({"history", "--card", serial});
   CHECK(history.doc()["events"].back()["action"] == "password_reset");
 }

@@ -709,6 +709,38 @@ TEST_CASE("records: cards left in personalizing are listed", "[records]") {
   CHECK(left[0].application_id == a.id);
 }
 
+TEST_CASE("records: the person's latest application, with the identity check of its intake",
+          "[records]") {
+  Fixture f;
+  CHECK_FALSE(must(f.db.latest_application(resident(1))));  // never applied
+  const Application first = f.registered(resident(1));
+  f.registered(resident(2));  // another person's
+  auto latest = must(f.db.latest_application(resident(1)));
+  REQUIRE(latest);
+  CHECK(latest->application.id == first.id);
+  CHECK(latest->application.state == ApplicationState::registered);
+  CHECK(latest->application.person.name == "山田 太郎");
+  CHECK(latest->identity.document == kPassport.document);
+  CHECK(latest->identity.number == kPassport.number);
+
+  // Any state: a closed application is still the latest until the next intake.
+  must(f.db.reject(first.id, "not resident", kClerk));
+  CHECK(must(f.db.latest_application(resident(1)))->application.state ==
+        ApplicationState::rejected);
+  ApplicationRequest again = request(resident(1));
+  again.identity = kLicence;
+  const Intake second = must(f.db.intake(again, kSupervisor));
+  latest = must(f.db.latest_application(resident(1)));
+  REQUIRE(latest);
+  CHECK(latest->application.id == second.application.id);
+  CHECK(latest->application.state == ApplicationState::received);
+  CHECK(latest->identity.document == "driver-licence");
+  CHECK_FALSE(latest->identity.number);
+
+  // A malformed resident code is refused, not looked up.
+  CHECK(refusal(f.db.latest_application("10000000015")).kind == Kind::invalid_input);
+}
+
 TEST_CASE("records: the expiry sweep and the window on the boundary dates", "[records]") {
   Fixture f;
   // Issued on February 29: expires on February 28 ten years later.
