@@ -3,13 +3,15 @@
 // issuer_tool/records), personalization of blank cards in a PC/SC reader or
 // in-process (issuer_tool/issuance), the card face for the print station
 // (issuer_tool/face), hand-over, activation at the counter's keypad,
-// suspension, loss, return, expiry and the window check.
+// suspension, loss (with the card's certificates revoked), return, expiry,
+// the window check, and municipal applications on an active card.
 // Exit: 0 ok, 1 refused (by the records, the card or the window check),
 // 2 usage, 3 I/O, storage or a card that went away.
 #include <openssl/rand.h>
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -18,6 +20,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +32,9 @@
 #include "host_middleware/cli/secret_input.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
+#include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/cli/batch_command.hpp"
+#include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/face/face.hpp"
 #include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/issue.hpp"
@@ -544,6 +549,169 @@ int cmd_reset_password(const Globals& g, const std::string& serial, const std::s
   return kExitOk;
 }
 
+// ------------------------------------------------------------ municipal applications
+
+// juki-issuer apps: the municipal applications (市町村独自サービス) the card
+// manager installs on a resident's active card (specs/card-manager.md,
+// issuer_tool/apps/examples.hpp), each authorized by the municipality's
+// app-authority (a terminal certificate with role app-authority).
+struct AppsArgs {
+  std::string app;     // seal, library, kiosk
+  std::string number;  // its own number: seal registration, library member, kiosk access
+  std::optional<std::string> registrant, branch;
+  std::string pki_dir, authority;
+};
+
+const std::vector<std::string>& municipal_app_names() {
+  static const std::vector<std::string> names = {"seal", "library", "kiosk"};
+  return names;
+}
+
+// `value` as the text field `what` of at most `size` bytes (UTF-8), never cut.
+Result<std::string, Failure> field(const std::string& what, const std::string& value,
+                                   std::size_t size) {
+  if (value.empty() || value.size() > size)
+    return unexpected(usage(what + " must have 1 to " + std::to_string(size) + " bytes"));
+  return value;
+}
+
+// The application `a.app` with the resident's data; for the records'
+// person `person` (the seal's registrant by default).
+Result<card_manager::Application, Failure> municipal_app(const AppsArgs& a,
+                                                         const rec::Person& person) {
+  if (a.app == "seal") {
+    card_manager::SealRegistration d;
+    auto number = field("--number (the seal registration number)", a.number, 32);
+    if (!number) return unexpected(number.error());
+    d.registration_number = *number;
+    const std::string birth = person.birth_date.substr(0, 4) + "-" +
+                              person.birth_date.substr(4, 2) + "-" + person.birth_date.substr(6);
+    auto registrant = field("--registrant", a.registrant.value_or(person.name + " / " + birth), 64);
+    if (!registrant) return unexpected(registrant.error());
+    d.registrant = *registrant;
+    return card_manager::seal_registration(d);
+  }
+  if (a.app == "library") {
+    card_manager::LibraryCard d;
+    auto number = field("--number (the library member number)", a.number, 16);
+    if (!number) return unexpected(number.error());
+    d.member_number = *number;
+    auto branch = field("--branch", a.branch.value_or(d.branch), 32);
+    if (!branch) return unexpected(branch.error());
+    d.branch = *branch;
+    return card_manager::library_card(d);
+  }
+  if (a.app == "kiosk") {
+    card_manager::KioskAccess d;
+    auto number = field("--number (the kiosk access identifier)", a.number, 16);
+    if (!number) return unexpected(number.error());
+    d.access_id = *number;
+    return card_manager::kiosk_access(d);
+  }
+  return unexpected(usage("--app must be seal, library or kiosk"));
+}
+
+// The AID of the application `name` (its data does not matter).
+Bytes municipal_aid(const std::string& name) {
+  if (name == "seal") return card_manager::seal_registration().aid;
+  if (name == "library") return card_manager::library_card().aid;
+  return card_manager::kiosk_access().aid;
+}
+
+std::string life_cycle_name(std::uint8_t life_cycle) {
+  switch (life_cycle) {
+    case 0x03:
+      return "installed";
+    case 0x07:
+      return "selectable";
+    case 0x83:
+      return "locked";
+  }
+  return to_hex(Bytes{life_cycle});
+}
+
+int cmd_apps_list(const Globals& g, const std::string& serial, const CardArgs& card_args,
+                  Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  if (auto known = records->card(serial); !known) return fail(out, from_records(known.error()));
+  auto conn = connect(card_args);
+  if (!conn) return fail(out, conn.error());
+  if (auto same = require_card((*conn)->t(), serial); !same) return fail(out, same.error());
+  auto listed = enrolment::list_applications((*conn)->t());
+  if (!listed)
+    return fail(out, {listed.error().transport ? kExitIo : kExitRefused, "card",
+                      listed.error().describe()});
+  json apps = json::array();
+  for (const auto& l : *listed) {
+    const std::string kind = l.kind == 0x01 ? "system" : "municipal";
+    apps.push_back({{"aid", to_hex(l.aid)},
+                    {"kind", kind},
+                    {"state", life_cycle_name(l.life_cycle)},
+                    {"quota", l.quota},
+                    {"used", l.used}});
+    out.text << to_hex(l.aid) << "  " << kind << "  " << life_cycle_name(l.life_cycle);
+    if (l.kind != 0x01) out.text << "  " << l.used << "/" << l.quota << " bytes";
+    out.text << "\n";
+  }
+  out.doc = {{"ok", true}, {"card", serial}, {"applications", apps}};
+  return kExitOk;
+}
+
+// install, delete, lock or unlock of a municipal application on the active
+// card `serial`, authorized by the app-authority PREFIX of `pki_dir`; recorded.
+int cmd_apps_change(const Globals& g, card_manager::Operation op, const std::string& serial,
+                    const AppsArgs& a, const CardArgs& card_args, Output& out) {
+  auto records = open_records(g);
+  if (!records) return fail(out, records.error());
+  auto card = recorded_in(*records, serial, rec::CardState::active, "active");
+  if (!card) return fail(out, card.error());
+  const auto& names = municipal_app_names();
+  if (std::find(names.begin(), names.end(), a.app) == names.end())
+    return fail(out, usage("--app must be seal, library or kiosk"));
+  std::optional<card_manager::Application> app;
+  if (op == card_manager::Operation::install) {
+    auto application = records->application(card->application_id);
+    if (!application) return fail(out, from_records(application.error()));
+    auto made = municipal_app(a, application->person);
+    if (!made) return fail(out, made.error());
+    app = std::move(*made);
+  }
+  auto credentials = host::session::Credentials::from_pki(a.pki_dir, a.authority);
+  if (!credentials) return fail(out, usage(credentials.error()));
+  const card_manager::Authority authority{credentials->key, credentials->certificate,
+                                          credentials->ca};
+
+  auto conn = connect(card_args);
+  if (!conn) return fail(out, conn.error());
+  host::Transport& t = (*conn)->t();
+  if (auto same = require_card(t, serial); !same) return fail(out, same.error());
+  const Bytes aid = app ? app->aid : municipal_aid(a.app);
+  auto card_failure = [](const host::perso::Error& e) {
+    return Failure{e.transport ? kExitIo : kExitRefused, "card", e.describe()};
+  };
+  json keys = json::array();
+  if (app) {
+    auto generated = enrolment::install_application(t, authority, *app);
+    if (!generated) return fail(out, card_failure(generated.error()));
+    for (const auto& k : *generated) keys.push_back({{"ref", k.ref}, {"point", to_hex(k.point)}});
+  } else if (auto done = enrolment::manage_application(t, authority, op, aid); !done) {
+    return fail(out, card_failure(done.error()));
+  }
+  auto recorded = records->record_application_change(
+      serial, std::string(card_manager::operation_name(op)), a.app, to_hex(aid), g.actor);
+  if (!recorded) return fail(out, from_records(recorded.error()));
+  out.doc = {{"ok", true},
+             {"card", serial},
+             {"operation", card_manager::operation_name(op)},
+             {"app", a.app},
+             {"aid", to_hex(aid)}};
+  if (app) out.doc["keys"] = keys;
+  out.text << "card " << serial << ": " << a.app << " (" << to_hex(aid)
+           << "): " << card_manager::operation_name(op) << " done\n";
+  return kExitOk;
+}
+
 // ------------------------------------------------------------ after issuance
 
 // lost and return with --pki: the card's certificates kept in the PKI
@@ -715,7 +883,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "The issuance counter (specs/issuance.md): issuance records (SQLite), personalization of "
       "blank cards in a reader or in-process, the card face, hand-over, activation, suspension, "
-      "loss, return, expiry and the window check.\n"
+      "loss, return, expiry, the window check and municipal applications on the card.\n"
       "Exit status: 0 ok, 1 refused (by the records, the card or the window check), 2 usage, "
       "3 I/O, storage or a card that went away.",
       "juki-issuer"};
@@ -832,6 +1000,46 @@ int main(int argc, char** argv) {
   reset->add_option("--id-number", identity.number, "Its number");
   add_card_options(reset, card_args);
 
+  AppsArgs apps_args;
+  auto* apps = app.add_subcommand(
+      "apps",
+      "Municipal applications (市町村独自サービス) on an active card: list, and install, delete, "
+      "lock or unlock as the municipality's app-authority (specs/card-manager.md)");
+  apps->require_subcommand(1);
+  auto* apps_list = apps->add_subcommand("list", "The applications on the card");
+  apps_list->add_option("SERIAL", serial, "The card's serial")->required();
+  add_card_options(apps_list, card_args);
+  const std::pair<card_manager::Operation, const char*> changes[] = {
+      {card_manager::Operation::install, "Install a municipal application"},
+      {card_manager::Operation::remove, "Delete a municipal application, wiping its data"},
+      {card_manager::Operation::lock, "Lock a municipal application (it cannot be selected)"},
+      {card_manager::Operation::unlock, "Unlock a locked municipal application"}};
+  std::vector<std::pair<card_manager::Operation, CLI::App*>> apps_changes;
+  for (const auto& [op, what] : changes) {
+    auto* cmd = apps->add_subcommand(std::string(card_manager::operation_name(op)), what);
+    cmd->add_option("SERIAL", serial, "The card's serial")->required();
+    cmd->add_option("--app", apps_args.app, "seal (印鑑登録証), library or kiosk")
+        ->required()
+        ->check(CLI::IsMember(municipal_app_names()));
+    cmd->add_option("--pki", apps_args.pki_dir, "The juki-pki directory (terminal CA and root)")
+        ->required();
+    cmd->add_option("--authority", apps_args.authority,
+                    "The app-authority's credentials PREFIX (juki-pki issue --role app-authority "
+                    "--out PREFIX)")
+        ->required();
+    if (op == card_manager::Operation::install) {
+      cmd->add_option("--number", apps_args.number,
+                      "The application's own number: seal registration, library member or kiosk "
+                      "access")
+          ->required();
+      cmd->add_option("--registrant", apps_args.registrant,
+                      "seal: the registrant (default: the name and birth date recorded)");
+      cmd->add_option("--branch", apps_args.branch, "library: the home branch");
+    }
+    add_card_options(cmd, card_args);
+    apps_changes.emplace_back(op, cmd);
+  }
+
   auto* suspend = app.add_subcommand("suspend", "Suspend a card (一時停止), e.g. reported lost");
   suspend->add_option("SERIAL", serial, "The card's serial")->required();
   suspend->add_option("--reason", reason, "Why")->required();
@@ -896,7 +1104,12 @@ int main(int argc, char** argv) {
     code = cmd_activate(g, serial, card_args, out);
   else if (reset->parsed())
     code = cmd_reset_password(g, serial, reset_pki, reset_terminal, identity, card_args, out);
-  else if (suspend->parsed())
+  else if (apps_list->parsed())
+    code = cmd_apps_list(g, serial, card_args, out);
+  else if (apps->parsed()) {
+    for (const auto& [op, cmd] : apps_changes)
+      if (cmd->parsed()) code = cmd_apps_change(g, op, serial, apps_args, card_args, out);
+  } else if (suspend->parsed())
     code = cmd_card_change(g, "suspend", serial, reason, identity, {}, out);
   else if (lift->parsed())
     code = cmd_card_change(g, "lift", serial, reason, identity, {}, out);

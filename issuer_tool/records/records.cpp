@@ -88,7 +88,10 @@ CREATE TABLE cards (
 CREATE INDEX cards_application ON cards (application_id);
 CREATE UNIQUE INDEX cards_one_per_application ON cards (application_id) WHERE state <> 'spoiled';
 CREATE INDEX cards_state ON cards (state);
+)sql";
 
+// The audit trail, apart: schema 1 -> 2 builds it again (migrate_to_2).
+constexpr const char* kEventsSchema = R"sql(
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
   at TEXT NOT NULL,
@@ -97,7 +100,7 @@ CREATE TABLE events (
   action TEXT NOT NULL CHECK (action IN (
     'intake', 'register', 'reject', 'cancel', 'begin_personalization', 'finish_personalization',
     'spoil', 'hand_over', 'hand_over_refused', 'activate', 'suspend', 'lift_suspension',
-    'report_lost', 'return', 'expire', 'password_reset')),
+    'report_lost', 'return', 'expire', 'password_reset', 'municipal_application')),
   application_id INTEGER NOT NULL REFERENCES applications (id),
   card_serial TEXT REFERENCES cards (serial),
   detail TEXT NOT NULL CHECK (json_valid(detail) AND json_type(detail) = 'object')
@@ -591,6 +594,7 @@ Result<Records, RecordsError> Records::create(const std::string& path,
   // Again under the lock: another process may have created it meanwhile.
   if (auto r = empty(); !r) return unexpected(r.error());
   if (auto r = db->exec(kSchema); !r) return unexpected(storage(r.error()));
+  if (auto r = db->exec(kEventsSchema); !r) return unexpected(storage(r.error()));
   if (auto r = db->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion) +
                         "; PRAGMA application_id = " + std::to_string(kApplicationId));
       !r)
@@ -603,6 +607,44 @@ Result<Records, RecordsError> Records::create(const std::string& path,
   return Records(std::move(*db), str(municipality), std::move(clock));
 }
 
+namespace {
+
+// Schema 1 -> 2: the audit trail's actions gain 'municipal_application'.
+// SQLite cannot change a CHECK in place, so the events table is built again
+// (sqlite.org/lang_altertable.html, "making other kinds of table schema
+// changes") in one immediate transaction: a crash leaves version 1 whole or
+// version 2 whole. Its triggers go first, so no row is deleted through them;
+// nothing references events, so dropping the old table breaks no key.
+Result<void, RecordsError> migrate_to_2(Database& db, const std::string& path) {
+  auto tx = sqlite::Transaction::immediate(db);
+  if (!tx) return unexpected(storage(tx.error()));
+  // Again under the lock: another process may have migrated it meanwhile.
+  auto version = scalar(db, "PRAGMA user_version");
+  if (!version) return unexpected(version.error());
+  if (*version == 2) return {};
+  auto count = [&] { return scalar(db, "SELECT count(*) FROM events"); };
+  auto before = count();
+  if (!before) return unexpected(before.error());
+  if (auto r = db.exec("DROP TRIGGER events_never_updated; DROP TRIGGER events_never_deleted; "
+                       "DROP INDEX events_application; DROP INDEX events_card; "
+                       "ALTER TABLE events RENAME TO events_v1");
+      !r)
+    return unexpected(storage(r.error()));
+  if (auto r = db.exec(kEventsSchema); !r) return unexpected(storage(r.error()));
+  if (auto r = db.exec("INSERT INTO events SELECT * FROM events_v1; DROP TABLE events_v1; "
+                       "PRAGMA user_version = 2");
+      !r)
+    return unexpected(storage(r.error()));
+  auto after = count();
+  if (!after) return unexpected(after.error());
+  if (*after != *before)
+    return unexpected(failure(Kind::storage, path + ": the audit trail lost events in migration"));
+  if (auto r = tx->commit(); !r) return unexpected(storage(r.error()));
+  return {};
+}
+
+}  // namespace
+
 Result<Records, RecordsError> Records::open(const std::string& path, Clock clock) {
   auto db = Database::open(path, sqlite::OpenMode::existing);
   if (!db) return unexpected(storage(db.error()));
@@ -613,6 +655,14 @@ Result<Records, RecordsError> Records::open(const std::string& path, Clock clock
     return unexpected(failure(Kind::schema, path + " is not a records database"));
   auto version = scalar(*db, "PRAGMA user_version");
   if (!version) return unexpected(version.error());
+  if (*version == 1) {
+    if (auto r = migrate_to_2(*db, path); !r)
+      return unexpected(failure(Kind::schema, path +
+                                                  " has schema version 1 and could not be "
+                                                  "brought to version 2: " +
+                                                  r.error().message));
+    *version = 2;
+  }
   if (*version != kSchemaVersion)
     return unexpected(failure(Kind::schema, path + " has schema version " +
                                                 std::to_string(*version) +
@@ -974,6 +1024,34 @@ Result<void, RecordsError> Records::record_password_reset(std::string_view seria
   if (auto r = expect_state(*card, "password_reset", {CardState::active}); !r) return r;
   if (auto r = op->record("password_reset", card->application_id, serial,
                           {{"identity", identity_json(identity)}});
+      !r)
+    return r;
+  return op->commit();
+}
+
+Result<void, RecordsError> Records::record_application_change(std::string_view serial,
+                                                              std::string_view operation,
+                                                              std::string_view app,
+                                                              std::string_view aid,
+                                                              const Actor& actor) {
+  constexpr std::string_view kOperations[] = {"install", "delete", "lock", "unlock"};
+  std::optional<std::string> problem;
+  const auto aid_bytes = from_hex(aid);
+  if (std::find(std::begin(kOperations), std::end(kOperations), operation) == std::end(kOperations))
+    problem = "operation '" + str(operation) + "' is not install, delete, lock or unlock";
+  else if (app.empty() || app.size() > 64)
+    problem = "the application's name must have 1 to 64 bytes";
+  else if (!aid_bytes || aid_bytes->size() < 5 || aid_bytes->size() > 16)
+    problem = "AID '" + str(aid) + "' is not 5 to 16 bytes of hex";
+  if (auto r = check({problem_of_serial(serial), problem}); !r) return r;
+  auto op = Operation::begin(db_, clock_, actor);
+  if (!op) return unexpected(op.error());
+  auto card = load_card(db_, serial);
+  if (!card) return unexpected(card.error());
+  if (auto r = expect_state(*card, "municipal_application", {CardState::active}); !r) return r;
+  if (auto r = op->record(
+          "municipal_application", card->application_id, serial,
+          {{"operation", str(operation)}, {"app", str(app)}, {"aid", to_hex(*aid_bytes)}});
       !r)
     return r;
   return op->commit();

@@ -216,15 +216,18 @@ Result<void, std::string> check_request(const ApplicationRequest& request);
 
 class Records {
  public:
-  // The current schema version, kept in PRAGMA user_version.
-  static constexpr int kSchemaVersion = 1;
+  // The current schema version, kept in PRAGMA user_version. open brings a
+  // version 1 file to 2 (specs/issuance-records.md 9).
+  static constexpr int kSchemaVersion = 2;
 
   // A new records file for the issuing municipality (6 digits with the check
   // digit); refuses a file that already holds a database (kind schema).
   static Result<Records, RecordsError> create(const std::string& path,
                                               std::string_view municipality,
                                               Clock clock = std::chrono::system_clock::now);
-  // An existing records file; refuses another database or an unknown schema version.
+  // An existing records file; refuses another database or an unknown schema
+  // version, and brings a version 1 file to version 2 first (kind schema when
+  // that fails, e.g. on a read-only file: the file is left as it was).
   static Result<Records, RecordsError> open(const std::string& path,
                                             Clock clock = std::chrono::system_clock::now);
 
@@ -288,6 +291,13 @@ class Records {
   Result<void, RecordsError> record_password_reset(std::string_view serial,
                                                    const IdentityCheck& identity,
                                                    const Actor& actor);
+  // A municipal application installed, deleted, locked or unlocked on an
+  // active card (`operation`: "install", "delete", "lock", "unlock"; `app`
+  // its name, `aid` its AID in hex): recorded, no change of state.
+  Result<void, RecordsError> record_application_change(std::string_view serial,
+                                                       std::string_view operation,
+                                                       std::string_view app, std::string_view aid,
+                                                       const Actor& actor);
   // Accepted only for an active card on or before its expiry date; otherwise
   // the verdict says why. Errors only for malformed input or storage.
   Result<WindowCheck, RecordsError> window_check(std::string_view serial, std::string_view today);

@@ -6,6 +6,8 @@
 // scenario `issuance`.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -216,4 +218,109 @@ TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the 
   CHECK(verify(kResidentPassword) == 1);
   auto history = c.json({"history", "--card", serial});
   CHECK(history.doc()["events"].back()["action"] == "password_reset");
+}
+
+TEST_CASE("juki-issuer: a lost card's certificates are revoked by its serial, and published",
+          "[issuer-cli][pki]") {
+  Counter c;
+  const auto card = c.active("12345678903");
+  const std::string kept = c.pki + "/cards/" + card.serial;
+  for (const char* name : {"card", "jpki-auth", "jpki-sign"})
+    REQUIRE(std::filesystem::exists(kept + "/" + name + ".cert.der"));
+  const std::string sign = kept + "/jpki-sign.cert.der";
+  CHECK(run(c.dir, JUKI_PKI, {"verify", c.pki, sign}).exit == 0);
+
+  auto lost = c.json({"lost", card.serial, "--reason", "lost on a train", "--pki", c.pki});
+  REQUIRE(lost.exit == 0);
+  const auto doc = lost.doc();
+  CHECK(doc["card"]["state"] == "lost");
+  REQUIRE(doc["revoked"].size() == 3);
+  for (const auto& r : doc["revoked"]) CHECK(r["already"] == false);
+  REQUIRE(run(c.dir, JUKI_PKI, {"crl", c.pki, "--ca", "jpki-sign"}).exit == 0);
+  auto verified = run(c.dir, JUKI_PKI, {"--json", "verify", c.pki, sign});
+  CHECK(verified.exit == 1);
+  CHECK(verified.doc()["error"]["kind"] == "revoked");
+
+  // Found and returned: recorded, its certificates revoked already.
+  auto returned = c.json({"return", card.serial, "--reason", "found", "--pki", c.pki});
+  REQUIRE(returned.exit == 0);
+  const auto again = returned.doc();
+  REQUIRE(again["revoked"].size() == 3);
+  for (const auto& r : again["revoked"]) CHECK(r["already"] == true);
+
+  // A card whose certificates the directory does not keep: recorded, then exit 3.
+  const auto other = c.active("98765432103");
+  std::filesystem::remove_all(c.pki + "/cards/" + other.serial);
+  auto missing = c.json({"lost", other.serial, "--reason", "stolen", "--pki", c.pki});
+  CHECK(missing.exit == 3);
+  CHECK(missing.doc()["error"]["kind"] == "io");
+  CHECK(c.card_state(other.serial) == "lost");
+}
+
+TEST_CASE(
+    "juki-issuer apps: municipal applications installed, locked, listed and deleted on an "
+    "active card as the municipality's app-authority, recorded",
+    "[issuer-cli]") {
+  Counter c;
+  const auto card = c.active("12345678903");
+  for (const auto& [role, out] : {std::pair{"app-authority", "apps"}, {"window", "window"}})
+    REQUIRE(run(c.dir, JUKI_PKI,
+                {"issue", c.pki, "--ca", "terminal", "--role", role, "--municipality", "131016",
+                 "--subject", std::string(role) + " 1", "--out", c.dir.file(out)})
+                .exit == 0);
+  auto apps = [&](std::vector<std::string> args, const std::string& authority = "apps") {
+    args.insert(args.begin() + 1, card.serial);
+    args.insert(args.begin(), "apps");
+    if (args[1] != "list")
+      args.insert(args.end(), {"--pki", c.pki, "--authority", c.dir.file(authority)});
+    args.insert(args.end(), {"--in-process", card.image});
+    return c.json(args);
+  };
+  auto listed = [&] {
+    auto r = apps({"list"});
+    REQUIRE(r.exit == 0);
+    std::map<std::string, std::string> states;
+    const auto doc = r.doc();  // kept: a range-for over a part of a temporary dangles
+    for (const auto& a : doc["applications"])
+      states[a["aid"].get<std::string>()] = a["state"].get<std::string>();
+    return states;
+  };
+  const std::string seal = "F04A554B495345414C", library = "F04A554B494C4942";
+  CHECK(listed().count(seal) == 0);
+
+  auto installed = apps({"install", "--app", "seal", "--number", "131016-SEAL-0042"});
+  REQUIRE(installed.exit == 0);
+  CHECK(installed.doc()["aid"] == seal);
+  CHECK(installed.doc()["keys"].size() == 1);
+  REQUIRE(apps({"install", "--app", "library", "--number", "LIB-1", "--branch", "Kanda"}).exit ==
+          0);
+  REQUIRE(apps({"lock", "--app", "library"}).exit == 0);
+  auto states = listed();
+  CHECK(states[seal] == "installed");
+  CHECK(states[library] == "locked");
+
+  // Refusals: a window's key (the card says 6982), a number too long for
+  // its file, a card that is not active; nothing changes or is recorded.
+  auto by_window = apps({"delete", "--app", "seal"}, "window");
+  CHECK(by_window.exit == 1);
+  CHECK(by_window.doc()["error"]["message"].get<std::string>().find("6982") != std::string::npos);
+  CHECK(apps({"install", "--app", "kiosk", "--number", std::string(17, '7')}).exit == 2);
+  CHECK(listed().count(seal) == 1);
+
+  REQUIRE(apps({"delete", "--app", "seal"}).exit == 0);
+  CHECK(listed().count(seal) == 0);
+
+  const auto history = c.json({"history", "--card", card.serial}).doc();
+  std::vector<std::string> changes;
+  for (const auto& e : history["events"])
+    if (e["action"] == "municipal_application")
+      changes.push_back(e["detail"]["operation"].get<std::string>() + " " +
+                        e["detail"]["app"].get<std::string>());
+  CHECK(changes ==
+        std::vector<std::string>{"install seal", "install library", "lock library", "delete seal"});
+
+  REQUIRE(c.issuer({"suspend", card.serial, "--reason", "reported lost"}).exit == 0);
+  auto suspended = apps({"unlock", "--app", "library"});
+  CHECK(suspended.exit == 1);
+  CHECK(suspended.doc()["error"]["kind"] == "wrong_state");
 }

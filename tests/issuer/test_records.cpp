@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -1240,5 +1241,83 @@ TEST_CASE("records: the schema itself refuses what the rules refuse", "[records]
     REQUIRE_FALSE(e.ok());
     CHECK(e.error().code == r.code);
   }
+  CHECK(dump(f.path) == before);
+}
+
+TEST_CASE(
+    "records: a schema 1 file opens as schema 2 with every row and event kept, still "
+    "append-only, and then takes municipal application events",
+    "[records][schema]") {
+  test::TempDir dir;
+  const std::string path = dir.file("v1.db");
+  std::filesystem::copy_file(JUKI_RECORDS_V1, path);
+  auto pragma = [&](const std::string& sql) {
+    auto raw = sqlite::Database::open(path, sqlite::OpenMode::existing);
+    REQUIRE(raw.ok());
+    auto st = raw->prepare(sql);
+    REQUIRE(st.ok());
+    REQUIRE(*st->step());
+    return st->text(0);
+  };
+  REQUIRE(pragma("PRAGMA user_version") == "1");
+  const auto before = dump(path);
+  REQUIRE(before.at("events").size() == 7);
+
+  TestClock clock;
+  Records db = must(Records::open(path, clock.fn()));
+  CHECK(pragma("PRAGMA user_version") == "2");
+  CHECK(dump(path) == before);  // the same tables, the same rows: no events_v1 left
+  CHECK(pragma("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'") == "2");
+  CHECK(pragma("SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE type = "
+               "'index' AND tbl_name = 'events' ORDER BY name)") ==
+        "events_application,events_card");
+  {
+    auto raw = sqlite::Database::open(path, sqlite::OpenMode::existing);
+    REQUIRE(raw.ok());
+    CHECK_FALSE(raw->exec("UPDATE events SET detail = '{}' WHERE seq = 1").ok());
+    CHECK_FALSE(raw->exec("DELETE FROM events WHERE seq = 7").ok());
+    CHECK_FALSE(raw->exec("INSERT INTO events (at, operator_id, terminal_id, action, "
+                          "application_id, detail) VALUES ('x', 'o', 't', 'nonsense', 1, '{}')")
+                    .ok());
+  }
+
+  // The file's one card is active: a municipal application installed on it.
+  const std::string card = "215211068A9056B2";
+  REQUIRE(must(db.card(card)).state == CardState::active);
+  must(db.record_application_change(card, "install", "seal", "f04a554b495345414c", kClerk));
+  const auto events = must(db.events_of_card(card));
+  REQUIRE(events.size() == 6);
+  CHECK(events.back().action == "municipal_application");
+  const auto detail = nlohmann::json::parse(events.back().detail);
+  CHECK(detail ==
+        nlohmann::json{{"operation", "install"}, {"app", "seal"}, {"aid", "F04A554B495345414C"}});
+  CHECK(events.back().operator_id == kClerk.operator_id);
+
+  // Opened again: version 2 as it is.
+  must(Records::open(path, clock.fn()));
+  CHECK(pragma("SELECT count(*) FROM events") == "8");
+}
+
+TEST_CASE("records: a municipal application change is recorded for an active card only",
+          "[records]") {
+  Fixture f;
+  const auto app = f.registered(resident(71));
+  must(f.db.begin_personalization(app.id, serial(71), kClerk));
+  must(f.db.finish_personalization(serial(71), "20240401", kClerk));
+  const auto before = dump(f.path);
+  CHECK(refusal(f.db.record_application_change(serial(71), "install", "seal", "F04A554B495345414C",
+                                               kClerk))
+            .kind == Kind::wrong_state);
+  CHECK(refusal(f.db.record_application_change(serial(71), "format", "seal", "F04A554B495345414C",
+                                               kClerk))
+            .kind == Kind::invalid_input);
+  CHECK(
+      refusal(f.db.record_application_change(serial(71), "lock", "", "F04A554B495345414C", kClerk))
+          .kind == Kind::invalid_input);
+  CHECK(refusal(f.db.record_application_change(serial(71), "lock", "seal", "F04A", kClerk)).kind ==
+        Kind::invalid_input);
+  CHECK(refusal(f.db.record_application_change(serial(72), "lock", "seal", "F04A554B495345414C",
+                                               kClerk))
+            .kind == Kind::not_found);
   CHECK(dump(f.path) == before);
 }
