@@ -100,8 +100,7 @@ int save_authorities(const std::string& dir,
                      const std::vector<std::pair<std::string, pki::KeyAndCert>>& all, Output& out) {
   out.doc = {{"ok", true}, {"dir", dir}, {"certificates", json::object()}};
   for (const auto& [stem, kc] : all) {
-    if (auto ok = kc.key.save(key_path(dir, stem)); !ok) return fail(out, from_pki(ok.error()));
-    if (auto ok = pki::write_new_file(cert_path(dir, stem), kc.cert.der(), 0644); !ok)
+    if (auto ok = pki::directory::save_authority(dir, stem, kc); !ok)
       return fail(out, from_pki(ok.error()));
     out.doc["certificates"][stem] = {{"key", key_path(dir, stem)},
                                      {"cert", cert_path(dir, stem)},

@@ -47,6 +47,12 @@ Result<KeyAndCert, PkiError> load_jpki_ca(const std::string& dir, JpkiKind kind)
   return load_authority(dir, jpki_stem(kind), KeyAlgorithm::rsa2048);
 }
 
+Result<void, PkiError> save_authority(const std::string& dir, std::string_view stem,
+                                      const KeyAndCert& authority) {
+  if (auto ok = authority.key.save(key_path(dir, stem)); !ok) return ok;
+  return write_new_file(cert_path(dir, stem), authority.cert.der(), 0644);
+}
+
 }  // namespace juki::pki::directory
 
 // ------------------------------------------------------------ issuing authorities, the index

@@ -31,6 +31,10 @@ Result<KeyAndCert, PkiError> load_authority(const std::string& dir, std::string_
                                             KeyAlgorithm algorithm = KeyAlgorithm::p256);
 Result<KeyAndCert, PkiError> load_ca(const std::string& dir, CaKind kind);
 Result<KeyAndCert, PkiError> load_jpki_ca(const std::string& dir, JpkiKind kind);
+// Writes an authority as `juki-pki init` does: STEM.key.pem (0600) and
+// STEM.cert.der (0644) in `dir`, never overwriting either (kind io).
+Result<void, PkiError> save_authority(const std::string& dir, std::string_view stem,
+                                      const KeyAndCert& authority);
 
 // ------------------------------------------------------------ issuing authorities
 

@@ -72,16 +72,13 @@ struct PkiDirectory {
   static issuance::Authorities written(const std::string& dir) {
     namespace d = pki::directory;
     const auto& i = issuer();
-    REQUIRE(
-        pki::write_new_file(d::cert_path(dir, d::kRootStem), i.authorities.root.der(), 0644).ok());
-    const std::pair<const pki::KeyAndCert*, std::string> cas[] = {
+    const std::pair<const pki::KeyAndCert*, std::string> all[] = {
+        {&i.p.root, std::string(d::kRootStem)},
         {&i.authorities.card_ca, d::ca_stem(pki::CaKind::card)},
         {&i.authorities.jpki_auth, d::jpki_stem(pki::JpkiKind::auth)},
         {&i.authorities.jpki_sign, d::jpki_stem(pki::JpkiKind::sign)}};
-    for (const auto& [ca, stem] : cas) {
-      REQUIRE(ca->key.save(d::key_path(dir, stem)).ok());
-      REQUIRE(pki::write_new_file(d::cert_path(dir, stem), ca->cert.der(), 0644).ok());
-    }
+    for (const auto& [authority, stem] : all)
+      REQUIRE(d::save_authority(dir, stem, *authority).ok());
     auto loaded = issuance::Authorities::load(dir);
     INFO((loaded ? std::string() : loaded.error()));
     REQUIRE(loaded.ok());
