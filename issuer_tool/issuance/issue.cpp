@@ -1,6 +1,7 @@
 #include "issuer_tool/issuance/issue.hpp"
 
 #include <fstream>
+#include <iterator>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -9,16 +10,15 @@
 
 namespace juki::issuance {
 
-Result<CounterKeys, KeysFileError> load_counter_keys(const std::string& path) {
+Result<CounterKeys, KeysFileError> parse_counter_keys(std::string_view text,
+                                                      const std::string& where) {
   using nlohmann::json;
-  std::ifstream in(path);
-  if (!in) return unexpected(KeysFileError{true, "cannot read " + path});
-  json j = json::parse(in, nullptr, false);
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("transport_key") ||
       !j.contains("admin_master") || !j["transport_key"].is_string() ||
       !j["admin_master"].is_string())
     return unexpected(
-        KeysFileError{false, path + ": not a counter keys file (transport_key, admin_master)"});
+        KeysFileError{false, where + ": not a counter keys file (transport_key, admin_master)"});
   auto tk = from_hex(j["transport_key"].get<std::string>());
   auto am = from_hex(j["admin_master"].get<std::string>());
   auto aes = [](const std::optional<Bytes>& k) {
@@ -26,8 +26,16 @@ Result<CounterKeys, KeysFileError> load_counter_keys(const std::string& path) {
   };
   if (!aes(tk) || !aes(am))
     return unexpected(
-        KeysFileError{false, path + ": the keys must be AES keys (16, 24 or 32 bytes of hex)"});
+        KeysFileError{false, where + ": the keys must be AES keys (16, 24 or 32 bytes of hex)"});
   return CounterKeys{*tk, *am};
+}
+
+Result<CounterKeys, KeysFileError> load_counter_keys(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unexpected(KeysFileError{true, "cannot read " + path});
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return unexpected(KeysFileError{true, "cannot read " + path});
+  return parse_counter_keys(text, path);
 }
 
 bool IssueError::transport() const {
@@ -87,8 +95,7 @@ Result<Issued, IssueError> issue_one(records::Records& records, host::Transport&
   auto made = personalize(t, *opened, authorities, keys, order, progress.step);
   if (!made) {
     e.card = made.error();
-    if (e.card.kind == Failure::Kind::transport ||
-        e.card.kind == Failure::Kind::pki_directory) {
+    if (e.card.kind == Failure::Kind::transport || e.card.kind == Failure::Kind::pki_directory) {
       // Left in personalization: the same card, opened again, resumes it.
       e.kind = IssueError::Kind::left_personalizing;
       return unexpected(std::move(e));

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "host_middleware/transport/transport.hpp"
@@ -25,6 +26,9 @@ struct KeysFileError {
   std::string message;
 };
 Result<CounterKeys, KeysFileError> load_counter_keys(const std::string& path);
+// The same for the file's text; `where` names it in the messages.
+Result<CounterKeys, KeysFileError> parse_counter_keys(std::string_view text,
+                                                      const std::string& where);
 
 struct IssueError {
   enum class Kind : std::uint8_t {

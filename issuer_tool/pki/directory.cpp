@@ -219,16 +219,10 @@ const IssuedEntry* Index::find(std::string_view serial) const {
   return const_cast<Index*>(this)->find(serial);
 }
 
-Result<Index, PkiError> load_index(const std::string& dir, std::string_view stem,
-                                   const Certificate& ca) {
-  const std::string path = index_path(dir, stem);
-  std::error_code ec;
-  if (fs::symlink_status(path, ec).type() == fs::file_type::not_found)
-    return Index{std::string(stem), ca.serial_hex(), 0, {}};
-  auto bytes = read_file(path);
-  if (!bytes) return unexpected(bytes.error());
-  const json j = json::parse(bytes->begin(), bytes->end(), nullptr, false);
-  if (j.is_discarded()) return fail(PkiErrorKind::malformed, path + " is not JSON");
+Result<Index, PkiError> parse_index(ByteView bytes, std::string_view stem, const Certificate& ca,
+                                    const std::string& where) {
+  const json j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded()) return fail(PkiErrorKind::malformed, where + " is not JSON");
   try {
     if (!j.is_object() || j.at("format") != kIndexFormat)
       throw BadIndex{"not a juki-pki index (format \"" + std::string(kIndexFormat) + "\")"};
@@ -244,10 +238,21 @@ Result<Index, PkiError> load_index(const std::string& dir, std::string_view stem
     for (const json& e : j.at("certificates")) index.certificates.push_back(entry_from_json(e));
     return index;
   } catch (const BadIndex& e) {
-    return fail(PkiErrorKind::malformed, path + ": " + e.why);
+    return fail(PkiErrorKind::malformed, where + ": " + e.why);
   } catch (const json::exception& e) {
-    return fail(PkiErrorKind::malformed, path + ": " + e.what());
+    return fail(PkiErrorKind::malformed, where + ": " + e.what());
   }
+}
+
+Result<Index, PkiError> load_index(const std::string& dir, std::string_view stem,
+                                   const Certificate& ca) {
+  const std::string path = index_path(dir, stem);
+  std::error_code ec;
+  if (fs::symlink_status(path, ec).type() == fs::file_type::not_found)
+    return Index{std::string(stem), ca.serial_hex(), 0, {}};
+  auto bytes = read_file(path);
+  if (!bytes) return unexpected(bytes.error());
+  return parse_index(*bytes, stem, ca, path);
 }
 
 Result<IssuedEntry, PkiError> record_issued(const std::string& dir, std::string_view stem,

@@ -85,6 +85,9 @@ struct Index {
 // malformed for a file that is not an index of this CA (`ca` given: its serial).
 Result<Index, PkiError> load_index(const std::string& dir, std::string_view stem,
                                    const Certificate& ca);
+// The same for the file's bytes; `where` names them in the messages.
+Result<Index, PkiError> parse_index(ByteView bytes, std::string_view stem, const Certificate& ca,
+                                    const std::string& where);
 
 // Records `cert` (issued by the authority `stem`, written to `path`) in the
 // index, under the directory's lock, replacing the file atomically. Refused
