@@ -869,7 +869,9 @@ $(cat "$work/out")"
 # personalizes a blank card in a reader; the card is removed half-way and
 # resumed; hand-over, activation at the keypad; a window terminal accepts it
 # (records) and reads the resident code under secure messaging after the
-# password; suspended, it is refused at the window.
+# password; the seal registration is installed on it by the app-authority;
+# suspended, it is refused at the window; reported lost, its certificates are
+# revoked and the CRL makes verify refuse them.
 scenario_issuance() {
   step "issuance: a blank card issued at the counter over PC/SC, activated and used at a window"
   local pki="$work/iss-pki" img="$work/issuance.img" db="$work/issuance.db" keys="$work/keys.json"
@@ -933,6 +935,22 @@ scenario_issuance() {
   [[ "$out" == 3132333435363738393033 ]] || fail "resident code under SM: '$out', want 12345678903 in ASCII"
   check "the window accepts it (records) and reads the resident code under SM after the password"
 
+  # A municipal application on the card over PC/SC (the card manager's
+  # extended INSTALL), authorized by the municipality's app-authority.
+  "$pki_tool" issue "$pki" --ca terminal --role app-authority --municipality 131016 \
+    --subject "apps 1" --out "$pki/apps" >/dev/null || fail "juki-pki issue (app-authority) failed"
+  rc=$(iss apps install "$serial" --app seal --number 131016-SEAL-0042 --pki "$pki" \
+    --authority "$pki/apps" --reader "$R0")
+  ((rc == 0)) || fail "apps install exited $rc: $(cat "$work/out" "$work/err")"
+  rc=$(iss apps list "$serial" --reader "$R0")
+  ((rc == 0)) || fail "apps list exited $rc: $(cat "$work/err")"
+  [[ "$(jq -r '.applications[] | select(.aid == "F04A554B495345414C") | .state' "$work/out")" == installed ]] ||
+    fail "the seal registration is not on the card: $(cat "$work/out")"
+  rc=$(iss history --card "$serial")
+  [[ "$(jq -r '.events[-1].action' "$work/out")" == municipal_application ]] ||
+    fail "the install is not in the audit trail: $(cat "$work/out")"
+  check "seal registration (印鑑登録証) installed over PC/SC by the app-authority, listed, recorded"
+
   rc=$(iss suspend "$serial" --reason "reported lost")
   ((rc == 0)) || fail "suspend exited $rc"
   rc=$(iss check "$serial")
@@ -946,6 +964,15 @@ scenario_issuance() {
   [[ -z "$(trace_pairs 0 | awk '{print $1}' | grep -E '^00(2A|86|82)' || true)" ]] ||
     fail "the window terminal authenticated with a suspended card: $(trace_pairs 0)"
   check "suspended: refused at the window (juki-issuer check exit 1; juki-terminal --records exit 1 before any authentication)"
+
+  rc=$(iss lost "$serial" --reason "not found" --pki "$pki")
+  ((rc == 0)) || fail "lost --pki exited $rc: $(cat "$work/out" "$work/err")"
+  [[ "$(jq -r '.revoked | length' "$work/out")" == 3 ]] || fail "not 3 certificates revoked: $(cat "$work/out")"
+  "$pki_tool" crl "$pki" --ca jpki-auth >/dev/null || fail "juki-pki crl failed"
+  rc=$(run_rc "$pki_tool" --json verify "$pki" "$pki/cards/$serial/jpki-auth.cert.der")
+  ((rc == 1)) && [[ "$(jq -r .error.kind "$work/out")" == revoked ]] ||
+    fail "the lost card's JPKI certificate still verifies: exit $rc $(cat "$work/out")"
+  check "recorded lost with its three certificates revoked by serial; the CRL makes verify refuse the JPKI one"
 }
 
 # 11. Batch issuance (委託発行, specs/issuance.md 4): juki-issuer batch personalizes
