@@ -59,10 +59,13 @@ Application seal_registration(const SealRegistration& data) {
   app.df = 0x5100;
   app.pins.push_back({.ref = 1, .format = 1, .min_length = 4, .max_length = 4, .retry_limit = 3});
   app.keys = {1};
+  app.files.push_back({transparent(0x5101, SealRegistration::kNumberSize, 1, AccessRule::always()),
+                       text(data.registration_number, SealRegistration::kNumberSize),
+                       {}});
   app.files.push_back(
-      {transparent(0x5101, 32, 1, AccessRule::always()), text(data.registration_number, 32), {}});
-  app.files.push_back(
-      {transparent(0x5102, 64, 2, AccessRule::pin(kPin1)), text(data.registrant, 64), {}});
+      {transparent(0x5102, SealRegistration::kRegistrantSize, 2, AccessRule::pin(kPin1)),
+       text(data.registrant, SealRegistration::kRegistrantSize),
+       {}});
   app.files.push_back({records(FileType::linear_variable, 0x5103, 64, 4, 3, AccessRule::pin(kPin1),
                                AccessRule::never(), AccessRule::pin(kPin1)),
                        {},
@@ -77,14 +80,16 @@ Application library_card(const LibraryCard& data) {
   app.df = 0x5200;
   app.pins.push_back({.ref = 1, .format = 1, .min_length = 4, .max_length = 8, .retry_limit = 5});
   app.keys = {1};
-  app.files.push_back(
-      {transparent(0x5201, 16, 1, AccessRule::always()), text(data.member_number, 16), {}});
+  app.files.push_back({transparent(0x5201, LibraryCard::kNumberSize, 1, AccessRule::always()),
+                       text(data.member_number, LibraryCard::kNumberSize),
+                       {}});
   app.files.push_back({records(FileType::linear_fixed, 0x5202, 32, 10, 2, AccessRule::pin(kPin1),
                                AccessRule::pin(kPin1), AccessRule::pin(kPin1)),
                        {},
                        {}});
-  app.files.push_back({transparent(0x5203, 32, 3, AccessRule::always(), AccessRule::pin(kPin1)),
-                       text(data.branch, 32),
+  app.files.push_back({transparent(0x5203, LibraryCard::kBranchSize, 3, AccessRule::always(),
+                                   AccessRule::pin(kPin1)),
+                       text(data.branch, LibraryCard::kBranchSize),
                        {}});
   return with_quota(std::move(app));
 }
@@ -98,8 +103,9 @@ Application kiosk_access(const KioskAccess& data) {
       {.ref = 1, .format = 1, .min_length = 4, .max_length = 4, .retry_limit = 3, .puk_ref = 2});
   app.pins.push_back({.ref = 2, .format = 1, .min_length = 8, .max_length = 8, .retry_limit = 5});
   app.keys = {1, 2};
-  app.files.push_back(
-      {transparent(0x5301, 16, 1, AccessRule::always()), text(data.access_id, 16), {}});
+  app.files.push_back({transparent(0x5301, KioskAccess::kAccessIdSize, 1, AccessRule::always()),
+                       text(data.access_id, KioskAccess::kAccessIdSize),
+                       {}});
   Bytes permissions = data.permissions;
   permissions.resize(8, 0);
   app.files.push_back({transparent(0x5302, 8, 2, AccessRule::pin(kPin1)), permissions, {}});

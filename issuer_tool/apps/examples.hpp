@@ -19,6 +19,9 @@ namespace juki::card_manager {
 //     EF 5102 transparent 64, SFI 2: the registrant; read PIN 81
 //     EF 5103 linear variable 4 x 64, SFI 3: seal certificates issued; read, append PIN 81
 struct SealRegistration {
+  // The sizes of EF 5101 and 5102: longer text does not fit (a shorter one is
+  // padded with spaces).
+  static constexpr std::uint32_t kNumberSize = 32, kRegistrantSize = 64;
   std::string registration_number = "131016-SEAL-0000123";
   std::string registrant = "JUKI TARO / 1980-01-01";
 };
@@ -31,6 +34,7 @@ Application seal_registration(const SealRegistration& data = {});
 //     EF 5202 linear fixed 10 x 32, SFI 2: loans; read, update, append PIN 81
 //     EF 5203 transparent 32, SFI 3: home branch; read always, update PIN 81
 struct LibraryCard {
+  static constexpr std::uint32_t kNumberSize = 16, kBranchSize = 32;  // EF 5201, 5203
   std::string member_number = "LIB-0004217";
   std::string branch = "Chiyoda central";
 };
@@ -45,6 +49,7 @@ Application library_card(const LibraryCard& data = {});
 //     EF 5302 transparent 8, SFI 2: certificates it may print; read PIN 81
 //     EF 5303 linear variable 16 x 48, SFI 3: use log; read, append PIN 81
 struct KioskAccess {
+  static constexpr std::uint32_t kAccessIdSize = 16;  // EF 5301
   std::string access_id = "KIOSK-0000017";
   Bytes permissions = {0x07, 0, 0, 0, 0, 0, 0, 0};  // copy of residence, seal, tax
 };

@@ -11,7 +11,6 @@
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -27,6 +26,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apps/juki/layout.hpp"
 #include "common/bytes.hpp"
+#include "common/card_information.hpp"
 #include "host_middleware/cli/card_connection.hpp"
 #include "host_middleware/cli/cli_output.hpp"
 #include "host_middleware/cli/secret_input.hpp"
@@ -35,6 +35,7 @@
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/cli/batch_command.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
+#include "issuer_tool/face/era.hpp"
 #include "issuer_tool/face/face.hpp"
 #include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/issue.hpp"
@@ -57,6 +58,11 @@ using host::cli::kExitRefused;
 using host::cli::kExitUsage;
 using host::cli::Output;
 using host::cli::usage;
+
+// The card refused (exit 1) or went away (exit 3).
+Failure from_perso(const host::perso::Error& e) {
+  return {e.transport ? kExitIo : kExitRefused, "card", e.describe()};
+}
 
 Failure from_records(const rec::RecordsError& e) {
   const bool io =
@@ -443,8 +449,7 @@ Result<void, Failure> select_juki_ap(host::Transport& t) {
   if (auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
                                      "SELECT Juki AP");
       !r)
-    return unexpected(
-        Failure{r.error().transport ? kExitIo : kExitRefused, "card", r.error().describe()});
+    return unexpected(from_perso(r.error()));
   return {};
 }
 
@@ -499,9 +504,7 @@ int cmd_activate(const Globals& g, const std::string& serial, const CardArgs& ca
       apdu::encode_command(0x00, 0x24, 0x01, card_os::apps::juki_ap::kPasswordP2,
                            as_bytes(*password)),
       "CHANGE REFERENCE DATA password");
-  if (!set)
-    return fail(out,
-                {set.error().transport ? kExitIo : kExitRefused, "card", set.error().describe()});
+  if (!set) return fail(out, from_perso(set.error()));
   auto c = records->activate(serial, g.actor);
   if (!c) return fail(out, from_records(c.error()));
   print_card(out, *c);
@@ -539,9 +542,7 @@ int cmd_reset_password(const Globals& g, const std::string& serial, const std::s
       apdu::encode_command(0x00, 0x2C, 0x02, card_os::apps::juki_ap::kPasswordP2,
                            as_bytes(*password)),
       "RESET RETRY COUNTER password");
-  if (!reset)
-    return fail(
-        out, {reset.error().transport ? kExitIo : kExitRefused, "card", reset.error().describe()});
+  if (!reset) return fail(out, from_perso(reset.error()));
   auto recorded = records->record_password_reset(serial, identity, g.actor);
   if (!recorded) return fail(out, from_records(recorded.error()));
   out.doc = {{"ok", true}, {"card", serial}, {"password_reset", true}};
@@ -580,30 +581,33 @@ Result<std::string, Failure> field(const std::string& what, const std::string& v
 Result<card_manager::Application, Failure> municipal_app(const AppsArgs& a,
                                                          const rec::Person& person) {
   if (a.app == "seal") {
-    card_manager::SealRegistration d;
-    auto number = field("--number (the seal registration number)", a.number, 32);
+    using Seal = card_manager::SealRegistration;
+    Seal d;
+    auto number = field("--number (the seal registration number)", a.number, Seal::kNumberSize);
     if (!number) return unexpected(number.error());
     d.registration_number = *number;
-    const std::string birth = person.birth_date.substr(0, 4) + "-" +
-                              person.birth_date.substr(4, 2) + "-" + person.birth_date.substr(6);
-    auto registrant = field("--registrant", a.registrant.value_or(person.name + " / " + birth), 64);
+    const std::string birth = face::format_iso(*card_information::parse_date(person.birth_date));
+    auto registrant = field("--registrant", a.registrant.value_or(person.name + " / " + birth),
+                            Seal::kRegistrantSize);
     if (!registrant) return unexpected(registrant.error());
     d.registrant = *registrant;
     return card_manager::seal_registration(d);
   }
   if (a.app == "library") {
-    card_manager::LibraryCard d;
-    auto number = field("--number (the library member number)", a.number, 16);
+    using Library = card_manager::LibraryCard;
+    Library d;
+    auto number = field("--number (the library member number)", a.number, Library::kNumberSize);
     if (!number) return unexpected(number.error());
     d.member_number = *number;
-    auto branch = field("--branch", a.branch.value_or(d.branch), 32);
+    auto branch = field("--branch", a.branch.value_or(d.branch), Library::kBranchSize);
     if (!branch) return unexpected(branch.error());
     d.branch = *branch;
     return card_manager::library_card(d);
   }
   if (a.app == "kiosk") {
-    card_manager::KioskAccess d;
-    auto number = field("--number (the kiosk access identifier)", a.number, 16);
+    using Kiosk = card_manager::KioskAccess;
+    Kiosk d;
+    auto number = field("--number (the kiosk access identifier)", a.number, Kiosk::kAccessIdSize);
     if (!number) return unexpected(number.error());
     d.access_id = *number;
     return card_manager::kiosk_access(d);
@@ -612,10 +616,11 @@ Result<card_manager::Application, Failure> municipal_app(const AppsArgs& a,
 }
 
 // The AID of the application `name` (its data does not matter).
-Bytes municipal_aid(const std::string& name) {
+Result<Bytes, Failure> municipal_aid(const std::string& name) {
   if (name == "seal") return card_manager::seal_registration().aid;
   if (name == "library") return card_manager::library_card().aid;
-  return card_manager::kiosk_access().aid;
+  if (name == "kiosk") return card_manager::kiosk_access().aid;
+  return unexpected(usage("--app must be seal, library or kiosk"));
 }
 
 std::string life_cycle_name(std::uint8_t life_cycle) {
@@ -639,9 +644,7 @@ int cmd_apps_list(const Globals& g, const std::string& serial, const CardArgs& c
   if (!conn) return fail(out, conn.error());
   if (auto same = require_card((*conn)->t(), serial); !same) return fail(out, same.error());
   auto listed = enrolment::list_applications((*conn)->t());
-  if (!listed)
-    return fail(out, {listed.error().transport ? kExitIo : kExitRefused, "card",
-                      listed.error().describe()});
+  if (!listed) return fail(out, from_perso(listed.error()));
   json apps = json::array();
   for (const auto& l : *listed) {
     const std::string kind = l.kind == 0x01 ? "system" : "municipal";
@@ -666,9 +669,8 @@ int cmd_apps_change(const Globals& g, card_manager::Operation op, const std::str
   if (!records) return fail(out, records.error());
   auto card = recorded_in(*records, serial, rec::CardState::active, "active");
   if (!card) return fail(out, card.error());
-  const auto& names = municipal_app_names();
-  if (std::find(names.begin(), names.end(), a.app) == names.end())
-    return fail(out, usage("--app must be seal, library or kiosk"));
+  auto aid = municipal_aid(a.app);
+  if (!aid) return fail(out, aid.error());
   std::optional<card_manager::Application> app;
   if (op == card_manager::Operation::install) {
     auto application = records->application(card->application_id);
@@ -686,28 +688,24 @@ int cmd_apps_change(const Globals& g, card_manager::Operation op, const std::str
   if (!conn) return fail(out, conn.error());
   host::Transport& t = (*conn)->t();
   if (auto same = require_card(t, serial); !same) return fail(out, same.error());
-  const Bytes aid = app ? app->aid : municipal_aid(a.app);
-  auto card_failure = [](const host::perso::Error& e) {
-    return Failure{e.transport ? kExitIo : kExitRefused, "card", e.describe()};
-  };
   json keys = json::array();
   if (app) {
     auto generated = enrolment::install_application(t, authority, *app);
-    if (!generated) return fail(out, card_failure(generated.error()));
+    if (!generated) return fail(out, from_perso(generated.error()));
     for (const auto& k : *generated) keys.push_back({{"ref", k.ref}, {"point", to_hex(k.point)}});
-  } else if (auto done = enrolment::manage_application(t, authority, op, aid); !done) {
-    return fail(out, card_failure(done.error()));
+  } else if (auto done = enrolment::manage_application(t, authority, op, *aid); !done) {
+    return fail(out, from_perso(done.error()));
   }
   auto recorded = records->record_application_change(
-      serial, std::string(card_manager::operation_name(op)), a.app, to_hex(aid), g.actor);
+      serial, std::string(card_manager::operation_name(op)), a.app, to_hex(*aid), g.actor);
   if (!recorded) return fail(out, from_records(recorded.error()));
   out.doc = {{"ok", true},
              {"card", serial},
              {"operation", card_manager::operation_name(op)},
              {"app", a.app},
-             {"aid", to_hex(aid)}};
+             {"aid", to_hex(*aid)}};
   if (app) out.doc["keys"] = keys;
-  out.text << "card " << serial << ": " << a.app << " (" << to_hex(aid)
+  out.text << "card " << serial << ": " << a.app << " (" << to_hex(*aid)
            << "): " << card_manager::operation_name(op) << " done\n";
   return kExitOk;
 }
