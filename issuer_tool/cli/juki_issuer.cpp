@@ -34,6 +34,7 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/cli/batch_command.hpp"
+#include "issuer_tool/cli/pki_failure.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/face/era.hpp"
 #include "issuer_tool/face/face.hpp"
@@ -723,12 +724,11 @@ int revoke_card(const std::string& pki_dir, const std::string& what, const rec::
   auto revoked =
       issuance::revoke_card_certificates(pki_dir, card.serial, reason, std::time(nullptr));
   if (!revoked) {
-    const bool io = revoked.error().kind == pki::PkiErrorKind::io;
-    return fail(out,
-                {io ? kExitIo : kExitRefused, std::string(pki::to_string(revoked.error().kind)),
-                 "card " + card.serial + " is recorded " + std::string(rec::to_string(card.state)) +
-                     ", but its certificates were not revoked: " + revoked.error().message +
-                     " (juki-pki revoke " + pki_dir + " CERT)"});
+    Failure f = issuer_cli::from_pki(revoked.error());
+    f.message = "card " + card.serial + " is recorded " + std::string(rec::to_string(card.state)) +
+                ", but its certificates were not revoked: " + f.message + " (juki-pki revoke " +
+                pki_dir + " CERT)";
+    return fail(out, f);
   }
   json list = json::array();
   for (const auto& r : *revoked) {

@@ -15,6 +15,7 @@
 
 #include "common/bytes.hpp"
 #include "host_middleware/cli/cli_output.hpp"
+#include "issuer_tool/cli/pki_failure.hpp"
 #include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 
@@ -33,10 +34,7 @@ using host::cli::kExitUsage;
 using host::cli::Output;
 using host::cli::usage;
 
-Failure from_pki(const pki::PkiError& e) {
-  return {e.kind == pki::PkiErrorKind::io ? kExitIo : kExitRefused,
-          std::string(pki::to_string(e.kind)), e.message};
-}
+using issuer_cli::from_pki;
 
 // The files of a PKI directory (specs/pki.md "Files").
 using pki::directory::ca_stem;
