@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "issuer_tool/issuance/batch.hpp"
 
 namespace juki::issuer_cli {
@@ -24,18 +26,12 @@ using nlohmann::json;
 namespace iss = juki::issuance;
 namespace rec = juki::records;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitIo = 3;
-
-int fail(json& doc, int exit, const std::string& kind, const std::string& message,
-         json extra = json::object()) {
-  doc = {{"ok", false}, {"error", {{"kind", kind}, {"message", message}}}};
-  for (auto& [k, v] : extra.items()) doc["error"][k] = v;
-  std::cerr << "juki-issuer: " << message << "\n";
-  return exit;
-}
+using host::cli::fail;
+using host::cli::kExitIo;
+using host::cli::kExitOk;
+using host::cli::kExitUsage;
+using host::cli::Output;
+constexpr int kExitFailed = host::cli::kExitRefused;  // some applications failed
 
 std::string fixed(double v, int decimals) {
   char buf[64];
@@ -199,15 +195,17 @@ CLI::App* add_batch_command(CLI::App& app, BatchArgs& a) {
   return cmd;
 }
 
-int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Actor& actor, json& doc,
-                      std::ostream& text) {
+int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Actor& actor,
+                      Output& out) {
+  json& doc = out.doc;
+  std::ostream& text = out.text;
   const bool pcsc = !a.readers.empty();
   if (pcsc == !a.in_process_dir.empty())
-    return fail(doc, kExitUsage, "usage",
-                "batch: give --reader R (repeatable) or --in-process DIR");
+    return fail(out,
+                {kExitUsage, "usage", "batch: give --reader R (repeatable) or --in-process DIR"});
   if (pcsc && a.workers != 1)
-    return fail(doc, kExitUsage, "usage",
-                "batch: --workers is for --in-process; one worker per --reader");
+    return fail(out, {kExitUsage, "usage",
+                      "batch: --workers is for --in-process; one worker per --reader"});
 
   // The file holds the residents' PINs: say so when others can read it.
   struct stat st {};
@@ -216,16 +214,16 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
               << " holds JPKI PINs and is open to others (mode 0" << std::oct << (st.st_mode & 0777)
               << std::dec << "): chmod 600 it\n";
   std::ifstream in(a.file, std::ios::binary);
-  if (!in) return fail(doc, kExitIo, "io", "cannot read " + a.file);
+  if (!in) return fail(out, {kExitIo, "io", "cannot read " + a.file});
   std::ostringstream content;
   content << in.rdbuf();
-  if (in.bad()) return fail(doc, kExitIo, "io", "cannot read " + a.file);
+  if (in.bad()) return fail(out, {kExitIo, "io", "cannot read " + a.file});
 
   auto records = rec::Records::open(db);
   if (!records) {
     const bool input = records.error().kind == rec::RecordsError::Kind::invalid_input;
-    return fail(doc, input ? kExitUsage : kExitIo,
-                std::string(rec::to_string(records.error().kind)), records.error().message);
+    return fail(out, {input ? kExitUsage : kExitIo,
+                      std::string(rec::to_string(records.error().kind)), records.error().message});
   }
   iss::BatchDefaults defaults{
       records->municipality(),
@@ -241,13 +239,16 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
       message += "\n  " + (e.line == 0 ? std::string("file") : "line " + std::to_string(e.line)) +
                  ": " + e.message;
     }
-    return fail(doc, kExitUsage, "bad_file", message, {{"lines", lines}});
+    const int code = fail(out, {kExitUsage, "bad_file", message});
+    doc["error"]["lines"] = lines;
+    return code;
   }
 
   auto keys = iss::load_counter_keys(a.keys_file);
-  if (!keys) return fail(doc, keys.error().io ? kExitIo : kExitUsage, "keys", keys.error().message);
+  if (!keys)
+    return fail(out, {keys.error().io ? kExitIo : kExitUsage, "keys", keys.error().message});
   auto authorities = iss::Authorities::load(a.pki_dir);
-  if (!authorities) return fail(doc, kExitIo, "pki", authorities.error());
+  if (!authorities) return fail(out, {kExitIo, "pki", authorities.error()});
 
   std::unique_ptr<iss::BlankImages> images;
   std::vector<std::unique_ptr<iss::CardReader>> readers;
@@ -257,16 +258,16 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
     if (a.card_timeout > 0) wait = std::chrono::seconds(a.card_timeout);
     for (const std::string& r : a.readers) {
       auto reader = iss::PcscReader::open(r, wait);
-      if (!reader) return fail(doc, kExitIo, "pcsc", reader.error());
+      if (!reader) return fail(out, {kExitIo, "pcsc", reader.error()});
       if (!names.insert((*reader)->name()).second)
-        return fail(doc, kExitUsage, "usage",
-                    "batch: reader '" + (*reader)->name() + "' given twice");
+        return fail(out,
+                    {kExitUsage, "usage", "batch: reader '" + (*reader)->name() + "' given twice"});
       readers.push_back(std::move(*reader));
     }
   } else {
     std::error_code ec;
     std::filesystem::create_directories(a.in_process_dir, ec);
-    if (ec) return fail(doc, kExitIo, "io", a.in_process_dir + ": " + ec.message());
+    if (ec) return fail(out, {kExitIo, "io", a.in_process_dir + ": " + ec.message()});
     images = std::make_unique<iss::BlankImages>(a.in_process_dir, keys->transport_key);
     for (unsigned w = 0; w < a.workers; ++w)
       readers.push_back(
@@ -284,8 +285,8 @@ int run_batch_command(const BatchArgs& a, const std::string& db, const rec::Acto
   auto summary = iss::run_batch(*applications, readers, *authorities, *keys, options);
   progress.finish();
   if (!summary)
-    return fail(doc, kExitIo, std::string(rec::to_string(summary.error().kind)),
-                summary.error().message);
+    return fail(
+        out, {kExitIo, std::string(rec::to_string(summary.error().kind)), summary.error().message});
 
   json results = json::array();
   for (const iss::BatchOutcome& o : summary->outcomes) results.push_back(to_json(o));

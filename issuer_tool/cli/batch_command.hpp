@@ -3,13 +3,11 @@
 // or in-process workers, with progress on stderr and a summary on stdout.
 #pragma once
 
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
+#include "host_middleware/cli/cli_output.hpp"
 #include "issuer_tool/issuance/batch.hpp"
 #include "issuer_tool/records/records.hpp"
 
@@ -27,9 +25,9 @@ struct BatchArgs {
 CLI::App* add_batch_command(CLI::App& app, BatchArgs& args);
 
 // Runs it: the exit status (0 all issued, 1 some failed, 2 usage or a bad
-// file, 3 I/O). The summary goes to `doc` (--json) and `text`; progress and
-// errors to stderr.
+// file, 3 I/O). The summary goes to `out` (its document for --json, its
+// text); progress and errors to stderr.
 int run_batch_command(const BatchArgs& args, const std::string& db, const records::Actor& actor,
-                      nlohmann::json& doc, std::ostream& text);
+                      host::cli::Output& out);
 
 }  // namespace juki::issuer_cli

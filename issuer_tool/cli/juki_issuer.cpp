@@ -1091,7 +1091,7 @@ int main(int argc, char** argv) {
   else if (perso->parsed())
     code = cmd_personalize(g, pa, out);
   else if (batch->parsed())
-    code = juki::issuer_cli::run_batch_command(batch_args, g.db, g.actor, out.doc, out.text);
+    code = juki::issuer_cli::run_batch_command(batch_args, g.db, g.actor, out);
   else if (spoil->parsed())
     code = cmd_spoil(g, serial, reason, out);
   else if (face_cmd->parsed())
