@@ -25,4 +25,8 @@ Bytes card_signed_data(ByteView terminal_challenge, ByteView terminal_ephemeral,
                 {terminal_challenge, terminal_ephemeral, card_ephemeral, card_challenge});
 }
 
+Bytes personalization_key_input(ByteView card_challenge) {
+  return concat("JUKI-PS1", {card_challenge});
+}
+
 }  // namespace juki::secure_channel

@@ -33,4 +33,9 @@ Bytes terminal_signed_data(ByteView card_challenge, ByteView terminal_ephemeral)
 Bytes card_signed_data(ByteView terminal_challenge, ByteView terminal_ephemeral,
                        ByteView card_ephemeral, ByteView card_challenge);
 
+// The personalization session (specs/secure-channel.md 6): the input of
+// Z = AES-CMAC(K, "JUKI-PS1" ‖ rC), K the proved issuance key, rC the card's
+// challenge that the proof answered.
+Bytes personalization_key_input(ByteView card_challenge);
+
 }  // namespace juki::secure_channel

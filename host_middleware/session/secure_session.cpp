@@ -19,25 +19,8 @@ SessionError error(SessionError::Kind kind, std::string message, sw::Sw s = 0) {
   return SessionError{kind, s, std::move(message)};
 }
 
-// One step: sends the command, wants 9000, gives the data.
 Result<Bytes, SessionError> step(Transport& t, const char* name, const Bytes& command) {
-  auto r = t.transmit(command);
-  if (!r)
-    return unexpected(
-        error(SessionError::Kind::transport, std::string(name) + ": " + r.error().message));
-  auto response = apdu::Response::decode(*r);
-  if (!response)
-    return unexpected(
-        error(SessionError::Kind::protocol, std::string(name) + ": " + response.error()));
-  if (response->sw != sw::kOk) {
-    return unexpected(error(SessionError::Kind::refused,
-                            std::string(name) + ": the card answered " +
-                                to_hex(Bytes{static_cast<std::uint8_t>(response->sw >> 8),
-                                             static_cast<std::uint8_t>(response->sw)}) +
-                                " (" + sw::meaning(response->sw) + ")",
-                            response->sw));
-  }
-  return std::move(response->data);
+  return session_step(t, name, command);
 }
 
 }  // namespace
@@ -144,57 +127,6 @@ Result<std::unique_ptr<SecureSession>, SessionError> SecureSession::open(
   if (!keys) return unexpected(error(Kind::protocol, keys.error().message));
   CardIdentity card{std::move(*card_cert), std::move(verified->authorization)};
   return std::unique_ptr<SecureSession>(new SecureSession(t, std::move(*keys), std::move(card)));
-}
-
-SecureSession::SecureSession(Transport& inner, sm::SessionKeys keys, CardIdentity card)
-    : inner_(inner), keys_(std::move(keys)), card_(std::move(card)) {}
-
-SecureSession::~SecureSession() {
-  sm::wipe(keys_);
-}
-
-void SecureSession::end() {
-  sm::wipe(keys_);
-  active_ = false;
-}
-
-Result<Bytes, TransportError> SecureSession::transmit(ByteView command) {
-  if (!active_)
-    return unexpected(TransportError{"the secure session has ended; authenticate again"});
-  auto wrapped = sm::wrap_command(keys_, command);
-  if (!wrapped)
-    return unexpected(TransportError{"cannot protect the command: " + wrapped.error().message});
-  auto raw = inner_.transmit(*wrapped);
-  if (!raw) {
-    end();
-    return unexpected(raw.error());
-  }
-  auto plain = sm::unwrap_response(keys_, *raw);
-  if (!plain) {
-    end();
-    if (plain.error().kind == sm::Error::Kind::card_status) {
-      // The card refused our secure messaging and ended the session: its
-      // status word is the answer.
-      return apdu::Response{{}, plain.error().sw}.encode();
-    }
-    return unexpected(TransportError{"the card's answer failed secure messaging (" +
-                                     plain.error().message + "); the session has ended"});
-  }
-  return plain->encode();
-}
-
-Result<Bytes, TransportError> SecureSession::reset() {
-  end();
-  return inner_.reset();
-}
-
-Result<Bytes, TransportError> SecureSession::power_cycle() {
-  end();
-  return inner_.power_cycle();
-}
-
-std::string SecureSession::describe() const {
-  return inner_.describe() + " (secure messaging)";
 }
 
 }  // namespace juki::host::session

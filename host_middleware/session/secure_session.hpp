@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
+#include "host_middleware/session/sm_transport.hpp"
 #include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/pki/pki.hpp"
 
@@ -36,54 +36,27 @@ struct Credentials {
                                                    const std::string& prefix);
 };
 
-struct SessionError {
-  enum class Kind : std::uint8_t {
-    transport,       // the exchange itself failed
-    refused,         // the card answered a step with an error status word (`sw`)
-    untrusted_card,  // the card's chain or signature did not verify
-    protocol,        // the card's answer is malformed
-  };
-  Kind kind;
-  sw::Sw sw = 0;  // refused only
-  std::string message;
-};
-
 // What the host learned of the card.
 struct CardIdentity {
   pki::Certificate certificate;
   pki::Authorization authorization;  // role card, the issuing municipality
 };
 
-class SecureSession final : public Transport {
+class SecureSession final : public SmTransport {
  public:
   // Runs steps 1 to 5 on the channel of `inner`'s commands (the application
   // must be selected already). `now` (Unix seconds) checks the card's chain.
   static Result<std::unique_ptr<SecureSession>, SessionError> open(Transport& inner,
                                                                    const Credentials& credentials,
                                                                    std::int64_t now);
-  ~SecureSession() override;
 
-  // Protects `command`, sends it, checks and decrypts the answer. A response
-  // that fails its MAC, or a card that answers 6987/6988, ends the session:
-  // every later transmit fails.
-  Result<Bytes, TransportError> transmit(ByteView command) override;
-  // Resets end the session (the card forgets it too).
-  Result<Bytes, TransportError> reset() override;
-  Result<Bytes, TransportError> power_cycle() override;
-  Bytes atr() const override { return inner_.atr(); }
-  std::string describe() const override;
-
-  bool active() const { return active_; }
   const CardIdentity& card() const { return card_; }
 
  private:
-  SecureSession(Transport& inner, sm::SessionKeys keys, CardIdentity card);
-  void end();
+  SecureSession(Transport& inner, sm::SessionKeys keys, CardIdentity card)
+      : SmTransport(inner, std::move(keys)), card_(std::move(card)) {}
 
-  Transport& inner_;
-  sm::SessionKeys keys_;
   CardIdentity card_;
-  bool active_ = true;
 };
 
 }  // namespace juki::host::session
