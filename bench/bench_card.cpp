@@ -78,10 +78,10 @@ struct BenchCard {
     {
       auto t = host::InProcessTransport::connect(storage, random);
       if (!t) die("power-up: " + t.error().message);
-      check(host::perso::write_sample_layout(**t, {kTransportKey, kAdminKey, kResetKey}),
-            "write_sample_layout");
-      // Same session: the transport key's personalization rights still hold.
+      // One session: the transport key's personalization rights hold throughout.
       host::perso::Personalizer p(**t);
+      check(host::perso::write_sample_layout(p, {kTransportKey, kAdminKey, kResetKey}),
+            "write_sample_layout");
       check(p.select_fid(host::perso::kSampleDf), "select DF");
       card_os::FileSpec ef;
       ef.fid = kBenchEf;

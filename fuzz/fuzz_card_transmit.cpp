@@ -18,6 +18,12 @@
 //                     sequence 1, PIN unset); its PKI is made afresh in each process, so
 //                     certificates differ between runs, the card's behaviour does not
 //                 b & 0x80: in states 1 and 2, do NOT prove the transport key at power-up
+//                 A proof of the transport key that the card accepts opens the
+//                 personalization session (specs/secure-channel.md 6): the harness then
+//                 sends every command for that channel that it can protect under the
+//                 session, until a reset, a power cycle, another proof on that channel or
+//                 an answer in plain ends it; the invariants below hold for the outer
+//                 answer, and 6F00 is refused inside the protection too
 //   then frames, each
 //     [L][L bytes]          1 <= L <= 0xFD or L = 0xFF: one command APDU of L bytes
 //     [FE][N hi][N lo][N]   one command APDU of N bytes (extended lengths, up to 65535)
@@ -67,6 +73,8 @@
 #include "common/bytes.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
+#include "host_middleware/secure_messaging/secure_messaging.hpp"
+#include "host_middleware/session/personalization_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
@@ -135,7 +143,8 @@ Bytes make_image(int state, LifeCycle& life_cycle,
       break;
     }
     case 2: {
-      require(host::perso::write_sample_layout(transport, secrets).ok());
+      host::perso::Personalizer p(transport);
+      require(host::perso::write_sample_layout(p, secrets).ok());
       break;
     }
     case 3:
@@ -221,7 +230,29 @@ class Run {
     life_cycle_ = card_->life_cycle();
   }
 
+  // Sends `command`: under the personalization session when one is open and
+  // the command is for its channel and can be protected, else as it is.
   Bytes send(ByteView command) {
+    if (session_ && !command.empty() && (command[0] & 0x0C) == 0 &&
+        (command[0] & 0x03) == session_channel_ && (command[0] & 0xE0) != 0xE0) {
+      auto wrapped = host::sm::wrap_command(*session_, command);
+      if (wrapped) {
+        Bytes r = send_raw(*wrapped);
+        auto plain = host::sm::unwrap_response(*session_, r);
+        if (!plain) {
+          end_session();  // the card answered in plain: its session is over
+          return r;
+        }
+        Bytes inner = plain->encode();
+        // The invariants hold for the answer inside the protection too.
+        require(!(inner.size() == 2 && inner[0] == 0x6F && inner[1] == 0x00));
+        return inner;
+      }
+    }
+    return send_raw(command);
+  }
+
+  Bytes send_raw(ByteView command) {
     Bytes r = card_->transmit(command);
     if (trace()) std::fprintf(stderr, "> %s\n< %s\n", to_hex(command).c_str(), to_hex(r).c_str());
     require(r.size() >= 2);
@@ -237,25 +268,41 @@ class Run {
     return r;
   }
 
+  void end_session() {
+    if (session_) host::sm::wipe(*session_);
+    session_.reset();
+  }
+
   static bool ok(const Bytes& r) {
     return r.size() >= 2 && r[r.size() - 2] == 0x90 && r.back() == 0x00;
   }
 
   // GET CHALLENGE + EXTERNAL AUTHENTICATE with the right CMAC.
+  // In plain; a proof of the transport key (the one issuance key here) that
+  // the card accepts opens the personalization session on that channel.
   void authenticate(ByteView key, std::uint8_t ref, std::uint8_t channel) {
     const std::uint8_t cla = channel & 0x03;
     const Bytes challenge_cmd = {cla, 0x84, 0x00, 0x00, 0x10};
-    Bytes r = send(challenge_cmd);
+    if (session_ && session_channel_ == cla) end_session();  // these two go plain
+    Bytes r = send_raw(challenge_cmd);
     if (!ok(r) || r.size() != 18) return;
-    auto mac = host::crypto::aes_cmac(key, ByteView(r).first(16));
+    const ByteView challenge = ByteView(r).first(16);
+    auto mac = host::crypto::aes_cmac(key, challenge);
     require(mac.ok());
-    send(apdu::encode_command(cla, 0x82, 0x00, ref, *mac));
+    if (!ok(send_raw(apdu::encode_command(cla, 0x82, 0x00, ref, *mac)))) return;
+    if (&key[0] != &kTransportKey[0] || (ref & 0x1F) != 0x01) return;
+    auto keys = host::session::personalization_keys(key, challenge);
+    require(keys.ok());
+    end_session();
+    session_ = std::move(*keys);
+    session_channel_ = cla;
   }
 
   // A new Card on the same storage: it must come up, with exactly the memory and life
   // cycle the running card had.
   void power_cycle() {
     if (trace()) std::fprintf(stderr, "power cycle\n");
+    end_session();
     const card_os::PersistentMemory& before = card_->memory();
     const ByteView was = before.read(0, before.capacity());
     const Bytes contents(was.begin(), was.end());
@@ -282,6 +329,8 @@ class Run {
   card_os::DrbgRandom random_;
   std::unique_ptr<Card> card_;
   LifeCycle life_cycle_ = LifeCycle::transport_locked;
+  std::optional<host::sm::SessionKeys> session_;  // the host's half of the personalization session
+  std::uint8_t session_channel_ = 0;
 };
 
 // A card-manager command (specs/card-manager.md 3) for operation k (1..4) whose
@@ -327,6 +376,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       switch (op & 0x03) {
         case 0:
           if (trace()) std::fprintf(stderr, "reset\n");
+          run.end_session();
           run.card().reset();
           break;
         case 1:

@@ -238,25 +238,15 @@ sw::Sw AppServices::set_locked(NodeRef app, bool locked) {
   if (!manages(app)) return sw::kConditionsNotSatisfied;
   if (auto s = card_.fs_.set_lcs(app, locked ? kLcsDeactivated : kLcsActivated); s != sw::kOk)
     return s;
-  if (locked)
-    for (Channel& other : card_.channels_)
-      if (other.open && card_.fs_.within(other.security.context, app)) {
-        other.security.clear_except(card_.mf());
-        card_.end_authentication(other);
-      }
+  if (locked) card_.leave_contexts_within(app);
   return sw::kOk;
 }
 
 sw::Sw AppServices::remove(NodeRef app) {
   if (!manages(app)) return sw::kConditionsNotSatisfied;
   // As DELETE FILE: no channel keeps pointing into the subtree.
-  const std::array<Channel, kChannels> before = card_.channels_;
   card_.forget_subtree(app, card_.mf());
-  if (auto s = card_.fs_.remove(app); s != sw::kOk) {
-    card_.channels_ = before;
-    return s;
-  }
-  return sw::kOk;
+  return card_.fs_.remove(app);
 }
 
 }  // namespace juki::card_os

@@ -76,7 +76,6 @@ Card::Impl::Impl(Storage& storage, RandomSource& random, PersistentMemory memory
       heap_(nvm_, Superblock::kHeapHeadAt, Superblock::kSize, nvm_.capacity()),
       fs_(nvm_, heap_),
       objects_(nvm_, heap_, fs_) {
-  auth_failures_at_power_up_ = nvm_.u8(Superblock::kAuthFailuresAt);
   reset();
 }
 
@@ -90,8 +89,7 @@ void Card::Impl::reset() {
 
 void Card::Impl::repair() {
   ObjectRef tk = objects_.find(mf(), ObjectKind::key, kTransportKeyRef);
-  if (life_cycle() != LifeCycle::terminated && tk != 0 && (objects_.flags(tk) & kKeyTransport) &&
-      objects_.blocked(tk)) {
+  if (issuing() && tk != 0 && (objects_.flags(tk) & kKeyTransport) && objects_.blocked(tk)) {
     Transaction tx(nvm_);
     if (set_life_cycle(LifeCycle::terminated) == sw::kOk) tx.commit();
   }
@@ -209,9 +207,10 @@ Bytes Card::Impl::transmit(ByteView raw) {
   try {
     auto parsed = apdu::parse_command(raw);
     if (!parsed) return encode(status(parsed.error()));
-    // A protected command on a channel with a session (specs/secure-channel.md 3).
+    // A protected command on a channel with a session (specs/secure-channel.md
+    // 3), of the first interindustry class (0X) or its proprietary twin (8X).
     const std::uint8_t cla = parsed->cla;
-    if ((cla & 0x0C) != 0 && (cla & 0xE0) == 0x00 && channels_[cla & 0x03].open &&
+    if ((cla & 0x0C) != 0 && (cla & 0x60) == 0x00 && channels_[cla & 0x03].open &&
         channels_[cla & 0x03].auth.established())
       return transmit_secure(cla & 0x03, raw);
     return encode(dispatch(*parsed));
@@ -317,7 +316,11 @@ Reply Card::Impl::dispatch(const Command& c) {
 // ---------------------------------------------------------------- helpers
 
 bool Card::Impl::personalizing(const Channel& ch) const {
-  if (life_cycle() != LifeCycle::personalization) return false;
+  // Rights need the personalization session of this channel, and this very
+  // command under its secure messaging (specs/card-os.md 4.3).
+  if (life_cycle() != LifeCycle::personalization || !ch.secure || !ch.auth.established() ||
+      !ch.auth.personalization)
+    return false;
   for (const Grant& g : ch.security.grants)
     if (g.object != 0 && g.owner == mf() && (objects_.flags(g.object) & kKeyPersonalize) &&
         nvm_.u8(g.object) == static_cast<std::uint8_t>(ObjectKind::key))
@@ -357,12 +360,25 @@ void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
     ch.ef = node;
   }
   const NodeRef context = application_of(fs_, node);
-  // Leaving an application, or selecting it again, ends what was verified in it.
-  if (context != ch.security.context || (explicit_select && node == context && node != mf())) {
-    ch.security.clear_except(mf());
-    end_authentication(ch);  // an authentication belongs to its application context
-    enter_context(ch, context);
-  }
+  // Leaving an application, or selecting it again, ends what was obtained in it.
+  if (context != ch.security.context || (explicit_select && node == context && node != mf()))
+    leave_context(ch, context);
+}
+
+void Card::Impl::leave_context(Channel& ch, NodeRef to) {
+  ch.security.clear_except(mf());  // the MF's grants are global (specs/card-os.md 7.3)
+  // An authentication belongs to its application context: it ends, roles
+  // gone and keys wiped. The personalization session belongs to the MF, as
+  // the key that opened it: the issuer goes through every application under it.
+  if (!ch.auth.personalization) end_authentication(ch);
+  ch.challenge_length = 0;
+  enter_context(ch, to);
+}
+
+void Card::Impl::leave_contexts_within(NodeRef node) {
+  for (Channel& other : channels_)
+    if (other.open && fs_.within(other.security.context, node))
+      leave_context(other, other.security.context);
 }
 
 void Card::Impl::enter_context(Channel& ch, NodeRef context) {

@@ -32,8 +32,9 @@ struct Superblock {
   static constexpr std::uint32_t kSaltAt = 24;    // 16 bytes, salts PIN digests
   // The card's date, YYYYMMDDhhmmss as a big-endian u64 (specs/secure-channel.md 2.3).
   static constexpr std::uint32_t kCardDateAt = 40;
-  // Consecutive failed authentications (specs/secure-channel.md 2.4).
-  static constexpr std::uint32_t kAuthFailuresAt = 48;
+  // Byte 48 held a persistent count of failed authentications up to layout
+  // 1's first release; it is reserved now (specs/secure-channel.md 2.4) and
+  // never read, so that no value left in an image can block a card.
   static constexpr std::uint32_t kSize = 64;  // the heap starts here
 };
 
@@ -48,8 +49,9 @@ inline constexpr std::uint16_t kTrustAnchorFid = 0x2F10;
 inline constexpr std::uint16_t kCardCertificateFid = 0x2F11;
 inline constexpr std::uint16_t kCardCaCertificateFid = 0x2F12;
 inline constexpr std::uint8_t kCardAuthKeyRef = 0x01;  // a P-256 key object
+// Failed proofs (a signature that does not verify) after which the card
+// refuses authentication until it is powered off (specs/secure-channel.md 2.4).
 inline constexpr std::uint8_t kAuthFailuresPerPowerUp = 3;
-inline constexpr std::uint8_t kAuthFailuresLimit = 15;
 
 // Why a certificate of a terminal chain (terminal CA, then terminal) was
 // refused; each user maps it to its own status word.
@@ -78,7 +80,7 @@ struct SecurityState {
   void revoke(ObjectRef o);
   // Keeps only grants owned by `keep_owner` (the MF's, which are global).
   void clear_except(NodeRef keep_owner);
-  void clear() { *this = SecurityState{}; }
+  void clear_grants() { grants = {}; }
 };
 
 // Mutual authentication in progress or done on one channel, in one
@@ -102,6 +104,10 @@ struct Authentication {
   std::array<std::uint8_t, 16> card_challenge{};
   ecc::Point terminal_ephemeral{};
   sm::SessionKeys keys;
+  // The session came from the proof of an issuance key (transport or
+  // personalization flag), not from certificates: personalization rights
+  // (specs/card-os.md 4.3) hold under it and under nothing else.
+  bool personalization = false;
 
   bool established() const { return step == Step::established; }
   // Forgets everything, the session keys wiped first.
@@ -184,6 +190,9 @@ class Card::Impl {
   Reply general_authenticate(Channel& ch, const Command& c);
   Reply generate_key_pair(Channel& ch, const Command& c);
   Reply generate_rsa_key_pair(Channel& ch, const Command& c);
+  // After a proof of an issuance key: session keys from the key and the
+  // challenge it answered (specs/secure-channel.md 6); rights follow them.
+  void open_personalization_session(Channel& ch, ObjectRef key, ByteView challenge);
   // A protected command on a channel with a session: unwrap, process, wrap.
   Bytes transmit_secure(std::size_t channel, ByteView raw);
 
@@ -191,6 +200,11 @@ class Card::Impl {
   NodeRef mf() const { return nvm_.u32(Superblock::kMfAt); }
   ByteView salt() const { return nvm_.read(Superblock::kSaltAt, 16); }
   bool personalizing(const Channel& ch) const;  // life cycle personalization + key proved
+  // Transport-locked or in personalization: the keys of the issuance live.
+  bool issuing() const {
+    return life_cycle() == LifeCycle::transport_locked ||
+           life_cycle() == LifeCycle::personalization;
+  }
   bool allowed(const Channel& ch, NodeRef file, Op op) const;
   // Resolves the EF a record/binary command addresses (SFI or current EF).
   sw::Sw target_ef(Channel& ch, std::uint8_t sfi, NodeRef& ef) const;
@@ -203,6 +217,16 @@ class Card::Impl {
   // The channel is now in application context `context` (a DF): its
   // application code, if any, starts afresh.
   void enter_context(Channel& ch, NodeRef context);
+  // The one way out of a context (specs/card-os.md 7.3): what was verified or
+  // proved in it, its authentication and session keys (but the MF's
+  // personalization session), a pending challenge and the application code's
+  // state end; the channel then enters `to` (which may be the same context,
+  // afresh). SELECT, SET STATUS, DEACTIVATE (LOCK) and DELETE all leave
+  // through here.
+  void leave_context(Channel& ch, NodeRef to);
+  // Every channel whose context is `node` or lies below it leaves it and
+  // enters it afresh: `node` was deactivated (an application locked).
+  void leave_contexts_within(NodeRef node);
   // The file named by an optional FID of a child of the current DF, or the
   // current file: DELETE/ACTIVATE/DEACTIVATE FILE.
   sw::Sw addressed_file(const Channel& ch, const Command& c, NodeRef& out) const;
@@ -221,12 +245,12 @@ class Card::Impl {
   void revoke_everywhere(ObjectRef o);
   // Ends a channel's authentication and what it granted (roles, session keys).
   void end_authentication(Channel& ch);
-  // The tear-safe failure counter: `count` commits one more failure before a
-  // check, `uncount` takes it back after the check passed.
-  sw::Sw authentication_refused() const;  // 6983 when locked, else 9000
-  sw::Sw count_auth_failure();
-  // With `card_date`, the card's date moves to it in the same transaction.
-  sw::Sw uncount_auth_failure(std::optional<certificate::Date> card_date = std::nullopt);
+  // The failed-proof counter of this power-up (volatile: specs/secure-channel.md 2.4).
+  sw::Sw authentication_refused() const;  // 6983 when refused until power-off, else 9000
+  // Counts a failed proof and ends the channel's authentication; returns `s`.
+  sw::Sw failed_proof(Channel& ch, sw::Sw s);
+  // The card's date (specs/secure-channel.md 2.3) moves forward to `date`, never back.
+  sw::Sw advance_card_date(certificate::Date date);
   // A certificate stored in an EF of the application context (or the MF).
   std::optional<ByteView> stored_certificate(NodeRef context, std::uint16_t fid) const;
   // The terminal chain's checks (specs/secure-channel.md 2.1 steps 1-5 but
@@ -249,7 +273,7 @@ class Card::Impl {
   FileSystem fs_;
   SecurityObjects objects_;
   std::array<Channel, kChannels> channels_{};
-  std::uint8_t auth_failures_at_power_up_ = 0;
+  std::uint8_t auth_failures_ = 0;  // failed proofs since power-up; a warm reset keeps them
 };
 
 }  // namespace juki::card_os

@@ -44,6 +44,7 @@ Reply Card::Impl::manage_channel(std::size_t channel, const Command& c) {
     if (target >= kChannels) return status(sw::kChannelNotSupported);
     if (target == 0) return status(sw::kIncorrectP1P2);  // the basic channel stays open
     if (!channels_[target].open) return status(sw::kChannelNotSupported);
+    end_authentication(channels_[target]);  // its session keys wiped, not just dropped
     channels_[target] = Channel{};
     return status(sw::kOk);
   }
@@ -93,15 +94,14 @@ Reply Card::Impl::put_data(Channel& ch, const Command& c) {
 }
 
 namespace {
-// Depth-first: is there a PIN that activates the card and is still unset?
-bool has_unset_activation_pin(const FileSystem& fs, const SecurityObjects& objects,
-                              const PersistentMemory& m, NodeRef df) {
+// Calls `f(object)` for every security object of `df` and the DFs below it,
+// depth-first; stops early when `f` returns true, and says whether it did.
+template <typename F>
+bool any_object(const FileSystem& fs, const PersistentMemory& m, NodeRef df, F&& f) {
   for (ObjectRef o = fs.objects(df); o != 0; o = m.u32(o + kObjectNextOffset))
-    if (m.u8(o) == static_cast<std::uint8_t>(ObjectKind::pin) &&
-        (objects.flags(o) & kPinActivates) && !objects.pin_set(o))
-      return true;
+    if (f(o)) return true;
   for (NodeRef n = fs.first_child(df); n != 0; n = fs.next_sibling(n))
-    if (fs.is_df(n) && has_unset_activation_pin(fs, objects, m, n)) return true;
+    if (fs.is_df(n) && any_object(fs, m, n, f)) return true;
   return false;
 }
 }  // namespace
@@ -112,14 +112,31 @@ Reply Card::Impl::set_status(Channel& ch, const Command& c) {
   if (!personalizing(ch)) return status(sw::kSecurityStatusNotSatisfied);
   // An issued card must be able to become active: some PIN has to be the
   // resident's password, not yet set.
-  if (!has_unset_activation_pin(fs_, objects_, nvm_, mf()))
-    return status(sw::kConditionsNotSatisfied);
+  const bool activatable = any_object(fs_, nvm_, mf(), [&](ObjectRef o) {
+    return objects_.kind(o) == ObjectKind::pin && (objects_.flags(o) & kPinActivates) &&
+           !objects_.pin_set(o);
+  });
+  if (!activatable) return status(sw::kConditionsNotSatisfied);
+  // The keys of the issuance (the transport key, any personalization key)
+  // are retired in the same transaction: an issued card has no key that a
+  // stranger could exhaust to terminate it (specs/card-os.md 5).
   Transaction tx(nvm_);
+  NvmError retired = NvmError::none;
+  any_object(fs_, nvm_, mf(), [&](ObjectRef o) {
+    if (objects_.kind(o) == ObjectKind::key &&
+        (objects_.flags(o) & (kKeyTransport | kKeyPersonalize)) != 0)
+      retired = objects_.retire_key(o);
+    return retired != NvmError::none;
+  });
+  if (retired != NvmError::none) return status(to_sw(retired));
   if (auto s = set_life_cycle(LifeCycle::issued); s != sw::kOk) return status(s);
   tx.commit();
-  for (Channel& other : channels_) other.security.clear();  // personalization rights end
-  for (Channel& other : channels_)
-    other.security.context = application_of(fs_, other.df ? other.df : mf());
+  for (Channel& other : channels_) {
+    if (!other.open) continue;
+    leave_context(other, other.security.context);
+    end_authentication(other);      // the personalization session too
+    other.security.clear_grants();  // personalization rights end, the MF's grants with them
+  }
   return status(sw::kOk);
 }
 

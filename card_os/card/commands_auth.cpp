@@ -40,36 +40,19 @@ void Card::Impl::end_authentication(Channel& ch) {
 }
 
 sw::Sw Card::Impl::authentication_refused() const {
-  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
-  if (failures >= kAuthFailuresLimit) return sw::kAuthMethodBlocked;
-  if (failures >= auth_failures_at_power_up_ &&
-      failures - auth_failures_at_power_up_ >= kAuthFailuresPerPowerUp)
-    return sw::kAuthMethodBlocked;
-  return sw::kOk;
+  return auth_failures_ >= kAuthFailuresPerPowerUp ? sw::kAuthMethodBlocked : sw::kOk;
 }
 
-sw::Sw Card::Impl::count_auth_failure() {
-  Transaction tx(nvm_);
-  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
-  if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures + 1));
-      e != NvmError::none)
-    return to_sw(e);
-  tx.commit();
-  return sw::kOk;
+sw::Sw Card::Impl::failed_proof(Channel& ch, sw::Sw s) {
+  if (auth_failures_ < kAuthFailuresPerPowerUp) ++auth_failures_;
+  end_authentication(ch);
+  return s;
 }
 
-sw::Sw Card::Impl::uncount_auth_failure(std::optional<certificate::Date> card_date) {
+sw::Sw Card::Impl::advance_card_date(certificate::Date date) {
+  if (date <= nvm_.u64(Superblock::kCardDateAt)) return sw::kOk;  // nothing to write
   Transaction tx(nvm_);
-  if (card_date)
-    if (auto e = nvm_.write_u64(Superblock::kCardDateAt, *card_date); e != NvmError::none)
-      return to_sw(e);
-  const std::uint8_t failures = nvm_.u8(Superblock::kAuthFailuresAt);
-  if (failures == 0 && !card_date) return sw::kOk;  // nothing to write
-  if (failures > 0)
-    if (auto e =
-            nvm_.write_u8(Superblock::kAuthFailuresAt, static_cast<std::uint8_t>(failures - 1));
-        e != NvmError::none)
-      return to_sw(e);
+  if (auto e = nvm_.write_u64(Superblock::kCardDateAt, date); e != NvmError::none) return to_sw(e);
   tx.commit();
   return sw::kOk;
 }
@@ -143,20 +126,27 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
   if (c.p1 != 0x00 || c.p2 != 0xBE) return status(sw::kIncorrectP1P2);
   if (fs_.inactive(ch.security.context)) return status(sw::kConditionsNotSatisfied);
   if (auto s = authentication_refused(); s != sw::kOk) return status(s);
-  // A certificate while a session runs starts a new authentication.
-  const bool leaf = ch.auth.step == Authentication::Step::ca_verified;
-  if (ch.auth.step != Authentication::Step::ca_verified) end_authentication(ch);
-  if (auto s = count_auth_failure(); s != sw::kOk) return status(s);
-
   auto refuse = [&](sw::Sw s) {
     end_authentication(ch);
     return status(s);
   };
-
-  if (!leaf) {
+  // Only a signature that does not verify is a failed proof (2.4): a malformed,
+  // unknown, expired or out-of-order certificate costs nothing to send, so
+  // counting it would let anyone lock a terminal out.
+  auto refuse_chain = [&](ChainRefusal r) {
+    if (r == ChainRefusal::bad_signature)
+      return status(failed_proof(ch, sw::kAuthenticationFailed));
+    return refuse(authentication_sw(r));
+  };
+  // The certificate tells the step: a CA certificate is step 1, which always
+  // starts afresh (also while a session runs); a leaf is step 2, which needs
+  // step 1 just before on this channel.
+  const auto kind = certificate::parse(c.data);
+  if (!kind || !kind->authorization) return refuse(sw::kWrongData);
+  if (kind->ca) {
+    end_authentication(ch);
     auto ca = check_terminal_ca(ch.security.context, c.data);
-    if (!ca) return refuse(authentication_sw(ca.error()));
-    if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
+    if (!ca) return refuse_chain(ca.error());
     ch.auth.step = Authentication::Step::ca_verified;
     ch.auth.ca_key = ca->key;
     ch.auth.ca_role = ca->role;
@@ -165,11 +155,12 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
     ch.auth.date = ca->today;
     return status(sw::kOk);
   }
+  if (ch.auth.step != Authentication::Step::ca_verified) return refuse(sw::kConditionsNotSatisfied);
 
   const TrustedCa ca{ch.auth.ca_key, ch.auth.ca_role, ch.auth.ca_subject, ch.auth.ca_not_before,
                      ch.auth.date};
   auto cert = check_terminal(ca, c.data);
-  if (!cert) return refuse(authentication_sw(cert.error()));
+  if (!cert) return refuse_chain(cert.error());
   const std::uint16_t role = cert->authorization->role;
   if (role == static_cast<std::uint16_t>(Role::municipal_app)) {
     const ByteView aid = fs_.name(ch.security.context);
@@ -177,11 +168,10 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
     if (aid.empty() || !std::equal(aid.begin(), aid.end(), bound.begin(), bound.end()))
       return refuse(sw::kSecurityStatusNotSatisfied);
   }
-  // Both certificates are good: the card's date moves on, in the same
-  // transaction that takes the counted failure back.
+  // Both certificates are good: the card's date moves on (2.3).
   const certificate::Date newest =
       std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
-  if (auto s = uncount_auth_failure(newest); s != sw::kOk) return refuse(s);
+  if (auto s = advance_card_date(newest); s != sw::kOk) return refuse(s);
   ch.auth.step = Authentication::Step::terminal_verified;
   ch.auth.terminal_key = cert->key;
   ch.auth.role = role;
@@ -193,15 +183,12 @@ Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
                                         std::uint8_t challenge_length) {
   if (fs_.inactive(ch.security.context)) return status(sw::kConditionsNotSatisfied);
   if (auto s = authentication_refused(); s != sw::kOk) return status(s);
-  if (ch.auth.step != Authentication::Step::terminal_verified || challenge_length != 16) {
-    end_authentication(ch);
-    return status(sw::kConditionsNotSatisfied);
-  }
-  if (auto s = count_auth_failure(); s != sw::kOk) return status(s);
   auto refuse = [&](sw::Sw s) {
     end_authentication(ch);
     return status(s);
   };
+  if (ch.auth.step != Authentication::Step::terminal_verified || challenge_length != 16)
+    return refuse(sw::kConditionsNotSatisfied);
   auto items = tlv::decode_all(c.data);
   if (!items || items->size() != 2 || (*items)[0].tag != 0x7F49 || (*items)[1].tag != 0x5F37)
     return refuse(sw::kWrongData);
@@ -215,8 +202,7 @@ Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
   const Bytes signed_data =
       secure_channel::terminal_signed_data(ByteView(ch.challenge.data(), 16), point);
   if (!ecc::verify(ch.auth.terminal_key, signed_data, signature))
-    return refuse(sw::kAuthenticationFailed);
-  if (auto s = uncount_auth_failure(); s != sw::kOk) return refuse(s);
+    return status(failed_proof(ch, sw::kAuthenticationFailed));
   std::copy_n(ch.challenge.begin(), 16, ch.auth.card_challenge.begin());
   std::copy(point.begin(), point.end(), ch.auth.terminal_ephemeral.begin());
   ch.auth.step = Authentication::Step::terminal_proved;
@@ -272,17 +258,7 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
     end_authentication(ch);
     return status(sw::kWrongLength);  // the answer needs Le = 0000
   }
-  // Usually nothing to write: each step took its counted failure back.
-  if (nvm_.u8(Superblock::kAuthFailuresAt) != 0) {
-    Transaction tx(nvm_);
-    if (auto e = nvm_.write_u8(Superblock::kAuthFailuresAt, 0); e != NvmError::none) {
-      crypto::wipe(*z);
-      end_authentication(ch);
-      return status(to_sw(e));
-    }
-    tx.commit();
-  }
-  auth_failures_at_power_up_ = 0;
+  auth_failures_ = 0;  // a terminal proved its key: the count starts again
   ch.auth.keys = sm::derive_session_keys(*z, sm::AesKeySize::aes256);
   crypto::wipe(*z);
   ch.auth.step = Authentication::Step::established;
@@ -332,27 +308,42 @@ Bytes Card::Impl::transmit_secure(std::size_t channel, ByteView raw) {
   // the session (SELECT of another application) is still answered under them.
   sm::SessionKeys keys = std::move(ch.auth.keys);
   ch.auth.keys = {};
-  auto plain = sm::unwrap_command(keys, raw);
-  if (!plain) {
+  Bytes encoded;  // the plain command, which may carry a PIN: wiped below
+  try {
+    auto plain = sm::unwrap_command(keys, raw);
+    if (!plain) {
+      sm::wipe(keys);
+      end_authentication(ch);
+      return apdu::Response{{}, plain.error()}.encode();
+    }
+    encoded = plain->encode();
+    crypto::wipe(plain->data);
+    Reply reply;
+    if (auto command = apdu::parse_command(encoded); !command) {
+      reply = status(command.error());
+    } else {
+      ch.secure = true;
+      reply = dispatch(*command);
+      ch.secure = false;
+    }
+    crypto::wipe(encoded);
+    apdu::Response wrapped = sm::wrap_response(keys, reply.data, reply.sw);
+    // The same session goes on with its keys; an ended one, or one a proof
+    // under it replaced (its own keys already in place), loses them.
+    if (ch.auth.established() && ch.auth.keys.k_enc.empty())
+      ch.auth.keys = std::move(keys);
+    else
+      sm::wipe(keys);
+    return wrapped.encode();
+  } catch (...) {
+    // Fails closed (3): whatever escapes the command, a power loss or a
+    // failure transmit() answers in plain, ends the session, its keys wiped.
+    crypto::wipe(encoded);
     sm::wipe(keys);
-    end_authentication(ch);
-    return apdu::Response{{}, plain.error()}.encode();
-  }
-  const Bytes encoded = plain->encode();
-  Reply reply;
-  if (auto command = apdu::parse_command(encoded); !command) {
-    reply = status(command.error());
-  } else {
-    ch.secure = true;
-    reply = dispatch(*command);
     ch.secure = false;
+    end_authentication(ch);
+    throw;
   }
-  apdu::Response wrapped = sm::wrap_response(keys, reply.data, reply.sw);
-  if (ch.auth.established())
-    ch.auth.keys = std::move(keys);
-  else
-    sm::wipe(keys);
-  return wrapped.encode();
 }
 
 }  // namespace juki::card_os

@@ -275,7 +275,7 @@ void Card::Impl::forget_subtree(NodeRef removed, NodeRef parent) {
     for (Grant& g : other.security.grants)
       if (g.object != 0 && fs_.within(g.owner, removed)) g = {};
     if (fs_.within(other.security.context, removed))
-      other.security.context = application_of(fs_, parent);
+      leave_context(other, application_of(fs_, parent));
   }
 }
 
@@ -286,13 +286,10 @@ Reply Card::Impl::delete_file(Channel& ch, const Command& c) {
   if (!allowed(ch, target, Op::delete_file)) return status(sw::kSecurityStatusNotSatisfied);
   const NodeRef parent = fs_.parent(target);
   Transaction tx(nvm_);
-  // Unlinking first keeps the channels' view valid whatever happens after.
-  std::array<Channel, kChannels> before = channels_;
+  // The channels let go first, whatever happens after: a refused removal
+  // (rolled back) leaves them in the parent, with their contexts ended.
   forget_subtree(target, parent);
-  if (auto s = fs_.remove(target); s != sw::kOk) {
-    channels_ = before;
-    return status(s);
-  }
+  if (auto s = fs_.remove(target); s != sw::kOk) return status(s);
   tx.commit();
   return status(sw::kOk);
 }
@@ -306,6 +303,7 @@ Reply Card::Impl::activate_file(Channel& ch, const Command& c, bool activate) {
   if (auto s = fs_.set_lcs(target, activate ? kLcsActivated : kLcsDeactivated); s != sw::kOk)
     return status(s);
   tx.commit();
+  if (!activate) leave_contexts_within(target);  // a locked application's sessions end
   return status(sw::kOk);
 }
 

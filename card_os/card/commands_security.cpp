@@ -7,6 +7,7 @@
 // therefore only cost a try, never give one back.
 #include "card_os/card/card_impl.hpp"
 #include "card_os/security/crypto.hpp"
+#include "common/secure_channel.hpp"
 
 namespace juki::card_os {
 
@@ -207,11 +208,19 @@ Reply Card::Impl::get_challenge(Channel& ch, const Command& c) {
 Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
   if (c.p1 != 0x00) return status(sw::kIncorrectP1P2);
   const ObjectRef key = objects_.resolve(ch.df, ObjectKind::key, c.p2);
-  const bool transport = key != 0 && (objects_.flags(key) & kKeyTransport) != 0;
+  const std::uint8_t flags = key != 0 ? objects_.flags(key) : 0;
+  const bool transport = (flags & kKeyTransport) != 0;
   // A blank card knows no key but its transport key.
   if (life_cycle() == LifeCycle::transport_locked && !transport)
     return status(sw::kConditionsNotSatisfied);
   if (key == 0) return status(sw::kReferenceNotFound);
+  // The keys of the issuance live only until the card leaves personalization
+  // (specs/card-os.md 5): refused before any counter moves, so that no one
+  // can exhaust them on an issued card.
+  if ((flags & (kKeyTransport | kKeyPersonalize | kKeyRetired)) != 0 && !issuing()) {
+    ch.challenge_length = 0;
+    return status(sw::kConditionsNotSatisfied);
+  }
   if (ch.challenge_length == 0 || in_inactive_df(ch, key)) {
     ch.challenge_length = 0;
     return status(sw::kConditionsNotSatisfied);
@@ -239,7 +248,17 @@ Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
     if (auto s = set_life_cycle(LifeCycle::personalization); s != sw::kOk) return status(s);
   tx.commit();
   ch.security.grant(key, objects_.owner_of(key, ch.df));
+  if ((flags & kKeyPersonalize) != 0) open_personalization_session(ch, key, challenge);
   return status(sw::kOk);
+}
+
+void Card::Impl::open_personalization_session(Channel& ch, ObjectRef key, ByteView challenge) {
+  end_authentication(ch);  // a proof starts a new session, whatever ran before
+  auto z = objects_.key_mac(key, secure_channel::personalization_key_input(challenge));
+  ch.auth.keys = sm::derive_session_keys(z, sm::AesKeySize::aes256);
+  crypto::wipe(z);
+  ch.auth.step = Authentication::Step::established;
+  ch.auth.personalization = true;
 }
 
 }  // namespace juki::card_os

@@ -89,12 +89,27 @@ bool SecurityObjects::key_proves(ObjectRef key, ByteView challenge, ByteView pro
   return same;
 }
 
+std::array<std::uint8_t, 16> SecurityObjects::key_mac(ObjectRef key, ByteView message) const {
+  std::array<std::uint8_t, 16> mac{};
+  // A key of a length CMAC refuses cannot be stored (put() checks it).
+  crypto::aes_cmac(m_.read(key + kValue, m_.u8(key + 4)), message, mac);
+  return mac;
+}
+
 NvmError SecurityObjects::set_tries(ObjectRef o, std::uint8_t tries) {
   return m_.write_u8(o + 7, tries);
 }
 
 NvmError SecurityObjects::set_flags(ObjectRef o, std::uint8_t f) {
   return m_.write_u8(o + 2, f);
+}
+
+NvmError SecurityObjects::retire_key(ObjectRef key) {
+  const std::array<std::uint8_t, 32> zeros{};
+  NvmError e = m_.write(key + kValue, zeros);
+  if (e == NvmError::none) e = set_tries(key, 0);
+  if (e == NvmError::none) e = set_flags(key, kKeyRetired);
+  return e;
 }
 
 NvmError SecurityObjects::set_pin(ObjectRef pin, ByteView value, ByteView salt) {

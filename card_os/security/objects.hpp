@@ -52,6 +52,9 @@ inline constexpr std::uint8_t kPinActivates = 0x02;  // setting it moves the car
 // Flags of a key object.
 inline constexpr std::uint8_t kKeyTransport = 0x01;    // exhausted: the card terminates
 inline constexpr std::uint8_t kKeyPersonalize = 0x02;  // grants personalization rights
+// A key of the issuance retired when the card left personalization: its value
+// is gone and nothing can prove it (specs/card-os.md 5). Never put by PUT DATA.
+inline constexpr std::uint8_t kKeyRetired = 0x80;
 
 inline constexpr std::uint8_t kMaxPinLength = 16;
 inline constexpr std::uint8_t kMaxObjectRef = 31;
@@ -97,11 +100,16 @@ class SecurityObjects {
   // --- Keys ---
   // AES-CMAC of `challenge` under the key, compared in constant time.
   bool key_proves(ObjectRef key, ByteView challenge, ByteView proof) const;
+  // AES-CMAC of `message` under the key, inside the card only (the
+  // personalization session's key agreement); the caller wipes it.
+  std::array<std::uint8_t, 16> key_mac(ObjectRef key, ByteView message) const;
 
   // --- Changes (within a transaction) ---
   NvmError set_tries(ObjectRef o, std::uint8_t tries);
   NvmError set_pin(ObjectRef pin, ByteView value, ByteView salt);  // also restores the counter
   NvmError set_flags(ObjectRef o, std::uint8_t flags);
+  // Overwrites a key's value with zeros, blocks it and marks it retired.
+  NvmError retire_key(ObjectRef key);
 
   // PUT DATA object definitions (specs/card-os.md "Security objects"): a PIN
   // (tag A1) or key (tag A2) template. Creates the object in `df`, or replaces

@@ -3,6 +3,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/tlv.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
+#include "host_middleware/session/personalization_session.hpp"
 
 namespace juki::host::perso {
 
@@ -72,38 +73,43 @@ std::string hex16(std::uint16_t v) {
 }  // namespace
 
 Outcome<> Personalizer::authenticate(ByteView key, std::uint8_t ref) {
-  auto challenge = exchange(t_, apdu::encode_command(0x00, 0x84, 0, 0, {}, 16), "GET CHALLENGE");
-  if (!challenge) return unexpected(challenge.error());
-  auto mac = crypto::aes_cmac(key, *challenge);
-  if (!mac) return unexpected(Error{"EXTERNAL AUTHENTICATE", 0, mac.error()});
-  return done(exchange(t_, apdu::encode_command(0x00, 0x82, 0x00, ref, *mac),
-                       "EXTERNAL AUTHENTICATE key " + hex16(ref)));
+  session_.reset();
+  auto opened = session::open_personalization_session(t_, key, ref);
+  if (!opened) {
+    const auto& e = opened.error();
+    const std::size_t colon = e.message.find(": ");
+    return unexpected(Error{e.message.substr(0, colon), e.sw,
+                            colon == std::string::npos ? e.message : e.message.substr(colon + 2),
+                            e.kind == session::SessionError::Kind::transport});
+  }
+  session_ = std::move(*opened);
+  return {};
 }
 
 Outcome<> Personalizer::select_mf() {
   const std::uint8_t mf[] = {0x3F, 0x00};
-  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, mf), "SELECT MF"));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, mf), "SELECT MF"));
 }
 
 Outcome<> Personalizer::select_fid(std::uint16_t fid) {
   const std::uint8_t id[] = {static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
-  return done(
-      exchange(t_, apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, id), "SELECT " + hex16(fid)));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xA4, 0x00, 0x0C, id),
+                       "SELECT " + hex16(fid)));
 }
 
 Outcome<> Personalizer::select_parent() {
-  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x03, 0x0C), "SELECT parent"));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xA4, 0x03, 0x0C), "SELECT parent"));
 }
 
 Outcome<> Personalizer::select_aid(ByteView aid) {
-  return done(exchange(t_, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid),
                        "SELECT " + to_hex(aid)));
 }
 
 Outcome<> Personalizer::create(const FileSpec& spec) {
   Bytes fcp = card_os::encode_fcp(spec, spec.max_records);
-  return done(
-      exchange(t_, apdu::encode_command(0x00, 0xE0, 0, 0, fcp), "CREATE FILE " + hex16(spec.fid)));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xE0, 0, 0, fcp),
+                       "CREATE FILE " + hex16(spec.fid)));
 }
 
 Outcome<> Personalizer::write_binary(ByteView data, std::uint32_t offset) {
@@ -111,7 +117,7 @@ Outcome<> Personalizer::write_binary(ByteView data, std::uint32_t offset) {
     std::size_t n = std::min<std::size_t>(255, data.size() - done_bytes);
     std::uint32_t at = offset + static_cast<std::uint32_t>(done_bytes);
     auto r =
-        exchange(t_,
+        exchange(transport(),
                  apdu::encode_command(0x00, 0xD6, static_cast<std::uint8_t>(at >> 8),
                                       static_cast<std::uint8_t>(at), data.subspan(done_bytes, n)),
                  "UPDATE BINARY");
@@ -122,22 +128,23 @@ Outcome<> Personalizer::write_binary(ByteView data, std::uint32_t offset) {
 }
 
 Outcome<> Personalizer::append_record(ByteView data) {
-  return done(exchange(t_, apdu::encode_command(0x00, 0xE2, 0x00, 0x00, data), "APPEND RECORD"));
+  return done(
+      exchange(transport(), apdu::encode_command(0x00, 0xE2, 0x00, 0x00, data), "APPEND RECORD"));
 }
 
 Outcome<> Personalizer::put_pin(const PinDefinition& d) {
-  return done(
-      exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA1, d.encode()), "PUT DATA PIN"));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xDA, 0x00, 0xA1, d.encode()),
+                       "PUT DATA PIN"));
 }
 
 Outcome<> Personalizer::put_key(const KeyDefinition& d) {
-  return done(
-      exchange(t_, apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()), "PUT DATA key"));
+  return done(exchange(transport(), apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode()),
+                       "PUT DATA key"));
 }
 
 Outcome<Bytes> Personalizer::generate_ec_key(std::uint8_t ref) {
   const std::string step = "GENERATE ASYMMETRIC KEY PAIR " + hex16(ref).substr(2);
-  auto r = exchange(t_, apdu::encode_command(0x00, 0x46, 0x00, ref, {}, 256), step);
+  auto r = exchange(transport(), apdu::encode_command(0x00, 0x46, 0x00, ref, {}, 256), step);
   if (!r) return r;
   // 7F49 L { 86 41 point } (specs/secure-channel.md 2.0)
   auto key = tlv::find(*r, 0x7F49);
@@ -150,7 +157,7 @@ Outcome<Bytes> Personalizer::generate_ec_key(std::uint8_t ref) {
 Outcome<Personalizer::RsaPublicKey> Personalizer::generate_rsa_key(std::uint8_t ref) {
   const std::string step = "GENERATE ASYMMETRIC KEY PAIR RSA " + hex16(ref).substr(2);
   // 7F49 82 01 09 { 81 82 01 00 n, 82 03 e }: longer than 256 bytes, so Le = 0000.
-  auto r = exchange(t_, apdu::encode_command(0x00, 0x46, 0x01, ref, {}, 65536), step);
+  auto r = exchange(transport(), apdu::encode_command(0x00, 0x46, 0x01, ref, {}, 65536), step);
   if (!r) return unexpected(r.error());
   auto key = tlv::find(*r, 0x7F49);
   auto n = key ? tlv::find(key->value, 0x81) : std::nullopt;
@@ -163,7 +170,7 @@ Outcome<Personalizer::RsaPublicKey> Personalizer::generate_rsa_key(std::uint8_t 
 
 Outcome<Bytes> Personalizer::get_data(std::uint16_t tag) {
   const std::string step = "GET DATA " + hex16(tag);
-  auto r = exchange(t_,
+  auto r = exchange(transport(),
                     apdu::encode_command(0x00, 0xCA, static_cast<std::uint8_t>(tag >> 8),
                                          static_cast<std::uint8_t>(tag), {}, 256),
                     step);
@@ -175,18 +182,21 @@ Outcome<Bytes> Personalizer::get_data(std::uint16_t tag) {
 }
 
 Outcome<> Personalizer::finish() {
-  return done(exchange(t_, apdu::encode_command(0x80, 0xF0, 0x00, 0x04), "SET STATUS issued"));
+  auto r = done(
+      exchange(transport(), apdu::encode_command(0x80, 0xF0, 0x00, 0x04), "SET STATUS issued"));
+  if (r) session_.reset();  // the card ended the session with personalization
+  return r;
 }
 
 // ---------------------------------------------------------------- sample card
 
 Outcome<> personalize_sample(Transport& t, const SampleSecrets& s) {
-  if (auto r = write_sample_layout(t, s); !r) return r;
-  return Personalizer(t).finish();
+  Personalizer p(t);
+  if (auto r = write_sample_layout(p, s); !r) return r;
+  return p.finish();
 }
 
-Outcome<> write_sample_layout(Transport& t, const SampleSecrets& s) {
-  Personalizer p(t);
+Outcome<> write_sample_layout(Personalizer& p, const SampleSecrets& s) {
 #define JUKI_TRY(expr)                    \
   do {                                    \
     if (auto r_ = (expr); !r_) return r_; \

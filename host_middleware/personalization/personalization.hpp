@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "host_middleware/session/sm_transport.hpp"
 #include "host_middleware/transport/transport.hpp"
 
 namespace juki::host::perso {
@@ -62,10 +64,21 @@ class Personalizer {
  public:
   explicit Personalizer(Transport& t) : t_(t) {}
 
-  // GET CHALLENGE + EXTERNAL AUTHENTICATE with key `ref` (AES-CMAC of the
-  // challenge, computed with OpenSSL). On a blank card this releases the
-  // transport lock and grants personalization rights for the session.
+  // GET CHALLENGE + EXTERNAL AUTHENTICATE with the issuance key `ref` (the
+  // transport key, or another key with the personalization flag), which
+  // opens the personalization session (specs/secure-channel.md 6): on a
+  // blank card it releases the transport lock, and every later command of
+  // this Personalizer travels under the session's secure messaging, where the
+  // personalization rights hold. A refused proof: step "EXTERNAL
+  // AUTHENTICATE key RR" with the card's 63CX.
   Outcome<> authenticate(ByteView key, std::uint8_t ref = 0x01);
+  // Where the commands go: the personalization session once authenticate()
+  // opened one, else the card's transport as given. Callers that send
+  // commands of their own in the same session use it.
+  Transport& transport() { return session_ ? static_cast<Transport&>(*session_) : t_; }
+  // Hands the session over (for a caller that goes on with it after this
+  // Personalizer); later commands of this Personalizer go plain.
+  std::unique_ptr<session::SmTransport> release_session() { return std::move(session_); }
   Outcome<> select_mf();
   Outcome<> select_fid(std::uint16_t fid);
   Outcome<> select_parent();
@@ -95,6 +108,7 @@ class Personalizer {
 
  private:
   Transport& t_;
+  std::unique_ptr<session::SmTransport> session_;
 };
 
 // ---------------------------------------------------------------- the sample card
@@ -119,7 +133,7 @@ inline constexpr std::uint8_t kSampleResetKeyRef = 0x83;
 // Writes the sample layout to a transport-locked card and leaves it in
 // personalization, with the session's personalization rights, for callers
 // that add to it (benchmarks, fuzzing) before finish().
-Outcome<> write_sample_layout(Transport& t, const SampleSecrets& secrets);
+Outcome<> write_sample_layout(Personalizer& p, const SampleSecrets& secrets);
 // The sample layout, then SET STATUS: the card is issued (password not set).
 Outcome<> personalize_sample(Transport& t, const SampleSecrets& secrets);
 

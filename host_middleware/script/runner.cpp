@@ -2,8 +2,8 @@
 #include <utility>
 
 #include "card_os/apdu/status_words.hpp"
-#include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/script/script.hpp"
+#include "host_middleware/session/personalization_session.hpp"
 
 namespace juki::host::script {
 
@@ -69,9 +69,10 @@ class Runner {
   // Sends one command and checks its response; nullopt when the response did
   // not come (transport error: the run stops) or did not match.
   std::optional<Bytes> exchange(ByteView command, const Pattern& expected, std::string what) {
-    say("> " + to_hex(command, true));
+    const bool protected_command = session_ && session_->active();
+    say("> " + to_hex(command, true) + (protected_command ? "  (protected)" : ""));
     ++report_.commands;
-    auto response = transport_.transmit(command);
+    auto response = protected_command ? session_->transmit(command) : transport_.transmit(command);
     if (!response) {
       stop("transport error: " + response.error().message);
       return std::nullopt;
@@ -88,8 +89,18 @@ class Runner {
 
   void do_step(const Exchange& e) { exchange(e.command, e.expected, "response"); }
 
-  void do_step(const Reset&) { new_atr("reset", transport_.reset()); }
-  void do_step(const PowerCycle&) { new_atr("power-cycle", transport_.power_cycle()); }
+  void do_step(const Reset&) {
+    session_.reset();
+    new_atr("reset", transport_.reset());
+  }
+  void do_step(const PowerCycle&) {
+    session_.reset();
+    new_atr("power-cycle", transport_.power_cycle());
+  }
+  void do_step(const EndSession&) {
+    if (session_) say("end-session");
+    session_.reset();
+  }
 
   void new_atr(const std::string& what, Result<Bytes, TransportError> atr) {
     if (!atr) return stop("transport error: " + what + ": " + atr.error().message);
@@ -103,7 +114,9 @@ class Runner {
   }
 
   void do_step(const Auth& a) {
-    const std::string ref = key_ref_text(a.key_ref);
+    const std::string name = (a.session ? "session " : "auth ") + key_ref_text(a.key_ref);
+    // A new proof replaces any session: its commands go plain.
+    if (a.session) session_.reset();
     // GET CHALLENGE for 16 bytes; the answer must be exactly 16 bytes + 9000.
     static const Bytes kGetChallenge{0x00, 0x84, 0x00, 0x00, 0x10};
     static const Pattern kChallenge = [] {
@@ -111,18 +124,27 @@ class Runner {
       for (int i = 0; i < 16; ++i) text += ".. ";
       return *Pattern::parse(text + "9000");
     }();
-    auto challenge = exchange(kGetChallenge, kChallenge, "GET CHALLENGE (auth " + ref + ")");
+    auto challenge = exchange(kGetChallenge, kChallenge, "GET CHALLENGE (" + name + ")");
     if (!challenge) return;  // nothing to answer: the mismatch is recorded
     challenge->resize(16);
-    auto mac = crypto::aes_cmac(a.key, *challenge);
-    if (!mac) return stop("AES-CMAC failed: " + mac.error());
+    auto proof = session::issuance_key_proof(a.key, *challenge);
+    if (!proof) return stop("AES-CMAC failed: " + proof.error().message);
     Bytes command{0x00, 0x82, 0x00, a.key_ref, 0x10};
-    command.insert(command.end(), mac->begin(), mac->end());
-    exchange(command, a.expected, "EXTERNAL AUTHENTICATE (auth " + ref + ")");
+    command.insert(command.end(), proof->begin(), proof->end());
+    auto answer = exchange(command, a.expected, "EXTERNAL AUTHENTICATE (" + name + ")");
+    if (!a.session || !answer || answer->size() != 2 || (*answer)[0] != 0x90 ||
+        (*answer)[1] != 0x00)
+      return;
+    auto keys = session::personalization_keys(a.key, *challenge);
+    if (!keys) return stop("session keys: " + keys.error().message);
+    session_ = std::make_unique<session::SmTransport>(transport_, std::move(*keys));
+    say("session open: the commands that follow are protected");
   }
 
   const Script& script_;
   Transport& transport_;
+  // The personalization session a `session` directive opened, if any.
+  std::unique_ptr<session::SmTransport> session_;
   const RunOptions& options_;
   RunReport report_;
   std::size_t line_ = 0;

@@ -297,20 +297,23 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
     } else {
       auto [word, rest] = split_word(line);
       std::string keyword = lower(word);
-      if (keyword == "reset" || keyword == "power-cycle") {
+      if (keyword == "reset" || keyword == "power-cycle" || keyword == "end-session") {
         if (!rest.empty()) return fail("unexpected text after \"" + keyword + "\"");
         if (keyword == "reset")
           script.steps.push_back({line_no, Reset{}, file});
-        else
+        else if (keyword == "power-cycle")
           script.steps.push_back({line_no, PowerCycle{}, file});
+        else
+          script.steps.push_back({line_no, EndSession{}, file});
       } else if (keyword == "atr") {
         if (rest.empty()) return fail("atr: pattern missing");
         auto expected = pattern_of("atr", rest);
         if (!expected) return fail(expected.error());
         script.steps.push_back({line_no, AtrCheck{*expected}, file});
-      } else if (keyword == "auth") {
+      } else if (keyword == "auth" || keyword == "session") {
+        const std::string k = keyword;  // in messages: "auth: ..." or "session: ..."
         auto substituted = substitute(rest, vars);
-        if (!substituted) return fail("auth: " + substituted.error());
+        if (!substituted) return fail(k + ": " + substituted.error());
         // Split at the word "expect"; the key may contain spaces, so the
         // key reference is the first word and the key everything up to it.
         std::string_view body = *substituted;
@@ -331,24 +334,24 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
           }
         }
         auto [ref_text, key_text] = split_word(body);
-        if (ref_text.empty()) return fail("auth: KEYREF and KEY missing");
+        if (ref_text.empty()) return fail(k + ": KEYREF and KEY missing");
         auto ref = parse_hex(ref_text);
         if (!ref || ref->size() != 1)
-          return fail("auth: KEYREF must be one hex byte, got \"" + std::string(ref_text) + "\"");
+          return fail(k + ": KEYREF must be one hex byte, got \"" + std::string(ref_text) + "\"");
         auto key = parse_hex(key_text);
-        if (!key) return fail("auth: key: " + key.error());
+        if (!key) return fail(k + ": key: " + key.error());
         if (key->size() != 16 && key->size() != 24 && key->size() != 32)
-          return fail("auth: the AES key must be 16, 24 or 32 bytes, got " +
+          return fail(k + ": the AES key must be 16, 24 or 32 bytes, got " +
                       std::to_string(key->size()));
         Pattern expected = Pattern::exact(Bytes{0x90, 0x00});
         if (has_expect) {
-          if (trim(pattern_text).empty()) return fail("auth: pattern missing after \"expect\"");
+          if (trim(pattern_text).empty()) return fail(k + ": pattern missing after \"expect\"");
           auto p = Pattern::parse(pattern_text);
-          if (!p) return fail("auth: expect: " + p.error());
+          if (!p) return fail(k + ": expect: " + p.error());
           expected = *p;
         }
         script.steps.push_back(
-            {line_no, Auth{(*ref)[0], std::move(*key), std::move(expected)}, file});
+            {line_no, Auth{(*ref)[0], std::move(*key), std::move(expected), k == "session"}, file});
       } else if (keyword == "set") {
         auto [name, value_text] = split_word(rest);
         if (name.empty()) return fail("set: NAME and HEX missing");
@@ -377,7 +380,8 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
         if (!r) return fail(format(r.error(), path));
       } else {
         return fail("unknown directive \"" + std::string(word) +
-                    "\" (expected >, <, ==, reset, power-cycle, atr, auth, set or include)");
+                    "\" (expected >, <, ==, reset, power-cycle, atr, auth, session, end-session, "
+                    "set or include)");
       }
     }
   }

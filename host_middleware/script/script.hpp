@@ -68,14 +68,20 @@ struct AtrCheck {
   Pattern expected;
 };
 // `auth KEYREF KEY [expect PATTERN]`: GET CHALLENGE, then EXTERNAL
-// AUTHENTICATE with AES-CMAC(KEY, challenge).
+// AUTHENTICATE with AES-CMAC(KEY, challenge). `session KEYREF KEY [expect
+// PATTERN]` is the same and, when the card answers 9000, opens the
+// personalization session (specs/secure-channel.md 6): the commands after it
+// travel protected.
 struct Auth {
   std::uint8_t key_ref = 0;
   Bytes key;         // 16, 24 or 32 bytes
   Pattern expected;  // for the EXTERNAL AUTHENTICATE response; default 9000
+  bool session = false;
 };
+// `end-session`: the runner forgets the session's keys; later commands go plain.
+struct EndSession {};
 
-using Action = std::variant<Exchange, Section, Reset, PowerCycle, AtrCheck, Auth>;
+using Action = std::variant<Exchange, Section, Reset, PowerCycle, AtrCheck, Auth, EndSession>;
 
 struct Step {
   std::size_t line = 0;  // 1-based line of the directive (the `>` line for an exchange)

@@ -92,7 +92,7 @@ Result<Issued, IssueError> issue_one(records::Records& records, host::Transport&
     return unexpected(std::move(e));
   }
   if (progress.card) progress.card(e.serial, opened->resumed);
-  auto made = personalize(t, *opened, authorities, keys, order, progress.step);
+  auto made = personalize(*opened, authorities, keys, order, progress.step);
   if (!made) {
     e.card = made.error();
     if (e.card.kind == Failure::Kind::transport || e.card.kind == Failure::Kind::pki_directory) {

@@ -320,22 +320,28 @@ Result<OpenedCard, Failure> open(host::Transport& t, ByteView transport_key) {
   auto serial = perso.get_data(0xDF22);
   if (!serial) return unexpected(failure(Step::open, serial.error()));
   card.serial = std::move(*serial);
+  card.session = perso.release_session();
   return card;
 }
 
-Result<Personalized, Failure> personalize(host::Transport& t, const OpenedCard& card,
-                                          const Authorities& authorities, const CounterKeys& keys,
-                                          const CardOrder& order, const Progress& progress) {
+Result<Personalized, Failure> personalize(const OpenedCard& card, const Authorities& authorities,
+                                          const CounterKeys& keys, const CardOrder& order,
+                                          const Progress& progress) {
   if (auto ok = check_order(order); !ok)
     return unexpected(failure(Step::open, Failure::Kind::order, ok.error()));
   auto begin = [&](Step s) {
     if (progress) progress(s);
   };
-  host::perso::Personalizer perso(t);
+  // Everything goes under the personalization session open() started.
+  if (!card.session || !card.session->active())
+    return unexpected(failure(Step::open, Failure::Kind::order,
+                              "the card was not opened for personalization (no session)"));
+  host::Transport& channel = *card.session;
+  host::perso::Personalizer perso(channel);
 
   if (card.resumed) {
     begin(Step::roll_back);
-    if (auto r = roll_back(t); !r) return unexpected(r.error());
+    if (auto r = roll_back(channel); !r) return unexpected(r.error());
   }
 
   begin(Step::admin_key);
@@ -378,7 +384,8 @@ Result<Personalized, Failure> personalize(host::Transport& t, const OpenedCard& 
   made.expiry = card_information::format_date(card_information::years_after(
       *card_information::parse_date(order.issue_date), card_information::kValidityYears));
   begin(Step::verify);
-  if (auto r = verify(t, order, card.serial, authorities, made); !r) return unexpected(r.error());
+  if (auto r = verify(channel, order, card.serial, authorities, made); !r)
+    return unexpected(r.error());
 
   // Before SET STATUS: a card that is handed out has its certificates in the
   // index (a failure here leaves the card in personalization, resumable).

@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "host_middleware/session/sm_transport.hpp"
 #include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 #include "issuer_tool/pki/pki.hpp"
@@ -100,11 +102,15 @@ struct OpenedCard {
   Bytes serial;                  // GET DATA DF22
   bool resumed = false;          // found in personalization: an earlier attempt's card
   int transport_tries_left = 0;  // only meaningful in a wrong_transport_key failure
+  // The personalization session the transport key's proof opened
+  // (specs/secure-channel.md 6): every later command travels under it.
+  std::shared_ptr<host::session::SmTransport> session;
 };
 // Opens a card for personalization: its ATR must say transport-locked (or
 // personalization: an earlier attempt, resumed), then the transport key is
-// proved and the serial read. Personalization rights last until the card is
-// reset or removed.
+// proved, which opens the personalization session, and the serial is read
+// under it. Personalization rights last while the session does: until the
+// card is reset or removed, or a command is sent on the channel outside it.
 Result<OpenedCard, Failure> open(host::Transport& t, ByteView transport_key);
 
 struct Personalized {
@@ -114,12 +120,12 @@ struct Personalized {
   std::string expiry;  // YYYYMMDD: the issue date plus 10 years
 };
 using Progress = std::function<void(Step)>;
-// Personalizes the card `open` returned, on the same transport: rolls back
+// Personalizes the card `open` returned, under its personalization session: rolls back
 // what a failed attempt left, writes everything, reads it back, records its
 // certificates in `authorities.directory` (when there is one), and sets it
 // issued. `progress` is told each step as it starts.
-Result<Personalized, Failure> personalize(host::Transport& t, const OpenedCard& card,
-                                          const Authorities& authorities, const CounterKeys& keys,
-                                          const CardOrder& order, const Progress& progress = {});
+Result<Personalized, Failure> personalize(const OpenedCard& card, const Authorities& authorities,
+                                          const CounterKeys& keys, const CardOrder& order,
+                                          const Progress& progress = {});
 
 }  // namespace juki::issuance

@@ -213,7 +213,7 @@ TEST_CASE("SET STATUS: rights, an unset activation PIN, P1-P2", "[lifecycle][set
   c->card().reset();
   c->expect("80F00004", 0x6982);
   CHECK(c->card().life_cycle() == LifeCycle::personalization);
-  REQUIRE(c->authenticate(test::kTransportKey, 0x01) == 0x9000);
+  c->open_personalization(test::kTransportKey);
   c->expect("80F00004", 0x9000);
   CHECK(c->card().life_cycle() == LifeCycle::issued);
   CHECK(c->expect("00CADF2000", 0x9000) == hex("DF200104"));
@@ -230,20 +230,22 @@ TEST_CASE("SET STATUS: rights, an unset activation PIN, P1-P2", "[lifecycle][set
 TEST_CASE("personalization rights end on every channel with SET STATUS",
           "[lifecycle][setstatus][rights]") {
   auto c = TestCard::personalizing();
-  // Channel 1 holds rights of its own.
+  // Channel 1 holds rights of its own, under a personalization session of its own.
   c->expect("00700001", 0x9000);
-  Bytes ch = c->expect("0184000010", 0x9000);
-  auto mac = host::crypto::aes_cmac(test::kTransportKey, ch);
-  REQUIRE(mac.ok());
-  c->expect(apdu::encode_command(0x01, 0x82, 0x00, 0x01, *mac), 0x9000);
+  test::OnChannel channel1(c->plain_transport(), 1);
+  auto s1 = host::session::open_personalization_session(channel1, test::kTransportKey, 0x01);
+  REQUIRE(s1.ok());
+  test::OnChannel protected1(**s1, 1);
   c->expect(test::create_file(test::transparent_ef(0x2001, 8)), 0x9000);
-  c->expect(apdu::encode_command(0x01, 0xE0, 0x00, 0x00,
-                                 card_os::encode_fcp(test::transparent_ef(0x2002, 8), 0)),
-            0x9000);
-  // The sample layout and SET STATUS on channel 0, then activation, all in
-  // one session.
+  CHECK(sw_via(protected1, apdu::encode_command(
+                               0x00, 0xE0, 0x00, 0x00,
+                               card_os::encode_fcp(test::transparent_ef(0x2002, 8), 0))) == 0x9000);
+  // The sample layout and SET STATUS on channel 0 (a session of its own),
+  // then activation.
+  c->end_session();
   auto r = host::perso::personalize_sample(c->transport(), test::sample_secrets());
   REQUIRE(r.ok());
+  CHECK(sw_via(protected1, hex("00CADF2000")) == 0x6882);  // channel 1's session ended too
   CHECK(c->card().life_cycle() == LifeCycle::issued);
   c->expect("00DA00A30100", 0x6985);
   c->expect(kSelectDemo, 0x9000);
@@ -348,7 +350,7 @@ TEST_CASE("GET DATA: life cycle, memory, serial, other tags, short Le", "[lifecy
 
 TEST_CASE("life cycle: no way back", "[lifecycle]") {
   auto c = TestCard::active();
-  REQUIRE(c->authenticate(test::kTransportKey, 0x01) == 0x9000);  // admitted, changes nothing
+  CHECK(c->authenticate(test::kTransportKey, 0x01) == 0x6985);  // retired: refused, nothing counted
   CHECK(c->card().life_cycle() == LifeCycle::active);
   c->expect("80F00004", 0x6985);
   c->expect("00DA00A30100", 0x6985);

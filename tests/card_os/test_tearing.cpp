@@ -20,6 +20,8 @@
 #include "card_os/apps/juki/layout.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/security/objects.hpp"
+#include "host_middleware/secure_messaging/secure_messaging.hpp"
+#include "host_middleware/session/personalization_session.hpp"
 #include "support/test_card.hpp"
 #include "support/write_log.hpp"
 
@@ -40,6 +42,7 @@ class Rig {
   // Puts an image on the medium (the card is unpowered) with a fresh random
   // stream, so every run from the same image is the same run.
   void load(const Bytes& image) {
+    end_session();
     card_.reset();
     injector_.disarm();
     REQUIRE(image.size() == mem_.size());
@@ -49,6 +52,7 @@ class Rig {
 
   // Powers up a new chip on the medium; false (with the reason) if it fails.
   bool try_power_up(std::string& why) {
+    end_session();
     card_.reset();
     auto c = co::Card::power_up(log_, *random_);
     if (!c.ok()) {
@@ -71,7 +75,46 @@ class Rig {
     REQUIRE(card_ != nullptr);
     return *card_;
   }
-  Bytes send(ByteView cmd) { return card().transmit(cmd); }
+  // Under the personalization session while one is open (the host's half:
+  // each command wrapped, each answer unwrapped), else plain. A card that
+  // lost power answers nothing, and nothing is unwrapped.
+  Bytes send(ByteView cmd) {
+    if (!session_) return card().transmit(cmd);
+    auto wrapped = host::sm::wrap_command(*session_, cmd);
+    REQUIRE(wrapped.ok());
+    const Bytes raw = card().transmit(*wrapped);
+    if (raw.empty()) {
+      end_session();
+      return raw;
+    }
+    auto plain = host::sm::unwrap_response(*session_, raw);
+    if (!plain) {
+      end_session();
+      return raw;
+    }
+    Bytes r = plain->encode();
+    // SET STATUS ended the card's half (specs/card-os.md 6.13).
+    if (cmd.size() >= 2 && cmd[1] == 0xF0 && sw_of(r) == sw::kOk) end_session();
+    return r;
+  }
+  // Proves the transport key, in plain, and opens the personalization session
+  // (specs/secure-channel.md 6) for the commands that follow.
+  void open_session(ByteView key, std::uint8_t ref) {
+    end_session();
+    Bytes challenge = expect("0084000010", sw::kOk);
+    auto mac = host::crypto::aes_cmac(key, challenge);
+    REQUIRE(mac.ok());
+    Bytes r = send(apdu::encode_command(0x00, 0x82, 0x00, ref, *mac));
+    INFO("preparation: EXTERNAL AUTHENTICATE " << int{ref} << " -> " << to_hex(r));
+    REQUIRE(sw_of(r) == sw::kOk);
+    auto keys = host::session::personalization_keys(key, challenge);
+    REQUIRE(keys.ok());
+    session_ = std::move(*keys);
+  }
+  void end_session() {
+    if (session_) host::sm::wipe(*session_);
+    session_.reset();
+  }
   Bytes send(const std::string& hex) {
     auto cmd = from_hex(hex);
     REQUIRE(cmd.has_value());
@@ -117,6 +160,7 @@ class Rig {
   std::unique_ptr<co::DrbgRandom> random_;
   std::unique_ptr<co::Card> card_;
   co::CardError failure_ = co::CardError::nvm;
+  std::optional<host::sm::SessionKeys> session_;
 };
 
 // ---------------------------------------------------------------- secrets watched
@@ -602,7 +646,7 @@ TEST_CASE("tearing: every state-changing command, cut at every write") {
   // which is volatile, so every step proves it again.
   auto perso = [](std::vector<std::string> then) {
     return [then](Rig& r) {
-      r.authenticate(test::kTransportKey, 0x01);
+      r.open_session(test::kTransportKey, 0x01);
       for (const auto& c : then) r.expect(c, sw::kOk);
     };
   };

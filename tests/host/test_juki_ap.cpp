@@ -116,7 +116,7 @@ struct Golden {
     c->power_cycle();
     perso = c->storage().bytes();
 
-    REQUIRE(c->authenticate(kTransportKey, 0x01) == 0x9000);
+    c->open_personalization(kTransportKey);
     c->expect("80F00004", 0x9000);  // SET STATUS: issued
     REQUIRE(c->card().life_cycle() == co::LifeCycle::issued);
     c->power_cycle();
@@ -148,7 +148,7 @@ std::unique_ptr<TestCard> card_from(const Bytes& image) {
 // The personalization card with the issuer's rights again, the Juki AP selected.
 std::unique_ptr<TestCard> perso_card() {
   auto c = TestCard::from_image(golden().perso);
-  REQUIRE(c->authenticate(kTransportKey, 0x01) == 0x9000);
+  c->open_personalization(kTransportKey);
   c->expect(kSelectJuki, 0x9000);
   return c;
 }

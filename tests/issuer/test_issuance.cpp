@@ -57,7 +57,7 @@ Result<issuance::Personalized, Failure> issue(
     const issuance::Authorities& authorities = issuer().authorities) {
   auto opened = issuance::open(t, issuer().keys.transport_key);
   if (!opened) return unexpected(opened.error());
-  return issuance::personalize(t, *opened, authorities, issuer().keys, o, [&](Step s) {
+  return issuance::personalize(*opened, authorities, issuer().keys, o, [&](Step s) {
     if (steps) steps->push_back(s);
   });
 }
@@ -211,12 +211,10 @@ TEST_CASE(
     m.mark();
     auto opened = issuance::open(m.transport(), kTransportKey);
     REQUIRE(opened.ok());
-    REQUIRE(issuance::personalize(m.transport(), *opened, issuer().authorities, issuer().keys,
-                                  order(),
-                                  [&](Step s) {
-                                    if (s == Step::issue) issue_starts = m.writes_since_mark();
-                                  })
-                .ok());
+    REQUIRE(
+        issuance::personalize(*opened, issuer().authorities, issuer().keys, order(), [&](Step s) {
+          if (s == Step::issue) issue_starts = m.writes_since_mark();
+        }).ok());
   }
   REQUIRE(issue_starts > 0);
 
@@ -333,8 +331,7 @@ TEST_CASE("issuance: an order is checked before any card is touched", "[issuance
     auto opened = issuance::open(c.transport(), kTransportKey);
     REQUIRE(opened.ok());
     const Bytes before = c.storage().bytes();
-    auto made =
-        issuance::personalize(c.transport(), *opened, issuer().authorities, issuer().keys, o);
+    auto made = issuance::personalize(*opened, issuer().authorities, issuer().keys, o);
     REQUIRE_FALSE(made.ok());
     CHECK(made.error().kind == Failure::Kind::order);
     CHECK(c.storage().bytes() == before);
@@ -406,9 +403,8 @@ TEST_CASE(
     m.mark();
     auto opened = issuance::open(m.transport(), kTransportKey);
     REQUIRE(opened.ok());
-    auto made =
-        issuance::personalize(m.transport(), *opened, issuer().authorities, issuer().keys, order(),
-                              [&](Step s) { step_starts[s] = m.writes_since_mark(); });
+    auto made = issuance::personalize(*opened, issuer().authorities, issuer().keys, order(),
+                                      [&](Step s) { step_starts[s] = m.writes_since_mark(); });
     REQUIRE(made.ok());
   }
   REQUIRE(step_starts.size() == 7);

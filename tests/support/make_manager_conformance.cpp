@@ -140,9 +140,11 @@ void write(std::ostream& out, ByteView serial) {
   profile.serial.assign(serial.begin(), serial.end());
   if (!card_os::Card::manufacture(storage, profile, random)) throw Failure{"manufacture"};
   auto card = take(host::InProcessTransport::connect(storage, random), "connect");
-  host::perso::Personalizer plain(*card);
-  take(plain.authenticate(*from_hex(kTransportKey)), "transport key");
-  Recorder recorder(*card);
+  // The transport key's session protects what is recorded; the file holds
+  // the plain commands, which a script sends under its own `session`.
+  host::perso::Personalizer session(*card);
+  take(session.authenticate(*from_hex(kTransportKey)), "transport key");
+  Recorder recorder(session.transport());
   host::perso::Personalizer perso(recorder);
   take(enrolment::enrol_card_manager(perso, root.cert, {kMunicipality}), "card manager");
 
@@ -153,7 +155,7 @@ void write(std::ostream& out, ByteView serial) {
       << ". Do not edit: regenerate. Its PKI was made once, for\n"
          "# this file: a root (the card manager's trust anchor), its terminal CA, and\n"
          "# another root with its own terminal CA. Included by 10-card-manager.apdu\n"
-         "# while the card is in personalization.\n\n"
+         "# while the card is in personalization, under its personalization session.\n\n"
          "== Personalize the card manager: DF 4D00, trust anchor, municipality "
       << kMunicipality << ", counter 0, 8 entries\n";
   for (const auto& [command, response] : recorder.log)

@@ -31,9 +31,9 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
   do {                                                        \
     if (auto r_ = (expr); !r_) return unexpected(r_.error()); \
   } while (0)
-  // Proves the transport key; the session keeps personalization rights.
-  JUKI_TRY(host::perso::write_sample_layout(t, secrets));
+  // Proves the transport key; its session keeps personalization rights.
   host::perso::Personalizer perso(t);
+  JUKI_TRY(host::perso::write_sample_layout(perso, secrets));
   JUKI_TRY(perso.select_mf());
   card_os::FileSpec df;
   df.type = card_os::FileType::df;

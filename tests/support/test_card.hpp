@@ -15,6 +15,7 @@
 #include "common/bytes.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
+#include "host_middleware/session/personalization_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 
 namespace juki::test {
@@ -141,19 +142,33 @@ class TestCard {
     return c;
   }
 
-  // Blank -> personalization: the transport key is proved on channel 0, which
-  // holds personalization rights; the MF is selected.
+  // Blank -> personalization: the transport key is proved on channel 0,
+  // which opens the personalization session (specs/secure-channel.md 6); the
+  // MF is selected. While the session lasts, send(), expect() and
+  // transport() go through it: the rights hold only there.
   static std::unique_ptr<TestCard> personalizing() {
     auto c = std::make_unique<TestCard>();
-    REQUIRE(c->authenticate(kTransportKey, 0x01) == 0x9000);
+    c->open_personalization(kTransportKey);
     return c;
   }
+  // Proves the issuance key `key` (reference `ref`) and keeps its session.
+  void open_personalization(ByteView key, std::uint8_t ref = 0x01) {
+    auto s = host::session::open_personalization_session(*transport_, key, ref);
+    INFO((s ? std::string() : s.error().message));
+    REQUIRE(s.ok());
+    session_ = std::move(*s);
+  }
+  // Forgets the host's half of the session: later commands go plain (and the
+  // card ends its half at the first of them).
+  void end_session() { session_.reset(); }
+  bool in_session() const { return session_ && session_->active(); }
   // Blank -> active: `extra` runs first with personalization rights (MF
   // selected), then the sample layout is personalized, the password set to
   // 1234 and the card powered again.
   static std::unique_ptr<TestCard> active_with(const std::function<void(TestCard&)>& extra) {
     auto c = personalizing();
     extra(*c);
+    c->end_session();  // the sample layout opens a session of its own
     auto r = host::perso::personalize_sample(c->transport(), sample_secrets());
     INFO((r ? std::string("ok") : r.error().describe()));
     REQUIRE(r.ok());
@@ -225,6 +240,7 @@ class TestCard {
   }
 
   void power_up() {
+    session_.reset();
     auto t = host::InProcessTransport::connect(storage_, random_);
     REQUIRE(t.ok());
     transport_ = std::move(*t);
@@ -232,7 +248,11 @@ class TestCard {
   void power_cycle() { power_up(); }
 
   card_os::Card& card() { return *transport_->card(); }
-  host::InProcessTransport& transport() { return *transport_; }
+  // The personalization session while one is open, else the card itself.
+  host::Transport& transport() {
+    return in_session() ? static_cast<host::Transport&>(*session_) : *transport_;
+  }
+  host::InProcessTransport& plain_transport() { return *transport_; }
   card_os::MemoryStorage& storage() { return storage_; }
   card_os::RandomSource& random() { return random_; }
 
@@ -240,9 +260,27 @@ class TestCard {
   Bytes send(const std::string& hex) {
     auto cmd = from_hex(hex);
     REQUIRE(cmd.has_value());
-    return card().transmit(*cmd);
+    return send(*cmd);
   }
-  Bytes send(ByteView cmd) { return card().transmit(cmd); }
+  // Under the personalization session while one is open, for the commands
+  // it can protect: channel 0's, of class 0X or 8X without SM bits. Others
+  // go plain, as they are. A card that answers "no session" (6882: a reset
+  // or TERMINATE CARD USAGE ended its half) gets the command again in plain,
+  // as a terminal that noticed would send it.
+  Bytes send(ByteView cmd) {
+    if (!in_session() || cmd.empty() || (cmd[0] & 0x6F) != 0x00) return card().transmit(cmd);
+    auto r = session_->transmit(cmd);
+    INFO((r ? std::string() : r.error().message));
+    REQUIRE(r.ok());
+    if (sw_of(*r) == 0x6882 && r->size() == 2 && !session_->active()) {
+      end_session();
+      return card().transmit(cmd);
+    }
+    // SET STATUS that succeeded ended the card's half of the session.
+    if (cmd.size() >= 2 && (cmd[0] & 0xF0) == 0x80 && cmd[1] == 0xF0 && sw_of(*r) == 0x9000)
+      end_session();
+    return *r;
+  }
   sw::Sw sw(ByteView cmd) { return sw_of(send(cmd)); }
   Bytes expect(ByteView cmd, sw::Sw want) {
     Bytes r = send(cmd);
@@ -270,8 +308,12 @@ class TestCard {
     return data_of(r);
   }
 
-  // GET CHALLENGE + EXTERNAL AUTHENTICATE with `key` (host-side CMAC).
+  // GET CHALLENGE + EXTERNAL AUTHENTICATE with `key` (host-side CMAC), in
+  // plain: any session ends first. A proof of an issuance key opens the
+  // card's half of a personalization session that the next plain command
+  // ends again; open_personalization() keeps it.
   sw::Sw authenticate(ByteView key, std::uint8_t ref) {
+    end_session();
     Bytes challenge = expect("0084000010", 0x9000);
     auto mac = host::crypto::aes_cmac(key, challenge);
     REQUIRE(mac.ok());
@@ -282,6 +324,28 @@ class TestCard {
   card_os::MemoryStorage storage_;
   card_os::DrbgRandom random_;
   std::unique_ptr<host::InProcessTransport> transport_;
+  std::unique_ptr<host::session::SmTransport> session_;
+};
+
+// Sends every command on logical channel `n` (CLA bits b2 b1), whatever
+// channel the host meant. Over a secure session it carries the protected
+// commands; under one (the session over it) the MAC covers the channel.
+class OnChannel final : public host::Transport {
+ public:
+  OnChannel(host::Transport& inner, std::uint8_t n) : inner_(inner), n_(n) {}
+  Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+    Bytes b(cmd.begin(), cmd.end());
+    if (!b.empty()) b[0] = static_cast<std::uint8_t>((b[0] & ~0x03) | n_);
+    return inner_.transmit(b);
+  }
+  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Bytes atr() const override { return inner_.atr(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  host::Transport& inner_;
+  std::uint8_t n_;
 };
 
 // Sends through a transport; the whole response.
