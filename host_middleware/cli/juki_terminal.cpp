@@ -25,6 +25,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/status_words.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/cli/card_connection.hpp"
 #include "host_middleware/cli/cli_output.hpp"
@@ -33,7 +34,6 @@
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "host_middleware/transport/tracing.hpp"
 #include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "issuer_tool/records/records.hpp"
@@ -450,7 +450,7 @@ Result<sw::Sw, Failure> exchange_and_print(Session& s, host::Transport& t, ByteV
   if (!r) return unexpected(from_card(s.failure(r.error())));
   auto decoded = apdu::Response::decode(*r);
   if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
-  const std::string name = host::command_name(command[0], command[1]);
+  const std::string name = apdu_text::command_name(command[0], command[1]);
   exchanges.push_back({{"command", to_hex(command)},
                        {"name", name},
                        {"response", to_hex(*r)},

@@ -1,7 +1,7 @@
 // TracingTransport: wraps any transport and writes every command and response
-// to a stream, with the command's name and the status word's meaning. Used by
-// the demo and the terminal's --trace (the simulator's trace file has its own
-// format: specs/, later).
+// to a stream, with the command's name (apdu_text) and the status word's
+// meaning. Used by the demo and the terminal's --trace (the simulator's trace
+// file has its own format: specs/simulator.md 5).
 #pragma once
 
 #include <ostream>
@@ -10,8 +10,6 @@
 
 namespace juki::host {
 
-// "SELECT", "READ BINARY"... for an ISO 7816-4 instruction byte; "INS XX" otherwise.
-std::string command_name(std::uint8_t cla, std::uint8_t ins);
 // "9000 success" style line for a response's status word.
 std::string describe_status(ByteView response);
 

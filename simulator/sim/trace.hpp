@@ -39,7 +39,7 @@ class TraceFile {
   void no_answer(unsigned slot, const std::string& why);
 
  private:
-  void line(unsigned slot, char direction, ByteView bytes, const std::string& text);
+  void line(unsigned slot, char direction, const std::string& hex, const std::string& text);
   std::FILE* file_ = nullptr;
   std::string path_;
 };
