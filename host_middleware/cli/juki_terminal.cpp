@@ -68,6 +68,7 @@ constexpr KnownApp kKnownApps[] = {{"F04A554B4944454D4F", "sample application JU
 struct Globals {
   bool json = false;
   bool trace = false;
+  bool trace_secrets = false;
   bool exclusive = false;
   std::string in_process;  // card image file; empty: PC/SC
   std::string reader;      // empty: the first reader holding a card
@@ -90,6 +91,7 @@ Result<std::unique_ptr<Session>, Failure> open_session(const Globals& g, bool re
   o.exclusive = g.exclusive;
   o.reset_on_close = reset_on_close;
   if (g.trace) o.trace = &std::cerr;
+  if (g.trace_secrets) o.trace_secrets = apdu_text::Secrets::show;
   auto c = Session::open(o);
   if (!c) return unexpected(from_card(c.error()));
   return std::move(*c);
@@ -915,8 +917,12 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand
   Globals g;
   app.add_flag("--json", g.json, "Print one JSON document on stdout");
-  app.add_flag("--trace", g.trace,
-               "Write every APDU and response to stderr (PIN commands show the PIN)");
+  auto* trace = app.add_flag("--trace", g.trace,
+                             "Write every APDU and response to stderr (the data of PIN and key "
+                             "commands redacted)");
+  app.add_flag("--trace-secrets", g.trace_secrets,
+               "With --trace: show the PINs, keys and key proofs commands carry")
+      ->needs(trace);
   app.add_option("--in-process", g.in_process,
                  "Use this card image file in-process instead of PC/SC")
       ->check(CLI::ExistingFile);

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
+#include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/status_words.hpp"
-#include "common/apdu_text.hpp"
 
 namespace juki::host {
 
@@ -16,9 +16,10 @@ std::string describe_status(ByteView response) {
 }
 
 Result<Bytes, TransportError> TracingTransport::transmit(ByteView command) {
-  const std::string name =
-      command.size() >= 2 ? apdu_text::command_name(command[0], command[1]) : "?";
-  out_ << "  > " << to_hex(command, true) << "   [" << name << "]\n";
+  const auto parsed = apdu::parse_command(command);
+  const auto traced = apdu_text::trace_command(
+      command, parsed ? std::optional<ByteView>(parsed->data) : std::nullopt, true, secrets_);
+  out_ << "  > " << traced.hex << "   [" << traced.text << "]\n";
   auto r = inner_.transmit(command);
   if (!r) {
     out_ << "  ! " << r.error().message << "\n";

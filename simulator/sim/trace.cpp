@@ -6,8 +6,8 @@
 #include <ctime>
 #include <system_error>
 
+#include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/status_words.hpp"
-#include "common/apdu_text.hpp"
 
 namespace juki::sim {
 
@@ -59,8 +59,10 @@ void TraceFile::line(unsigned slot, char direction, const std::string& hex,
 
 void TraceFile::command(unsigned slot, ByteView apdu) {
   if (file_ == nullptr) return;
-  line(slot, '>', hex_field(apdu),
-       apdu.size() >= 2 ? apdu_text::command_name(apdu[0], apdu[1]) : "?");
+  const auto parsed = apdu::parse_command(apdu);
+  const auto traced = apdu_text::trace_command(
+      apdu, parsed ? std::optional<ByteView>(parsed->data) : std::nullopt, false, secrets_);
+  line(slot, '>', traced.hex.empty() ? "-" : traced.hex, traced.text);
 }
 
 // The text of the host trace's describe_status. Not shared: the status-word
