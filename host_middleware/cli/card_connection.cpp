@@ -41,7 +41,7 @@ Result<std::unique_ptr<CardConnection>, CardError> CardConnection::open(const Ca
     c->transport = c->pcsc.get();
   }
   if (o.trace != nullptr) {
-    c->tracing = std::make_unique<TracingTransport>(*c->transport, *o.trace);
+    c->tracing = std::make_unique<TracingTransport>(*c->transport, *o.trace, o.trace_secrets);
     c->transport = c->tracing.get();
   }
   return c;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "card_os/nvm/storage.hpp"
+#include "common/apdu_text.hpp"
 #include "common/result.hpp"
 #include "host_middleware/cli/cli_output.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
@@ -25,6 +26,7 @@ struct CardOptions {
   bool exclusive = false;         // PC/SC exclusive access
   bool reset_on_close = false;    // reset the card when done (ends its security state)
   std::ostream* trace = nullptr;  // every command and response, when given
+  apdu_text::Secrets trace_secrets = apdu_text::Secrets::redact;  // --trace-secrets: show
 };
 
 // Why the card could not be reached: a PC/SC error kind ("no_service",

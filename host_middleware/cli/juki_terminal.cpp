@@ -25,6 +25,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/status_words.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/cli/card_connection.hpp"
 #include "host_middleware/cli/cli_output.hpp"
@@ -33,7 +34,6 @@
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "host_middleware/transport/tracing.hpp"
 #include "issuer_tool/pki/directory.hpp"
 #include "issuer_tool/pki/pki.hpp"
 #include "issuer_tool/records/records.hpp"
@@ -68,6 +68,7 @@ constexpr KnownApp kKnownApps[] = {{"F04A554B4944454D4F", "sample application JU
 struct Globals {
   bool json = false;
   bool trace = false;
+  bool trace_secrets = false;
   bool exclusive = false;
   std::string in_process;  // card image file; empty: PC/SC
   std::string reader;      // empty: the first reader holding a card
@@ -90,6 +91,7 @@ Result<std::unique_ptr<Session>, Failure> open_session(const Globals& g, bool re
   o.exclusive = g.exclusive;
   o.reset_on_close = reset_on_close;
   if (g.trace) o.trace = &std::cerr;
+  if (g.trace_secrets) o.trace_secrets = apdu_text::Secrets::show;
   auto c = Session::open(o);
   if (!c) return unexpected(from_card(c.error()));
   return std::move(*c);
@@ -450,7 +452,7 @@ Result<sw::Sw, Failure> exchange_and_print(Session& s, host::Transport& t, ByteV
   if (!r) return unexpected(from_card(s.failure(r.error())));
   auto decoded = apdu::Response::decode(*r);
   if (!decoded) return unexpected(Failure{kExitTransport, "transport", decoded.error()});
-  const std::string name = host::command_name(command[0], command[1]);
+  const std::string name = apdu_text::command_name(command[0], command[1]);
   exchanges.push_back({{"command", to_hex(command)},
                        {"name", name},
                        {"response", to_hex(*r)},
@@ -915,8 +917,12 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand
   Globals g;
   app.add_flag("--json", g.json, "Print one JSON document on stdout");
-  app.add_flag("--trace", g.trace,
-               "Write every APDU and response to stderr (PIN commands show the PIN)");
+  auto* trace = app.add_flag("--trace", g.trace,
+                             "Write every APDU and response to stderr (the data of PIN and key "
+                             "commands redacted)");
+  app.add_flag("--trace-secrets", g.trace_secrets,
+               "With --trace: show the PINs, keys and key proofs commands carry")
+      ->needs(trace);
   app.add_option("--in-process", g.in_process,
                  "Use this card image file in-process instead of PC/SC")
       ->check(CLI::ExistingFile);

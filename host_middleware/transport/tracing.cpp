@@ -2,68 +2,10 @@
 
 #include <cstdio>
 
+#include "card_os/apdu/apdu.hpp"
 #include "card_os/apdu/status_words.hpp"
 
 namespace juki::host {
-
-std::string command_name(std::uint8_t cla, std::uint8_t ins) {
-  if ((cla & 0x80) != 0 && ins == 0xF0) return "SET STATUS";
-  switch (ins) {
-    case 0xA4:
-      return "SELECT";
-    case 0xB0:
-      return "READ BINARY";
-    case 0xD6:
-      return "UPDATE BINARY";
-    case 0xB2:
-      return "READ RECORD";
-    case 0xDC:
-      return "UPDATE RECORD";
-    case 0xE2:
-      return "APPEND RECORD";
-    case 0x20:
-      return "VERIFY";
-    case 0x24:
-      return "CHANGE REFERENCE DATA";
-    case 0x2C:
-      return "RESET RETRY COUNTER";
-    case 0x84:
-      return "GET CHALLENGE";
-    case 0x82:
-      return "EXTERNAL AUTHENTICATE";
-    case 0x88:
-      return "INTERNAL AUTHENTICATE";
-    case 0x86:
-      return "GENERAL AUTHENTICATE";
-    case 0x2A:
-      return "PERFORM SECURITY OPERATION";
-    case 0x46:
-      return "GENERATE ASYMMETRIC KEY PAIR";
-    case 0x70:
-      return "MANAGE CHANNEL";
-    case 0xE0:
-      return "CREATE FILE";
-    case 0xE4:
-      return "DELETE FILE";
-    case 0x04:
-      return "DEACTIVATE FILE";
-    case 0x44:
-      return "ACTIVATE FILE";
-    case 0xCA:
-      return "GET DATA";
-    case 0xDA:
-      return "PUT DATA";
-    case 0xFE:
-      return "TERMINATE CARD USAGE";
-    case 0xC0:
-      return "GET RESPONSE";
-    default: {
-      char s[8];
-      std::snprintf(s, sizeof s, "INS %02X", ins);
-      return s;
-    }
-  }
-}
 
 std::string describe_status(ByteView response) {
   if (response.size() < 2) return "(no status word)";
@@ -74,8 +16,10 @@ std::string describe_status(ByteView response) {
 }
 
 Result<Bytes, TransportError> TracingTransport::transmit(ByteView command) {
-  const std::string name = command.size() >= 2 ? command_name(command[0], command[1]) : "?";
-  out_ << "  > " << to_hex(command, true) << "   [" << name << "]\n";
+  const auto parsed = apdu::parse_command(command);
+  const auto traced = apdu_text::trace_command(
+      command, parsed ? std::optional<ByteView>(parsed->data) : std::nullopt, true, secrets_);
+  out_ << "  > " << traced.hex << "   [" << traced.text << "]\n";
   auto r = inner_.transmit(command);
   if (!r) {
     out_ << "  ! " << r.error().message << "\n";

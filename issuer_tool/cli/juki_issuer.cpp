@@ -25,6 +25,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/apps/juki/layout.hpp"
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "common/card_information.hpp"
 #include "host_middleware/cli/card_connection.hpp"
@@ -87,13 +88,19 @@ struct CardArgs {
   std::string reader;
   std::string in_process;
   bool trace = false;
+  bool trace_secrets = false;
 };
 
 void add_card_options(CLI::App* cmd, CardArgs& c) {
   cmd->add_option("--reader", c.reader, "PC/SC reader (default: the first holding a card)");
   cmd->add_option("--in-process", c.in_process,
                   "A card image file in this process instead of PC/SC (juki-card-sim --create)");
-  cmd->add_flag("--trace", c.trace, "Every command and response to stderr");
+  auto* trace = cmd->add_flag("--trace", c.trace,
+                              "Every command and response to stderr (the data of PIN and key "
+                              "commands redacted)");
+  cmd->add_flag("--trace-secrets", c.trace_secrets,
+                "With --trace: show the PINs, keys and key proofs commands carry")
+      ->needs(trace);
 }
 
 Result<std::unique_ptr<host::cli::CardConnection>, Failure> connect(const CardArgs& c) {
@@ -102,6 +109,7 @@ Result<std::unique_ptr<host::cli::CardConnection>, Failure> connect(const CardAr
   o.in_process = c.in_process;
   o.reset_on_close = true;  // the card's security state ends with the command
   if (c.trace) o.trace = &std::cerr;
+  if (c.trace_secrets) o.trace_secrets = apdu_text::Secrets::show;
   auto conn = host::cli::CardConnection::open(o);
   if (!conn) return unexpected(from_card(conn.error()));
   return std::move(*conn);

@@ -17,6 +17,7 @@
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
@@ -31,19 +32,21 @@ using namespace juki;
 namespace {
 
 const char* kUsage =
-    "usage: juki-demo [--image PATH] [--keep] [--pcsc [READER]] [--help]\n"
+    "usage: juki-demo [--image PATH] [--keep] [--pcsc [READER]] [--trace-secrets] [--help]\n"
     "\n"
     "Runs the life of one simulated Juki card in-process and prints every APDU\n"
     "and response with the meaning of its status word:\n"
     "  manufacture (transport-locked) -> personalization -> issued -> activation\n"
     "  -> use at a window -> password locked after 3 wrong tries -> window re-set.\n"
     "\n"
-    "  --image PATH  card image file to create (default: a temporary file)\n"
-    "  --keep        keep the image file afterwards\n"
-    "  --pcsc [R]    drive the card through PC/SC: the image goes into juki-card-sim\n"
-    "                (started here, next to this program) and the demo talks to it\n"
-    "                through pcscd and vsmartcard-vpcd, in reader R (default: the first\n"
-    "                of $JUKI_PCSC_READERS, as scripts/with-pcscd sets it)\n"
+    "  --image PATH     card image file to create (default: a temporary file)\n"
+    "  --keep           keep the image file afterwards\n"
+    "  --pcsc [R]       drive the card through PC/SC: the image goes into juki-card-sim\n"
+    "                   (started here, next to this program) and the demo talks to it\n"
+    "                   through pcscd and vsmartcard-vpcd, in reader R (default: the\n"
+    "                   first of $JUKI_PCSC_READERS, as scripts/with-pcscd sets it)\n"
+    "  --trace-secrets  show the PINs, keys and key proofs commands carry (default:\n"
+    "                   their data redacted, XX per byte)\n"
     "\n"
     "Exit status: 0 when every step behaved as the specification says, 1 otherwise.\n";
 
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
   bool keep = false;
   bool pcsc = false;
   std::string reader;
+  auto secrets = apdu_text::Secrets::redact;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -132,6 +136,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--keep") {
       keep = true;
+    } else if (a == "--trace-secrets") {
+      secrets = apdu_text::Secrets::show;
     } else if (a == "--image" && i + 1 < argc) {
       image = argv[++i];
     } else if (a == "--pcsc") {
@@ -200,7 +206,7 @@ int main(int argc, char** argv) {
     }
     card = std::move(*connected);
   }
-  host::TracingTransport t(*card, std::cout);
+  host::TracingTransport t(*card, std::cout, secrets);
   say("card: " + card->describe());
   say("ATR " + to_hex(card->atr(), true) + "  (last byte before TCK: life cycle 01 = creation)");
 

@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
                  "else /tmp/juki-card-sim-UID.sock)")
       ->capture_default_str();
   app.add_option("--trace", options.trace_file, "append an APDU trace to this file");
+  app.add_flag("--trace-secrets", options.trace_secrets,
+               "the trace shows the PINs, keys and key proofs commands carry (default: "
+               "their data redacted)");
   app.add_option("--reinsert-delay", options.reinsert_delay_ms,
                  "ms a slot stays empty after a removal before it connects again, so vpcd "
                  "notices the removal")

@@ -191,7 +191,7 @@ class Simulator::Impl {
 
   Options options_;
   SystemRandom random_;
-  TraceFile trace_;
+  TraceFile trace_{options_.trace_secrets ? apdu_text::Secrets::show : apdu_text::Secrets::redact};
   std::vector<Slot> slots_;
   UniqueFd control_;
   std::vector<ControlClient> clients_;

@@ -26,6 +26,7 @@ struct Options {
   std::uint32_t reinsert_delay_ms = 1000;
   std::optional<std::uint32_t> reader_timeout_ms;       // default for every slot
   std::string trace_file;                               // empty: no trace
+  bool trace_secrets = false;                           // --trace-secrets: PINs, keys shown
   std::vector<std::pair<unsigned, std::string>> cards;  // inserted at start: slot, image
   bool quiet = false;                                   // no progress lines on stderr
 };

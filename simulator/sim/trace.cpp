@@ -6,7 +6,8 @@
 #include <ctime>
 #include <system_error>
 
-#include "host_middleware/transport/tracing.hpp"
+#include "card_os/apdu/apdu.hpp"
+#include "card_os/apdu/status_words.hpp"
 
 namespace juki::sim {
 
@@ -38,9 +39,18 @@ void TraceFile::close() {
   path_.clear();
 }
 
-void TraceFile::line(unsigned slot, char direction, ByteView bytes, const std::string& text) {
+namespace {
+
+// HEX: upper case without blanks, "-" for no bytes.
+std::string hex_field(ByteView bytes) {
+  return bytes.empty() ? std::string("-") : to_hex(bytes);
+}
+
+}  // namespace
+
+void TraceFile::line(unsigned slot, char direction, const std::string& hex,
+                     const std::string& text) {
   if (file_ == nullptr) return;
-  const std::string hex = bytes.empty() ? std::string("-") : to_hex(bytes);
   std::fprintf(file_, "%s %u %c %s %s\n", utc_timestamp().c_str(), slot, direction, hex.c_str(),
                text.c_str());
   // A trace is most wanted when the simulator is killed: never leave lines buffered.
@@ -48,19 +58,31 @@ void TraceFile::line(unsigned slot, char direction, ByteView bytes, const std::s
 }
 
 void TraceFile::command(unsigned slot, ByteView apdu) {
-  line(slot, '>', apdu, apdu.size() >= 2 ? host::command_name(apdu[0], apdu[1]) : "?");
+  if (file_ == nullptr) return;
+  const auto parsed = apdu::parse_command(apdu);
+  const auto traced = apdu_text::trace_command(
+      apdu, parsed ? std::optional<ByteView>(parsed->data) : std::nullopt, false, secrets_);
+  line(slot, '>', traced.hex.empty() ? "-" : traced.hex, traced.text);
 }
 
+// The text of the host trace's describe_status. Not shared: the status-word
+// table it needs is card_os's (apdu/status_words), which common cannot use.
 void TraceFile::response(unsigned slot, ByteView response) {
-  line(slot, '<', response, host::describe_status(response));
+  if (file_ == nullptr) return;
+  std::string text = "(no status word)";
+  if (response.size() >= 2) {
+    const sw::Sw sw = load_be16(&response[response.size() - 2]);
+    text = hex_field(response.last(2)) + " " + sw::meaning(sw);
+  }
+  line(slot, '<', hex_field(response), text);
 }
 
 void TraceFile::event(unsigned slot, const std::string& text, ByteView bytes) {
-  line(slot, '*', bytes, text);
+  line(slot, '*', hex_field(bytes), text);
 }
 
 void TraceFile::no_answer(unsigned slot, const std::string& why) {
-  line(slot, '!', {}, "no answer: " + why);
+  line(slot, '!', "-", "no answer: " + why);
 }
 
 }  // namespace juki::sim

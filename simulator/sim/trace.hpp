@@ -1,14 +1,17 @@
-// The simulator's APDU trace file (specs/simulator.md, "Trace format"): one
-// line per command, per response and per card event, flushed at once so a
-// killed simulator leaves a complete trace behind.
+// The simulator's APDU trace file (specs/simulator.md 5): one line per
+// command, per response and per card event, flushed at once so a killed
+// simulator leaves a complete trace behind. The data of a command carrying a
+// PIN or a key is redacted unless the simulator runs with --trace-secrets.
 //
 //   2025-01-31T09:15:02.123456Z 0 > 00A4040C09F04A554B4944454D4F SELECT
 //   2025-01-31T09:15:02.123789Z 0 < 9000 9000 success
+//   2025-01-31T09:15:02.130001Z 0 > 0020008104XXXXXXXX VERIFY, data redacted (4 bytes: PIN)
 #pragma once
 
 #include <cstdio>
 #include <string>
 
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 
@@ -19,7 +22,7 @@ std::string utc_timestamp();
 
 class TraceFile {
  public:
-  TraceFile() = default;
+  explicit TraceFile(apdu_text::Secrets secrets = apdu_text::Secrets::redact) : secrets_(secrets) {}
   TraceFile(const TraceFile&) = delete;
   TraceFile& operator=(const TraceFile&) = delete;
   ~TraceFile() { close(); }
@@ -39,7 +42,8 @@ class TraceFile {
   void no_answer(unsigned slot, const std::string& why);
 
  private:
-  void line(unsigned slot, char direction, ByteView bytes, const std::string& text);
+  void line(unsigned slot, char direction, const std::string& hex, const std::string& text);
+  apdu_text::Secrets secrets_;
   std::FILE* file_ = nullptr;
   std::string path_;
 };

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "common/apdu_text.hpp"
 #include "common/bytes.hpp"
 #include "common/card_information.hpp"
 #include "common/check_digits.hpp"
@@ -118,4 +119,91 @@ TEST_CASE("card information: dates, ten years, the format and its refusals") {
   CHECK(ci::encode({"131016", "99900101", 'A', serial}).error() == ci::Problem::issue_date);
   CHECK(ci::encode({"131016", "20240101", 'C', serial}).error() == ci::Problem::face);
   CHECK(ci::encode({"131016", "20240101", 'A', Bytes(7, 0)}).error() == ci::Problem::serial);
+}
+
+namespace {
+
+// apdu_text::secret_in of a command given in hex, its data field from byte `at` on.
+apdu_text::Secret secret_of(std::string_view command_hex, std::size_t at = 5) {
+  const Bytes c = *from_hex(command_hex);
+  return apdu_text::secret_in(c[0], c[1], c[2], c[3], ByteView(c).subspan(std::min(at, c.size())));
+}
+
+}  // namespace
+
+TEST_CASE("apdu_text: command names") {
+  CHECK(apdu_text::command_name(0x00, 0xA4) == "SELECT");
+  CHECK(apdu_text::command_name(0x0C, 0x2C) == "RESET RETRY COUNTER");
+  CHECK(apdu_text::command_name(0x80, 0xF0) == "SET STATUS");
+  CHECK(apdu_text::command_name(0x80, 0xF2) == "INS F2");
+}
+
+TEST_CASE("apdu_text: which commands carry a secret (specs/card-os.md 5, 6.6-6.12)") {
+  using S = apdu_text::Secret;
+  CHECK(secret_of("0020008104 31323334") == S::pin);
+  CHECK(secret_of("00200081") == S::none);                // tries left: no data
+  CHECK(secret_of("0020008006 414243313233") == S::pin);  // JPKI's VERIFY of the selected PIN
+  CHECK(secret_of("0024000108 3132333435363738") == S::old_and_new_pin);
+  CHECK(secret_of("0024018104 31323334") == S::new_pin);
+  CHECK(secret_of("002C00810C 383736353433323131323334") == S::puk_and_new_pin);
+  CHECK(secret_of("002C018108 3837363534333231") == S::puk);
+  CHECK(secret_of("002C028104 31323334") == S::new_pin);
+  CHECK(secret_of("002C038104 31323334") == S::pin);  // refused by the card, still typed
+  CHECK(secret_of("002C0381") == S::none);
+  CHECK(secret_of("00DA00A106 A104 84023132") == S::pin_template);
+  CHECK(secret_of("00DA01A106 A104 84023132") == S::pin_template);  // wrong P1, same value
+  CHECK(secret_of("00DA00A206 A204 84023132") == S::key_template);
+  CHECK(secret_of("00DA000102 0102") == S::none);
+  const std::string proof = "00820001 10 000102030405060708090A0B0C0D0E0F";
+  CHECK(secret_of(proof) == S::key_proof);
+  // Mutual authentication's form carries a public key and a signature...
+  CHECK(secret_of("0082000089 7F4943" + std::string(2 * 0x86, 'A')) == S::none);
+  // ...but a 16-byte proof that happens to start 7F 49 is still a proof.
+  CHECK(secret_of("0082000110 7F49030405060708090A0B0C0D0E0F10") == S::key_proof);
+  CHECK(secret_of("00D6000004 31323334") == S::none);
+  CHECK(secret_of("00A4040C09 F04A554B4944454D4F") == S::none);
+  // Under secure messaging the data travels encrypted (DO'87'): nothing to hide.
+  CHECK(secret_of("0C20008113 871101AABBCCDDEEFF00112233445566778899") == S::none);
+  CHECK(secret_of("8C2C028104 31323334") == S::none);
+  // CLA 04 (SM, header not authenticated) is not that format, and in 4X..7X
+  // b4 b3 are the channel number: both count as plain.
+  CHECK(secret_of("0420008104 31323334") == S::pin);
+  CHECK(secret_of("4C20008104 31323334") == S::pin);
+}
+
+TEST_CASE("apdu_text: a trace line's command, redacted or shown") {
+  using apdu_text::Secrets;
+  auto traced = [](std::string_view command_hex, std::size_t at, std::size_t size, bool spaced,
+                   Secrets secrets) {
+    const Bytes c = *from_hex(command_hex);
+    return apdu_text::trace_command(c, ByteView(c).subspan(at, size), spaced, secrets);
+  };
+  auto t = traced("0020008104 31323334", 5, 4, true, Secrets::redact);
+  CHECK(t.hex == "00 20 00 81 04 XX XX XX XX");
+  CHECK(t.text == "VERIFY, data redacted (4 bytes: PIN)");
+  t = traced("0020008104 31323334", 5, 4, true, Secrets::show);
+  CHECK(t.hex == "00 20 00 81 04 31 32 33 34");
+  CHECK(t.text == "VERIFY, secret shown (4 bytes: PIN)");
+  // Le stays; the unspaced form (the simulator's) the same way.
+  t = traced("002C028104 31323334 00", 5, 4, false, Secrets::redact);
+  CHECK(t.hex == "002C028104XXXXXXXX00");
+  CHECK(t.text == "RESET RETRY COUNTER, data redacted (4 bytes: new PIN)");
+  // Extended length: the data starts after 00 Lc1 Lc2.
+  t = traced("00DA00A2 000003 A20100", 7, 3, false, Secrets::redact);
+  CHECK(t.hex == "00DA00A2000003XXXXXX");
+  CHECK(t.text == "PUT DATA, data redacted (3 bytes: key template)");
+  t = traced("0020008101 31", 5, 1, false, Secrets::redact);
+  CHECK(t.text == "VERIFY, data redacted (1 byte: PIN)");
+  t = traced("00A4000C02 3F00", 5, 2, true, Secrets::redact);
+  CHECK(t.hex == "00 A4 00 0C 02 3F 00");
+  CHECK(t.text == "SELECT");
+
+  // Lengths that do not parse: everything after the header is the data.
+  const Bytes bad = *from_hex("0020008105 31323334");
+  t = apdu_text::trace_command(bad, std::nullopt, true, Secrets::redact);
+  CHECK(t.hex == "00 20 00 81 XX XX XX XX XX");
+  CHECK(t.text == "VERIFY, data redacted (5 bytes: PIN)");
+  t = apdu_text::trace_command(Bytes{0x00}, std::nullopt, false, Secrets::redact);
+  CHECK(t.hex == "00");
+  CHECK(t.text == "?");
 }

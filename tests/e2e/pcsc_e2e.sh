@@ -135,9 +135,11 @@ new_blank() {  # new_blank IMAGE [SERIAL]
     fail "juki-card-sim --create $1 failed"
 }
 
+# --trace-secrets: the jpki scenario checks the exact PIN bytes OpenSC sends
+# (trace_verifies), which the trace otherwise redacts.
 start_sim() {
   "$sim" --socket "$sock" --port-base "$JUKI_VPCD_PORT_BASE" --slots 2 \
-    --reinsert-delay 500 --trace "$trace" >"$sim_log" 2>&1 &
+    --reinsert-delay 500 --trace "$trace" --trace-secrets >"$sim_log" 2>&1 &
   sim_pid=$!
   local t
   for ((t = 0; t < 200; t++)); do

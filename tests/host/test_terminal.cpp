@@ -260,6 +260,28 @@ TEST_CASE("juki-terminal: send prints responses with their meaning", "[terminal]
   CHECK_THAT(r.err, Catch::Contains("< DF 20 01 04 90 00"));
 }
 
+TEST_CASE("juki-terminal: --trace leaves PINs out, --trace-secrets shows them", "[terminal]") {
+  test::TempDir dir;
+  const std::string image = make_image(dir, true);
+  Run r = terminal(dir, {"--in-process", image, "--trace", "change-pin", "--app", kApp, "--ref",
+                         "81", "--initial", "--new", "2468"});
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.err, Catch::Contains("> 00 24 01 81 04 XX XX XX XX   [CHANGE REFERENCE DATA, data "
+                                    "redacted (4 bytes: new PIN)]"));
+  CHECK(r.err.find("32 34 36 38") == std::string::npos);
+
+  r = terminal(dir, {"--in-process", image, "--trace", "--trace-secrets", "verify", "--app", kApp,
+                     "--pin", "2468"});
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.err,
+             Catch::Contains("> 00 20 00 81 04 32 34 36 38   [VERIFY, secret shown (4 bytes: "
+                             "PIN)]"));
+
+  // Without --trace it would mean nothing: a usage error.
+  r = terminal(dir, {"--in-process", image, "--trace-secrets", "status"});
+  CHECK(r.exit == 2);
+}
+
 TEST_CASE("juki-terminal: script runs conformance scripts against the card", "[terminal]") {
   test::TempDir dir;
   SECTION("a blank card passes the transport-key script") {

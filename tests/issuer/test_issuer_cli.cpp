@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.hpp"
 #include "support/issuer_counter.hpp"
 #include "support/run_program.hpp"
 
@@ -94,8 +95,21 @@ TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blan
   auto show = c.json({"show", id});
   CHECK(show.doc()["application"]["state"] == "registered");
   CHECK(show.doc()["cards"].empty());
-  // The right card then works.
-  c.personalize(id, c.blank_card("good.img"));
+  // The right card then works; its trace (--trace) holds no PIN or key.
+  r = c.json({"personalize", id, "--pki", c.pki, "--counter-keys", c.keys, "--in-process",
+              c.blank_card("good.img"), "--trace"},
+             kResidentPins);
+  CHECK(r.exit == 0);
+  CHECK_THAT(r.err,
+             Catch::Contains("[EXTERNAL AUTHENTICATE, data redacted (16 bytes: key proof)]"));
+  // Everything after the proof travels under the personalization session
+  // (specs/secure-channel.md 6): PUT DATA only as SM ciphertext, never plain.
+  CHECK_THAT(r.err, Catch::Contains("  > 0C DA 00 A1 "));
+  CHECK(r.err.find("  > 00 DA ") == std::string::npos);
+  for (const std::string pin : {"1357", "HANAKO2026"}) {
+    CHECK(r.err.find(juki::to_hex(juki::as_bytes(pin), true)) == std::string::npos);
+    CHECK(r.err.find(juki::to_hex(juki::as_bytes(pin))) == std::string::npos);
+  }
 }
 
 TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer-cli][refusal]") {

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "sim_harness.hpp"
+#include "support/secret_commands.hpp"
 #include "vpcd_peer.hpp"
 
 using namespace juki;
@@ -385,6 +386,45 @@ TEST_CASE("sim: insert, remove and swap through the control socket") {
         std::string::npos);
 }
 
+namespace {
+
+// The commands carrying secrets on a blank card in the simulator, traced to a
+// file from the start (--trace) or, with --trace-secrets, from the control
+// socket's `trace FILE`: the trace's lines without their time.
+std::string traced_sim_run(bool trace_secrets, SecretRun& run) {
+  TempDir out;
+  const std::string trace = out.file("apdu.trace");
+  std::vector<std::string> extra{"--trace-secrets"};
+  if (!trace_secrets) extra = {"--trace", trace};
+  Rig rig(false, extra);
+  if (trace_secrets) rig.sim->ok("trace " + trace);
+  run = run_secret_commands([&](const Bytes& command) {
+    auto r = rig.vpcd.transmit(command);
+    REQUIRE(r.has_value());
+    return *r;
+  });
+  CHECK(rig.sim->stop() == 0);  // every line is in the file
+  std::string lines;
+  for (const auto& l : read_lines(trace)) lines += l.substr(28) + "\n";
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("sim: the trace redacts PINs, keys and key proofs unless --trace-secrets") {
+  SecretRun run;
+  std::string trace = traced_sim_run(false, run);
+  check_trace(trace, run, false, false);
+  CHECK_THAT(trace, Catch::Contains("0 > 0020000104XXXXXXXX VERIFY, data redacted (4 bytes: PIN)\n"
+                                    "0 < 9000 9000 success\n"));
+  CHECK_THAT(trace, Catch::Contains("0 > 0084000010 GET CHALLENGE\n"));
+
+  trace = traced_sim_run(true, run);
+  check_trace(trace, run, true, false);
+  CHECK_THAT(trace,
+             Catch::Contains("0 > 002000010437333931 VERIFY, secret shown (4 bytes: PIN)\n"));
+}
+
 TEST_CASE("sim: the card waits for vpcd and connects when it comes up") {
   TempDir dir;
   std::uint16_t port = 0;
@@ -442,7 +482,7 @@ TEST_CASE("sim: the trace file has one line per command, response and event") {
   const std::vector<std::string> want = {
       ts + " 0 > 00A4040C09F04A554B4944454D4F SELECT",
       ts + " 0 < 9000 9000 success",
-      ts + " 0 > 002000810439393939 VERIFY",
+      ts + " 0 > 0020008104XXXXXXXX VERIFY, data redacted \\(4 bytes: PIN\\)",
       ts + " 0 < 63C2 63C2 verification failed, 2 tries left",
       ts + " 0 \\* " + atr + " reset",
       ts + " 0 \\* - power off",
