@@ -6,6 +6,7 @@
 #include "card_os/apps/application.hpp"
 #include "card_os/card/app_services.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -459,7 +460,7 @@ Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfi
     key_def.insert(key_def.end(), profile.transport_key.begin(), profile.transport_key.end());
     key_def[1] = static_cast<std::uint8_t>(key_def.size() - 2);
     auto key = objects.put(*mf, key_def, m.read(Superblock::kSaltAt, 16));
-    std::fill(key_def.begin(), key_def.end(), 0);
+    secure_wipe(key_def);
     if (!key) return fail(NvmError::journal_full);
     tx.commit();
     return {};

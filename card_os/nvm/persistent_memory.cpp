@@ -53,19 +53,26 @@ constexpr std::uint32_t kFillEntry = kEntryHeader + 1;
 // Shorter runs stay literal: splitting a literal around a fill costs a header.
 constexpr std::uint32_t kMinFillRun = 16;
 
+// Appends an entry header [u32 word][u16 length].
+void append_entry_header(SecretBytes& out, std::uint32_t word, std::uint32_t len) {
+  const std::size_t at = out.size();
+  out.resize(at + kEntryHeader);
+  store_be32(&out[at], word);
+  store_be16(&out[at + 4], static_cast<std::uint16_t>(len));
+}
+
 // Encodes one dirty range as journal entries (appended to `out` when given)
 // and returns their size. Runs of one byte value become fill entries, so
 // wiping or zeroing a large area (a deleted application) costs a few bytes of
 // journal, not its size.
-std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, Bytes* out) {
+std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, SecretBytes* out) {
   std::uint64_t size = 0;
   auto literal = [&](std::size_t from, std::size_t to) {
     for (std::size_t off = from; off < to; off += kMaxEntryData) {
       const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, to - off));
       size += kEntryHeader + n;
       if (!out) continue;
-      append_be32(*out, addr + static_cast<std::uint32_t>(off));
-      append_be16(*out, static_cast<std::uint16_t>(n));
+      append_entry_header(*out, addr + static_cast<std::uint32_t>(off), n);
       out->insert(out->end(), bytes.begin() + static_cast<std::ptrdiff_t>(off),
                   bytes.begin() + static_cast<std::ptrdiff_t>(off + n));
     }
@@ -84,8 +91,7 @@ std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, Bytes* out) {
       const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, run - off));
       size += kFillEntry;
       if (!out) continue;
-      append_be32(*out, (addr + static_cast<std::uint32_t>(i + off)) | kFillFlag);
-      append_be16(*out, static_cast<std::uint16_t>(n));
+      append_entry_header(*out, (addr + static_cast<std::uint32_t>(i + off)) | kFillFlag, n);
       out->push_back(bytes[i]);
     }
     i += run;
@@ -100,10 +106,10 @@ bool geometry_ok(const NvmGeometry& g) {
          g.journal_capacity <= kMaxJournal;
 }
 
-std::uint32_t block_crc(const Bytes& main, std::size_t block) {
+std::uint32_t block_crc(ByteView main, std::size_t block) {
   const std::size_t start = block * kBlockSize;
   const std::size_t len = std::min<std::size_t>(kBlockSize, main.size() - start);
-  return crc(ByteView(main).subspan(start, len));
+  return crc(main.subspan(start, len));
 }
 
 std::array<std::uint8_t, PersistentMemory::kHeaderSize> encode_header(const NvmGeometry& g) {
@@ -282,7 +288,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
 
   // The journal belongs to this record only if its CRC says so; otherwise a
   // later commit was cut before its record and the main area is already right.
-  Bytes journal(rec->journal_len);
+  SecretBytes journal(rec->journal_len);
   storage.read(kJournalOffset, journal);
   if (crc(journal) == rec->journal_crc) {
     auto entries = parse_journal(journal, g.capacity);
@@ -328,7 +334,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   m.seq_ = rec->seq;
   // What the journal area still holds past this record's journal (an older,
   // longer journal, or one cut short): the next commit overwrites it.
-  Bytes area(g.journal_capacity);
+  SecretBytes area(g.journal_capacity);
   storage.read(kJournalOffset, area);
   auto last = std::find_if(area.rbegin(), area.rend(), [](std::uint8_t b) { return b != 0; });
   m.journal_stale_ = static_cast<std::uint32_t>(area.rend() - last);
@@ -362,7 +368,7 @@ NvmError PersistentMemory::write(std::uint32_t addr, ByteView data) {
 
   // The journal size depends on the bytes themselves (fill entries), so the
   // write goes in first and is taken back if the transaction would not fit.
-  const Bytes original(working_.begin() + addr, working_.begin() + end);
+  const SecretBytes original(working_.begin() + addr, working_.begin() + end);
   // memmove: data may be a view into working_ itself.
   std::memmove(&working_[addr], data.data(), data.size());
   const std::uint64_t merged_encoded =
@@ -435,8 +441,8 @@ void PersistentMemory::commit() {
     return;
   }
 
-  Bytes journal;
-  journal.reserve(pending_);
+  SecretBytes journal;
+  journal.reserve(std::max<std::uint64_t>(pending_, journal_stale_));
   for (const Range& r : dirty_)
     encode_range(r.addr, ByteView(working_).subspan(r.addr, r.len), &journal);
   assert(journal.size() == pending_);
@@ -513,6 +519,7 @@ std::uint32_t PersistentMemory::image_digest() const {
 void PersistentMemory::end_transaction() {
   dirty_.clear();
   undo_ranges_.clear();
+  secure_wipe(undo_bytes_);  // clear() keeps the buffer for the next transaction
   undo_bytes_.clear();
   pending_ = 0;
   in_tx_ = false;

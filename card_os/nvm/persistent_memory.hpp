@@ -16,6 +16,10 @@
 // open() (power-up) checks the header, takes the valid record with the highest
 // seq, replays its journal if the journal still matches it (writing only bytes
 // that differ), then checks the main area against the record's digest.
+//
+// The RAM copies a transaction makes (the working copy of the main area, the
+// undo data, the journal being written or replayed) hold keys and PIN digests
+// when those are written: they are SecretBytes, wiped when released.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,7 @@
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -106,10 +111,11 @@ class PersistentMemory {
 
  private:
   explicit PersistentMemory(Storage& storage);
-  // (implementation state is the helper's to choose)
+  friend struct PersistentMemoryProbe;  // tests/card_os: that the undo data is wiped
+
   Storage* storage_;
   NvmGeometry geometry_;
-  Bytes working_;
+  SecretBytes working_;  // the main area (and this transaction's writes)
   bool in_tx_ = false;
   NvmStats stats_;
   struct Range {
@@ -119,7 +125,7 @@ class PersistentMemory {
   };
   std::vector<Range> dirty_;  // sorted, merged
   std::vector<Range> undo_ranges_;
-  Bytes undo_bytes_;
+  SecretBytes undo_bytes_;  // the data the transaction overwrote
   std::uint64_t seq_ = 0;
   bool apply_unsynced_ = false;
   std::vector<std::uint32_t> block_crc_;  // CRC32 per 1 KiB block of the main area

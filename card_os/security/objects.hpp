@@ -119,7 +119,7 @@ class SecurityObjects {
   Result<ObjectRef, sw::Sw> put_rsa_key(NodeRef df, std::uint8_t reference,
                                         ByteView stored_private);
   // The stored private key, for signing inside the card only; the caller
-  // wipes it (crypto::wipe) after use.
+  // wipes it (secure_wipe) after use.
   Bytes rsa_secret(ObjectRef key) const;
 
  private:

@@ -1,9 +1,11 @@
+#include <array>
 #include <catch2/catch.hpp>
 
 #include "common/bytes.hpp"
 #include "common/card_information.hpp"
 #include "common/check_digits.hpp"
 #include "common/result.hpp"
+#include "common/secure_wipe.hpp"
 
 using namespace juki;
 
@@ -118,4 +120,20 @@ TEST_CASE("card information: dates, ten years, the format and its refusals") {
   CHECK(ci::encode({"131016", "99900101", 'A', serial}).error() == ci::Problem::issue_date);
   CHECK(ci::encode({"131016", "20240101", 'C', serial}).error() == ci::Problem::face);
   CHECK(ci::encode({"131016", "20240101", 'A', Bytes(7, 0)}).error() == ci::Problem::serial);
+}
+
+TEST_CASE("secure_wipe zeroes every byte it is given, and nothing else") {
+  Bytes b = {1, 2, 3, 4, 5, 6};
+  secure_wipe(std::span(b).subspan(1, 4));
+  CHECK(b == Bytes{1, 0, 0, 0, 0, 6});
+  secure_wipe({});  // nothing to wipe
+  std::array<std::uint8_t, 3> a{7, 8, 9};
+  secure_wipe(a);
+  CHECK(a == std::array<std::uint8_t, 3>{});
+  // SecretBytes is a byte vector like any other while it lives.
+  SecretBytes secret(b.begin(), b.end());
+  secret.insert(secret.end(), 100, 0xAA);  // grows: the old buffer is wiped as it goes
+  CHECK(secret.size() == 106);
+  CHECK(ByteView(secret).first(6).size() == 6);
+  CHECK(secret[105] == 0xAA);
 }

@@ -16,6 +16,13 @@
 using namespace juki;
 using namespace juki::card_os;
 
+namespace juki::card_os {
+// The friend persistent_memory.hpp names: what a transaction keeps in RAM.
+struct PersistentMemoryProbe {
+  static ByteView undo(const PersistentMemory& m) { return m.undo_bytes_; }
+};
+}  // namespace juki::card_os
+
 namespace {
 
 // The layout from persistent_memory.hpp, as the tests see it on the storage.
@@ -353,6 +360,36 @@ TEST_CASE("writes need a transaction and a range inside the main area") {
   CHECK(again.u32(4092) == 0x01020304u);
   CHECK(again.u8(4000) == 9);
   CHECK(before_storage != s.bytes());
+}
+
+TEST_CASE("the undo data of a transaction is wiped when the transaction ends") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage s(PersistentMemory::storage_size_for(g));
+  auto m = formatted(s, g);
+  std::mt19937 rng(8);
+  const Bytes first = random_bytes(rng, 64);  // say, a key and its replacement
+  const Bytes second = random_bytes(rng, 64);
+  commit_write(m, 200, first);
+  auto zero = [](ByteView b) {
+    return std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
+  };
+
+  // The buffer outlives the transaction (kept for the next): its bytes are read after it ends.
+  m.begin();
+  REQUIRE(m.write(200, second) == NvmError::none);
+  ByteView undo = PersistentMemoryProbe::undo(m);
+  REQUIRE(Bytes(undo.begin(), undo.end()) == first);
+  m.commit();
+  CHECK(PersistentMemoryProbe::undo(m).empty());
+  CHECK(zero(undo));
+
+  m.begin();
+  REQUIRE(m.write(200, first) == NvmError::none);
+  undo = PersistentMemoryProbe::undo(m);
+  REQUIRE(Bytes(undo.begin(), undo.end()) == second);
+  m.abort();
+  CHECK(at(m, 200, 64) == second);
+  CHECK(zero(undo));
 }
 
 TEST_CASE("journal_full leaves memory unchanged and the transaction open") {
