@@ -482,6 +482,9 @@ Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, Rand
     return std::unique_ptr<Card>(new Card(std::move(impl)));
   } catch (const PowerLoss&) {
     return unexpected(CardFailure{CardError::power_lost});
+  } catch (const NvmFault& e) {
+    // A damage the checks above do not see, met while starting: refused all the same.
+    return unexpected(CardFailure{CardError::nvm, e.error()});
   }
 }
 

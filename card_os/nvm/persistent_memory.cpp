@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <cstring>
 #include <optional>
 
@@ -209,14 +208,27 @@ const char* describe(NvmError e) {
       return "The persistent-memory image header is corrupt (checksum or fields invalid).";
     case NvmError::size_mismatch:
       return "The storage is smaller than the geometry recorded in the image header.";
+    case NvmError::no_commit_record:
+      return "Neither commit slot of the persistent-memory image holds a valid commit record.";
+    case NvmError::journal_corrupt:
+      return "The journal of the last commit matches its checksum but is not a well-formed list "
+             "of entries.";
     case NvmError::data_corrupt:
-      return "The persistent-memory main area does not match its last committed state.";
+      return "The persistent-memory main area does not match its last committed state, and no "
+             "intact journal completes it.";
     case NvmError::journal_full:
       return "The write does not fit in the journal of the current transaction.";
     case NvmError::out_of_range:
       return "The address range lies outside the persistent-memory main area.";
     case NvmError::no_transaction:
-      return "A persistent write was attempted outside a transaction.";
+      return "A persistent write or commit was attempted outside a transaction.";
+    case NvmError::nested_transaction:
+      return "A transaction was begun inside another one.";
+    case NvmError::needs_reopen:
+      return "The persistent memory was used after a power loss cut a commit short; it must be "
+             "opened again.";
+    case NvmError::journal_mismatch:
+      return "The journal built at commit differs from the size the transaction accounted for.";
   }
   return "Unknown persistent-memory error.";
 }
@@ -279,7 +291,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
     auto r = decode_record(s, i, g);
     if (r && (!rec || r->seq > rec->seq)) rec = r;
   }
-  if (!rec) return unexpected(NvmError::data_corrupt);
+  if (!rec) return unexpected(NvmError::no_commit_record);
 
   PersistentMemory m(storage);
   m.geometry_ = g;
@@ -292,7 +304,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   storage.read(kJournalOffset, journal);
   if (crc(journal) == rec->journal_crc) {
     auto entries = parse_journal(journal, g.capacity);
-    if (!entries) return unexpected(NvmError::data_corrupt);
+    if (!entries) return unexpected(NvmError::journal_corrupt);
     bool wrote = false;
     Bytes fill;
     for (const auto& e : *entries) {
@@ -341,9 +353,13 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   return m;
 }
 
+void PersistentMemory::read_out_of_range() {
+  throw NvmFault(NvmError::out_of_range);
+}
+
 void PersistentMemory::begin() {
-  assert(!in_tx_ && "PersistentMemory::begin inside a transaction");
-  assert(!dead_ && "PersistentMemory used after a power loss: open the storage again");
+  if (in_tx_) throw NvmFault(NvmError::nested_transaction);
+  if (dead_) throw NvmFault(NvmError::needs_reopen);
   in_tx_ = true;
 }
 
@@ -434,8 +450,9 @@ std::uint32_t PersistentMemory::journal_bytes_pending() const {
 }
 
 void PersistentMemory::commit() {
-  assert(in_tx_ && "PersistentMemory::commit outside a transaction");
-  assert(!dead_);
+  // Refusals come before the first storage write: never half a commit.
+  if (!in_tx_) throw NvmFault(NvmError::no_transaction);
+  if (dead_) throw NvmFault(NvmError::needs_reopen);
   if (dirty_.empty()) {
     end_transaction();
     return;
@@ -445,7 +462,9 @@ void PersistentMemory::commit() {
   journal.reserve(std::max<std::uint64_t>(pending_, journal_stale_));
   for (const Range& r : dirty_)
     encode_range(r.addr, ByteView(working_).subspan(r.addr, r.len), &journal);
-  assert(journal.size() == pending_);
+  // A journal longer than accounted for could run over the main area.
+  if (journal.size() != pending_ || journal.size() > geometry_.journal_capacity)
+    throw NvmFault(NvmError::journal_mismatch);
   refresh_block_crcs();
   const CommitRecord rec{seq_ + 1, static_cast<std::uint32_t>(journal.size()), crc(journal),
                          image_digest()};
