@@ -43,8 +43,8 @@ struct FactoryProfile {
 };
 
 // Power-up refuses an image the persistent memory does not vouch for (nvm),
-// and one whose card-OS structures are damaged (the values after nvm): each
-// names what is wrong, and the card is never run on it.
+// and one whose card-OS structures are damaged (not_a_card_image to bad_mf):
+// each names what is wrong, and the card is never run on it.
 enum class CardError : std::uint8_t {
   bad_profile,         // manufacture: transport key length or serial length wrong
   nvm,                 // the persistent memory refused (see nvm_error)
