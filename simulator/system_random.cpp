@@ -8,11 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/secure_wipe.hpp"
+
 namespace juki::sim {
 
 SystemRandom::~SystemRandom() {
-  // explicit_bzero: the compiler may not drop it as a dead store.
-  ::explicit_bzero(pool_.data(), pool_.size());
+  secure_wipe(pool_);
 }
 
 void SystemRandom::refill() {
@@ -35,7 +36,7 @@ void SystemRandom::fill(std::span<std::uint8_t> out) {
     if (used_ == pool_.size()) refill();
     const std::size_t n = std::min(out.size() - done, pool_.size() - used_);
     std::memcpy(out.data() + done, pool_.data() + used_, n);
-    ::explicit_bzero(pool_.data() + used_, n);
+    secure_wipe(std::span(pool_).subspan(used_, n));
     used_ += n;
     done += n;
   }

@@ -12,7 +12,7 @@ namespace juki::sim {
 
 // getrandom, drawn 256 bytes at a time: a GET CHALLENGE costs no system call
 // on most APDUs (as with arc4random). Bytes handed out are wiped from the
-// buffer; the rest is never reused.
+// buffer, and the rest when the source goes away (secure_wipe).
 class SystemRandom final : public card_os::RandomSource {
  public:
   SystemRandom() = default;

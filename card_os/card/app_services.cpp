@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "card_os/apps/application.hpp"
-#include "card_os/security/crypto.hpp"
 #include "card_os/security/rsa.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -37,7 +37,7 @@ Result<AppServices::BinaryTarget, sw::Sw> AppServices::binary_target(const apdu:
 Result<Bytes, sw::Sw> AppServices::rsa_sign(ObjectRef key, ByteView digest_info) {
   Bytes secret = card_.objects_.rsa_secret(key);
   auto signature = rsa::sign_pkcs1_v15(secret, digest_info, card_.random_);
-  crypto::wipe(secret);
+  secure_wipe(secret);
   if (signature) return std::move(*signature);
   switch (signature.error()) {
     case rsa::Error::bad_length:
@@ -210,7 +210,7 @@ Result<ecc::Point, sw::Sw> AppServices::generate_key(NodeRef app, std::uint8_t r
   if (!manages(app)) return unexpected(sw::kConditionsNotSatisfied);
   ecc::KeyPair pair = ecc::generate(card_.random_);
   auto key = card_.objects_.put_ec_key(app, ref, pair.secret);
-  crypto::wipe(pair.secret);
+  secure_wipe(pair.secret);
   if (!key) return unexpected(key.error());
   return pair.point;
 }

@@ -1,11 +1,13 @@
 #include "card_os/card/card.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "card_os/apps/application.hpp"
 #include "card_os/card/app_services.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -33,7 +35,15 @@ std::string CardFailure::message() const {
     case CardError::nvm:
       return std::string("card memory: ") + describe(nvm_error);
     case CardError::not_a_card_image:
-      return "the memory image holds no Juki card OS data (bad superblock)";
+      return "the memory image holds no Juki card OS data (superblock magic missing)";
+    case CardError::unsupported_layout:
+      return "the card OS superblock has a layout version this card OS does not support";
+    case CardError::bad_life_cycle:
+      return "the card OS superblock's life-cycle state is none of the known states";
+    case CardError::bad_heap:
+      return "the card OS heap is damaged (its blocks or its free list are inconsistent)";
+    case CardError::bad_mf:
+      return "the card OS superblock's MF pointer does not lead to the MF";
     case CardError::power_lost:
       return "power was lost while the card was starting";
   }
@@ -475,7 +485,7 @@ Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfi
     key_def.insert(key_def.end(), profile.transport_key.begin(), profile.transport_key.end());
     key_def[1] = static_cast<std::uint8_t>(key_def.size() - 2);
     auto key = objects.put(*mf, key_def, m.read(Superblock::kSaltAt, 16));
-    std::fill(key_def.begin(), key_def.end(), 0);
+    secure_wipe(key_def);
     if (!key) return fail(NvmError::journal_full);
     tx.commit();
     return {};
@@ -484,19 +494,44 @@ Result<void, CardFailure> Card::manufacture(Storage& storage, const FactoryProfi
   }
 }
 
+namespace {
+
+// The card OS's structures in an image the persistent memory vouches for
+// (header, checksums, journal): a bug or a crafted image can still hold
+// values every command takes on trust. Cheap: the superblock, one pass over
+// the heap's block headers, the MF's node.
+std::optional<CardError> damaged_structure(PersistentMemory& m) {
+  if (m.capacity() < Superblock::kSize || m.u32(Superblock::kMagicAt) != Superblock::kMagic)
+    return CardError::not_a_card_image;
+  if (m.u16(Superblock::kVersionAt) != Superblock::kLayoutVersion)
+    return CardError::unsupported_layout;
+  if (state_bit(static_cast<LifeCycle>(m.u8(Superblock::kLifeCycleAt))) == 0)
+    return CardError::bad_life_cycle;
+  Heap heap(m, Superblock::kHeapHeadAt, Superblock::kSize, m.capacity());
+  if (!heap.intact()) return CardError::bad_heap;
+  const NodeRef mf = m.u32(Superblock::kMfAt);
+  const FileSystem fs(m, heap);
+  if (!heap.allocated(mf) || heap.payload_size(mf) < FileSystem::kNodeSize || !fs.is_df(mf) ||
+      fs.fid(mf) != kMfFid || fs.parent(mf) != 0)
+    return CardError::bad_mf;
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, RandomSource& random) {
   try {
     auto nvm = PersistentMemory::open(storage);
     if (!nvm) return unexpected(CardFailure{CardError::nvm, nvm.error()});
-    if (nvm->capacity() < Superblock::kSize ||
-        nvm->u32(Superblock::kMagicAt) != Superblock::kMagic ||
-        nvm->u16(Superblock::kVersionAt) != Superblock::kLayoutVersion)
-      return unexpected(CardFailure{CardError::not_a_card_image});
+    if (auto damage = damaged_structure(*nvm)) return unexpected(CardFailure{*damage});
     auto impl = std::make_unique<Impl>(storage, random, std::move(*nvm));
     impl->repair();
     return std::unique_ptr<Card>(new Card(std::move(impl)));
   } catch (const PowerLoss&) {
     return unexpected(CardFailure{CardError::power_lost});
+  } catch (const NvmFault& e) {
+    // A damage the checks above do not see, met while starting: refused all the same.
+    return unexpected(CardFailure{CardError::nvm, e.error()});
   }
 }
 

@@ -42,11 +42,18 @@ struct FactoryProfile {
   Bytes serial;                           // 8 bytes; random when empty
 };
 
+// Power-up refuses an image the persistent memory does not vouch for (nvm),
+// and one whose card-OS structures are damaged (not_a_card_image to bad_mf):
+// each names what is wrong, and the card is never run on it.
 enum class CardError : std::uint8_t {
-  bad_profile,       // manufacture: transport key length or serial length wrong
-  nvm,               // the persistent memory refused (see nvm_error)
-  not_a_card_image,  // memory is a valid image but holds no card OS data
-  power_lost,        // power was cut during manufacture or power-up recovery
+  bad_profile,         // manufacture: transport key length or serial length wrong
+  nvm,                 // the persistent memory refused (see nvm_error)
+  not_a_card_image,    // memory is a valid image but holds no card OS data (superblock magic)
+  unsupported_layout,  // superblock layout version unknown
+  bad_life_cycle,      // superblock life-cycle byte is none of the LifeCycle states
+  bad_heap,            // heap blocks or free list inconsistent
+  bad_mf,              // superblock MF pointer is not the MF's node
+  power_lost,          // power was cut during manufacture or power-up recovery
 };
 
 struct CardFailure {
@@ -62,8 +69,9 @@ class Card {
   static Result<void, CardFailure> manufacture(Storage& storage, const FactoryProfile& profile,
                                                RandomSource& random);
 
-  // Power-up: opens the persistent memory (recovering an interrupted commit)
-  // and returns a powered card. The storage and random source must outlive it.
+  // Power-up: opens the persistent memory (recovering an interrupted commit),
+  // checks the card OS's structures in it (superblock, heap, MF) and returns a
+  // powered card. The storage and random source must outlive it.
   static Result<std::unique_ptr<Card>, CardFailure> power_up(Storage& storage,
                                                              RandomSource& random);
 

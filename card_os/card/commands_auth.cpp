@@ -6,7 +6,7 @@
 
 #include "card_os/apdu/tlv.hpp"
 #include "card_os/card/card_impl.hpp"
-#include "card_os/security/crypto.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -239,7 +239,7 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
 
   ecc::KeyPair ephemeral = ecc::generate(random_);
   auto z = ecc::ecdh(ephemeral.secret, ch.auth.terminal_ephemeral, random_);
-  crypto::wipe(ephemeral.secret);
+  secure_wipe(ephemeral.secret);
   if (!z) {  // cannot happen: the point was checked at step 4
     end_authentication(ch);
     return status(sw::kWrongData);
@@ -248,19 +248,19 @@ Reply Card::Impl::general_authenticate(Channel& ch, const Command& c) {
       terminal_challenge, ch.auth.terminal_ephemeral, ephemeral.point, ch.auth.card_challenge);
   ecc::Scalar secret = objects_.ec_secret(key);
   const ecc::Signature signature = ecc::sign(secret, signed_data, random_);
-  crypto::wipe(secret);
+  secure_wipe(secret);
 
   tlv::Builder b;
   b.add(0x86, ephemeral.point).add(0x5F37, signature).add(0xA1, *card_cert).add(0xA2, *ca_cert);
   Bytes answer = b.wrap(0x7C);
   if (c.ne < answer.size()) {
-    crypto::wipe(*z);
+    secure_wipe(*z);
     end_authentication(ch);
     return status(sw::kWrongLength);  // the answer needs Le = 0000
   }
   auth_failures_ = 0;  // a terminal proved its key: the count starts again
   ch.auth.keys = sm::derive_session_keys(*z, sm::AesKeySize::aes256);
-  crypto::wipe(*z);
+  secure_wipe(*z);
   ch.auth.step = Authentication::Step::established;
   ch.security.roles = static_cast<std::uint16_t>(1u << (ch.auth.role - 1));
   return Reply{std::move(answer), sw::kOk};
@@ -276,7 +276,7 @@ Reply Card::Impl::generate_key_pair(Channel& ch, const Command& c) {
   ecc::KeyPair pair = ecc::generate(random_);
   Transaction tx(nvm_);
   auto key = objects_.put_ec_key(ch.df, c.p2, pair.secret);
-  crypto::wipe(pair.secret);
+  secure_wipe(pair.secret);
   if (!key) return status(key.error());
   tx.commit();
   tlv::Builder inner;
@@ -292,7 +292,7 @@ Reply Card::Impl::generate_rsa_key_pair(Channel& ch, const Command& c) {
   if (!pair) return status(sw::kMemoryFailure);
   Transaction tx(nvm_);
   auto key = objects_.put_rsa_key(ch.df, c.p2, pair->private_key);
-  crypto::wipe(pair->private_key);
+  secure_wipe(pair->private_key);
   if (!key) return status(key.error());
   tx.commit();
   tlv::Builder inner;
@@ -317,7 +317,7 @@ Bytes Card::Impl::transmit_secure(std::size_t channel, ByteView raw) {
       return apdu::Response{{}, plain.error()}.encode();
     }
     encoded = plain->encode();
-    crypto::wipe(plain->data);
+    secure_wipe(plain->data);
     Reply reply;
     if (auto command = apdu::parse_command(encoded); !command) {
       reply = status(command.error());
@@ -326,7 +326,7 @@ Bytes Card::Impl::transmit_secure(std::size_t channel, ByteView raw) {
       reply = dispatch(*command);
       ch.secure = false;
     }
-    crypto::wipe(encoded);
+    secure_wipe(encoded);
     apdu::Response wrapped = sm::wrap_response(keys, reply.data, reply.sw);
     // The same session goes on with its keys; an ended one, or one a proof
     // under it replaced (its own keys already in place), loses them.
@@ -338,7 +338,7 @@ Bytes Card::Impl::transmit_secure(std::size_t channel, ByteView raw) {
   } catch (...) {
     // Fails closed (3): whatever escapes the command, a power loss or a
     // failure transmit() answers in plain, ends the session, its keys wiped.
-    crypto::wipe(encoded);
+    secure_wipe(encoded);
     sm::wipe(keys);
     ch.secure = false;
     end_authentication(ch);

@@ -8,6 +8,7 @@
 #include "card_os/card/card_impl.hpp"
 #include "card_os/security/crypto.hpp"
 #include "common/secure_channel.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -256,7 +257,7 @@ void Card::Impl::open_personalization_session(Channel& ch, ObjectRef key, ByteVi
   end_authentication(ch);  // a proof starts a new session, whatever ran before
   auto z = objects_.key_mac(key, secure_channel::personalization_key_input(challenge));
   ch.auth.keys = sm::derive_session_keys(z, sm::AesKeySize::aes256);
-  crypto::wipe(z);
+  secure_wipe(z);
   ch.auth.step = Authentication::Step::established;
   ch.auth.personalization = true;
 }

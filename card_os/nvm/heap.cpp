@@ -11,7 +11,7 @@ std::uint32_t round_up4(std::uint32_t n) {
 }  // namespace
 
 NvmError Heap::format() {
-  std::uint32_t size = (end_ - start_) & ~3u;
+  std::uint32_t size = limit() - start_;
   if (auto e = m_.write_u32(start_, size); e != NvmError::none) return e;
   if (auto e = m_.write_u32(start_ + 4, 0); e != NvmError::none) return e;
   return m_.write_u32(head_addr_, start_);
@@ -72,6 +72,34 @@ NvmError Heap::release(std::uint32_t payload_addr) {
   if (auto e = m_.write_u32(b, size); e != NvmError::none) return e;
   if (auto e = m_.write_u32(b + 4, next); e != NvmError::none) return e;
   return m_.write_u32(prev == 0 ? head_addr_ : prev + 4, b);
+}
+
+bool Heap::intact() const {
+  std::uint32_t next_free = head();
+  std::uint32_t b = start_;
+  while (b < limit()) {
+    const std::uint32_t word = m_.u32(b);
+    const std::uint32_t size = word & ~kUsed;
+    if (size < kMinBlock || size % 4 != 0 || size > limit() - b) return false;
+    if ((word & kUsed) == 0) {
+      if (b != next_free) return false;  // a free block off the list, or the list out of order
+      next_free = m_.u32(b + 4);
+    }
+    b += size;
+  }
+  return next_free == 0;  // the list ends with the last free block
+}
+
+bool Heap::allocated(std::uint32_t payload_addr) const {
+  std::uint32_t b = start_;
+  while (b < limit() && b + kHeader <= payload_addr) {
+    const std::uint32_t word = m_.u32(b);
+    if (b + kHeader == payload_addr) return (word & kUsed) != 0;
+    const std::uint32_t size = word & ~kUsed;
+    if (size < kMinBlock || size > limit() - b) return false;  // not an intact heap
+    b += size;
+  }
+  return false;
 }
 
 std::uint32_t Heap::free_bytes() const {

@@ -36,6 +36,14 @@ class Heap {
   // Within a transaction. Zeroes the payload and merges with free neighbours.
   NvmError release(std::uint32_t payload_addr);
 
+  // Whether the blocks tile the heap with sizes the allocator makes (multiples
+  // of 4, 8 at least) and the free list links exactly the free blocks, in
+  // address order: what power-up checks before it trusts an image. One pass
+  // over the block headers; out-of-range reads throw NvmFault.
+  bool intact() const;
+  // Whether `payload_addr` is the payload of an allocated block (of an intact heap).
+  bool allocated(std::uint32_t payload_addr) const;
+
   std::uint32_t free_bytes() const;  // sum of free payloads
   std::uint32_t total_bytes() const { return end_ - start_; }
   std::uint32_t payload_size(std::uint32_t payload_addr) const;
@@ -49,6 +57,7 @@ class Heap {
  private:
   static constexpr std::uint32_t kUsed = 1;
   std::uint32_t head() const { return m_.u32(head_addr_); }
+  std::uint32_t limit() const { return start_ + ((end_ - start_) & ~3u); }  // end of the blocks
   PersistentMemory& m_;
   std::uint32_t head_addr_, start_, end_;
 };

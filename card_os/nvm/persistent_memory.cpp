@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <cstring>
 #include <optional>
 
@@ -53,19 +52,26 @@ constexpr std::uint32_t kFillEntry = kEntryHeader + 1;
 // Shorter runs stay literal: splitting a literal around a fill costs a header.
 constexpr std::uint32_t kMinFillRun = 16;
 
+// Appends an entry header [u32 word][u16 length].
+void append_entry_header(SecretBytes& out, std::uint32_t word, std::uint32_t len) {
+  const std::size_t at = out.size();
+  out.resize(at + kEntryHeader);
+  store_be32(&out[at], word);
+  store_be16(&out[at + 4], static_cast<std::uint16_t>(len));
+}
+
 // Encodes one dirty range as journal entries (appended to `out` when given)
 // and returns their size. Runs of one byte value become fill entries, so
 // wiping or zeroing a large area (a deleted application) costs a few bytes of
 // journal, not its size.
-std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, Bytes* out) {
+std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, SecretBytes* out) {
   std::uint64_t size = 0;
   auto literal = [&](std::size_t from, std::size_t to) {
     for (std::size_t off = from; off < to; off += kMaxEntryData) {
       const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, to - off));
       size += kEntryHeader + n;
       if (!out) continue;
-      append_be32(*out, addr + static_cast<std::uint32_t>(off));
-      append_be16(*out, static_cast<std::uint16_t>(n));
+      append_entry_header(*out, addr + static_cast<std::uint32_t>(off), n);
       out->insert(out->end(), bytes.begin() + static_cast<std::ptrdiff_t>(off),
                   bytes.begin() + static_cast<std::ptrdiff_t>(off + n));
     }
@@ -84,8 +90,7 @@ std::uint64_t encode_range(std::uint32_t addr, ByteView bytes, Bytes* out) {
       const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(kMaxEntryData, run - off));
       size += kFillEntry;
       if (!out) continue;
-      append_be32(*out, (addr + static_cast<std::uint32_t>(i + off)) | kFillFlag);
-      append_be16(*out, static_cast<std::uint16_t>(n));
+      append_entry_header(*out, (addr + static_cast<std::uint32_t>(i + off)) | kFillFlag, n);
       out->push_back(bytes[i]);
     }
     i += run;
@@ -100,10 +105,10 @@ bool geometry_ok(const NvmGeometry& g) {
          g.journal_capacity <= kMaxJournal;
 }
 
-std::uint32_t block_crc(const Bytes& main, std::size_t block) {
+std::uint32_t block_crc(ByteView main, std::size_t block) {
   const std::size_t start = block * kBlockSize;
   const std::size_t len = std::min<std::size_t>(kBlockSize, main.size() - start);
-  return crc(ByteView(main).subspan(start, len));
+  return crc(main.subspan(start, len));
 }
 
 std::array<std::uint8_t, PersistentMemory::kHeaderSize> encode_header(const NvmGeometry& g) {
@@ -203,14 +208,27 @@ const char* describe(NvmError e) {
       return "The persistent-memory image header is corrupt (checksum or fields invalid).";
     case NvmError::size_mismatch:
       return "The storage is smaller than the geometry recorded in the image header.";
+    case NvmError::no_commit_record:
+      return "Neither commit slot of the persistent-memory image holds a valid commit record.";
+    case NvmError::journal_corrupt:
+      return "The journal of the last commit matches its checksum but is not a well-formed list "
+             "of entries.";
     case NvmError::data_corrupt:
-      return "The persistent-memory main area does not match its last committed state.";
+      return "The persistent-memory main area does not match its last committed state, and no "
+             "intact journal completes it.";
     case NvmError::journal_full:
       return "The write does not fit in the journal of the current transaction.";
     case NvmError::out_of_range:
       return "The address range lies outside the persistent-memory main area.";
     case NvmError::no_transaction:
-      return "A persistent write was attempted outside a transaction.";
+      return "A persistent write or commit was attempted outside a transaction.";
+    case NvmError::nested_transaction:
+      return "A transaction was begun inside another one.";
+    case NvmError::needs_reopen:
+      return "The persistent memory was used after a power loss cut a commit short; it must be "
+             "opened again.";
+    case NvmError::journal_mismatch:
+      return "The journal built at commit differs from the size the transaction accounted for.";
   }
   return "Unknown persistent-memory error.";
 }
@@ -273,7 +291,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
     auto r = decode_record(s, i, g);
     if (r && (!rec || r->seq > rec->seq)) rec = r;
   }
-  if (!rec) return unexpected(NvmError::data_corrupt);
+  if (!rec) return unexpected(NvmError::no_commit_record);
 
   PersistentMemory m(storage);
   m.geometry_ = g;
@@ -282,11 +300,11 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
 
   // The journal belongs to this record only if its CRC says so; otherwise a
   // later commit was cut before its record and the main area is already right.
-  Bytes journal(rec->journal_len);
+  SecretBytes journal(rec->journal_len);
   storage.read(kJournalOffset, journal);
   if (crc(journal) == rec->journal_crc) {
     auto entries = parse_journal(journal, g.capacity);
-    if (!entries) return unexpected(NvmError::data_corrupt);
+    if (!entries) return unexpected(NvmError::journal_corrupt);
     bool wrote = false;
     Bytes fill;
     for (const auto& e : *entries) {
@@ -328,16 +346,20 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   m.seq_ = rec->seq;
   // What the journal area still holds past this record's journal (an older,
   // longer journal, or one cut short): the next commit overwrites it.
-  Bytes area(g.journal_capacity);
+  SecretBytes area(g.journal_capacity);
   storage.read(kJournalOffset, area);
   auto last = std::find_if(area.rbegin(), area.rend(), [](std::uint8_t b) { return b != 0; });
   m.journal_stale_ = static_cast<std::uint32_t>(area.rend() - last);
   return m;
 }
 
+void PersistentMemory::read_out_of_range() {
+  throw NvmFault(NvmError::out_of_range);
+}
+
 void PersistentMemory::begin() {
-  assert(!in_tx_ && "PersistentMemory::begin inside a transaction");
-  assert(!dead_ && "PersistentMemory used after a power loss: open the storage again");
+  if (in_tx_) throw NvmFault(NvmError::nested_transaction);
+  if (dead_) throw NvmFault(NvmError::needs_reopen);
   in_tx_ = true;
 }
 
@@ -362,7 +384,7 @@ NvmError PersistentMemory::write(std::uint32_t addr, ByteView data) {
 
   // The journal size depends on the bytes themselves (fill entries), so the
   // write goes in first and is taken back if the transaction would not fit.
-  const Bytes original(working_.begin() + addr, working_.begin() + end);
+  const SecretBytes original(working_.begin() + addr, working_.begin() + end);
   // memmove: data may be a view into working_ itself.
   std::memmove(&working_[addr], data.data(), data.size());
   const std::uint64_t merged_encoded =
@@ -428,18 +450,21 @@ std::uint32_t PersistentMemory::journal_bytes_pending() const {
 }
 
 void PersistentMemory::commit() {
-  assert(in_tx_ && "PersistentMemory::commit outside a transaction");
-  assert(!dead_);
+  // Refusals come before the first storage write: never half a commit.
+  if (!in_tx_) throw NvmFault(NvmError::no_transaction);
+  if (dead_) throw NvmFault(NvmError::needs_reopen);
   if (dirty_.empty()) {
     end_transaction();
     return;
   }
 
-  Bytes journal;
-  journal.reserve(pending_);
+  SecretBytes journal;
+  journal.reserve(std::max<std::uint64_t>(pending_, journal_stale_));
   for (const Range& r : dirty_)
     encode_range(r.addr, ByteView(working_).subspan(r.addr, r.len), &journal);
-  assert(journal.size() == pending_);
+  // A journal longer than accounted for could run over the main area.
+  if (journal.size() != pending_ || journal.size() > geometry_.journal_capacity)
+    throw NvmFault(NvmError::journal_mismatch);
   refresh_block_crcs();
   const CommitRecord rec{seq_ + 1, static_cast<std::uint32_t>(journal.size()), crc(journal),
                          image_digest()};
@@ -513,6 +538,7 @@ std::uint32_t PersistentMemory::image_digest() const {
 void PersistentMemory::end_transaction() {
   dirty_.clear();
   undo_ranges_.clear();
+  secure_wipe(undo_bytes_);  // clear() keeps the buffer for the next transaction
   undo_bytes_.clear();
   pending_ = 0;
   in_tx_ = false;

@@ -16,14 +16,20 @@
 // open() (power-up) checks the header, takes the valid record with the highest
 // seq, replays its journal if the journal still matches it (writing only bytes
 // that differ), then checks the main area against the record's digest.
+//
+// The RAM copies a transaction makes (the working copy of the main area, the
+// undo data, the journal being written or replayed) hold keys and PIN digests
+// when those are written: they are SecretBytes, wiped when released.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -38,15 +44,36 @@ enum class NvmError : std::uint8_t {
   bad_geometry,       // format: capacity or journal capacity out of range
   not_an_image,       // open: header magic missing
   unsupported_version,
-  header_corrupt,  // open: header checksum fails
-  size_mismatch,   // open: storage size differs from the header's geometry
-  data_corrupt,    // open: main area does not match the committed digest
-  journal_full,    // write: the transaction would not fit the journal
-  out_of_range,    // write: address range outside the main area
-  no_transaction,  // write outside begin()/commit()
+  header_corrupt,      // open: header checksum fails
+  size_mismatch,       // open: storage size differs from the header's geometry
+  no_commit_record,    // open: neither commit slot holds a valid record
+  journal_corrupt,     // open: the journal matches its record's CRC but is malformed
+  data_corrupt,        // open: main area does not match the committed digest
+  journal_full,        // write: the transaction would not fit the journal
+  out_of_range,        // write: returned; read: thrown (NvmFault)
+  no_transaction,      // write: returned; commit: thrown
+  nested_transaction,  // begin inside a transaction: thrown
+  needs_reopen,        // begin or commit after a power loss cut a commit short: thrown
+  journal_mismatch,    // commit: the journal built differs from its accounting: thrown
 };
 
 const char* describe(NvmError e);
+
+// What the memory throws for a read outside the main area and for a misused
+// transaction: a bug in the layer above or a damaged image, never an answer a
+// card gives in normal use, so callers need no check at every read. It is
+// thrown before anything is written to the storage: it never leaves half a
+// transaction. Card::transmit answers it with 6F00 (the command's open
+// transaction rolled back by its guard); Card::power_up refuses the image.
+class NvmFault : public std::exception {
+ public:
+  explicit NvmFault(NvmError e) : error_(e) {}
+  NvmError error() const { return error_; }
+  const char* what() const noexcept override { return describe(error_); }
+
+ private:
+  NvmError error_;
+};
 
 struct NvmStats {
   std::uint64_t storage_writes = 0;  // calls to Storage::write
@@ -77,18 +104,32 @@ class PersistentMemory {
   std::uint32_t capacity() const { return static_cast<std::uint32_t>(working_.size()); }
   const NvmGeometry& geometry() const { return geometry_; }
 
-  // Reads see the transaction's own uncommitted writes. Out-of-range reads
-  // are a programming error (asserted); callers validate addresses.
+  // Reads see the transaction's own uncommitted writes. A range outside the
+  // main area throws NvmFault(out_of_range), in every build.
   ByteView read(std::uint32_t addr, std::uint32_t len) const {
+    check_read(addr, len);
     return ByteView(working_).subspan(addr, len);
   }
-  std::uint8_t u8(std::uint32_t addr) const { return working_[addr]; }
-  std::uint16_t u16(std::uint32_t addr) const { return load_be16(&working_[addr]); }
-  std::uint32_t u32(std::uint32_t addr) const { return load_be32(&working_[addr]); }
+  std::uint8_t u8(std::uint32_t addr) const {
+    check_read(addr, 1);
+    return working_[addr];
+  }
+  std::uint16_t u16(std::uint32_t addr) const {
+    check_read(addr, 2);
+    return load_be16(&working_[addr]);
+  }
+  std::uint32_t u32(std::uint32_t addr) const {
+    check_read(addr, 4);
+    return load_be32(&working_[addr]);
+  }
   std::uint64_t u64(std::uint32_t addr) const {
-    return static_cast<std::uint64_t>(u32(addr)) << 32 | u32(addr + 4);
+    check_read(addr, 8);
+    return static_cast<std::uint64_t>(load_be32(&working_[addr])) << 32 |
+           load_be32(&working_[addr + 4]);
   }
 
+  // Throws NvmFault: nested_transaction inside a transaction (the outer one is
+  // then rolled back by its guard), needs_reopen after a power loss.
   void begin();
   bool in_transaction() const { return in_tx_; }
   NvmError write(std::uint32_t addr, ByteView data);
@@ -99,17 +140,26 @@ class PersistentMemory {
   NvmError fill(std::uint32_t addr, std::uint32_t len, std::uint8_t value);
   // Journal bytes the current transaction would take at commit.
   std::uint32_t journal_bytes_pending() const;
-  void commit();  // may throw PowerLoss
-  void abort();   // restores the working copy; never writes to storage
+  // May throw PowerLoss; throws NvmFault (no_transaction, needs_reopen,
+  // journal_mismatch) before its first storage write.
+  void commit();
+  void abort();  // restores the working copy; never writes to storage
 
   const NvmStats& stats() const { return stats_; }
 
  private:
   explicit PersistentMemory(Storage& storage);
-  // (implementation state is the helper's to choose)
+  friend struct PersistentMemoryProbe;  // tests/card_os: that the undo data is wiped
+
+  void check_read(std::uint32_t addr, std::uint32_t len) const {
+    if (std::uint64_t{addr} + len > working_.size()) [[unlikely]]
+      read_out_of_range();
+  }
+  [[noreturn]] static void read_out_of_range();  // out of line: reads stay small inline
+
   Storage* storage_;
   NvmGeometry geometry_;
-  Bytes working_;
+  SecretBytes working_;  // the main area (and this transaction's writes)
   bool in_tx_ = false;
   NvmStats stats_;
   struct Range {
@@ -119,7 +169,7 @@ class PersistentMemory {
   };
   std::vector<Range> dirty_;  // sorted, merged
   std::vector<Range> undo_ranges_;
-  Bytes undo_bytes_;
+  SecretBytes undo_bytes_;  // the data the transaction overwrote
   std::uint64_t seq_ = 0;
   bool apply_unsynced_ = false;
   std::vector<std::uint32_t> block_crc_;  // CRC32 per 1 KiB block of the main area

@@ -7,12 +7,12 @@ extern "C" {
 #include <mbedtls/constant_time.h>
 }
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 
 #include <cstdlib>
 
 #include "card_os/security/random.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -54,17 +54,13 @@ bool equal_ct(ByteView a, ByteView b) {
   return mbedtls_ct_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void wipe(std::span<std::uint8_t> secret) {
-  mbedtls_platform_zeroize(secret.data(), secret.size());
-}
-
 }  // namespace crypto
 
 // ---------------------------------------------------------------- DrbgRandom
 
 struct DrbgRandom::State {
-  mbedtls_ctr_drbg_context drbg;
-  Bytes seed;
+  mbedtls_ctr_drbg_context drbg;  // mbedtls_ctr_drbg_free zeroizes it
+  SecretBytes seed;               // the whole stream follows from it: wiped with the state
   std::size_t seed_used = 0;
 };
 

@@ -15,6 +15,6 @@ Digest sha256(ByteView a, ByteView b = {});
 bool aes_cmac(ByteView key, ByteView message, std::array<std::uint8_t, 16>& mac);
 // Constant-time equality of two equally long buffers (false if lengths differ).
 bool equal_ct(ByteView a, ByteView b);
-void wipe(std::span<std::uint8_t> secret);
+// Wiping a secret: juki::secure_wipe (common/secure_wipe.hpp), the one wipe of every layer.
 
 }  // namespace juki::card_os::crypto

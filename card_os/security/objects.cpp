@@ -5,6 +5,7 @@
 
 #include "card_os/apdu/tlv.hpp"
 #include "card_os/security/crypto.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
 
@@ -74,10 +75,25 @@ sw::Sw SecurityObjects::check_format(ObjectRef pin, ByteView value) const {
   return sw::kOk;
 }
 
+namespace {
+// SHA-256(salt ‖ "JUKI-PIN" ‖ object (4 bytes) ‖ value): the card's secret
+// salt, and the object, so that equal values in two PINs differ and a digest
+// means nothing in another object (specs/card-os.md 7.4).
+crypto::Digest bound_digest(ByteView salt, ObjectRef pin, ByteView value) {
+  Bytes input = {'J', 'U', 'K', 'I', '-', 'P', 'I', 'N', 0, 0, 0, 0};
+  store_be32(&input[8], pin);
+  input.insert(input.end(), value.begin(), value.end());
+  crypto::Digest d = crypto::sha256(salt, input);
+  secure_wipe(input);
+  return d;
+}
+}  // namespace
+
 bool SecurityObjects::pin_matches(ObjectRef pin, ByteView value, ByteView salt) const {
-  crypto::Digest d = crypto::sha256(salt, value);
+  crypto::Digest d = (flags(pin) & kPinBound) != 0 ? bound_digest(salt, pin, value)
+                                                   : crypto::sha256(salt, value);
   bool same = crypto::equal_ct(d, m_.read(pin + kValue, 32));
-  crypto::wipe(d);
+  secure_wipe(d);
   return same && pin_set(pin);
 }
 
@@ -85,7 +101,7 @@ bool SecurityObjects::key_proves(ObjectRef key, ByteView challenge, ByteView pro
   std::array<std::uint8_t, 16> mac{};
   if (!crypto::aes_cmac(m_.read(key + kValue, m_.u8(key + 4)), challenge, mac)) return false;
   bool same = crypto::equal_ct(mac, proof);
-  crypto::wipe(mac);
+  secure_wipe(mac);
   return same;
 }
 
@@ -113,10 +129,10 @@ NvmError SecurityObjects::retire_key(ObjectRef key) {
 }
 
 NvmError SecurityObjects::set_pin(ObjectRef pin, ByteView value, ByteView salt) {
-  crypto::Digest d = crypto::sha256(salt, value);
+  crypto::Digest d = bound_digest(salt, pin, value);
   NvmError e = m_.write(pin + kValue, d);
-  crypto::wipe(d);
-  if (e == NvmError::none) e = set_flags(pin, flags(pin) | kPinValueSet);
+  secure_wipe(d);
+  if (e == NvmError::none) e = set_flags(pin, flags(pin) | kPinValueSet | kPinBound);
   if (e == NvmError::none) e = set_tries(pin, retry_limit(pin));
   return e;
 }
@@ -206,7 +222,7 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
   }
 
   auto o = store(df, obj);
-  crypto::wipe(obj);
+  secure_wipe(obj);
   if (!o) return o;
   if (is_pin && have_value) {
     if (check_format(*o, value) != sw::kOk) return unexpected(sw::kWrongData);
@@ -263,7 +279,7 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put_ec_key(NodeRef df, std::uint8_t r
   obj[4] = static_cast<std::uint8_t>(secret.size());
   std::copy(secret.begin(), secret.end(), obj.begin() + kValue);
   auto o = store(df, obj);
-  crypto::wipe(obj);
+  secure_wipe(obj);
   return o;
 }
 
@@ -285,7 +301,7 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put_rsa_key(NodeRef df, std::uint8_t 
   store_be16(&obj[kValueLength], static_cast<std::uint16_t>(stored_private.size()));
   std::copy(stored_private.begin(), stored_private.end(), obj.begin() + kValue);
   auto o = store(df, obj);
-  crypto::wipe(obj);
+  secure_wipe(obj);
   return o;
 }
 

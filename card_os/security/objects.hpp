@@ -49,6 +49,10 @@ enum class Unblock : std::uint8_t {
 // Flags of a PIN object.
 inline constexpr std::uint8_t kPinValueSet = 0x01;   // reference data present
 inline constexpr std::uint8_t kPinActivates = 0x02;  // setting it moves the card to active
+// The digest is bound to its object (specs/card-os.md 7.4): set by every
+// setting of a value since layout 1's hardening; without it, an older image's
+// SHA-256(salt ‖ PIN) is still checked. Never put by PUT DATA.
+inline constexpr std::uint8_t kPinBound = 0x04;
 // Flags of a key object.
 inline constexpr std::uint8_t kKeyTransport = 0x01;    // exhausted: the card terminates
 inline constexpr std::uint8_t kKeyPersonalize = 0x02;  // grants personalization rights
@@ -127,7 +131,7 @@ class SecurityObjects {
   Result<ObjectRef, sw::Sw> put_rsa_key(NodeRef df, std::uint8_t reference,
                                         ByteView stored_private);
   // The stored private key, for signing inside the card only; the caller
-  // wipes it (crypto::wipe) after use.
+  // wipes it (secure_wipe) after use.
   Bytes rsa_secret(ObjectRef key) const;
 
  private:

@@ -3,7 +3,7 @@
 #include <mbedtls/bignum.h>
 #include <mbedtls/rsa.h>
 
-#include "card_os/security/crypto.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os::rsa {
 
@@ -54,7 +54,7 @@ std::optional<Bytes> serialize(const Context& ctx, unsigned bits) {
   if (mbedtls_mpi_write_binary(&ctx.c.E, &out[4], 4) != 0 ||
       mbedtls_mpi_write_binary(&ctx.c.P, &out[kStoredHeaderSize], h) != 0 ||
       mbedtls_mpi_write_binary(&ctx.c.Q, &out[kStoredHeaderSize + h], h) != 0) {
-    crypto::wipe(out);
+    secure_wipe(out);
     return std::nullopt;
   }
   return out;
@@ -106,7 +106,7 @@ Result<KeyPair, Error> generate(RandomSource& random, unsigned bits) {
   auto pk = public_half(ctx);
   auto stored = serialize(ctx, bits);
   if (!pk || !stored) {
-    if (stored) crypto::wipe(*stored);
+    if (stored) secure_wipe(*stored);
     return unexpected(Error::failed);
   }
   return KeyPair{.private_key = std::move(*stored), .public_key = std::move(*pk)};
@@ -149,7 +149,7 @@ Result<Bytes, Error> sign_pkcs1_v15(ByteView stored_private, ByteView digest_inf
   if (mbedtls_rsa_rsassa_pkcs1_v15_sign(&ctx.c, rng, &random, MBEDTLS_RSA_PRIVATE, MBEDTLS_MD_NONE,
                                         static_cast<unsigned>(digest_info.size()),
                                         digest_info.data(), signature.data()) != 0) {
-    crypto::wipe(signature);
+    secure_wipe(signature);
     return unexpected(Error::failed);
   }
   return signature;

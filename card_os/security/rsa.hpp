@@ -12,7 +12,7 @@
 // 264 bytes for RSA-2048 (a CRT form p, q, dp, dq, qinv, n, e would take
 // 904). n, d and the CRT values are recomputed and checked at each use: about
 // 0.7 ms of a 4 ms signature (x86-64), for 640 bytes less per key.
-// A stored key is a secret: callers wipe their copies (crypto::wipe).
+// A stored key is a secret: callers wipe their copies (secure_wipe).
 #pragma once
 
 #include <cstdint>

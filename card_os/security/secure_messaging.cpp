@@ -10,6 +10,7 @@
 
 #include "card_os/apdu/tlv.hpp"
 #include "card_os/security/crypto.hpp"
+#include "common/secure_wipe.hpp"
 
 namespace juki::card_os::sm {
 
@@ -86,12 +87,12 @@ Bytes kdf(ByteView shared_secret, std::uint32_t counter, AesKeySize size) {
     mbedtls_sha1_finish_ret(&ctx, h.data());
     mbedtls_sha1_free(&ctx);
     Bytes out(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(n));
-    crypto::wipe(h);
+    secure_wipe(h);
     return out;
   }
   crypto::Digest h = crypto::sha256(shared_secret, c);
   Bytes out(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(n));
-  crypto::wipe(h);
+  secure_wipe(h);
   return out;
 }
 
@@ -102,9 +103,9 @@ SessionKeys derive_session_keys(ByteView shared_secret, AesKeySize size) {
 }
 
 void wipe(SessionKeys& keys) {
-  crypto::wipe(keys.k_enc);
-  crypto::wipe(keys.k_mac);
-  crypto::wipe(keys.ssc);
+  secure_wipe(keys.k_enc);
+  secure_wipe(keys.k_mac);
+  secure_wipe(keys.ssc);
   keys.k_enc.clear();
   keys.k_mac.clear();
 }
@@ -184,7 +185,7 @@ Result<PlainCommand, sw::Sw> unwrap_command(SessionKeys& keys, ByteView protecte
       return unexpected(sw::kSmDataIncorrect);
     auto n = unpadded_size(plain);
     if (!n) {
-      crypto::wipe(plain);
+      secure_wipe(plain);
       return unexpected(sw::kSmDataIncorrect);
     }
     plain.resize(*n);
@@ -202,7 +203,7 @@ apdu::Response wrap_response(SessionKeys& keys, ByteView data, sw::Sw sw) {
     // Keys of a valid session always encrypt; a failure here is a broken invariant.
     if (!make_iv(keys, iv) || !aes(keys.k_enc, MBEDTLS_MODE_CBC, MBEDTLS_ENCRYPT, iv, padded, enc))
       std::abort();
-    crypto::wipe(padded);
+    secure_wipe(padded);
     Bytes value{kPaddingIndicator};
     value.insert(value.end(), enc.begin(), enc.end());
     tlv::append(dos, 0x87, value);

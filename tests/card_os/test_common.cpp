@@ -1,3 +1,4 @@
+#include <array>
 #include <catch2/catch.hpp>
 
 #include "common/apdu_text.hpp"
@@ -5,6 +6,7 @@
 #include "common/card_information.hpp"
 #include "common/check_digits.hpp"
 #include "common/result.hpp"
+#include "common/secure_wipe.hpp"
 
 using namespace juki;
 
@@ -206,4 +208,20 @@ TEST_CASE("apdu_text: a trace line's command, redacted or shown") {
   t = apdu_text::trace_command(Bytes{0x00}, std::nullopt, false, Secrets::redact);
   CHECK(t.hex == "00");
   CHECK(t.text == "?");
+}
+
+TEST_CASE("secure_wipe zeroes every byte it is given, and nothing else") {
+  Bytes b = {1, 2, 3, 4, 5, 6};
+  secure_wipe(std::span(b).subspan(1, 4));
+  CHECK(b == Bytes{1, 0, 0, 0, 0, 6});
+  secure_wipe({});  // nothing to wipe
+  std::array<std::uint8_t, 3> a{7, 8, 9};
+  secure_wipe(a);
+  CHECK(a == std::array<std::uint8_t, 3>{});
+  // SecretBytes is a byte vector like any other while it lives.
+  SecretBytes secret(b.begin(), b.end());
+  secret.insert(secret.end(), 100, 0xAA);  // grows: the old buffer is wiped as it goes
+  CHECK(secret.size() == 106);
+  CHECK(ByteView(secret).first(6).size() == 6);
+  CHECK(secret[105] == 0xAA);
 }

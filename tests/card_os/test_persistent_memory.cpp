@@ -16,6 +16,13 @@
 using namespace juki;
 using namespace juki::card_os;
 
+namespace juki::card_os {
+// The friend persistent_memory.hpp names: what a transaction keeps in RAM.
+struct PersistentMemoryProbe {
+  static ByteView undo(const PersistentMemory& m) { return m.undo_bytes_; }
+};
+}  // namespace juki::card_os
+
 namespace {
 
 // The layout from persistent_memory.hpp, as the tests see it on the storage.
@@ -269,9 +276,9 @@ TEST_CASE("open rejects what is not a valid image") {
     CHECK(open_with([](Bytes& b) {
             b[kSlotA + 5] ^= 1;
             b[kSlotB + 5] ^= 1;
-          }) == NvmError::data_corrupt);
+          }) == NvmError::no_commit_record);
     CHECK(open_with([](Bytes& b) { std::fill_n(b.begin() + kSlotA, 64, 0); }) ==
-          NvmError::data_corrupt);
+          NvmError::no_commit_record);
     // seq 3 (the last commit) is in slot B; losing the older slot A is harmless.
     CHECK(open_with([](Bytes& b) { b[kSlotA + 20] ^= 1; }) == NvmError::none);
     // Losing the newest falls back to seq 2, whose digest the main area no longer has.
@@ -280,11 +287,50 @@ TEST_CASE("open rejects what is not a valid image") {
     CHECK(open_with([](Bytes& b) {
             std::copy_n(b.begin() + kSlotB, 32, b.begin() + kSlotA);
             std::fill_n(b.begin() + kSlotB, 32, 0);
-          }) == NvmError::data_corrupt);
+          }) == NvmError::no_commit_record);
   }
   SECTION("a damaged journal of a finished commit is ignored") {
     CHECK(open_with([](Bytes& b) { b[kJournal + 7] ^= 0xFF; }) == NvmError::none);
   }
+  SECTION("a malformed journal its record vouches for") {
+    // Entries past the main area, under a record (seq 3, slot B) with their CRC.
+    for (const Bytes& journal : {Bytes{0x00, 0x00, 0x13, 0x88, 0x00, 0x01, 0xAA},  // addr 5000
+                                 Bytes{0x00, 0x00, 0x00, 0x10, 0x00, 0x04, 0xAA},  // cut short
+                                 Bytes{0x00, 0x00, 0x00, 0x10, 0x00, 0x00}}) {     // length 0
+      INFO("journal " << to_hex(journal));
+      CHECK(open_with([&](Bytes& b) {
+              std::copy(journal.begin(), journal.end(), b.begin() + kJournal);
+              store_be32(&b[kSlotB + 12], static_cast<std::uint32_t>(journal.size()));
+              store_be32(&b[kSlotB + 16],
+                         static_cast<std::uint32_t>(::crc32(0, journal.data(), journal.size())));
+              store_be32(&b[kSlotB + 28], static_cast<std::uint32_t>(::crc32(0, &b[kSlotB], 28)));
+            }) == NvmError::journal_corrupt);
+    }
+  }
+}
+
+TEST_CASE("open: a commit cut while applying, its journal damaged, is data_corrupt") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage s(PersistentMemory::storage_size_for(g));
+  { auto m = formatted(s, g); }
+  {
+    FaultInjector fi(s);
+    auto m = opened(fi);
+    fi.arm(2);  // journal, record, then the apply
+    m.begin();
+    REQUIRE(m.write(100, Bytes(40, 0x5A)) == NvmError::none);
+    CHECK_THROWS_AS(m.commit(), PowerLoss);
+  }
+  Bytes intact = s.bytes();
+  {
+    auto m = opened(s);  // the journal completes the commit
+    CHECK(at(m, 100, 40) == Bytes(40, 0x5A));
+  }
+  s.bytes() = intact;
+  s.bytes()[kJournal + 2] ^= 0x01;  // the journal no longer matches its record
+  auto r = PersistentMemory::open(s);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == NvmError::data_corrupt);
 }
 
 TEST_CASE("open of a truncated image file is a size mismatch") {
@@ -307,14 +353,108 @@ TEST_CASE("open of a truncated image file is a size mismatch") {
 
 TEST_CASE("describe gives a distinct sentence for every error") {
   std::set<std::string> seen;
-  for (int e = 0; e <= static_cast<int>(NvmError::no_transaction); ++e) {
+  for (int e = 0; e <= static_cast<int>(NvmError::journal_mismatch); ++e) {
     const std::string d = describe(static_cast<NvmError>(e));
     INFO("error " << e << ": " << d);
     CHECK(d.size() > 5);
     CHECK(d.back() == '.');
     seen.insert(d);
   }
-  CHECK(seen.size() == static_cast<std::size_t>(NvmError::no_transaction) + 1);
+  CHECK(seen.size() == static_cast<std::size_t>(NvmError::journal_mismatch) + 1);
+  CHECK(std::string(NvmFault(NvmError::out_of_range).what()) == describe(NvmError::out_of_range));
+}
+
+// These hold with NDEBUG too: the default preset (RelWithDebInfo) runs them.
+TEST_CASE("reads outside the main area throw NvmFault, in every build") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage s(PersistentMemory::storage_size_for(g));
+  auto m = formatted(s, g);
+  commit_write(m, 4088, Bytes{1, 2, 3, 4, 5, 6, 7, 8});
+  auto fault = [](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const NvmFault& f) {
+      return f.error();
+    }
+    return NvmError::none;
+  };
+  CHECK(fault([&] { (void)m.read(4096, 1); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.read(4095, 2); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.read(0, 0xFFFFFFFF); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.read(0xFFFFFFFF, 2); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.u8(4096); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.u16(4095); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.u32(4093); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.u32(0xFFFFFFFE); }) == NvmError::out_of_range);
+  CHECK(fault([&] { (void)m.u64(4089); }) == NvmError::out_of_range);
+  // Edges that fit.
+  CHECK(m.read(4096, 0).empty());
+  CHECK(m.read(4088, 8).size() == 8);
+  CHECK(m.u8(4095) == 8);
+  CHECK(m.u16(4094) == 0x0708);
+  CHECK(m.u32(4092) == 0x05060708u);
+  CHECK(m.u64(4088) == 0x0102030405060708u);
+  // Inside a transaction too; the transaction stays usable.
+  Transaction t(m);
+  REQUIRE(m.write_u8(0, 1) == NvmError::none);
+  CHECK(fault([&] { (void)m.u32(4094); }) == NvmError::out_of_range);
+  CHECK(m.in_transaction());
+  t.commit();
+  CHECK(opened(s).u8(0) == 1);
+}
+
+TEST_CASE("a misused transaction is refused before anything is written, in every build") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage mem(PersistentMemory::storage_size_for(g));
+  { auto m = formatted(mem, g); }
+  auto fault = [](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const NvmFault& f) {
+      return f.error();
+    }
+    return NvmError::none;
+  };
+
+  SECTION("commit outside a transaction") {
+    RecordingStorage rec(mem);
+    auto m = opened(rec);
+    CHECK(fault([&] { m.commit(); }) == NvmError::no_transaction);
+    commit_write(m, 0, Bytes{1});
+    rec.events.clear();
+    CHECK(fault([&] { m.commit(); }) == NvmError::no_transaction);
+    CHECK(rec.events.empty());
+  }
+  SECTION("begin inside a transaction: the outer one is rolled back by its guard") {
+    RecordingStorage rec(mem);
+    auto m = opened(rec);
+    CHECK(fault([&] {
+            Transaction outer(m);
+            REQUIRE(m.write_u8(10, 0xAB) == NvmError::none);
+            Transaction inner(m);  // throws
+            outer.commit();
+          }) == NvmError::nested_transaction);
+    CHECK_FALSE(m.in_transaction());
+    CHECK(m.u8(10) == 0);
+    CHECK(rec.events.empty());
+    commit_write(m, 10, Bytes{0xCD});  // the memory goes on
+    CHECK(opened(mem).u8(10) == 0xCD);
+  }
+  SECTION("use after a power loss cut a commit short") {
+    FaultInjector fi(mem);
+    auto m = opened(fi);
+    fi.arm(1);  // the commit record
+    m.begin();
+    REQUIRE(m.write_u8(20, 0x11) == NvmError::none);
+    CHECK_THROWS_AS(m.commit(), PowerLoss);
+    const std::uint64_t writes = fi.writes();
+    CHECK(fault([&] { m.commit(); }) == NvmError::needs_reopen);
+    m.abort();
+    CHECK(fault([&] { m.begin(); }) == NvmError::needs_reopen);
+    CHECK(fault([&] { Transaction t(m); }) == NvmError::needs_reopen);
+    CHECK(fi.writes() == writes);
+    CHECK(opened(mem).u8(20) == 0);  // the record never made it: the old state
+  }
 }
 
 TEST_CASE("writes need a transaction and a range inside the main area") {
@@ -353,6 +493,36 @@ TEST_CASE("writes need a transaction and a range inside the main area") {
   CHECK(again.u32(4092) == 0x01020304u);
   CHECK(again.u8(4000) == 9);
   CHECK(before_storage != s.bytes());
+}
+
+TEST_CASE("the undo data of a transaction is wiped when the transaction ends") {
+  const NvmGeometry g{4096, 1024};
+  MemoryStorage s(PersistentMemory::storage_size_for(g));
+  auto m = formatted(s, g);
+  std::mt19937 rng(8);
+  const Bytes first = random_bytes(rng, 64);  // say, a key and its replacement
+  const Bytes second = random_bytes(rng, 64);
+  commit_write(m, 200, first);
+  auto zero = [](ByteView b) {
+    return std::all_of(b.begin(), b.end(), [](std::uint8_t x) { return x == 0; });
+  };
+
+  // The buffer outlives the transaction (kept for the next): its bytes are read after it ends.
+  m.begin();
+  REQUIRE(m.write(200, second) == NvmError::none);
+  ByteView undo = PersistentMemoryProbe::undo(m);
+  REQUIRE(Bytes(undo.begin(), undo.end()) == first);
+  m.commit();
+  CHECK(PersistentMemoryProbe::undo(m).empty());
+  CHECK(zero(undo));
+
+  m.begin();
+  REQUIRE(m.write(200, first) == NvmError::none);
+  undo = PersistentMemoryProbe::undo(m);
+  REQUIRE(Bytes(undo.begin(), undo.end()) == second);
+  m.abort();
+  CHECK(at(m, 200, 64) == second);
+  CHECK(zero(undo));
 }
 
 TEST_CASE("journal_full leaves memory unchanged and the transaction open") {
