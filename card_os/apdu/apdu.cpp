@@ -82,14 +82,15 @@ Result<Command, sw::Sw> parse_command(ByteView raw) {
 }
 
 Bytes encode_command(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
-                     ByteView data, std::uint32_t ne) {
+                     ByteView data, std::uint32_t ne, bool force_extended) {
   // Nc over 65535 has no encoding; an empty result cannot be mistaken for an APDU.
   if (data.size() > 0xFFFF) return {};
   // Le = 0000 already means "as much as there is", so a larger Ne asks for the same.
   if (ne > 65536) ne = 65536;
 
   Bytes out{cla, ins, p1, p2};
-  const bool extended = data.size() > 255 || ne > 256;
+  const bool extended =
+      data.size() > 255 || ne > 256 || (force_extended && (!data.empty() || ne != 0));
   out.reserve(kHeader + 3 + data.size() + 2);
   if (!extended) {
     if (!data.empty()) {

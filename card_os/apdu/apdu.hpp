@@ -28,10 +28,12 @@ struct Command {
 Result<Command, sw::Sw> parse_command(ByteView raw);
 
 // Encodes a command; the inverse of parse_command (chooses the short form
-// when data <= 255 and ne <= 256, else extended). Ne over 65536 is sent as 0000
-// (the maximum); data over 65535 bytes cannot be encoded and gives an empty result.
+// when data <= 255 and ne <= 256 and `extended` is not asked for, else the
+// extended form; a case 1 command has no lengths to extend). Ne over 65536 is
+// sent as 0000 (the maximum); data over 65535 bytes cannot be encoded and
+// gives an empty result.
 Bytes encode_command(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
-                     ByteView data = {}, std::uint32_t ne = 0);
+                     ByteView data = {}, std::uint32_t ne = 0, bool extended = false);
 
 // A response APDU: data then SW1 SW2.
 struct Response {

@@ -206,10 +206,6 @@ Bytes encode(Reply&& r) {
   return std::move(r.data);
 }
 
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 }  // namespace
 
 Bytes Card::Impl::transmit(ByteView raw) {

@@ -6,6 +6,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
+#include "card_os/card/reply.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
 #include "card_os/security/certificate.hpp"
@@ -131,12 +132,6 @@ struct Channel {
   // null; and that code's state on this channel, zero on entering the context.
   const apps::Application* app = nullptr;
   std::uint32_t app_state = 0;
-};
-
-// A response under construction: data and status word.
-struct Reply {
-  Bytes data;
-  sw::Sw sw = sw::kOk;
 };
 
 class Card::Impl {

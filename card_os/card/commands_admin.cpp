@@ -5,12 +5,6 @@
 
 namespace juki::card_os {
 
-namespace {
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-}  // namespace
-
 Reply Card::Impl::manage_channel(std::size_t channel, const Command& c) {
   if (!channels_[channel].open) return status(sw::kChannelNotSupported);
   if (c.p1 == 0x00) {  // open
@@ -77,8 +71,7 @@ Reply Card::Impl::get_data(Channel&, const Command& c) {
   }
   Bytes out;
   tlv::append(out, tag, value);
-  if (out.size() > c.ne) return status(static_cast<sw::Sw>(0x6C00 | out.size()));
-  return Reply{std::move(out), sw::kOk};
+  return bounded(std::move(out), c);
 }
 
 Reply Card::Impl::put_data(Channel& ch, const Command& c) {

@@ -12,10 +12,6 @@ namespace juki::card_os {
 
 namespace {
 
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 using certificate::Role;
 
 // Whether a CA of `ca_role` issues leaves of `role` (specs/pki.md): the

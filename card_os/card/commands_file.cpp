@@ -7,23 +7,6 @@
 
 namespace juki::card_os {
 
-namespace {
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
-// Response data bounded by Ne: a fixed-size answer that does not fit gets
-// 6Cxx with its exact length (ISO 7816-4 5.1.3), when that length fits in xx.
-Reply bounded(Bytes data, const apdu::Command& c) {
-  if (data.size() > c.ne) {
-    if (data.size() <= 256 && !c.extended)
-      return status(static_cast<sw::Sw>(0x6C00 | (data.size() & 0xFF)));
-    return status(sw::kWrongLength);
-  }
-  return Reply{std::move(data), sw::kOk};
-}
-}  // namespace
-
 // ---------------------------------------------------------------- SELECT
 
 Reply Card::Impl::select(Channel& ch, const Command& c) {

@@ -13,10 +13,6 @@
 namespace juki::card_os {
 
 namespace {
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 // Splits CHANGE REFERENCE DATA / RESET RETRY COUNTER data holding two PINs.
 // A fixed-length PIN splits at its length; a variable-length one must be
 // padded with FF up to its maximum length.

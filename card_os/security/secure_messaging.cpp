@@ -111,7 +111,9 @@ void wipe(SessionKeys& keys) {
 }
 
 Bytes PlainCommand::encode() const {
-  return apdu::encode_command(cla, ins, p1, p2, data, has_le ? ne : 0);
+  // An extended Le stays extended: its Ne rule (6700, not 6Cxx) is the same
+  // under secure messaging as in plain.
+  return apdu::encode_command(cla, ins, p1, p2, data, has_le ? ne : 0, extended_le);
 }
 
 Result<PlainCommand, sw::Sw> unwrap_command(SessionKeys& keys, ByteView protected_apdu) {
@@ -174,6 +176,7 @@ Result<PlainCommand, sw::Sw> unwrap_command(SessionKeys& keys, ByteView protecte
       out.ne = le[0] == 0 ? 256 : le[0];
     } else {
       out.extended = true;
+      out.extended_le = true;
       const std::uint16_t v = load_be16(le.data());
       out.ne = v == 0 ? 65536 : v;
     }

@@ -64,8 +64,10 @@ struct PlainCommand {
   Bytes data;
   std::uint32_t ne = 0;  // as apdu::Command: 0 without Le, 256 / 65536 for Le 00 / 0000
   bool has_le = false;
-  bool extended = false;  // DO'97' had two bytes, or the protected APDU was extended
-  // The command in its plain encoding (short unless the lengths need extended).
+  bool extended = false;     // DO'97' had two bytes, or the protected APDU was extended
+  bool extended_le = false;  // DO'97' had two bytes: the plain command's Le was extended
+  // The command in its plain encoding: short unless its lengths need the
+  // extended form or its Le was extended (so that its Ne rule is kept).
   Bytes encode() const;
 };
 

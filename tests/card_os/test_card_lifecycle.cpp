@@ -332,6 +332,9 @@ TEST_CASE("GET DATA: life cycle, memory, serial, other tags, short Le", "[lifecy
   CHECK(c->send("00CADF2201") == hex("6C0B"));
   CHECK(c->expect("00CADF220B", 0x9000).size() == 11);
   CHECK(c->expect("00CADF2200000B", 0x9000).size() == 11);  // extended Le
+  // An extended Le too small: 6700, as in every command (specs/card-os.md 2.3).
+  CHECK(c->send("00CADF22000001") == hex("6700"));
+
   // Other tags.
   for (const char* h : {"00CADF2300", "00CADF1F00", "00CA000000", "00CA9F7F00", "00CA00DF00",
                         "00CA5F5000", "00CAFFFF00"}) {

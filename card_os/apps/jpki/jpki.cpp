@@ -6,10 +6,6 @@ namespace {
 
 constexpr std::size_t kSignatureLength = 256;  // RSA-2048
 
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 // The internal EF selected on the channel (the application's state), or 0.
 std::uint16_t selected(AppServices& card) {
   return static_cast<std::uint16_t>(card.state());

@@ -11,10 +11,6 @@ namespace {
 
 static_assert(kCardInfoSize == card_information::kSize);
 
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 bool content_valid(AppServices& card, std::uint16_t fid, ByteView data) {
   if (fid == kResidentCodeEf)
     return check_digits::resident_code_valid(

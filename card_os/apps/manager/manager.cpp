@@ -17,10 +17,6 @@ static_assert(block_bytes(1) == Heap::block_size(1) && block_bytes(88) == Heap::
 
 namespace {
 
-Reply status(sw::Sw s) {
-  return Reply{{}, s};
-}
-
 bool same(ByteView a, ByteView b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
 }
@@ -88,15 +84,7 @@ Reply list(AppServices& card, const apdu::Command& c, const Own& own) {
     b.add(kQuotaListTag, quota).add(kUsedTag, used);
     all.add_raw(b.wrap(kEntryTag));
   }
-  Bytes out = all.bytes();
-  if (out.size() > c.ne) {
-    // A short Le too small for an answer that fits one: 6CXX; else the
-    // answer needs an extended Le.
-    if (!c.extended && out.size() <= 256)
-      return status(static_cast<sw::Sw>(0x6C00 | (out.size() & 0xFF)));
-    return status(sw::kWrongLength);
-  }
-  return Reply{std::move(out), sw::kOk};
+  return bounded(all.bytes(), c);
 }
 
 // ---------------------------------------------------------------- authorization
