@@ -23,7 +23,10 @@
 //                 sends every command for that channel that it can protect under the
 //                 session, until a reset, a power cycle, another proof on that channel or
 //                 an answer in plain ends it; the invariants below hold for the outer
-//                 answer, and 6F00 is refused inside the protection too
+//                 answer, and 6F00 is refused inside the protection too; an answer in
+//                 plain must be one the card gives unprotected (6987, 6988, ...), and a
+//                 plain PUT DATA, GENERATE ASYMMETRIC KEY PAIR or SET STATUS never
+//                 succeeds
 //   then frames, each
 //     [L][L bytes]          1 <= L <= 0xFD or L = 0xFF: one command APDU of L bytes
 //     [FE][N hi][N lo][N]   one command APDU of N bytes (extended lengths, up to 65535)
@@ -240,6 +243,10 @@ class Run {
         Bytes r = send_raw(*wrapped);
         auto plain = host::sm::unwrap_response(*session_, r);
         if (!plain) {
+          // Only a status word the card answers in plain to a protected
+          // command; anything else is a fault of the card's wrapping.
+          require(plain.error().kind == host::sm::Error::Kind::card_status &&
+                  host::session::answered_in_plain(plain.error().sw));
           end_session();  // the card answered in plain: its session is over
           return r;
         }
@@ -261,6 +268,12 @@ class Run {
     require((sw1 & 0xF0) == 0x60 || (sw1 & 0xF0) == 0x90);
     require(sw1 != 0x60 && sw1 != 0x61);
     require(!(sw1 == 0x6F && r.back() == 0x00));
+    // Personalization rights hold only under the session (specs/card-os.md
+    // 4.3): in plain, PUT DATA, GENERATE ASYMMETRIC KEY PAIR and SET STATUS
+    // never succeed.
+    if (command.size() >= 2 && (command[0] & 0x0C) == 0 && ok(r))
+      require(command[1] != 0xDA && command[1] != 0x46 &&
+              !(command[1] == 0xF0 && (command[0] & 0x80) != 0));
     require(!card_->memory().in_transaction());
     const LifeCycle now = card_->life_cycle();
     require(rank(now) >= rank(life_cycle_));

@@ -99,9 +99,17 @@ void Card::Impl::reset() {
 
 void Card::Impl::repair() {
   ObjectRef tk = objects_.find(mf(), ObjectKind::key, kTransportKeyRef);
-  if (issuing() && tk != 0 && (objects_.flags(tk) & kKeyTransport) && objects_.blocked(tk)) {
+  if (tk == 0 || (objects_.flags(tk) & kKeyTransport) == 0) return;
+  if (issuing()) {
+    if (objects_.blocked(tk)) {  // a torn last proof: the termination completes
+      Transaction tx(nvm_);
+      if (set_life_cycle(LifeCycle::terminated) == sw::kOk) tx.commit();
+    }
+  } else if (life_cycle() != LifeCycle::terminated) {
+    // Issued by a release before retirement (specs/card-os.md 5): the
+    // transport key is retired now, as SET STATUS would have.
     Transaction tx(nvm_);
-    if (set_life_cycle(LifeCycle::terminated) == sw::kOk) tx.commit();
+    if (objects_.retire_key(tk) == NvmError::none) tx.commit();
   }
 }
 
@@ -212,13 +220,19 @@ Bytes Card::Impl::transmit(ByteView raw) {
   if (mute) return {};
   try {
     auto parsed = apdu::parse_command(raw);
-    if (!parsed) return encode(status(parsed.error()));
-    // A protected command on a channel with a session (specs/secure-channel.md
-    // 3), of the first interindustry class (0X) or its proprietary twin (8X).
-    const std::uint8_t cla = parsed->cla;
-    if ((cla & 0x0C) != 0 && (cla & 0x60) == 0x00 && channels_[cla & 0x03].open &&
+    // The channel's session, for a command of the first interindustry class
+    // (0X) or its proprietary twin (8X) on a channel that has one.
+    const std::uint8_t cla = raw.empty() ? 0xFF : raw[0];
+    Channel* with_session = nullptr;
+    if ((cla & 0x60) == 0x00 && channels_[cla & 0x03].open &&
         channels_[cla & 0x03].auth.established())
+      with_session = &channels_[cla & 0x03];
+    // A protected command goes to the session (specs/secure-channel.md 3);
+    // anything else on its channel, plain or malformed, ends it.
+    if (parsed && with_session != nullptr && (cla & 0x0C) != 0)
       return transmit_secure(cla & 0x03, raw);
+    if (with_session != nullptr) end_authentication(*with_session);
+    if (!parsed) return encode(status(parsed.error()));
     return encode(dispatch(*parsed));
   } catch (const PowerLoss&) {
     mute = true;  // the card stops here; only a new power-up helps
@@ -322,16 +336,16 @@ Reply Card::Impl::dispatch(const Command& c) {
 // ---------------------------------------------------------------- helpers
 
 bool Card::Impl::personalizing(const Channel& ch) const {
-  // Rights need the personalization session of this channel, and this very
-  // command under its secure messaging (specs/card-os.md 4.3).
+  // Rights need the personalization session of this channel, this very
+  // command under its secure messaging, and the MF key that opened it still
+  // an issuance key (specs/card-os.md 4.3).
   if (life_cycle() != LifeCycle::personalization || !ch.secure || !ch.auth.established() ||
-      !ch.auth.personalization)
+      !ch.auth.personalization())
     return false;
-  for (const Grant& g : ch.security.grants)
-    if (g.object != 0 && g.owner == mf() && (objects_.flags(g.object) & kKeyPersonalize) &&
-        nvm_.u8(g.object) == static_cast<std::uint8_t>(ObjectKind::key))
-      return true;
-  return false;
+  const ObjectRef key = ch.auth.personalization_key;
+  return nvm_.u8(key) == static_cast<std::uint8_t>(ObjectKind::key) &&
+         (objects_.flags(key) & (kKeyPersonalize | kKeyRetired)) == kKeyPersonalize &&
+         objects_.owner_of(key, mf()) == mf();
 }
 
 bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
@@ -376,7 +390,7 @@ void Card::Impl::leave_context(Channel& ch, NodeRef to) {
   // An authentication belongs to its application context: it ends, roles
   // gone and keys wiped. The personalization session belongs to the MF, as
   // the key that opened it: the issuer goes through every application under it.
-  if (!ch.auth.personalization) end_authentication(ch);
+  if (!ch.auth.personalization()) end_authentication(ch);
   ch.challenge_length = 0;
   enter_context(ch, to);
 }

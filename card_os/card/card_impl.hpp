@@ -99,16 +99,18 @@ struct Authentication {
   std::uint16_t ca_role = 0;  // terminal-ca or server-ca
   Bytes ca_subject;
   certificate::Date ca_not_before = 0;
-  certificate::Date date = 0;  // the card's date for this authentication (2.3)
+  certificate::Date date = 0;    // the card's date for this authentication (2.3)
+  certificate::Date newest = 0;  // the latest notBefore of the chain: the date after step 4
   ecc::Point terminal_key{};
   std::uint16_t role = 0;
   std::array<std::uint8_t, 16> card_challenge{};
   ecc::Point terminal_ephemeral{};
   sm::SessionKeys keys;
-  // The session came from the proof of an issuance key (transport or
-  // personalization flag), not from certificates: personalization rights
-  // (specs/card-os.md 4.3) hold under it and under nothing else.
-  bool personalization = false;
+  // The MF key with the personalization flag whose proof opened this
+  // session, if that is how it came (not from certificates): personalization
+  // rights (specs/card-os.md 4.3) hold under it and under nothing else.
+  ObjectRef personalization_key = 0;
+  bool personalization() const { return personalization_key != 0; }
 
   bool established() const { return step == Step::established; }
   // Forgets everything, the session keys wiped first.

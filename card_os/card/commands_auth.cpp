@@ -164,10 +164,9 @@ Reply Card::Impl::verify_certificate(Channel& ch, const Command& c) {
     if (aid.empty() || !std::equal(aid.begin(), aid.end(), bound.begin(), bound.end()))
       return refuse(sw::kSecurityStatusNotSatisfied);
   }
-  // Both certificates are good: the card's date moves on (2.3).
-  const certificate::Date newest =
-      std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
-  if (auto s = advance_card_date(newest); s != sw::kOk) return refuse(s);
+  // Both certificates are good; the card's date moves on once the terminal
+  // has proved its key (step 4), not on certificates anyone can replay (2.3).
+  ch.auth.newest = std::max({ch.auth.date, ch.auth.ca_not_before, cert->not_before});
   ch.auth.step = Authentication::Step::terminal_verified;
   ch.auth.terminal_key = cert->key;
   ch.auth.role = role;
@@ -199,6 +198,7 @@ Reply Card::Impl::terminal_authenticate(Channel& ch, const Command& c,
       secure_channel::terminal_signed_data(ByteView(ch.challenge.data(), 16), point);
   if (!ecc::verify(ch.auth.terminal_key, signed_data, signature))
     return status(failed_proof(ch, sw::kAuthenticationFailed));
+  if (auto s = advance_card_date(ch.auth.newest); s != sw::kOk) return refuse(s);
   std::copy_n(ch.challenge.begin(), 16, ch.auth.card_challenge.begin());
   std::copy(point.begin(), point.end(), ch.auth.terminal_ephemeral.begin());
   ch.auth.step = Authentication::Step::terminal_proved;

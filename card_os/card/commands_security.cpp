@@ -224,6 +224,10 @@ Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
   }
   const ByteView challenge(ch.challenge.data(), ch.challenge_length);
   ch.challenge_length = 0;  // one proof per challenge
+  // The proof of an issuance key also agrees session keys from rC, which
+  // must then be 16 bytes (specs/secure-channel.md 6): nothing counted.
+  if ((flags & kKeyPersonalize) != 0 && challenge.size() != 16)
+    return status(sw::kConditionsNotSatisfied);
   if (c.data.size() != 16) return status(sw::kWrongLength);
   if (objects_.blocked(key)) return status(sw::kAuthMethodBlocked);
 
@@ -244,8 +248,13 @@ Reply Card::Impl::external_authenticate(Channel& ch, const Command& c) {
   if (transport && life_cycle() == LifeCycle::transport_locked)
     if (auto s = set_life_cycle(LifeCycle::personalization); s != sw::kOk) return status(s);
   tx.commit();
-  ch.security.grant(key, objects_.owner_of(key, ch.df));
-  if ((flags & kKeyPersonalize) != 0) open_personalization_session(ch, key, challenge);
+  // An issuance key grants nothing by itself: its rights are the session's,
+  // and only an MF key opens one (specs/card-os.md 4.3).
+  const NodeRef owner = objects_.owner_of(key, ch.df);
+  if ((flags & kKeyPersonalize) == 0)
+    ch.security.grant(key, owner);
+  else if (owner == mf())
+    open_personalization_session(ch, key, challenge);
   return status(sw::kOk);
 }
 
@@ -255,7 +264,7 @@ void Card::Impl::open_personalization_session(Channel& ch, ObjectRef key, ByteVi
   ch.auth.keys = sm::derive_session_keys(z, sm::AesKeySize::aes256);
   secure_wipe(z);
   ch.auth.step = Authentication::Step::established;
-  ch.auth.personalization = true;
+  ch.auth.personalization_key = key;
 }
 
 }  // namespace juki::card_os

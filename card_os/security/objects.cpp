@@ -98,6 +98,7 @@ bool SecurityObjects::pin_matches(ObjectRef pin, ByteView value, ByteView salt) 
 }
 
 bool SecurityObjects::key_proves(ObjectRef key, ByteView challenge, ByteView proof) const {
+  if ((flags(key) & kKeyRetired) != 0) return false;
   std::array<std::uint8_t, 16> mac{};
   if (!crypto::aes_cmac(m_.read(key + kValue, m_.u8(key + 4)), challenge, mac)) return false;
   bool same = crypto::equal_ct(mac, proof);
@@ -107,6 +108,7 @@ bool SecurityObjects::key_proves(ObjectRef key, ByteView challenge, ByteView pro
 
 std::array<std::uint8_t, 16> SecurityObjects::key_mac(ObjectRef key, ByteView message) const {
   std::array<std::uint8_t, 16> mac{};
+  if ((flags(key) & kKeyRetired) != 0) return mac;  // never reached: refused before
   // A key of a length CMAC refuses cannot be stored (put() checks it).
   crypto::aes_cmac(m_.read(key + kValue, m_.u8(key + 4)), message, mac);
   return mac;
@@ -123,6 +125,7 @@ NvmError SecurityObjects::set_flags(ObjectRef o, std::uint8_t f) {
 NvmError SecurityObjects::retire_key(ObjectRef key) {
   const std::array<std::uint8_t, 32> zeros{};
   NvmError e = m_.write(key + kValue, zeros);
+  if (e == NvmError::none) e = m_.write_u8(key + 4, 0);  // no length: no key
   if (e == NvmError::none) e = set_tries(key, 0);
   if (e == NvmError::none) e = set_flags(key, kKeyRetired);
   return e;
@@ -186,7 +189,10 @@ Result<ObjectRef, sw::Sw> SecurityObjects::put(NodeRef df, ByteView definition, 
         break;
       case 0x85: {  // flags
         bit = 32;
-        std::uint8_t allowed = is_pin ? kPinActivates : (kKeyTransport | kKeyPersonalize);
+        // The keys of the issuance are the MF's only (specs/card-os.md 7.4).
+        const bool in_mf = fs_.parent(df) == 0;
+        std::uint8_t allowed =
+            is_pin ? kPinActivates : (in_mf ? (kKeyTransport | kKeyPersonalize) : 0);
         if (v.size() != 1 || (v[0] & ~allowed)) return unexpected(sw::kWrongData);
         obj[2] = v[0];
         break;

@@ -115,8 +115,10 @@ class Runner {
 
   void do_step(const Auth& a) {
     const std::string name = (a.session ? "session " : "auth ") + key_ref_text(a.key_ref);
-    // A new proof replaces any session: its commands go plain.
-    if (a.session) session_.reset();
+    // A proof goes plain, and ends any session the runner had: under an
+    // issuance key the card would replace it with keys the runner has not.
+    if (session_) say("end-session (before " + name + ")");
+    session_.reset();
     // GET CHALLENGE for 16 bytes; the answer must be exactly 16 bytes + 9000.
     static const Bytes kGetChallenge{0x00, 0x84, 0x00, 0x00, 0x10};
     static const Pattern kChallenge = [] {

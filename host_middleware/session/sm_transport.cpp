@@ -23,6 +23,22 @@ Result<Bytes, SessionError> session_step(Transport& t, const std::string& name,
   return std::move(response->data);
 }
 
+bool answered_in_plain(sw::Sw s) {
+  switch (s) {
+    case 0x6700:  // the protected APDU's own lengths
+    case 0x6881:  // no such channel
+    case 0x6882:  // no session on the channel
+    case 0x6884:  // chaining
+    case 0x6987:  // SM data objects missing or malformed
+    case 0x6988:  // MAC or padding wrong
+    case 0x6E00:  // class
+    case 0x6F00:  // a failure inside the command (secure messaging fails closed)
+      return true;
+    default:
+      return false;
+  }
+}
+
 SmTransport::~SmTransport() {
   sm::wipe(keys_);
 }
@@ -46,11 +62,19 @@ Result<Bytes, TransportError> SmTransport::transmit(ByteView command) {
   auto plain = sm::unwrap_response(keys_, *raw);
   if (!plain) {
     end();
-    if (plain.error().kind == sm::Error::Kind::card_status) {
+    if (plain.error().kind == sm::Error::Kind::card_status &&
+        answered_in_plain(plain.error().sw)) {
       // The card refused our secure messaging and ended the session: its
       // status word is the answer.
       return apdu::Response{{}, plain.error().sw}.encode();
     }
+    if (plain.error().kind == sm::Error::Kind::card_status)
+      return unexpected(TransportError{
+          "an unprotected answer " +
+          to_hex(Bytes{static_cast<std::uint8_t>(plain.error().sw >> 8),
+                       static_cast<std::uint8_t>(plain.error().sw)}) +
+          " to a protected command: not the card's (a reader or relay in between?); the "
+          "session has ended"});
     return unexpected(TransportError{"the card's answer failed secure messaging (" +
                                      plain.error().message + "); the session has ended"});
   }

@@ -32,6 +32,13 @@ struct SessionError {
 Result<Bytes, SessionError> session_step(Transport& t, const std::string& name,
                                          const Bytes& command);
 
+// The status words a card answers in plain to a protected command: errors of
+// secure messaging itself, a command the card refused before it, a failure
+// that ended the session (specs/secure-channel.md 3). Any other plain answer
+// (a 9000, say) is not the card's: a session that gets one ends with a
+// transport error instead of passing it on.
+bool answered_in_plain(sw::Sw s);
+
 class SmTransport : public Transport {
  public:
   SmTransport(Transport& inner, sm::SessionKeys keys) : inner_(inner), keys_(std::move(keys)) {}
@@ -40,8 +47,9 @@ class SmTransport : public Transport {
   SmTransport& operator=(const SmTransport&) = delete;
 
   // Protects `command`, sends it, checks and decrypts the answer. A response
-  // that fails its MAC, or a card that answers 6987/6988, ends the session:
-  // every later transmit fails.
+  // that fails its MAC, or an answer in plain, ends the session: every later
+  // transmit fails. A plain answer the card gives (answered_in_plain) is
+  // passed on as the answer; any other is a transport error.
   Result<Bytes, TransportError> transmit(ByteView command) override;
   // Resets end the session (the card forgets it too).
   Result<Bytes, TransportError> reset() override;

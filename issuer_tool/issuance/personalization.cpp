@@ -406,6 +406,7 @@ Result<Personalized, Failure> personalize(const OpenedCard& card, const Authorit
   begin(Step::issue);
   if (auto r = perso.select_mf(); !r) return unexpected(failure(Step::issue, r.error()));
   if (auto r = perso.finish(); !r) return unexpected(failure(Step::issue, r.error()));
+  card.session->end();  // the card ended its half with SET STATUS
   return made;
 }
 

@@ -11,6 +11,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
+#include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/personalization_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
@@ -150,6 +151,74 @@ TEST_CASE("hardening: personalization rights hold only under the transport key's
     CHECK(c->card().life_cycle() == LifeCycle::issued);
     CHECK(sw_via(session, hex("00CADF2000")) == 0x6882);  // no session on the card any more
     CHECK(c->sw(put_admin_key) == 0x6985);
+  }
+}
+
+TEST_CASE("hardening: the personalization session's edges", "[hardening][perso]") {
+  auto c = std::make_unique<TestCard>();
+  SECTION("the proof needs a 16-byte challenge: 6985, nothing counted") {
+    for (const char* le : {"08", "20"}) {
+      const Bytes challenge = c->expect(std::string("00840000") + le, 0x9000);
+      auto mac = host::crypto::aes_cmac(kTransportKey, challenge);
+      REQUIRE(mac.ok());
+      CHECK(c->sw(apdu::encode_command(0x00, 0x82, 0x00, 0x01, *mac)) == 0x6985);
+    }
+    CHECK(c->card().life_cycle() == LifeCycle::transport_locked);
+    CHECK(c->authenticate(kAdminKey, 0x01) == 0x63C9);  // the first try counted
+  }
+  SECTION("a proof under the session opens a new one, its keys the new proof's") {
+    c->open_personalization(kTransportKey);
+    host::Transport& old_session = c->transport();
+    const Bytes challenge = via(old_session, hex("0084000010"));
+    REQUIRE(challenge.size() == 18);
+    auto proof = host::session::issuance_key_proof(kTransportKey, ByteView(challenge).first(16));
+    REQUIRE(proof.ok());
+    CHECK(sw_via(old_session, apdu::encode_command(0x00, 0x82, 0x00, 0x01, *proof)) == 0x9000);
+    auto keys = host::session::personalization_keys(kTransportKey, ByteView(challenge).first(16));
+    REQUIRE(keys.ok());
+    host::session::SmTransport fresh(c->plain_transport(), std::move(*keys));
+    CHECK(sw_via(fresh, hex("00CADF2000")) == 0x9000);
+    CHECK(sw_via(fresh, hex("80F00004")) == 0x6985);  // rights, but no activation PIN yet
+  }
+  SECTION("keys of the issuance belong to the MF: PUT DATA elsewhere refuses the flags") {
+    c->open_personalization(kTransportKey);
+    c->expect(create_file(df_spec(0x1000, hex("F0414243"))), 0x9000);
+    for (std::uint8_t flags : {std::uint8_t{0x01}, std::uint8_t{0x02}}) {
+      host::perso::KeyDefinition d{.ref = 0x05,
+                                   .value = kAdminKey,
+                                   .retry_limit = 3,
+                                   .transport = flags == 0x01,
+                                   .personalization = flags == 0x02};
+      CHECK(c->sw(apdu::encode_command(0x00, 0xDA, 0x00, 0xA2, d.encode())) == 0x6A80);
+    }
+  }
+  SECTION("a command whose lengths do not parse ends the session") {
+    c->open_personalization(kTransportKey);
+    host::Transport& session = c->transport();
+    CHECK(TestCard::sw_of(c->card().transmit(hex("0CDA00A2FF00"))) == 0x6700);
+    CHECK(sw_via(session, hex("00CADF2000")) == 0x6882);
+  }
+  SECTION("a plain 9000 to a protected command is not the card's: the session ends") {
+    c->open_personalization(kTransportKey);
+    struct Liar final : host::Transport {
+      host::Transport& inner;
+      explicit Liar(host::Transport& t) : inner(t) {}
+      Result<Bytes, host::TransportError> transmit(ByteView) override { return hex("9000"); }
+      Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
+      Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+      Bytes atr() const override { return inner.atr(); }
+      std::string describe() const override { return "liar"; }
+    } liar(c->plain_transport());
+    const Bytes challenge = c->expect("0084000010", 0x9000);  // ends the test card's session
+    auto proof = host::session::issuance_key_proof(kTransportKey, challenge);
+    REQUIRE(proof.ok());
+    c->expect(apdu::encode_command(0x00, 0x82, 0x00, 0x01, *proof), 0x9000);
+    auto keys = host::session::personalization_keys(kTransportKey, challenge);
+    REQUIRE(keys.ok());
+    host::session::SmTransport session(liar, std::move(*keys));
+    auto r = session.transmit(hex("80F00004"));
+    CHECK_FALSE(r.ok());
+    CHECK_FALSE(session.active());
   }
 }
 

@@ -1,7 +1,7 @@
 // Tearing of mutual authentication (specs/secure-channel.md 2.3, 2.4): a
 // failing authentication writes nothing at all (its count is volatile), and
 // the one write of a succeeding one, the card's date moving forward at step
-// 2, is old or new after a power cut at any write, never a mix, and the card
+// 4, is old or new after a power cut at any write, never a mix, and the card
 // authenticates afterwards.
 //
 // The card of support/secure_card.hpp is copied onto a medium that can lose
@@ -131,7 +131,7 @@ TEST_CASE("secure tearing: a failing authentication writes nothing", "[session][
 TEST_CASE("secure tearing: a cut succeeding authentication leaves the card's date old or new",
           "[session][tearing]") {
   const Pki p;
-  // A terminal certificate from an hour ahead: step 2 moves the card's date.
+  // A terminal certificate from an hour ahead: step 4 moves the card's date.
   const auto later = p.terminal(pki::Role::window, 30, unix_now() + 3600);
   const auto good = p.terminal(pki::Role::window, 30, unix_now() + 7200);
   auto c = secure_card(p);
@@ -149,11 +149,12 @@ TEST_CASE("secure tearing: a cut succeeding authentication leaves the card's dat
   card.power_up();
   const std::uint64_t new_date = card.date();
   REQUIRE(new_date > old_date);
-  // Step 2 (PSO VERIFY CERTIFICATE, 2A) is the only command that writes.
+  // Step 4 (EXTERNAL AUTHENTICATE, 82), once the terminal proved its key, is
+  // the only command that writes.
   REQUIRE_FALSE(clean.sizes.empty());
   std::set<std::uint8_t> writing;
   for (std::uint64_t i = 0; i < clean.sizes.size(); ++i) writing.insert(command_of(clean, i));
-  CHECK(writing == std::set<std::uint8_t>{0x2A});
+  CHECK(writing == std::set<std::uint8_t>{0x82});
 
   const std::vector<Cut> cuts = cut_points(clean.sizes);
   int olds = 0, news = 0;
