@@ -6,41 +6,18 @@
 
 #include <algorithm>
 
-#include "card_os/fs/file_system.hpp"
-#include "card_os/nvm/heap.hpp"
-#include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/crypto.hpp"
 #include "card_os/security/objects.hpp"
 #include "common/bytes.hpp"
+#include "support/card_memory.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
 
 namespace {
 
-PersistentMemory formatted(Storage& storage) {
-  auto r = PersistentMemory::format(storage, NvmGeometry{});
-  REQUIRE(r);
-  return std::move(*r);
-}
-
-// A persistent memory with an MF and a heap, as the card lays it out.
-struct Memory {
-  MemoryStorage storage{PersistentMemory::storage_size_for(NvmGeometry{})};
-  PersistentMemory m = formatted(storage);
-  Heap heap{m, 8, 64, m.capacity()};
-  FileSystem fs{m, heap};
-  SecurityObjects objects{m, heap, fs};
-  NodeRef mf = 0;
-
-  Memory() {
-    Transaction tx(m);
-    REQUIRE(heap.format() == NvmError::none);
-    auto r = fs.create_mf(AccessRules{});
-    REQUIRE(r);
-    mf = *r;
-    tx.commit();
-  }
+// A card's memory (support/card_memory.hpp) with PINs put into its MF.
+struct Memory : test::CardMemory {
   // PIN `ref`, 4 digits, with `value` (or none).
   ObjectRef put_pin(std::uint8_t ref, ByteView salt, ByteView value = {}) {
     Bytes t = {0xA1, 0x00, 0x83, 0x01, ref,  0x80, 0x01, 0x01,

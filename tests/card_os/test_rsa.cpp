@@ -23,6 +23,7 @@
 #include "card_os/security/random.hpp"
 #include "card_os/security/rsa.hpp"
 #include "common/bytes.hpp"
+#include "support/card_memory.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
@@ -191,31 +192,7 @@ bool openssl_verify_sha256(EVP_PKEY* key, ByteView message, ByteView sig) {
          EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), message.data(), message.size()) == 1;
 }
 
-PersistentMemory formatted(Storage& storage) {
-  auto r = PersistentMemory::format(storage, NvmGeometry{});
-  REQUIRE(r);
-  return std::move(*r);
-}
-
-// A fresh persistent memory of the default geometry with an MF, a heap over
-// everything past a 64-byte superblock (as the card lays it out).
-struct Memory {
-  MemoryStorage storage{PersistentMemory::storage_size_for(NvmGeometry{})};
-  PersistentMemory m = formatted(storage);
-  Heap heap{m, 8, 64, m.capacity()};
-  FileSystem fs{m, heap};
-  SecurityObjects objects{m, heap, fs};
-  NodeRef mf = 0;
-
-  Memory() {
-    Transaction tx(m);
-    REQUIRE(heap.format() == NvmError::none);
-    auto r = fs.create_mf(AccessRules{});
-    REQUIRE(r);
-    mf = *r;
-    tx.commit();
-  }
-};
+using Memory = test::CardMemory;
 
 }  // namespace
 
