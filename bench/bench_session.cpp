@@ -45,7 +45,7 @@
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "secure_pki.hpp"
 #include "support/secure_layout.hpp"
 

@@ -31,7 +31,7 @@
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "support/secure_layout.hpp"
 
 namespace juki::bench {

@@ -82,7 +82,7 @@
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "support/secure_layout.hpp"
 
 using namespace juki;

@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "issuer_tool/issuance/issue.hpp"
-#include "issuer_tool/pki/directory.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/directory.hpp"
+#include "pki/pki.hpp"
 
 using namespace juki;
 

@@ -34,8 +34,8 @@
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "issuer_tool/pki/directory.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/directory.hpp"
+#include "pki/pki.hpp"
 #include "issuer_tool/records/records.hpp"
 #include "simulator/system_random.hpp"
 

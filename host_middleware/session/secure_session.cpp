@@ -1,6 +1,6 @@
 #include "host_middleware/session/secure_session.hpp"
 
-#include "issuer_tool/pki/directory.hpp"
+#include "pki/directory.hpp"
 
 #include <openssl/rand.h>
 

@@ -13,7 +13,7 @@
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/sm_transport.hpp"
 #include "host_middleware/transport/transport.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::host::session {
 
@@ -31,7 +31,7 @@ struct Credentials {
                                                const std::string& root_der);
   // The files juki-pki writes: PREFIX.key.pem and PREFIX.cert.der (`juki-pki
   // issue --out PREFIX`), and the terminal CA and the root of the PKI
-  // directory `pki_dir` (issuer_tool/pki/directory.hpp).
+  // directory `pki_dir` (pki/directory.hpp).
   static Result<Credentials, std::string> from_pki(const std::string& pki_dir,
                                                    const std::string& prefix);
 };

@@ -15,7 +15,7 @@
 #include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::card_manager {
 

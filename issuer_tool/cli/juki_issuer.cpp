@@ -42,7 +42,7 @@
 #include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/issue.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "issuer_tool/records/records.hpp"
 
 namespace {

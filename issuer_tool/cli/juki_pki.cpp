@@ -16,8 +16,8 @@
 #include "common/bytes.hpp"
 #include "host_middleware/cli/cli_output.hpp"
 #include "issuer_tool/cli/pki_failure.hpp"
-#include "issuer_tool/pki/directory.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/directory.hpp"
+#include "pki/pki.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "host_middleware/cli/cli_output.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::issuer_cli {
 

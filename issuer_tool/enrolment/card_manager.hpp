@@ -10,7 +10,7 @@
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/apps/manifest.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::enrolment {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "host_middleware/personalization/personalization.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::enrolment {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "issuer_tool/pki/directory.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/directory.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::issuance {
 

@@ -16,7 +16,7 @@
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/juki_ap.hpp"
 #include "issuer_tool/issuance/card_certificates.hpp"
-#include "issuer_tool/pki/directory.hpp"
+#include "pki/directory.hpp"
 
 namespace juki::issuance {
 

@@ -23,7 +23,7 @@
 #include "host_middleware/session/sm_transport.hpp"
 #include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::issuance {
 

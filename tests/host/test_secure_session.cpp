@@ -1,6 +1,6 @@
 // Mutual authentication and secure messaging end to end, in-process: the card
 // (card_os, mbedTLS) against the terminal's SecureSession (OpenSSL) with a PKI
-// made by issuer_tool/pki. specs/secure-channel.md is the contract; every
+// made by pki. specs/secure-channel.md is the contract; every
 // refusal it lists has a case here.
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "support/secure_card.hpp"
 
 using namespace juki;

@@ -24,7 +24,7 @@
 #include "card_os/security/random.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"

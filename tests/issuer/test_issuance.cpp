@@ -15,7 +15,7 @@
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/issuance/card_certificates.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
-#include "issuer_tool/pki/directory.hpp"
+#include "pki/directory.hpp"
 #include "support/issuer.hpp"
 #include "support/secure_card.hpp"
 #include "support/temp_dir.hpp"

@@ -22,8 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "issuer_tool/pki/directory.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/directory.hpp"
+#include "pki/pki.hpp"
 #include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
 

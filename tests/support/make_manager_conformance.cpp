@@ -39,7 +39,7 @@
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 using namespace juki;
 namespace cm = juki::card_manager;

@@ -19,7 +19,7 @@
 
 #include "card_os/nvm/storage.hpp"
 #include "host_middleware/transport/in_process.hpp"
-#include "issuer_tool/pki/directory.hpp"
+#include "pki/directory.hpp"
 #include "simulator/system_random.hpp"
 #include "support/secure_layout.hpp"
 

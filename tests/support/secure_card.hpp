@@ -12,7 +12,7 @@
 
 #include "card_os/apdu/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 #include "support/secure_layout.hpp"
 #include "support/test_card.hpp"
 

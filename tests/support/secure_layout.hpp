@@ -19,7 +19,7 @@
 #include "common/bytes.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/transport/transport.hpp"
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::test {
 

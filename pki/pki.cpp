@@ -1,4 +1,4 @@
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

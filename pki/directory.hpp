@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "issuer_tool/pki/pki.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::pki::directory {
 

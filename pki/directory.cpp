@@ -1,4 +1,4 @@
-#include "issuer_tool/pki/directory.hpp"
+#include "pki/directory.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
