@@ -303,7 +303,9 @@ class Run {
     auto mac = host::crypto::aes_cmac(key, challenge);
     require(mac.ok());
     if (!ok(send_raw(apdu::encode_command(cla, 0x82, 0x00, ref, *mac)))) return;
-    if (&key[0] != &kTransportKey[0] || (ref & 0x1F) != 0x01) return;
+    if (!std::equal(key.begin(), key.end(), kTransportKey.begin(), kTransportKey.end()) ||
+        (ref & 0x1F) != 0x01)
+      return;
     auto keys = host::session::personalization_keys(key, challenge);
     require(keys.ok());
     end_session();

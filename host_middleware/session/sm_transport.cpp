@@ -6,6 +6,12 @@
 
 namespace juki::host::session {
 
+namespace {
+std::string sw_text(sw::Sw s) {
+  return to_hex(Bytes{static_cast<std::uint8_t>(s >> 8), static_cast<std::uint8_t>(s)});
+}
+}  // namespace
+
 Result<Bytes, SessionError> session_step(Transport& t, const std::string& name,
                                          const Bytes& command) {
   using Kind = SessionError::Kind;
@@ -15,10 +21,8 @@ Result<Bytes, SessionError> session_step(Transport& t, const std::string& name,
   if (!response) return unexpected(SessionError{Kind::protocol, 0, name + ": " + response.error()});
   if (response->sw != sw::kOk) {
     return unexpected(SessionError{Kind::refused, response->sw,
-                                   name + ": the card answered " +
-                                       to_hex(Bytes{static_cast<std::uint8_t>(response->sw >> 8),
-                                                    static_cast<std::uint8_t>(response->sw)}) +
-                                       " (" + sw::meaning(response->sw) + ")"});
+                                   name + ": the card answered " + sw_text(response->sw) + " (" +
+                                       sw::meaning(response->sw) + ")"});
   }
   return std::move(response->data);
 }
@@ -62,17 +66,14 @@ Result<Bytes, TransportError> SmTransport::transmit(ByteView command) {
   auto plain = sm::unwrap_response(keys_, *raw);
   if (!plain) {
     end();
-    if (plain.error().kind == sm::Error::Kind::card_status &&
-        answered_in_plain(plain.error().sw)) {
+    if (plain.error().kind == sm::Error::Kind::card_status && answered_in_plain(plain.error().sw)) {
       // The card refused our secure messaging and ended the session: its
       // status word is the answer.
       return apdu::Response{{}, plain.error().sw}.encode();
     }
     if (plain.error().kind == sm::Error::Kind::card_status)
       return unexpected(TransportError{
-          "an unprotected answer " +
-          to_hex(Bytes{static_cast<std::uint8_t>(plain.error().sw >> 8),
-                       static_cast<std::uint8_t>(plain.error().sw)}) +
+          "an unprotected answer " + sw_text(plain.error().sw) +
           " to a protected command: not the card's (a reader or relay in between?); the "
           "session has ended"});
     return unexpected(TransportError{"the card's answer failed secure messaging (" +
