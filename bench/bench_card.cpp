@@ -19,15 +19,15 @@
 #include <string>
 #include <string_view>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "harness.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/in_process.hpp"
 
 using namespace juki;
 using card_os::Card;
@@ -76,19 +76,19 @@ struct BenchCard {
     profile.serial = kSerial;
     if (auto m = Card::manufacture(storage, profile, random); !m) die(m.error().message());
     {
-      auto t = host::InProcessTransport::connect(storage, random);
+      auto t = juki::sim::InProcessTransport::connect(storage, random);
       if (!t) die("power-up: " + t.error().message);
       // One session: the transport key's personalization rights hold throughout.
       host::perso::Personalizer p(**t);
       check(host::perso::write_sample_layout(p, {kTransportKey, kAdminKey, kResetKey}),
             "write_sample_layout");
       check(p.select_fid(host::perso::kSampleDf), "select DF");
-      card_os::FileSpec ef;
+      juki::fcp::FileSpec ef;
       ef.fid = kBenchEf;
       ef.size = kBenchEfSize;
-      ef.rules.fill(card_os::AccessRule::never());
-      ef.rule(card_os::Op::read) = card_os::AccessRule::always();
-      ef.rule(card_os::Op::update) = card_os::AccessRule::pin(host::perso::kSamplePinRef);
+      ef.rules.fill(juki::fcp::AccessRule::never());
+      ef.rule(juki::fcp::Op::read) = juki::fcp::AccessRule::always();
+      ef.rule(juki::fcp::Op::update) = juki::fcp::AccessRule::pin(host::perso::kSamplePinRef);
       check(p.create(ef), "create bench EF");
       check(p.select_mf(), "select MF");
       check(p.finish(), "SET STATUS");

@@ -42,15 +42,16 @@
 
 #include "common/bytes.hpp"
 #include "common/check_digits.hpp"
+#include "common/system_random.hpp"
 #include "harness.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/issuance/batch.hpp"
 #include "pki/directory.hpp"
 #include "pki/pki.hpp"
-#include "issuer_tool/records/records.hpp"
+#include "records/records.hpp"
 #include "secure_pki.hpp"
-#include "simulator/system_random.hpp"
+#include "simulator/in_process.hpp"
+#include "tools/issuer/in_process_readers.hpp"
 
 using namespace juki;
 using bench::die;
@@ -86,24 +87,24 @@ Stats stats(std::vector<double> v) {
 }
 
 // Times the GENERATE commands that pass through it: key generation inside the flow.
-class KeygenTimer final : public host::Transport {
+class KeygenTimer final : public juki::Transport {
  public:
-  explicit KeygenTimer(host::Transport& inner) : inner_(inner) {}
-  Result<Bytes, host::TransportError> transmit(ByteView c) override {
+  explicit KeygenTimer(juki::Transport& inner) : inner_(inner) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView c) override {
     if (c.size() < 2 || c[1] != kGenerate) return inner_.transmit(c);
     const auto start = Clock::now();
     auto r = inner_.transmit(c);
     keygen_ms += ms_since(start);
     return r;
   }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner_.power_cycle(); }
   Bytes atr() const override { return inner_.atr(); }
   std::string describe() const override { return inner_.describe(); }
   double keygen_ms = 0;
 
  private:
-  host::Transport& inner_;
+  juki::Transport& inner_;
 };
 
 // An in-process reader whose cards pass through a KeygenTimer: each card's key-generation
@@ -112,11 +113,11 @@ class TimedReader final : public iss::CardReader {
  public:
   TimedReader(iss::BlankImages& images, std::string name) : inner_(images, std::move(name)) {}
   std::string name() const override { return inner_.name(); }
-  Result<host::Transport*, std::string> next() override {
+  Result<juki::Transport*, std::string> next() override {
     flush();
     return wrap(inner_.next());
   }
-  Result<host::Transport*, std::string> reopen() override {
+  Result<juki::Transport*, std::string> reopen() override {
     const double before = timer_ ? timer_->keygen_ms : 0;
     auto t = wrap(inner_.reopen());
     if (timer_) timer_->keygen_ms += before;
@@ -129,10 +130,10 @@ class TimedReader final : public iss::CardReader {
   std::vector<double> keygen_ms;  // one per card
 
  private:
-  Result<host::Transport*, std::string> wrap(Result<host::Transport*, std::string> t) {
+  Result<juki::Transport*, std::string> wrap(Result<juki::Transport*, std::string> t) {
     if (!t) return t;
     timer_ = std::make_unique<KeygenTimer>(**t);
-    return static_cast<host::Transport*>(timer_.get());
+    return static_cast<juki::Transport*>(timer_.get());
   }
   void flush() {
     if (timer_ && timer_->keygen_ms > 0) keygen_ms.push_back(timer_->keygen_ms);
@@ -226,14 +227,14 @@ struct Bench {
 
   // The floor: one P-256 and two RSA-2048 keys generated on a card in personalization.
   double keygen_floor_ms() {
-    sim::SystemRandom random;
+    juki::SystemRandom random;
     auto image = take(images->make(random), "blank image");
-    auto t = take(host::InProcessTransport::connect(*image.storage, random), "power-up");
+    auto t = take(juki::sim::InProcessTransport::connect(*image.storage, random), "power-up");
     host::perso::Personalizer perso(*t);
     need(perso.authenticate(kTransportKey), "transport key");
     need(perso.select_mf(), "SELECT MF");
-    card_os::FileSpec df;
-    df.type = card_os::FileType::df;
+    juki::fcp::FileSpec df;
+    df.type = juki::fcp::FileType::df;
     df.name = {0xF0, 0x42, 0x45, 0x4E, 0x43, 0x48};  // F0 "BENCH"
     need(perso.create(df), "CREATE FILE");
     const auto start = Clock::now();

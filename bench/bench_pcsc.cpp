@@ -59,11 +59,11 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/transport.hpp"
 #include "harness.hpp"
 #include "host_middleware/pcsc/pcsc.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "host_middleware/transport/transport.hpp"
 #include "secure_pki.hpp"
 #include "support/secure_layout.hpp"
 
@@ -376,18 +376,18 @@ std::vector<std::string> reader_names() {
 
 // A Transport that passes everything on to `inner`, counting the commands and noting
 // the largest command and answer.
-class CountingTransport final : public host::Transport {
+class CountingTransport final : public juki::Transport {
  public:
-  explicit CountingTransport(host::Transport& inner) : inner_(inner) {}
-  Result<Bytes, host::TransportError> transmit(ByteView command) override {
+  explicit CountingTransport(juki::Transport& inner) : inner_(inner) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView command) override {
     ++commands;
     largest_command = std::max(largest_command, command.size());
     auto r = inner_.transmit(command);
     if (r) largest_response = std::max(largest_response, r->size());
     return r;
   }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner_.power_cycle(); }
   Bytes atr() const override { return inner_.atr(); }
   std::string describe() const override { return inner_.describe(); }
 
@@ -396,7 +396,7 @@ class CountingTransport final : public host::Transport {
   std::size_t largest_response = 0;
 
  private:
-  host::Transport& inner_;
+  juki::Transport& inner_;
 };
 
 double median_of(std::vector<double> v) {
@@ -457,7 +457,7 @@ void session_setup_phase(CardUnderTest& echo, CardUnderTest& sim) {
   const int per_block = count_override("JUKI_BENCH_PCSC_SESSIONS", kSessionsPerBlock);
   const int echo_trips = per_block * apdus;
   std::uint64_t failures = 0;
-  auto setups_us = [&](host::Transport& t) {
+  auto setups_us = [&](juki::Transport& t) {
     return bench::time_once([&] {
              for (int i = 0; i < per_block; ++i) failures += !bench::session_setup(t, terminal);
            }) *

@@ -1,5 +1,5 @@
 // Secure-channel benchmarks (specs/secure-channel.md), in-process: the card OS's Card
-// behind host::InProcessTransport, the host's SecureSession over it. No PC/SC.
+// behind juki::sim::InProcessTransport, the host's SecureSession over it. No PC/SC.
 //
 // 1. session_setup_us: SELECT of the application, the full mutual authentication
 //    (SecureSession::open: VERIFY CERTIFICATE x2, GET CHALLENGE, EXTERNAL AUTHENTICATE,
@@ -30,7 +30,6 @@
 #include <utility>
 #include <vector>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
@@ -39,14 +38,15 @@
 #include "card_os/security/random.hpp"
 #include "card_os/security/secure_messaging.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "harness.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "pki/pki.hpp"
 #include "secure_pki.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_layout.hpp"
 
 using namespace juki;

@@ -21,17 +21,17 @@
 #include <type_traits>
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "common/result.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "pki/pki.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_layout.hpp"
 
 namespace juki::bench {
@@ -95,7 +95,7 @@ struct SecurePki {
 struct InProcessSecureCard {
   card_os::MemoryStorage storage;
   card_os::DrbgRandom random;
-  std::unique_ptr<host::InProcessTransport> transport;
+  std::unique_ptr<juki::sim::InProcessTransport> transport;
   Bytes card_cert_der;
 
   InProcessSecureCard(const SecurePki& pki, const host::perso::SampleSecrets& secrets,
@@ -107,13 +107,13 @@ struct InProcessSecureCard {
     profile.serial = serial;
     if (auto m = card_os::Card::manufacture(storage, profile, random); !m) die(m.error().message());
     {
-      auto t = take(host::InProcessTransport::connect(storage, random), "power-up");
+      auto t = take(juki::sim::InProcessTransport::connect(storage, random), "power-up");
       card_cert_der =
           take(test::make_secure_card(*t, secrets, pki.root.cert, pki.card_ca), "make the card")
               .der();
       if (t->card()->life_cycle() != card_os::LifeCycle::active) die("card not active");
     }  // powered off here
-    transport = take(host::InProcessTransport::connect(storage, random), "power-up");
+    transport = take(juki::sim::InProcessTransport::connect(storage, random), "power-up");
   }
 
   Bytes send(const Bytes& apdu) { return take(transport->transmit(apdu), "transmit"); }
@@ -123,7 +123,7 @@ struct InProcessSecureCard {
 // authentication), SecureSession::open, and the first protected APDU (kReadSmEf). Dies if
 // a step fails outright; false if SELECT or the read did not answer 9000, or the read's
 // data is not test::kSecret.
-inline bool session_setup(host::Transport& t, const host::session::Credentials& terminal) {
+inline bool session_setup(juki::Transport& t, const host::session::Credentials& terminal) {
   const Bytes selected = take(t.transmit(kSelectSec), "SELECT SEC");
   auto session = host::session::SecureSession::open(t, terminal, unix_now());
   if (!session) die("SecureSession::open: " + session.error().message);

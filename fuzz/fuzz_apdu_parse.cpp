@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "card_os/apdu/apdu.hpp"
+#include "common/iso7816/apdu.hpp"
 
 using namespace juki;
 

@@ -12,7 +12,7 @@
 
 #include "issuer_tool/issuance/batch.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
-#include "issuer_tool/records/records.hpp"
+#include "records/records.hpp"
 
 using namespace juki;
 

@@ -68,21 +68,21 @@
 #include <memory>
 #include <optional>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/personalization_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "pki/pki.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_layout.hpp"
 
 using namespace juki;
@@ -107,7 +107,7 @@ constexpr std::string_view kSeed = "fuzz_card_transmit";
 
 constexpr int kStates = 6;
 
-Bytes exchange_or_die(host::Transport& t, std::string_view hex) {
+Bytes exchange_or_die(juki::Transport& t, std::string_view hex) {
   auto cmd = from_hex(hex);
   require(cmd.has_value());
   auto r = t.transmit(*cmd);
@@ -133,9 +133,9 @@ Bytes make_image(int state, LifeCycle& life_cycle,
   profile.transport_key = kTransportKey;
   profile.serial = kSerial;
   require(Card::manufacture(storage, profile, random).ok());
-  auto t = host::InProcessTransport::connect(storage, random);
+  auto t = juki::sim::InProcessTransport::connect(storage, random);
   require(t.ok());
-  host::InProcessTransport& transport = **t;
+  juki::sim::InProcessTransport& transport = **t;
   const host::perso::SampleSecrets secrets{kTransportKey, kAdminKey, kResetKey};
   switch (state) {
     case 0:

@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/security/secure_messaging.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 
 using namespace juki;

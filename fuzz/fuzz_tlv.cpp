@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/tlv.hpp"
 
 using namespace juki;
 

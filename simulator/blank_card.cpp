@@ -6,10 +6,9 @@
 
 namespace juki::sim {
 
-Result<std::unique_ptr<card_os::FileStorage>, std::string> create_blank_image(
-    const std::string& path, const card_os::FactoryProfile& profile,
-    card_os::RandomSource& random) {
-  auto storage = card_os::FileStorage::create(
+Result<std::unique_ptr<juki::sim::FileStorage>, std::string> create_blank_image(
+    const std::string& path, const card_os::FactoryProfile& profile, juki::RandomSource& random) {
+  auto storage = juki::sim::FileStorage::create(
       path, card_os::PersistentMemory::storage_size_for(profile.geometry));
   if (!storage) return unexpected(storage.error());
   if (auto made = card_os::Card::manufacture(**storage, profile, random); !made)

@@ -10,12 +10,13 @@
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/result.hpp"
+#include "simulator/file_storage.hpp"
 
 namespace juki::sim {
 
 // Creates (or truncates) `path` and manufactures the card in it; the storage
 // stays open for the caller. The message says what failed.
-Result<std::unique_ptr<card_os::FileStorage>, std::string> create_blank_image(
-    const std::string& path, const card_os::FactoryProfile& profile, card_os::RandomSource& random);
+Result<std::unique_ptr<juki::sim::FileStorage>, std::string> create_blank_image(
+    const std::string& path, const card_os::FactoryProfile& profile, juki::RandomSource& random);
 
 }  // namespace juki::sim

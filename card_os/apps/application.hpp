@@ -7,9 +7,9 @@
 #include <optional>
 #include <string_view>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/app_services.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 
 namespace juki::card_os::apps {
 

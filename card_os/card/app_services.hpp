@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/apdu.hpp"
 
 namespace juki::card_os {
 

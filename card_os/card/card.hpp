@@ -10,16 +10,10 @@
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
+#include "common/random_source.hpp"
 #include "common/result.hpp"
 
 namespace juki::card_os {
-
-// The card's randomness (challenges, salts, later key generation).
-class RandomSource {
- public:
-  virtual ~RandomSource() = default;
-  virtual void fill(std::span<std::uint8_t> out) = 0;
-};
 
 // Card life-cycle states (specs/card-os.md, "Life cycle"). The numeric values
 // are what GET DATA DF20 returns.

@@ -4,7 +4,6 @@
 #include <array>
 #include <optional>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/card/reply.hpp"
 #include "card_os/fs/file_system.hpp"
@@ -13,6 +12,7 @@
 #include "card_os/security/ecc.hpp"
 #include "card_os/security/objects.hpp"
 #include "card_os/security/secure_messaging.hpp"
+#include "common/iso7816/apdu.hpp"
 
 namespace juki::card_os {
 

@@ -1,7 +1,7 @@
 // Card administration: MANAGE CHANNEL, GET DATA, PUT DATA (security objects),
 // SET STATUS (end of personalization), TERMINATE CARD USAGE.
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/tlv.hpp"
 
 namespace juki::card_os {
 

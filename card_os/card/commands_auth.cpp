@@ -4,8 +4,8 @@
 // the wrapping of protected commands.
 #include <algorithm>
 
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "common/secure_wipe.hpp"
 
 namespace juki::card_os {

@@ -2,8 +2,8 @@
 // CREATE/DELETE FILE, ACTIVATE/DEACTIVATE FILE (ISO/IEC 7816-4 and -9).
 #include <algorithm>
 
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/tlv.hpp"
 
 namespace juki::card_os {
 

@@ -4,9 +4,9 @@
 
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/status_words.hpp"
 
 namespace juki::card_os {
 

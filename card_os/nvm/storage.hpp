@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <string>
 
 #include "common/bytes.hpp"
@@ -21,6 +20,22 @@ class PowerLoss : public std::exception {
  public:
   const char* what() const noexcept override { return "power lost during a persistent write"; }
 };
+
+// Thrown by a storage asked for bytes outside its medium: a bug in the layer
+// above, refused in every build rather than left undefined. Card::transmit
+// answers 6F00 and power_up refuses the image; it never escapes card_os.
+class MediumFault : public std::exception {
+ public:
+  MediumFault(std::size_t offset, std::size_t len, std::size_t size);
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+// Throws MediumFault unless [offset, offset + len) lies within `size` bytes;
+// every Storage checks its accesses with it.
+void check_range(std::size_t offset, std::size_t len, std::size_t size);
 
 class Storage {
  public:
@@ -47,32 +62,6 @@ class MemoryStorage final : public Storage {
 
  private:
   Bytes bytes_;
-};
-
-// A card image file for the simulator: writes go to the file with pwrite,
-// sync() is fsync. Reads are served from a copy loaded at open.
-class FileStorage final : public Storage {
- public:
-  // Creates (or truncates) a file of exactly `size` zero bytes.
-  static Result<std::unique_ptr<FileStorage>, std::string> create(const std::string& path,
-                                                                  std::size_t size);
-  // Opens an existing file; its size is the storage size.
-  static Result<std::unique_ptr<FileStorage>, std::string> open(const std::string& path);
-  ~FileStorage() override;
-  FileStorage(const FileStorage&) = delete;
-  FileStorage& operator=(const FileStorage&) = delete;
-
-  std::size_t size() const override { return mirror_.size(); }
-  void read(std::size_t offset, std::span<std::uint8_t> out) const override;
-  void write(std::size_t offset, ByteView data) override;  // aborts the process on I/O error
-  void sync() override;
-  const std::string& path() const { return path_; }
-
- private:
-  FileStorage(int fd, std::string path, Bytes mirror);
-  int fd_;
-  std::string path_;
-  Bytes mirror_;
 };
 
 // Wraps a storage and cuts the power at a chosen write, for tearing tests.

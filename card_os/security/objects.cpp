@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/security/crypto.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
@@ -90,8 +90,8 @@ crypto::Digest bound_digest(ByteView salt, ObjectRef pin, ByteView value) {
 }  // namespace
 
 bool SecurityObjects::pin_matches(ObjectRef pin, ByteView value, ByteView salt) const {
-  crypto::Digest d = (flags(pin) & kPinBound) != 0 ? bound_digest(salt, pin, value)
-                                                   : crypto::sha256(salt, value);
+  crypto::Digest d =
+      (flags(pin) & kPinBound) != 0 ? bound_digest(salt, pin, value) : crypto::sha256(salt, value);
   bool same = crypto::equal_ct(d, m_.read(pin + kValue, 32));
   secure_wipe(d);
   return same && pin_set(pin);

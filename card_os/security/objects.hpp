@@ -17,13 +17,13 @@
 #include <array>
 #include <cstdint>
 
-#include "card_os/apdu/status_words.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/ecc.hpp"
 #include "card_os/security/rsa.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
 
 namespace juki::card_os {

@@ -8,8 +8,8 @@
 #include <memory>
 #include <optional>
 
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/security/crypto.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "common/secure_wipe.hpp"
 
 namespace juki::card_os::sm {

@@ -17,9 +17,9 @@
 #include <array>
 #include <cstdint>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
 #include "common/sm_format.hpp"
 

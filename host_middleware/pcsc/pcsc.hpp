@@ -19,8 +19,8 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/pcsc/t0.hpp"
-#include "host_middleware/transport/transport.hpp"
 
 namespace juki::host::pcsc {
 

@@ -1,16 +1,16 @@
 #include "host_middleware/personalization/personalization.hpp"
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/personalization_session.hpp"
 
 namespace juki::host::perso {
 
-using card_os::AccessRule;
-using card_os::FileSpec;
-using card_os::FileType;
-using card_os::Op;
+using fcp::AccessRule;
+using fcp::FileSpec;
+using fcp::FileType;
+using fcp::Op;
 
 std::string Error::describe() const {
   return step + ": " + message;
@@ -107,7 +107,7 @@ Outcome<> Personalizer::select_aid(ByteView aid) {
 }
 
 Outcome<> Personalizer::create(const FileSpec& spec) {
-  Bytes fcp = card_os::encode_fcp(spec, spec.max_records);
+  Bytes fcp = fcp::encode_fcp(spec, spec.max_records);
   return done(exchange(transport(), apdu::encode_command(0x00, 0xE0, 0, 0, fcp),
                        "CREATE FILE " + hex16(spec.fid)));
 }

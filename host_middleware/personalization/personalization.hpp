@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apdu/status_words.hpp"
-#include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/fcp.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/session/sm_transport.hpp"
-#include "host_middleware/transport/transport.hpp"
 
 namespace juki::host::perso {
 
@@ -85,7 +85,7 @@ class Personalizer {
   // SELECT by DF name (AID), no response data.
   Outcome<> select_aid(ByteView aid);
   // CREATE FILE; the new file becomes the current one.
-  Outcome<> create(const card_os::FileSpec& spec);
+  Outcome<> create(const fcp::FileSpec& spec);
   // UPDATE BINARY of the current EF, in chunks of at most 255 bytes.
   Outcome<> write_binary(ByteView data, std::uint32_t offset = 0);
   Outcome<> append_record(ByteView data);

@@ -1,7 +1,7 @@
 // Runs a parsed script over a Transport and reports what did not match.
 #include <utility>
 
-#include "card_os/apdu/status_words.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/personalization_session.hpp"
 

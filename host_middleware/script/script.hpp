@@ -16,7 +16,7 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
-#include "host_middleware/transport/transport.hpp"
+#include "common/transport.hpp"
 
 namespace juki::host::script {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <optional>
 
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 
 namespace juki::host::sm {

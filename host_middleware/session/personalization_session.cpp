@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>
 
-#include "card_os/apdu/apdu.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "common/secure_channel.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 

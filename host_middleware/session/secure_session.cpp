@@ -6,8 +6,8 @@
 
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "common/secure_channel.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 

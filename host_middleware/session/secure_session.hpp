@@ -10,9 +10,9 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/sm_transport.hpp"
-#include "host_middleware/transport/transport.hpp"
 #include "pki/pki.hpp"
 
 namespace juki::host::session {

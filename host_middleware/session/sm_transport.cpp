@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
+#include "common/iso7816/apdu.hpp"
 
 namespace juki::host::session {
 

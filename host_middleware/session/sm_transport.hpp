@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <string>
 
-#include "card_os/apdu/status_words.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
-#include "host_middleware/transport/transport.hpp"
 
 namespace juki::host::session {
 

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/status_words.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/status_words.hpp"
 
 namespace juki::host {
 

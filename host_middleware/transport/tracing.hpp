@@ -9,7 +9,7 @@
 #include <ostream>
 
 #include "common/apdu_text.hpp"
-#include "host_middleware/transport/transport.hpp"
+#include "common/transport.hpp"
 
 namespace juki::host {
 

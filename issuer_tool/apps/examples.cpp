@@ -2,10 +2,10 @@
 
 namespace juki::card_manager {
 
-using card_os::AccessRule;
-using card_os::FileSpec;
-using card_os::FileType;
-using card_os::Op;
+using fcp::AccessRule;
+using fcp::FileSpec;
+using fcp::FileType;
+using fcp::Op;
 
 namespace {
 

@@ -1,13 +1,13 @@
 #include "issuer_tool/apps/manifest.hpp"
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/tlv.hpp"
-#include "card_os/apps/manager/layout.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/tlv.hpp"
+#include "common/layout/card_manager.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 
 namespace juki::card_manager {
 
-namespace layout = card_os::apps::manager;
+namespace layout = juki::layout::manager;
 
 std::string_view operation_name(Operation op) {
   switch (op) {
@@ -54,8 +54,7 @@ Bytes PinPolicy::encode() const {
 std::uint32_t allocation(const Application& app) {
   std::uint64_t total = layout::file_bytes(0);
   total += static_cast<std::uint64_t>(app.pins.size() + app.keys.size()) * layout::object_bytes();
-  for (const FileDefinition& f : app.files)
-    total += layout::file_bytes(card_os::contents_size(f.spec));
+  for (const FileDefinition& f : app.files) total += layout::file_bytes(fcp::contents_size(f.spec));
   return total > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<std::uint32_t>(total);
 }
 
@@ -81,7 +80,7 @@ Bytes encode(const Manifest& m) {
     }
     for (const FileDefinition& f : app->files) {
       tlv::Builder file;
-      file.add_raw(card_os::encode_fcp(f.spec, f.spec.max_records));
+      file.add_raw(fcp::encode_fcp(f.spec, f.spec.max_records));
       if (!f.contents.empty()) file.add(layout::kContentsTag, f.contents);
       for (const Bytes& r : f.records) file.add(layout::kContentsTag, r);
       b.add_raw(file.wrap(layout::kFileTag));

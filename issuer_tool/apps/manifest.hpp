@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/fcp.hpp"
 #include "common/result.hpp"
 #include "pki/pki.hpp"
 
@@ -37,7 +37,7 @@ struct PinPolicy {
 
 // An EF of the application: its FCP (as CREATE FILE takes it) and contents.
 struct FileDefinition {
-  card_os::FileSpec spec;
+  fcp::FileSpec spec;
   Bytes contents;              // transparent: written from offset 0; empty: none
   std::vector<Bytes> records;  // record EFs: appended in this order
 };

@@ -2,22 +2,22 @@
 
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apps/manager/layout.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/layout/card_manager.hpp"
 
 namespace juki::enrolment {
 
-using card_os::AccessRule;
-using card_os::Op;
+using fcp::AccessRule;
+using fcp::Op;
 using host::perso::Error;
 using host::perso::Outcome;
-namespace layout = card_os::apps::manager;
+namespace layout = juki::layout::manager;
 
 namespace {
 
 // A transparent EF of the manager's DF holding `content`, readable always.
 Outcome<> put_ef(host::perso::Personalizer& perso, std::uint16_t fid, ByteView content) {
-  card_os::FileSpec ef;
+  fcp::FileSpec ef;
   ef.fid = fid;
   ef.size = static_cast<std::uint32_t>(content.size());
   ef.rules.fill(AccessRule::never());
@@ -32,7 +32,7 @@ Outcome<> put_ef(host::perso::Personalizer& perso, std::uint16_t fid, ByteView c
   return perso.select_aid(layout::kAid);  // CREATE FILE selected the EF
 }
 
-Outcome<Bytes> read_ef(host::Transport& t, std::uint16_t fid, std::uint32_t length,
+Outcome<Bytes> read_ef(juki::Transport& t, std::uint16_t fid, std::uint32_t length,
                        const std::string& step) {
   const Bytes select = {static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
   if (auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x02, 0x0C, select), step);
@@ -41,7 +41,7 @@ Outcome<Bytes> read_ef(host::Transport& t, std::uint16_t fid, std::uint32_t leng
   return host::perso::exchange(t, apdu::encode_command(0x00, 0xB0, 0x00, 0x00, {}, length), step);
 }
 
-Outcome<> select_manager(host::Transport& t) {
+Outcome<> select_manager(juki::Transport& t) {
   auto r = host::perso::exchange(t, apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, layout::kAid),
                                  "SELECT card manager");
   if (!r) return unexpected(r.error());
@@ -49,7 +49,7 @@ Outcome<> select_manager(host::Transport& t) {
 }
 
 // Signs and sends `m` with the next sequence number of the card behind `t`.
-Outcome<Bytes> send(host::Transport& t, const card_manager::Authority& authority,
+Outcome<Bytes> send(juki::Transport& t, const card_manager::Authority& authority,
                     card_manager::Manifest m) {
   auto state = read_card_manager(t);
   if (!state) return unexpected(state.error());
@@ -68,11 +68,11 @@ Outcome<> enrol_card_manager(host::perso::Personalizer& perso, const pki::Certif
                              const CardManagerRequest& request) {
   if (!pki::municipality_code_valid(request.municipality))
     return unexpected(Error{"card manager", 0, "not a municipality code: " + request.municipality});
-  if (request.entries == 0 || request.entries * layout::kEntrySize > card_os::kMaxTransparentSize)
+  if (request.entries == 0 || request.entries * layout::kEntrySize > fcp::kMaxTransparentSize)
     return unexpected(Error{"card manager", 0, "registry size out of range"});
   if (auto r = perso.select_mf(); !r) return r;
-  card_os::FileSpec df;
-  df.type = card_os::FileType::df;
+  fcp::FileSpec df;
+  df.type = fcp::FileType::df;
   df.fid = layout::kDf;
   df.name.assign(std::begin(layout::kAid), std::end(layout::kAid));
   df.rules.fill(AccessRule::never());
@@ -86,7 +86,7 @@ Outcome<> enrol_card_manager(host::perso::Personalizer& perso, const pki::Certif
   return perso.select_mf();
 }
 
-Outcome<CardManagerState> read_card_manager(host::Transport& t) {
+Outcome<CardManagerState> read_card_manager(juki::Transport& t) {
   if (auto r = select_manager(t); !r) return unexpected(r.error());
   auto serial = host::perso::exchange(t, apdu::encode_command(0x00, 0xCA, 0xDF, 0x22, {}, 256),
                                       "GET DATA serial");
@@ -108,7 +108,7 @@ Outcome<CardManagerState> read_card_manager(host::Transport& t) {
 }
 
 Outcome<std::vector<card_manager::GeneratedKey>> install_application(
-    host::Transport& t, const card_manager::Authority& authority,
+    juki::Transport& t, const card_manager::Authority& authority,
     const card_manager::Application& app) {
   card_manager::Manifest m;
   m.operation = card_manager::Operation::install;
@@ -120,7 +120,7 @@ Outcome<std::vector<card_manager::GeneratedKey>> install_application(
   return std::move(*keys);
 }
 
-Outcome<> manage_application(host::Transport& t, const card_manager::Authority& authority,
+Outcome<> manage_application(juki::Transport& t, const card_manager::Authority& authority,
                              card_manager::Operation op, ByteView aid) {
   card_manager::Manifest m;
   m.operation = op;
@@ -130,7 +130,7 @@ Outcome<> manage_application(host::Transport& t, const card_manager::Authority& 
   return {};
 }
 
-Outcome<std::vector<card_manager::Listed>> list_applications(host::Transport& t) {
+Outcome<std::vector<card_manager::Listed>> list_applications(juki::Transport& t) {
   if (auto r = select_manager(t); !r) return unexpected(r.error());
   auto answer = host::perso::exchange(t, card_manager::list_command(), "LIST APPLICATIONS");
   if (!answer) return unexpected(answer.error());

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/transport.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/apps/manifest.hpp"
 #include "pki/pki.hpp"
 
@@ -36,18 +36,18 @@ struct CardManagerState {
   std::string municipality;
   std::uint32_t sequence = 0;  // the last one used; the next must be above it
 };
-host::perso::Outcome<CardManagerState> read_card_manager(host::Transport& t);
+host::perso::Outcome<CardManagerState> read_card_manager(juki::Transport& t);
 
 // Reads the card's state, signs `op` for `aid` (or, for install, `app`)
 // with the next sequence number and sends it; the card manager stays
 // selected. INSTALL gives the public points of the keys made on the card.
 host::perso::Outcome<std::vector<card_manager::GeneratedKey>> install_application(
-    host::Transport& t, const card_manager::Authority& authority,
+    juki::Transport& t, const card_manager::Authority& authority,
     const card_manager::Application& app);
-host::perso::Outcome<> manage_application(host::Transport& t,
+host::perso::Outcome<> manage_application(juki::Transport& t,
                                           const card_manager::Authority& authority,
                                           card_manager::Operation op, ByteView aid);
 // LIST APPLICATIONS (selects the card manager).
-host::perso::Outcome<std::vector<card_manager::Listed>> list_applications(host::Transport& t);
+host::perso::Outcome<std::vector<card_manager::Listed>> list_applications(juki::Transport& t);
 
 }  // namespace juki::enrolment

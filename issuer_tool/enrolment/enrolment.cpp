@@ -16,11 +16,11 @@ Error pki_failure(const std::string& step, const pki::PkiError& e) {
 // An EF of `df` holding `content`, readable always.
 Outcome<> put_public_ef(host::perso::Personalizer& perso, std::uint16_t df, std::uint16_t fid,
                         ByteView content) {
-  card_os::FileSpec ef;
+  fcp::FileSpec ef;
   ef.fid = fid;
   ef.size = static_cast<std::uint32_t>(content.size());
-  ef.rules.fill(card_os::AccessRule::never());
-  ef.rule(card_os::Op::read) = card_os::AccessRule::always();
+  ef.rules.fill(fcp::AccessRule::never());
+  ef.rule(fcp::Op::read) = fcp::AccessRule::always();
   if (auto r = perso.create(ef); !r) return r;
   if (auto r = perso.write_binary(content); !r) return r;
   // CREATE FILE selected the EF: back to the application's DF.

@@ -2,22 +2,22 @@
 
 #include <utility>
 
-#include "card_os/apps/jpki/layout.hpp"
+#include "common/layout/jpki.hpp"
 
 namespace juki::enrolment {
 
-using card_os::AccessRule;
-using card_os::Op;
+using fcp::AccessRule;
+using fcp::Op;
 using host::perso::Error;
 using host::perso::Outcome;
-namespace layout = card_os::apps::jpki;
+namespace layout = juki::layout::jpki;
 
 namespace {
 
 // A transparent EF holding `content`, readable under `read`, never updated.
 Outcome<> put_ef(host::perso::Personalizer& perso, std::uint16_t fid, ByteView content,
                  AccessRule read) {
-  card_os::FileSpec ef;
+  fcp::FileSpec ef;
   ef.fid = fid;
   ef.size = static_cast<std::uint32_t>(content.size());
   ef.rules.fill(AccessRule::never());
@@ -59,8 +59,8 @@ Result<JpkiCertificates, Error> enrol_jpki(host::perso::Personalizer& perso,
   if (request.token.size() > kJpkiTokenLength)
     return unexpected(Error{"JPKI token", 0, "longer than 32 bytes"});
   JUKI_TRY(perso.select_mf());
-  card_os::FileSpec df;
-  df.type = card_os::FileType::df;
+  fcp::FileSpec df;
+  df.type = fcp::FileType::df;
   df.name.assign(std::begin(layout::kAid), std::end(layout::kAid));
   JUKI_TRY(perso.create(df));
 

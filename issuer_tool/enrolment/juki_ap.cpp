@@ -2,18 +2,18 @@
 
 #include <utility>
 
-#include "card_os/apps/juki/layout.hpp"
 #include "common/card_information.hpp"
 #include "common/check_digits.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 
 namespace juki::enrolment {
 
-using card_os::AccessRule;
-using card_os::Op;
+using fcp::AccessRule;
+using fcp::Op;
 using host::perso::Error;
 using host::perso::Outcome;
-namespace layout = card_os::apps::juki_ap;
+namespace layout = juki::layout::juki_ap;
 
 namespace {
 
@@ -25,7 +25,7 @@ Error refused(const std::string& what) {
 // updated never (personalization rights write it), with an SFI.
 Outcome<> put_ef(host::perso::Personalizer& perso, std::uint16_t fid, std::uint8_t sfi,
                  ByteView content, AccessRule read) {
-  card_os::FileSpec ef;
+  fcp::FileSpec ef;
   ef.fid = fid;
   ef.sfi = sfi;
   ef.size = static_cast<std::uint32_t>(content.size());
@@ -70,8 +70,8 @@ Result<pki::Certificate, Error> enrol_juki_ap(host::perso::Personalizer& perso,
   if (!info) return unexpected(refused(std::string(card_information::describe(info.error()))));
 
   JUKI_TRY(perso.select_mf());
-  card_os::FileSpec df;
-  df.type = card_os::FileType::df;
+  fcp::FileSpec df;
+  df.type = fcp::FileType::df;
   df.fid = layout::kDf;
   df.name.assign(std::begin(layout::kAid), std::end(layout::kAid));
   df.rules.fill(AccessRule::never());

@@ -10,300 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "simulator/blank_card.hpp"
-
 namespace juki::issuance {
 
 namespace {
 
 using nlohmann::json;
 namespace rec = juki::records;
-
-// ------------------------------------------------------------ the applications file
-
-constexpr std::string_view kFields[] = {
-    "resident_code", "name",      "kana",    "birth_date",    "sex",
-    "address",       "face",      "braille", "same_day",      "reissue",
-    "id_document",   "id_number", "holder",  "jpki_auth_pin", "jpki_sign_pin"};
-
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7F;
-  });
-}
-
-// A name from the file, safe to repeat in a message: no control characters,
-// not too long.
-std::string shown(std::string_view s) {
-  std::size_t n = std::min<std::size_t>(s.size(), 40);
-  // Cut between UTF-8 characters: the message goes into JSON.
-  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  std::string out(s.substr(0, n));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  return n < s.size() ? out + "..." : out;
-}
-
-// One line, or why it is refused: the first problem found.
-Result<BatchApplication, std::string> parse_line(std::string_view line,
-                                                 const BatchDefaults& defaults) {
-  const json j = json::parse(line, nullptr, false);
-  if (j.is_discarded()) return unexpected(std::string("not JSON"));
-  if (!j.is_object()) return unexpected(std::string("not a JSON object"));
-  for (const auto& [key, value] : j.items())
-    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields))
-      return unexpected("unknown field '" + shown(key) + "'");
-
-  // A text field: required or not; null counts as absent.
-  auto text = [&](const char* key,
-                  bool required) -> Result<std::optional<std::string>, std::string> {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) {
-      if (required) return unexpected(std::string("missing '") + key + "'");
-      return std::optional<std::string>();
-    }
-    if (!it->is_string()) return unexpected(std::string("'") + key + "' must be a string");
-    std::string s = it->get<std::string>();
-    if (has_control(s)) return unexpected(std::string("'") + key + "' holds a control character");
-    return std::optional<std::string>(std::move(s));
-  };
-  auto flag = [&](const char* key) -> Result<bool, std::string> {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return false;
-    if (!it->is_boolean()) return unexpected(std::string("'") + key + "' must be true or false");
-    return it->get<bool>();
-  };
-
-  std::string resident_code, name, kana, birth_date, address, document, auth_pin, sign_pin;
-  const std::pair<const char*, std::string*> required[] = {{"resident_code", &resident_code},
-                                                           {"name", &name},
-                                                           {"kana", &kana},
-                                                           {"birth_date", &birth_date},
-                                                           {"address", &address},
-                                                           {"id_document", &document},
-                                                           {"jpki_auth_pin", &auth_pin},
-                                                           {"jpki_sign_pin", &sign_pin}};
-  for (const auto& [key, value] : required) {
-    auto v = text(key, true);
-    if (!v) return unexpected(v.error());
-    *value = std::move(**v);
-  }
-  auto number = text("id_number", false);
-  if (!number) return unexpected(number.error());
-  auto holder = text("holder", false);
-  if (!holder) return unexpected(holder.error());
-  auto face = text("face", false);
-  if (!face) return unexpected(face.error());
-  if (*face && **face != "A" && **face != "B")
-    return unexpected(std::string("'face' must be \"A\" or \"B\""));
-  auto braille = flag("braille");
-  if (!braille) return unexpected(braille.error());
-  auto same_day = flag("same_day");
-  if (!same_day) return unexpected(same_day.error());
-  auto reissue = flag("reissue");
-  if (!reissue) return unexpected(reissue.error());
-  const auto sex = j.find("sex");
-  if (sex == j.end()) return unexpected(std::string("missing 'sex'"));
-  if (!sex->is_number_integer())
-    return unexpected(std::string("'sex' must be a number: 0, 1, 2 or 9 (ISO/IEC 5218)"));
-  const std::int64_t sex_code = sex->get<std::int64_t>();
-  if (sex_code != 0 && sex_code != 1 && sex_code != 2 && sex_code != 9)
-    return unexpected(std::string("'sex' must be 0, 1, 2 or 9 (ISO/IEC 5218)"));
-
-  BatchApplication a;
-  rec::ApplicationRequest& r = a.request;
-  r.person = {resident_code, name, kana, birth_date, static_cast<rec::Sex>(sex_code), address};
-  r.kind = *reissue ? rec::ApplicationKind::reissue : rec::ApplicationKind::new_card;
-  r.face = *face ? (**face)[0] : 'A';
-  r.braille = *braille;
-  r.same_day = *same_day;
-  r.identity = {document, *number};
-  if (auto ok = rec::check_request(r); !ok) return unexpected(ok.error());
-  CardOrder& o = a.order;
-  o.resident_code = r.person.resident_code;
-  o.municipality = defaults.municipality;
-  o.issue_date = defaults.issue_date;
-  o.face = r.face;
-  o.holder = holder->value_or(r.person.name);
-  o.jpki_auth_pin = auth_pin;
-  o.jpki_sign_pin = sign_pin;
-  if (auto ok = check_order(o); !ok) return unexpected(ok.error());
-  return a;
-}
-
-}  // namespace
-
-Result<std::vector<BatchApplication>, std::vector<LineError>> parse_applications(
-    std::string_view text, const BatchDefaults& defaults) {
-  std::vector<BatchApplication> applications;
-  std::vector<LineError> errors;
-  std::size_t number = 0;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    ++number;
-    if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // a BOM
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    auto a = parse_line(line, defaults);
-    if (!a) {
-      errors.push_back({number, a.error()});
-      continue;
-    }
-    a->line = number;
-    applications.push_back(std::move(*a));
-  }
-  if (applications.empty() && errors.empty()) errors.push_back({0, "no application in the file"});
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return applications;
-}
-
-// ------------------------------------------------------------ in-process readers
-
-BlankImages::BlankImages(std::string dir, Bytes transport_key)
-    : dir_(std::move(dir)), transport_key_(std::move(transport_key)) {}
-
-Result<BlankImages::Image, std::string> BlankImages::make(card_os::RandomSource& random) {
-  std::size_t n = 0;
-  std::string path;
-  {
-    const std::lock_guard lock(mutex_);
-    n = made_++;
-    std::error_code ec;
-    do {
-      char name[32];
-      std::snprintf(name, sizeof name, "card-%06zu.img", number_++);
-      path = (std::filesystem::path(dir_) / name).string();
-    } while (std::filesystem::exists(path, ec));
-  }
-  card_os::FactoryProfile profile;
-  profile.transport_key = transport_key_;
-  if (customize) customize(n, profile);
-  auto storage = sim::create_blank_image(path, profile, random);
-  if (!storage) return unexpected(path + ": " + storage.error());
-  return Image{path, std::move(*storage)};
-}
-
-InProcessReader::InProcessReader(BlankImages& images, std::string name)
-    : images_(images), name_(std::move(name)) {}
-
-Result<host::Transport*, std::string> InProcessReader::next() {
-  done();
-  auto image = images_.make(random_);
-  if (!image) return unexpected(image.error());
-  image_ = std::move(image->path);
-  storage_ = std::move(image->storage);
-  return reopen();
-}
-
-Result<host::Transport*, std::string> InProcessReader::reopen() {
-  transport_.reset();  // the card loses power
-  if (!storage_) return unexpected(std::string("no card in ") + name_);
-  auto t = host::InProcessTransport::connect(*storage_, random_, "in-process card " + image_);
-  if (!t) return unexpected(t.error().message);
-  transport_ = std::move(*t);
-  return static_cast<host::Transport*>(transport_.get());
-}
-
-void InProcessReader::done() {
-  transport_.reset();
-  storage_.reset();
-}
-
-// ------------------------------------------------------------ PC/SC readers
-
-Result<std::unique_ptr<PcscReader>, std::string> PcscReader::open(std::string_view reader,
-                                                                  host::pcsc::Timeout wait) {
-  auto context = host::pcsc::PcscContext::establish();
-  if (!context) return unexpected(context.error().message);
-  auto name = context->resolve_reader(reader);
-  if (!name) return unexpected(name.error().message);
-  return std::unique_ptr<PcscReader>(new PcscReader(std::move(*context), *name, wait));
-}
-
-Result<host::Transport*, host::pcsc::PcscError> PcscReader::connect() {
-  host::pcsc::ConnectOptions options;
-  options.reset_on_close = true;  // personalization rights end with the card's session
-  auto t = host::pcsc::PcscTransport::connect(context_, reader_, options);
-  if (!t) return unexpected(t.error());
-  transport_ = std::move(*t);
-  had_card_ = true;
-  return static_cast<host::Transport*>(transport_.get());
-}
-
-Result<void, std::string> PcscReader::wait_for_removal() {
-  using namespace std::chrono;
-  static const Bytes kGetLifeCycle = {0x00, 0xCA, 0xDF, 0x20, 0x00};
-  const auto start = steady_clock::now();
-  for (;;) {
-    auto gone = context_.wait_for_removal(reader_, milliseconds(250));
-    if (gone) break;
-    if (gone.error().kind != host::pcsc::ErrorKind::timeout)
-      return unexpected(gone.error().message);
-    // pcscd may have seen the card leave and the next one come between two
-    // waits: the old card's handle then answers that it was removed.
-    if (transport_) {
-      auto probe = transport_->transmit_raw(kGetLifeCycle);
-      if (!probe && (probe.error().kind == host::pcsc::ErrorKind::card_removed ||
-                     probe.error().kind == host::pcsc::ErrorKind::no_card))
-        break;
-    }
-    if (wait_ && steady_clock::now() - start > *wait_)
-      return unexpected("the card in reader '" + reader_ + "' was not taken out within " +
-                        std::to_string(duration_cast<seconds>(*wait_).count()) + " s");
-  }
-  transport_.reset();
-  return {};
-}
-
-Result<host::Transport*, std::string> PcscReader::next() {
-  if (had_card_)
-    if (auto gone = wait_for_removal(); !gone) return unexpected(gone.error());
-  transport_.reset();
-  if (auto card = context_.wait_for_card(reader_, wait_); !card)
-    return unexpected(card.error().message);
-  auto t = connect();
-  if (!t) return unexpected(t.error().message);
-  return *t;
-}
-
-Result<host::Transport*, std::string> PcscReader::reopen() {
-  using namespace std::chrono;
-  transport_.reset();
-  const auto start = steady_clock::now();
-  auto left = [&]() -> host::pcsc::Timeout {
-    if (!wait_) return std::nullopt;
-    return std::max(milliseconds(1),
-                    *wait_ - duration_cast<milliseconds>(steady_clock::now() - start));
-  };
-  for (bool first = true;; first = false) {
-    if (auto card = context_.wait_for_card(reader_, left()); !card)
-      return unexpected(card.error().message);
-    auto t = connect();
-    if (t) return *t;
-    using Kind = host::pcsc::ErrorKind;
-    const Kind kind = t.error().kind;
-    if (!first ||
-        (kind != Kind::no_card && kind != Kind::card_removed && kind != Kind::unresponsive))
-      return unexpected(t.error().message);
-    // pcscd still shows the card that went away: wait until it sees it
-    // gone, then for the card to be put back.
-    if (auto gone = context_.wait_for_removal(reader_, left()); !gone)
-      return unexpected(gone.error().message);
-  }
-}
-
-void PcscReader::done() {
-  // A warm reset ends the security state (personalization rights); the
-  // handle stays, to tell the card's removal.
-  if (transport_) static_cast<void>(transport_->warm_reset());
-}
-
-// ------------------------------------------------------------ the run
-
-namespace {
 
 BatchEvent event(BatchEvent::What what, std::size_t worker, const BatchApplication* application) {
   BatchEvent e;
@@ -509,7 +221,7 @@ struct Run {
   // options.attempts were tried. Fails with the reader's reason when it gave
   // no next card (`o` holds the progress, for another reader).
   Result<void, std::string> issue_cards(std::size_t worker, const BatchApplication& a,
-                                        BatchOutcome& o, host::Transport*& card) {
+                                        BatchOutcome& o, juki::Transport*& card) {
     CardReader& reader = *readers[worker];
     rec::Records& records = connections[worker];
     const std::int64_t id = *o.application;
@@ -575,7 +287,7 @@ struct Run {
   // Line `a` on the worker's reader, into `o`. Fails with the reader's reason
   // when it gave no card: `o` then holds the progress, for another reader.
   Result<void, std::string> handle(std::size_t worker, const BatchApplication& a, BatchOutcome& o,
-                                   host::Transport*& card) {
+                                   juki::Transport*& card) {
     using Clock = std::chrono::steady_clock;
     CardReader& reader = *readers[worker];
     rec::Records& records = connections[worker];
@@ -627,7 +339,7 @@ struct Run {
 
   void work(std::size_t worker) {
     CardReader& reader = *readers[worker];
-    host::Transport* card = nullptr;  // a card in the reader, not yet used
+    juki::Transport* card = nullptr;  // a card in the reader, not yet used
     for (;;) {
       std::size_t i = 0;
       BatchOutcome o;

@@ -24,132 +24,15 @@
 #include <string_view>
 #include <vector>
 
-#include "card_os/card/card.hpp"
-#include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
-#include "host_middleware/pcsc/pcsc.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "issuer_tool/issuance/batch_file.hpp"
+#include "issuer_tool/issuance/batch_readers.hpp"
 #include "issuer_tool/issuance/issue.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
-#include "issuer_tool/records/records.hpp"
-#include "simulator/system_random.hpp"
+#include "records/records.hpp"
 
 namespace juki::issuance {
-
-// ------------------------------------------------------------ the applications file
-
-// One line of the file: the intake request and the card's order.
-struct BatchApplication {
-  std::size_t line = 0;  // 1-based
-  records::ApplicationRequest request;
-  CardOrder order;
-};
-
-// What the file's lines do not say: from the records and the command line.
-struct BatchDefaults {
-  std::string municipality;  // the records' municipality
-  std::string issue_date;    // YYYYMMDD
-};
-
-struct LineError {
-  std::size_t line = 0;  // 0: the file as a whole
-  std::string message;
-};
-
-// The applications of a JSON Lines file (specs/issuance.md 4.1): one JSON
-// object per line, blank lines skipped. Every line is checked as intake and
-// personalization would check it (values, PIN formats) before anything is
-// recorded; every bad line is reported with its number.
-Result<std::vector<BatchApplication>, std::vector<LineError>> parse_applications(
-    std::string_view text, const BatchDefaults& defaults);
-
-// ------------------------------------------------------------ readers
-
-// Where a worker finds its cards: one reader. Each is used by one thread.
-class CardReader {
- public:
-  virtual ~CardReader() = default;
-  virtual std::string name() const = 0;
-  // The next blank card in the reader, waiting for it (and, in a PC/SC
-  // reader, first for the last card's removal). Valid until the next call.
-  virtual Result<host::Transport*, std::string> next() = 0;
-  // The same card, powered again: to resume after it went away.
-  virtual Result<host::Transport*, std::string> reopen() = 0;
-  // The card is finished with (issued, spoiled or left in personalization):
-  // its security state ends.
-  virtual void done() = 0;
-};
-
-// Blank card images made on the fly, one new file per card
-// (DIR/card-NNNNNN.img, never overwriting one), with the counter's transport
-// key: the cards of in-process readers. Safe from several threads.
-class BlankImages {
- public:
-  BlankImages(std::string dir, Bytes transport_key);
-  // Changes the factory profile of the n-th card made (from 0): tests make
-  // a card with too little memory.
-  std::function<void(std::size_t n, card_os::FactoryProfile&)> customize;
-
-  struct Image {
-    std::string path;
-    std::unique_ptr<card_os::FileStorage> storage;
-  };
-  Result<Image, std::string> make(card_os::RandomSource& random);
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-  Bytes transport_key_;
-  std::mutex mutex_;
-  std::size_t made_ = 0;
-  std::size_t number_ = 1;  // the next file number to try
-};
-
-// A reader in this process: each next() is a new blank image.
-class InProcessReader final : public CardReader {
- public:
-  InProcessReader(BlankImages& images, std::string name);
-  std::string name() const override { return name_; }
-  Result<host::Transport*, std::string> next() override;
-  Result<host::Transport*, std::string> reopen() override;
-  void done() override;
-  const std::string& image() const { return image_; }  // the current card's file
-
- private:
-  BlankImages& images_;
-  std::string name_;
-  sim::SystemRandom random_;
-  std::string image_;
-  std::unique_ptr<card_os::FileStorage> storage_;
-  std::unique_ptr<host::InProcessTransport> transport_;
-};
-
-// A PC/SC reader: next() waits for the last card's removal, then for a card;
-// reopen() waits for the card that went away to be put back.
-class PcscReader final : public CardReader {
- public:
-  // `reader` as PcscContext::resolve_reader takes it; a card is awaited at
-  // most `wait` (nullopt: for ever). Fails when there is no such reader.
-  static Result<std::unique_ptr<PcscReader>, std::string> open(std::string_view reader,
-                                                               host::pcsc::Timeout wait);
-  std::string name() const override { return reader_; }
-  Result<host::Transport*, std::string> next() override;
-  Result<host::Transport*, std::string> reopen() override;
-  void done() override;
-
- private:
-  PcscReader(host::pcsc::PcscContext context, std::string reader, host::pcsc::Timeout wait)
-      : context_(std::move(context)), reader_(std::move(reader)), wait_(wait) {}
-  Result<host::Transport*, host::pcsc::PcscError> connect();
-  Result<void, std::string> wait_for_removal();
-
-  host::pcsc::PcscContext context_;
-  std::string reader_;
-  host::pcsc::Timeout wait_;
-  std::unique_ptr<host::pcsc::PcscTransport> transport_;
-  bool had_card_ = false;  // a card was taken: the next must come after its removal
-};
 
 // ------------------------------------------------------------ the run
 

@@ -61,7 +61,7 @@ std::string IssueError::describe() const {
   return "?";
 }
 
-Result<Issued, IssueError> issue_one(records::Records& records, host::Transport& t,
+Result<Issued, IssueError> issue_one(records::Records& records, juki::Transport& t,
                                      std::int64_t application_id, const Authorities& authorities,
                                      const CounterKeys& keys, const CardOrder& order,
                                      const records::Actor& actor, const IssueProgress& progress) {

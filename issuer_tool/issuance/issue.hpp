@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "common/result.hpp"
-#include "host_middleware/transport/transport.hpp"
+#include "common/transport.hpp"
 #include "issuer_tool/issuance/personalization.hpp"
-#include "issuer_tool/records/records.hpp"
+#include "records/records.hpp"
 
 namespace juki::issuance {
 
@@ -64,7 +64,7 @@ struct IssueProgress {
 // in personalization that the records hold personalizing for the same
 // application is resumed; any other card the records know is refused without
 // a write.
-Result<Issued, IssueError> issue_one(records::Records& records, host::Transport& t,
+Result<Issued, IssueError> issue_one(records::Records& records, juki::Transport& t,
                                      std::int64_t application_id, const Authorities& authorities,
                                      const CounterKeys& keys, const CardOrder& order,
                                      const records::Actor& actor,

@@ -4,12 +4,12 @@
 #include <ctime>
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apps/jpki/layout.hpp"
-#include "card_os/apps/juki/layout.hpp"
-#include "card_os/apps/manager/layout.hpp"
 #include "common/card_information.hpp"
 #include "common/check_digits.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/layout/card_manager.hpp"
+#include "common/layout/jpki.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
@@ -22,9 +22,9 @@ namespace juki::issuance {
 
 namespace {
 
-namespace juki_ap = card_os::apps::juki_ap;
-namespace jpki = card_os::apps::jpki;
-namespace manager = card_os::apps::manager;
+namespace juki_ap = juki::layout::juki_ap;
+namespace jpki = juki::layout::jpki;
+namespace manager = juki::layout::manager;
 
 // ATR status indicator (specs/card-os.md 1): the byte after 81 in the
 // historical bytes, at a fixed offset in the card's ATR.
@@ -60,7 +60,7 @@ Failure failure(Step step, Failure::Kind kind, std::string message, std::uint16_
 
 // READ BINARY of `fid` in the application `aid` (or the MF when empty), the
 // whole EF in one extended read: its bytes.
-Result<Bytes, host::perso::Error> read_ef(host::Transport& t, ByteView aid, std::uint16_t fid) {
+Result<Bytes, host::perso::Error> read_ef(juki::Transport& t, ByteView aid, std::uint16_t fid) {
   const std::string step =
       "READ " + to_hex(aid) + "/" + to_hex(Bytes{std::uint8_t(fid >> 8), std::uint8_t(fid)});
   const Bytes select_app = aid.empty()
@@ -89,7 +89,7 @@ bool starts_with(ByteView content, ByteView prefix) {
 
 // The DFs a personalization creates, deleted with everything below them
 // (DELETE FILE, with personalization rights), where they exist.
-Result<void, Failure> roll_back(host::Transport& t) {
+Result<void, Failure> roll_back(juki::Transport& t) {
   auto step_failure = [](const host::perso::Error& e) { return failure(Step::roll_back, e); };
   const Bytes mf = {0x3F, 0x00};
   auto select = [&](const Bytes& command) -> Result<bool, Failure> {
@@ -128,7 +128,7 @@ Result<void, Failure> roll_back(host::Transport& t) {
 }
 
 // Every file the personalization wrote, read back and compared.
-Result<void, Failure> verify(host::Transport& t, const CardOrder& order, ByteView serial,
+Result<void, Failure> verify(juki::Transport& t, const CardOrder& order, ByteView serial,
                              const Authorities& authorities, const Personalized& made) {
   struct Expected {
     ByteView aid;
@@ -288,7 +288,7 @@ std::string Failure::describe() const {
   return std::string(step_name(step)) + ": " + message;
 }
 
-Result<OpenedCard, Failure> open(host::Transport& t, ByteView transport_key) {
+Result<OpenedCard, Failure> open(juki::Transport& t, ByteView transport_key) {
   const Bytes atr = t.atr();
   if (atr.size() <= kAtrLifeCycleAt || atr[kAtrLifeCycleAt - 1] != 0x81)
     return unexpected(failure(Step::open, Failure::Kind::card_state,
@@ -336,7 +336,7 @@ Result<Personalized, Failure> personalize(const OpenedCard& card, const Authorit
   if (!card.session || !card.session->active())
     return unexpected(failure(Step::open, Failure::Kind::order,
                               "the card was not opened for personalization (no session)"));
-  host::Transport& channel = *card.session;
+  juki::Transport& channel = *card.session;
   host::perso::Personalizer perso(channel);
 
   if (card.resumed) {

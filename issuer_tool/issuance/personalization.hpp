@@ -20,8 +20,8 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/session/sm_transport.hpp"
-#include "host_middleware/transport/transport.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 #include "pki/pki.hpp"
 
@@ -111,7 +111,7 @@ struct OpenedCard {
 // proved, which opens the personalization session, and the serial is read
 // under it. Personalization rights last while the session does: until the
 // card is reset or removed, or a command is sent on the channel outside it.
-Result<OpenedCard, Failure> open(host::Transport& t, ByteView transport_key);
+Result<OpenedCard, Failure> open(juki::Transport& t, ByteView transport_key);
 
 struct Personalized {
   Bytes serial;

@@ -18,10 +18,10 @@
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "common/bytes.hpp"
+#include "common/system_random.hpp"
 #include "simulator/blank_card.hpp"
 #include "simulator/sim/control_protocol.hpp"
 #include "simulator/sim/simulator.hpp"
-#include "simulator/system_random.hpp"
 
 using namespace juki;
 
@@ -71,7 +71,7 @@ int create_image(const CreateArgs& a) {
     if (lock.fd >= 0 && ::flock(lock.fd, LOCK_EX | LOCK_NB) != 0)
       return fail(kExitRuntime, "'" + a.image + "' is in use by a simulator");
   }
-  sim::SystemRandom random;
+  juki::SystemRandom random;
   auto storage = sim::create_blank_image(a.image, profile, random);
   if (!storage) return fail(kExitRuntime, storage.error());
   std::printf("created %s: blank card (transport-locked), %zu bytes\n", a.image.c_str(),

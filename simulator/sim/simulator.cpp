@@ -20,9 +20,10 @@
 
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "common/system_random.hpp"
+#include "simulator/file_storage.hpp"
 #include "simulator/sim/control_protocol.hpp"
 #include "simulator/sim/trace.hpp"
-#include "simulator/system_random.hpp"
 #include "simulator/vpcd/connection.hpp"
 
 namespace juki::sim {
@@ -67,7 +68,7 @@ class UniqueFd {
 struct InsertedCard {
   std::string image;
   UniqueFd lock;
-  std::unique_ptr<card_os::FileStorage> storage;
+  std::unique_ptr<juki::sim::FileStorage> storage;
   std::unique_ptr<card_os::FaultInjector> injector;  // the card holds a reference
   std::unique_ptr<card_os::Card> chip;               // null while unpowered
   bool torn = false;  // the power was cut at a torn write: mute until the next power-on
@@ -109,8 +110,7 @@ struct ControlClient {
   bool closing = false;  // close once `out` is written
 };
 
-Result<InsertedCard, std::string> open_image(const std::string& path,
-                                             card_os::RandomSource& random) {
+Result<InsertedCard, std::string> open_image(const std::string& path, juki::RandomSource& random) {
   InsertedCard c;
   std::error_code ec;
   c.image = std::filesystem::absolute(path, ec).lexically_normal().string();
@@ -122,7 +122,7 @@ Result<InsertedCard, std::string> open_image(const std::string& path,
     return unexpected("cannot open card image '" + c.image + "': " + errno_text(errno));
   if (::flock(c.lock.get(), LOCK_EX | LOCK_NB) != 0)
     return unexpected("card image '" + c.image + "' is in use (another slot or simulator)");
-  auto storage = card_os::FileStorage::open(c.image);
+  auto storage = juki::sim::FileStorage::open(c.image);
   if (!storage) return unexpected(storage.error());
   c.storage = std::move(*storage);
   c.injector = std::make_unique<card_os::FaultInjector>(*c.storage);

@@ -6,8 +6,8 @@
 #include <ctime>
 #include <system_error>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apdu/status_words.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/iso7816/status_words.hpp"
 
 namespace juki::sim {
 

@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <string>
 
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "support/test_card.hpp"
 
 using namespace juki;
-using card_os::FileType;
+using juki::fcp::FileType;
 using juki::test::ascii;
 using juki::test::create_file;
 using juki::test::df_spec;
@@ -603,7 +603,7 @@ TEST_CASE("CREATE FILE: an access-rule reference with b7-b6 set is 6A80", "[fs][
 
 TEST_CASE("CREATE FILE: P1-P2, rights, deactivated DF, existing FID/SFI/name", "[fs][create]") {
   auto c = TestCard::personalizing();
-  const Bytes fcp = card_os::encode_fcp(transparent_ef(0x1001, 16, 1), 0);
+  const Bytes fcp = juki::fcp::encode_fcp(transparent_ef(0x1001, 16, 1), 0);
   c->expect(apdu::encode_command(0x00, 0xE0, 0x01, 0x00, fcp), 0x6A86);
   c->expect(apdu::encode_command(0x00, 0xE0, 0x00, 0x01, fcp), 0x6A86);
 
@@ -659,8 +659,8 @@ TEST_CASE("CREATE FILE in the active state under AR(create)", "[fs][create][rule
   c->expect("0020008104 31323334", 0x9000);
   c->expect(create_file(transparent_ef(0x5005, 8)), 0x6982);  // DF 5000: never
   c->expect("00A4040C04F04C4142", 0x9000);
-  card_os::FileSpec spec = transparent_ef(0x6004, 8);
-  spec.rule(card_os::Op::read) = card_os::AccessRule::always();
+  juki::fcp::FileSpec spec = transparent_ef(0x6004, 8);
+  spec.rule(juki::fcp::Op::read) = juki::fcp::AccessRule::always();
   c->expect(create_file(spec), 0x6982);  // LAB: PIN 81
   c->expect("0020008104 31313131", 0x9000);
   c->expect(create_file(spec), 0x9000);

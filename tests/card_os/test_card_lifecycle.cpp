@@ -237,9 +237,10 @@ TEST_CASE("personalization rights end on every channel with SET STATUS",
   REQUIRE(s1.ok());
   test::OnChannel protected1(**s1, 1);
   c->expect(test::create_file(test::transparent_ef(0x2001, 8)), 0x9000);
-  CHECK(sw_via(protected1, apdu::encode_command(
-                               0x00, 0xE0, 0x00, 0x00,
-                               card_os::encode_fcp(test::transparent_ef(0x2002, 8), 0))) == 0x9000);
+  CHECK(sw_via(protected1,
+               apdu::encode_command(0x00, 0xE0, 0x00, 0x00,
+                                    juki::fcp::encode_fcp(test::transparent_ef(0x2002, 8), 0))) ==
+        0x9000);
   // The sample layout and SET STATUS on channel 0 (a session of its own),
   // then activation.
   c->end_session();
@@ -261,7 +262,7 @@ TEST_CASE("personalization rights end on every channel with SET STATUS",
     c->expect(h + "E40000", 0x6982);
     c->expect(h + "A4000C", 0x9000);
     c->expect(apdu::encode_command(cla, 0xE0, 0x00, 0x00,
-                                   card_os::encode_fcp(test::transparent_ef(0x2003, 8), 0)),
+                                   juki::fcp::encode_fcp(test::transparent_ef(0x2003, 8), 0)),
               0x6982);
     c->expect(h + "FE0000", 0x6982);
   }

@@ -9,6 +9,7 @@
 
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
+#include "simulator/file_storage.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
 
@@ -216,12 +217,12 @@ TEST_CASE("power-up: a truncated image file is refused", "[power-up]") {
        {good.size() - 1, good.size() - 4096, std::size_t{200}, std::size_t{10}}) {
     INFO("kept " << keep << " bytes");
     {
-      auto f = card_os::FileStorage::create(path, good.size());
+      auto f = juki::sim::FileStorage::create(path, good.size());
       REQUIRE(f.ok());
       (*f)->write(0, good);
     }
     std::filesystem::resize_file(path, keep);
-    auto f = card_os::FileStorage::open(path);
+    auto f = juki::sim::FileStorage::open(path);
     REQUIRE(f.ok());
     auto c = power_up(**f);
     REQUIRE_FALSE(c.ok());

@@ -3,7 +3,7 @@
 // EXTERNAL AUTHENTICATE, the firewall and PUT DATA.
 #include <string>
 
-#include "card_os/apdu/tlv.hpp"
+#include "common/iso7816/tlv.hpp"
 #include "support/test_card.hpp"
 
 using namespace juki;
@@ -631,7 +631,7 @@ TEST_CASE("PUT DATA: replacing an object, rights, states", "[security][putdata]"
   // Channel 1 has no personalization rights.
   c->expect(apdu::encode_command(0x01, 0xDA, 0x00, 0xA1, pin.encode()), 0x6982);
   c->expect(apdu::encode_command(0x01, 0xE0, 0x00, 0x00,
-                                 card_os::encode_fcp(test::transparent_ef(0x1001, 8), 0)),
+                                 juki::fcp::encode_fcp(test::transparent_ef(0x1001, 8), 0)),
             0x6982);
   // Nor has channel 0 after a reset or power cycle.
   c->card().reset();

@@ -11,10 +11,12 @@
 
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "simulator/file_storage.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
+using juki::sim::FileStorage;  // the simulator's card image file, on the storage contract
 
 namespace juki::card_os {
 // The friend persistent_memory.hpp names: what a transaction keeps in RAM.

@@ -6,10 +6,12 @@
 #include <fstream>
 
 #include "card_os/nvm/storage.hpp"
+#include "simulator/file_storage.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace juki;
 using namespace juki::card_os;
+using juki::sim::FileStorage;  // the simulator's card image file, on the storage contract
 
 namespace {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apps/juki/layout.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/security/objects.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "host_middleware/session/personalization_session.hpp"
 #include "support/test_card.hpp"
@@ -754,7 +754,7 @@ TEST_CASE("tearing: every state-changing command, cut at every write") {
   // cuts it), and the resident code EF, whose every write the application's
   // code checks before the card OS writes it in one transaction: a cut leaves
   // the old code or the new one.
-  namespace juki_ap = co::apps::juki_ap;
+  namespace juki_ap = juki::layout::juki_ap;
   co::FileSpec juki_df = sample_df();
   juki_df.fid = juki_ap::kDf;
   juki_df.name.assign(std::begin(juki_ap::kAid), std::end(juki_ap::kAid));

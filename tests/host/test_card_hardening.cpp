@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/personalization_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_card.hpp"
 #include "support/test_card.hpp"
 
@@ -48,9 +48,9 @@ void transport_key_refused(TestCard& c, LifeCycle state) {
 
 // A RandomSource that fails on demand: the "anything inside a protected
 // command fails unexpectedly" of secure messaging's fail-closed rule.
-class FailingRandom final : public card_os::RandomSource {
+class FailingRandom final : public juki::RandomSource {
  public:
-  explicit FailingRandom(card_os::RandomSource& inner) : inner_(inner) {}
+  explicit FailingRandom(juki::RandomSource& inner) : inner_(inner) {}
   void fill(std::span<std::uint8_t> out) override {
     if (armed) throw std::runtime_error("injected failure");
     inner_.fill(out);
@@ -58,7 +58,7 @@ class FailingRandom final : public card_os::RandomSource {
   bool armed = false;
 
  private:
-  card_os::RandomSource& inner_;
+  juki::RandomSource& inner_;
 };
 
 Bytes verify_certificate(ByteView der) {
@@ -132,7 +132,7 @@ TEST_CASE("hardening: personalization rights hold only under the transport key's
   SECTION("under the session: 9000; a plain command ends it and the rights") {
     c->open_personalization(kTransportKey);
     CHECK(c->sw(put_admin_key) == 0x9000);
-    host::Transport& session = c->transport();
+    juki::Transport& session = c->transport();
     CHECK(TestCard::sw_of(c->card().transmit(put_admin_key)) == 0x6982);  // plain
     CHECK(sw_via(session, put_admin_key) == 0x6882);                      // the card ended its half
   }
@@ -146,7 +146,7 @@ TEST_CASE("hardening: personalization rights hold only under the transport key's
   SECTION("SET STATUS ends the session") {
     host::perso::Personalizer p(c->plain_transport());
     REQUIRE(host::perso::write_sample_layout(p, sample_secrets()).ok());
-    host::Transport& session = p.transport();
+    juki::Transport& session = p.transport();
     CHECK(sw_via(session, hex("80F00004")) == 0x9000);
     CHECK(c->card().life_cycle() == LifeCycle::issued);
     CHECK(sw_via(session, hex("00CADF2000")) == 0x6882);  // no session on the card any more
@@ -168,7 +168,7 @@ TEST_CASE("hardening: the personalization session's edges", "[hardening][perso]"
   }
   SECTION("a proof under the session opens a new one, its keys the new proof's") {
     c->open_personalization(kTransportKey);
-    host::Transport& old_session = c->transport();
+    juki::Transport& old_session = c->transport();
     const Bytes challenge = via(old_session, hex("0084000010"));
     REQUIRE(challenge.size() == 18);
     auto proof = host::session::issuance_key_proof(kTransportKey, ByteView(challenge).first(16));
@@ -194,18 +194,18 @@ TEST_CASE("hardening: the personalization session's edges", "[hardening][perso]"
   }
   SECTION("a command whose lengths do not parse ends the session") {
     c->open_personalization(kTransportKey);
-    host::Transport& session = c->transport();
+    juki::Transport& session = c->transport();
     CHECK(TestCard::sw_of(c->card().transmit(hex("0CDA00A2FF00"))) == 0x6700);
     CHECK(sw_via(session, hex("00CADF2000")) == 0x6882);
   }
   SECTION("a plain 9000 to a protected command is not the card's: the session ends") {
     c->open_personalization(kTransportKey);
-    struct Liar final : host::Transport {
-      host::Transport& inner;
-      explicit Liar(host::Transport& t) : inner(t) {}
-      Result<Bytes, host::TransportError> transmit(ByteView) override { return hex("9000"); }
-      Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
-      Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+    struct Liar final : juki::Transport {
+      juki::Transport& inner;
+      explicit Liar(juki::Transport& t) : inner(t) {}
+      Result<Bytes, juki::TransportError> transmit(ByteView) override { return hex("9000"); }
+      Result<Bytes, juki::TransportError> reset() override { return inner.reset(); }
+      Result<Bytes, juki::TransportError> power_cycle() override { return inner.power_cycle(); }
       Bytes atr() const override { return inner.atr(); }
       std::string describe() const override { return "liar"; }
     } liar(c->plain_transport());
@@ -225,16 +225,16 @@ TEST_CASE("hardening: the personalization session's edges", "[hardening][perso]"
 TEST_CASE("hardening: no key or PIN of a personalization crosses the reader in the clear",
           "[hardening][perso]") {
   // Every byte the host sent, as the reader would see it.
-  struct Wire final : host::Transport {
-    host::Transport& inner;
+  struct Wire final : juki::Transport {
+    juki::Transport& inner;
     Bytes sent;
-    explicit Wire(host::Transport& t) : inner(t) {}
-    Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+    explicit Wire(juki::Transport& t) : inner(t) {}
+    Result<Bytes, juki::TransportError> transmit(ByteView cmd) override {
       sent.insert(sent.end(), cmd.begin(), cmd.end());
       return inner.transmit(cmd);
     }
-    Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
-    Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+    Result<Bytes, juki::TransportError> reset() override { return inner.reset(); }
+    Result<Bytes, juki::TransportError> power_cycle() override { return inner.power_cycle(); }
     Bytes atr() const override { return inner.atr(); }
     std::string describe() const override { return "wire"; }
   };
@@ -259,7 +259,7 @@ TEST_CASE("hardening: a failure inside a protected command ends the session, key
   storage.bytes() = made->storage().bytes();
   card_os::DrbgRandom drbg(as_bytes("failing random"));
   FailingRandom random(drbg);
-  auto t = take(host::InProcessTransport::connect(storage, random));
+  auto t = take(juki::sim::InProcessTransport::connect(storage, random));
   REQUIRE(sw_via(*t, hex(kSelectSec)) == 0x9000);
   auto s = take(host::session::SecureSession::open(*t, p.terminal(pki::Role::window), unix_now()));
   REQUIRE(via(*s, read_sfi(kSmEf)) == hex(to_hex(kSecret) + "9000"));
@@ -294,10 +294,10 @@ constexpr std::uint16_t kCtxDf = 0x6800;
 // take the context away from under another channel).
 std::unique_ptr<TestCard> context_card(const Pki& p) {
   return TestCard::active_with([&](TestCard& t) {
-    using card_os::AccessRule;
-    using card_os::Op;
+    using juki::fcp::AccessRule;
+    using juki::fcp::Op;
     host::perso::Personalizer perso(t.transport());
-    card_os::FileSpec df = df_spec(kCtxDf, kCtxAid);
+    juki::fcp::FileSpec df = df_spec(kCtxDf, kCtxAid);
     df.rules.fill(AccessRule::never());
     df.rule(Op::deactivate) = AccessRule::always();
     df.rule(Op::activate) = AccessRule::always();
@@ -313,7 +313,7 @@ std::unique_ptr<TestCard> context_card(const Pki& p) {
     pin.ref = 1;
     pin.initial_value = ascii("1234");
     REQUIRE(perso.put_pin(pin).ok());
-    card_os::FileSpec ef = transparent_ef(0x6801, 4, 1);
+    juki::fcp::FileSpec ef = transparent_ef(0x6801, 4, 1);
     ef.rules.fill(AccessRule::never());
     ef.rule(Op::read) = AccessRule{AccessRule::kSecureMessaging, 0, 0, 0};
     REQUIRE(perso.create(ef).ok());
@@ -346,7 +346,7 @@ TEST_CASE("hardening: deactivating or deleting an application ends every channel
   auto session =
       take(host::session::SecureSession::open(channel1, p.terminal(pki::Role::window), unix_now()));
   OnChannel s_(*session, 1);  // protected commands for channel 1: the MAC covers the channel
-  host::Transport* const s = &s_;
+  juki::Transport* const s = &s_;
   REQUIRE(via(*s, read_sm) == hex(to_hex(ascii("SM!!")) + "9000"));
   REQUIRE(via(*s, read_pin) == hex(to_hex(ascii("PIN!")) + "9000"));  // the PIN, under SM
 

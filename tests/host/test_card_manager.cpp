@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apdu/tlv.hpp"
-#include "card_os/apps/jpki/layout.hpp"
-#include "card_os/apps/manager/layout.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/tlv.hpp"
+#include "common/layout/card_manager.hpp"
+#include "common/layout/jpki.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
@@ -27,13 +27,13 @@
 using namespace juki;
 using namespace juki::test;
 namespace cm = juki::card_manager;
-namespace layout = juki::card_os::apps::manager;
+namespace app_layout = juki::layout::manager;
 using cm::Operation;
 
 namespace {
 
-const Bytes kManagerAid(std::begin(layout::kAid), std::end(layout::kAid));
-const Bytes kJpkiAid(std::begin(card_os::apps::jpki::kAid), std::end(card_os::apps::jpki::kAid));
+const Bytes kManagerAid(std::begin(app_layout::kAid), std::end(app_layout::kAid));
+const Bytes kJpkiAid(std::begin(juki::layout::jpki::kAid), std::end(juki::layout::jpki::kAid));
 const std::string kSelectManager = "00A4040C07F04A554B4943 4D";
 
 // An authority of `municipality` with `role`, certified by `ca` (a terminal
@@ -232,8 +232,8 @@ TEST_CASE("card manager: the three example applications install and work by thei
     const auto l = listed(*c, app.aid);
     REQUIRE(l.has_value());
     CHECK(l->fid == app.df);
-    CHECK(l->kind == layout::kMunicipal);
-    CHECK(l->life_cycle == layout::kInstalled);  // its PINs wait for the holder
+    CHECK(l->kind == app_layout::kMunicipal);
+    CHECK(l->life_cycle == app_layout::kInstalled);  // its PINs wait for the holder
     CHECK(l->quota == app.quota);
     CHECK(l->used == cm::allocation(app));
     CHECK(l->used <= l->quota);
@@ -257,7 +257,7 @@ TEST_CASE("card manager: the three example applications install and work by thei
     c->expect(verify_pin(0x81, "1357"), 0x6984);  // no value yet
     c->expect(change_pin(0x81, "1357"), 0x9000);
     c->expect(change_pin(0x81, "2468"), 0x6985);  // P1 = 01 only while unset
-    CHECK(listed(*c, app.aid)->life_cycle == layout::kSelectable);
+    CHECK(listed(*c, app.aid)->life_cycle == app_layout::kSelectable);
     c->expect(select_aid(app.aid), 0x9000);
     c->expect(verify_pin(0x81, "0000"), 0x63C2);
     c->expect(verify_pin(0x81, "1357"), 0x9000);
@@ -291,7 +291,7 @@ TEST_CASE("card manager: the three example applications install and work by thei
     c->expect(select_aid(app.aid), 0x9000);
     c->expect(change_pin(0x82, "12345678"), 0x9000);  // the PUK
     c->expect(change_pin(0x81, "4321"), 0x9000);
-    CHECK(listed(*c, app.aid)->life_cycle == layout::kSelectable);
+    CHECK(listed(*c, app.aid)->life_cycle == app_layout::kSelectable);
     c->expect(select_aid(app.aid), 0x9000);
     for (const sw::Sw s : {0x63C2, 0x63C1, 0x63C0}) c->expect(verify_pin(0x81, "0000"), s);
     c->expect(verify_pin(0x81, "4321"), 0x6983);
@@ -319,11 +319,11 @@ TEST_CASE(
   CHECK(find(host::perso::kSampleAid).fid == host::perso::kSampleDf);
   CHECK(find(kSecAid).fid == kSecDf);
   CHECK(find(kJpkiAid).fid == 0);  // JPKI's DF has a name only
-  CHECK(find(kManagerAid).fid == layout::kDf);
+  CHECK(find(kManagerAid).fid == app_layout::kDf);
   for (const cm::Listed& l : all) {
     INFO(to_hex(l.aid));
-    CHECK(l.kind == layout::kSystem);
-    CHECK(l.life_cycle == layout::kSelectable);  // the password and the JPKI PINs are set
+    CHECK(l.kind == app_layout::kSystem);
+    CHECK(l.life_cycle == app_layout::kSelectable);  // the password and the JPKI PINs are set
     CHECK(l.quota == 0);
     CHECK(l.used > 0);
   }
@@ -369,25 +369,25 @@ TEST_CASE("card manager: the manager's own files are the card OS's, readable and
           "[manager]") {
   auto c = manager_card();
   c->expect(kSelectManager, 0x9000);
-  c->expect(select_fid(layout::kMunicipalityEf), 0x9000);
+  c->expect(select_fid(app_layout::kMunicipalityEf), 0x9000);
   CHECK(read_all(*c, 6) == ascii(kMunicipality));
   c->expect("00D6000001 30", 0x6982);
-  c->expect(select_fid(layout::kCounterEf), 0x9000);
+  c->expect(select_fid(app_layout::kCounterEf), 0x9000);
   CHECK(read_all(*c, 4) == hex("00000000"));
   c->expect("00D6000001 7F", 0x6982);
-  c->expect(select_fid(layout::kRegistryEf), 0x9000);
+  c->expect(select_fid(app_layout::kRegistryEf), 0x9000);
   CHECK(read_all(*c, 8 * 24) == Bytes(8 * 24, 0));
-  c->expect(select_fid(layout::kTrustAnchorEf), 0x9000);
+  c->expect(select_fid(app_layout::kTrustAnchorEf), 0x9000);
   c->expect(apdu::encode_command(0x00, 0xE0, 0x00, 0x00,
-                                 card_os::encode_fcp(transparent_ef(0x4D09, 4), 0)),
+                                 juki::fcp::encode_fcp(transparent_ef(0x4D09, 4), 0)),
             0x6982);
 
   // After an install: the counter and the registry entry.
   const cm::Application app = cm::seal_registration();
   install(*c, app);
-  c->expect(select_fid(layout::kCounterEf), 0x9000);
+  c->expect(select_fid(app_layout::kCounterEf), 0x9000);
   CHECK(read_all(*c, 4) == hex("00000001"));
-  c->expect(select_fid(layout::kRegistryEf), 0x9000);
+  c->expect(select_fid(app_layout::kRegistryEf), 0x9000);
   Bytes entry = read_all(*c, 24);
   CHECK(entry[0] == app.aid.size());
   CHECK(Bytes(entry.begin() + 1, entry.begin() + 1 + app.aid.size()) == app.aid);
@@ -436,7 +436,7 @@ TEST_CASE("card manager: an authorization moves the card's date on, a refused on
 TEST_CASE("card manager: without its own files the manager answers 6A88", "[manager]") {
   auto c = TestCard::active_with([](TestCard& t) {
     host::perso::Personalizer perso(t.transport());
-    card_os::FileSpec df = df_spec(layout::kDf, kManagerAid);
+    juki::fcp::FileSpec df = df_spec(app_layout::kDf, kManagerAid);
     ok(perso.create(df));
     ok(perso.select_mf());
   });
@@ -723,7 +723,7 @@ TEST_CASE("card manager: malformed commands and manifests get 6A80, 6700 or 6A86
     x.files[1].spec.sfi = 1;  // an SFI twice
     refused(*c, signed_install(x), 0x6A80);
     x = app;
-    x.files[0].spec.type = card_os::FileType::df;  // a DF
+    x.files[0].spec.type = juki::fcp::FileType::df;  // a DF
     refused(*c, signed_install(x), 0x6A80);
     x = app;
     x.files[0].contents = Bytes(33, 'x');  // contents longer than the EF
@@ -804,7 +804,7 @@ TEST_CASE("card manager: existing AIDs and FIDs, unknown and system applications
         refused(*c, command_for(*c, manifest_for(*c, op, aid)), 0x6985);
       }
     for (const cm::Listed& l : list(*c))
-      if (l.aid != app.aid) CHECK(l.kind == layout::kSystem);
+      if (l.aid != app.aid) CHECK(l.kind == app_layout::kSystem);
   }
   SECTION("a lock of a locked application, an unlock of an unlocked one") {
     refused(*c, command_for(*c, manifest_for(*c, Operation::unlock, app.aid)), 0x6985);
@@ -860,7 +860,7 @@ TEST_CASE("card manager: DELETE erases every byte of the application from the ca
   }
   // The registry entry is free again, the counter went on.
   c->expect(kSelectManager, 0x9000);
-  c->expect(select_fid(layout::kRegistryEf), 0x9000);
+  c->expect(select_fid(app_layout::kRegistryEf), 0x9000);
   CHECK(read_all(*c, 24) == Bytes(24, 0));
   CHECK(state(*c).sequence == 2);
   // Installed again (a new authorization), it starts afresh: no PIN value.
@@ -883,7 +883,7 @@ TEST_CASE("card manager: a locked application answers as a deactivated DF until 
   c->expect("01B0830020", 0x9000);
 
   manage(*c, Operation::lock, app.aid);
-  CHECK(listed(*c, app.aid)->life_cycle == layout::kLocked);
+  CHECK(listed(*c, app.aid)->life_cycle == app_layout::kLocked);
   c->expect("01B0830020", 0x6985);  // nothing inside is usable
   c->expect("0120008100", 0x6700);
   c->expect("01200081", 0x6985);
@@ -895,7 +895,7 @@ TEST_CASE("card manager: a locked application answers as a deactivated DF until 
   c->expect(apdu::encode_command(0x00, 0xE2, 0x00, 0x10, Bytes(32, 'x')), 0x6985);
 
   manage(*c, Operation::unlock, app.aid);
-  CHECK(listed(*c, app.aid)->life_cycle == layout::kSelectable);
+  CHECK(listed(*c, app.aid)->life_cycle == app_layout::kSelectable);
   c->expect("01B0830020", 0x9000);     // read always
   c->expect("01D6830001 41", 0x6982);  // the PIN verified before the lock is forgotten
   c->expect(select_aid(app.aid), 0x9000);
@@ -928,7 +928,7 @@ struct Expect {
   std::string pin;                     // its PIN 01's value if set, else empty
 };
 
-Found inspect(host::Transport& t, const Expect& e) {
+Found inspect(juki::Transport& t, const Expect& e) {
   auto s = ok(enrolment::read_card_manager(t));
   auto all = ok(enrolment::list_applications(t));
   auto it =
@@ -942,7 +942,7 @@ Found inspect(host::Transport& t, const Expect& e) {
     return clean ? Found::nothing : Found::mixed;
   }
   if (s.sequence != e.sequence_with || it->used != cm::allocation(e.app) ||
-      it->kind != layout::kMunicipal)
+      it->kind != app_layout::kMunicipal)
     return Found::mixed;
   // Every file there, with its contents.
   if (sw_via(t, hex(select_aid(e.app.aid))) != 0x9000) return Found::mixed;
@@ -1065,7 +1065,7 @@ TEST_CASE("card manager tearing: a LOCK or UNLOCK cut at any write leaves the ol
   install(*c, app);
   c->expect(select_aid(app.aid), 0x9000);
   c->expect(change_pin(0x81, "2468"), 0x9000);
-  REQUIRE(listed(*c, app.aid)->life_cycle == layout::kSelectable);
+  REQUIRE(listed(*c, app.aid)->life_cycle == app_layout::kSelectable);
 
   // Each cut leaves the application in `before` with the counter unmoved, or
   // in `after` with the counter at the manifest's number: never locked on an
@@ -1119,6 +1119,6 @@ TEST_CASE("card manager tearing: a LOCK or UNLOCK cut at any write leaves the ol
     c->expect(kSelectManager, 0x9000);
     c->expect(cmd, 0x9000);
   };
-  torn(Operation::lock, layout::kSelectable, layout::kLocked);
-  torn(Operation::unlock, layout::kLocked, layout::kSelectable);
+  torn(Operation::lock, app_layout::kSelectable, app_layout::kLocked);
+  torn(Operation::unlock, app_layout::kLocked, app_layout::kSelectable);
 }

@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apps/jpki/layout.hpp"
-#include "card_os/apps/juki/layout.hpp"
 #include "card_os/card/card_impl.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "card_os/nvm/heap.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/objects.hpp"
+#include "common/layout/jpki.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "support/secure_card.hpp"
@@ -109,11 +109,11 @@ std::optional<std::string> pin_value(const App& app, std::uint8_t ref) {
   static const std::map<std::pair<Bytes, std::uint8_t>, std::string> known = [] {
     std::map<std::pair<Bytes, std::uint8_t>, std::string> k = {
         {{host::perso::kSampleAid, 1}, "1234"},
-        {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 1},
+        {{Bytes(std::begin(juki::layout::jpki::kAid), std::end(juki::layout::jpki::kAid)), 1},
          kJpkiAuthPin},
-        {{Bytes(std::begin(co::apps::jpki::kAid), std::end(co::apps::jpki::kAid)), 2},
+        {{Bytes(std::begin(juki::layout::jpki::kAid), std::end(juki::layout::jpki::kAid)), 2},
          kJpkiSignPin},
-        {{Bytes(std::begin(co::apps::juki_ap::kAid), std::end(co::apps::juki_ap::kAid)), 1},
+        {{Bytes(std::begin(juki::layout::juki_ap::kAid), std::end(juki::layout::juki_ap::kAid)), 1},
          kJukiPassword},
     };
     for (const auto& [aid, pins] : {std::pair{card_manager::seal_registration().aid, kSealPins},
@@ -199,9 +199,9 @@ class Firewall {
   }
 
   // The session while it lasts (a SELECT into another context ends it), then plain.
-  host::Transport& t() {
+  juki::Transport& t() {
     if (session_ && !session_->active()) session_.reset();
-    return session_ ? static_cast<host::Transport&>(*session_) : card_->transport();
+    return session_ ? static_cast<juki::Transport&>(*session_) : card_->transport();
   }
   void expect_ok(const Bytes& cmd) { REQUIRE(sw_via(t(), cmd) == 0x9000); }
   // One attempt: the answer must not carry a protected content of `b`.

@@ -13,14 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apps/jpki/layout.hpp"
+#include "common/layout/jpki.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
 #include "support/test_card.hpp"
 #include "support/torn_medium.hpp"
 
 using namespace juki;
 using namespace juki::test;
-namespace layout = card_os::apps::jpki;
+namespace app_layout = juki::layout::jpki;
 
 namespace {
 
@@ -124,33 +124,33 @@ bool verifies(const pki::Certificate& cert, const Bytes& digest_info, const Byte
 
 TEST_CASE("jpki: OpenSC's bind finds the application and the tries of both PINs", "[jpki]") {
   auto c = jpki_card();
-  c->expect(select(layout::kAuthPinEf), 0x9000);
+  c->expect(select(app_layout::kAuthPinEf), 0x9000);
   CHECK(c->sw(hex("00200080")) == 0x63C3);
-  c->expect(select(layout::kSignPinEf), 0x9000);
+  c->expect(select(app_layout::kSignPinEf), 0x9000);
   CHECK(c->sw(hex("00200080")) == 0x63C5);
   // Verified or not, the empty VERIFY answers the tries (never 9000).
   c->expect(verify(kSignPin), 0x9000);
   CHECK(c->sw(hex("00200080")) == 0x63C5);
   // The token EF: the Juki card's token text, padded with spaces to 32 bytes.
-  c->expect(select(layout::kTokenEf), 0x9000);
+  c->expect(select(app_layout::kTokenEf), 0x9000);
   CHECK(c->expect("00B0000020", 0x9000) == ascii("JPKIAPICCTOKEN                  "));
 }
 
 TEST_CASE("jpki: the certificates read as OpenSC reads them", "[jpki]") {
   const Golden& g = golden();
   auto c = jpki_card();
-  c->expect(select(layout::kAuthCertEf), 0x9000);
+  c->expect(select(app_layout::kAuthCertEf), 0x9000);
   CHECK(read_certificate(*c) == g.certificates->auth.der());
-  c->expect(select(layout::kAuthCaEf), 0x9000);
+  c->expect(select(app_layout::kAuthCaEf), 0x9000);
   CHECK(read_certificate(*c) == g.auth_ca.cert.der());
-  c->expect(select(layout::kSignCaEf), 0x9000);
+  c->expect(select(app_layout::kSignCaEf), 0x9000);
   CHECK(read_certificate(*c) == g.sign_ca.cert.der());
   // The signature certificate names its holder: only after the signature PIN.
-  c->expect(select(layout::kSignCertEf), 0x9000);
+  c->expect(select(app_layout::kSignCertEf), 0x9000);
   CHECK(c->sw(hex("00B0000004")) == 0x6982);
-  c->expect(select(layout::kSignPinEf), 0x9000);
+  c->expect(select(app_layout::kSignPinEf), 0x9000);
   c->expect(verify(kSignPin), 0x9000);
-  c->expect(select(layout::kSignCertEf), 0x9000);
+  c->expect(select(app_layout::kSignCertEf), 0x9000);
   CHECK(read_certificate(*c) == g.certificates->sign.der());
   // The card's certificates chain to the JPKI CAs and hold the card's keys.
   CHECK(pki::verify_jpki(g.auth_ca.cert, g.certificates->auth, std::time(nullptr)).ok());
@@ -160,11 +160,11 @@ TEST_CASE("jpki: the certificates read as OpenSC reads them", "[jpki]") {
 TEST_CASE("jpki: the authentication key signs after its PIN, as often as asked", "[jpki]") {
   const Golden& g = golden();
   auto c = jpki_card();
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   CHECK(c->sw(hex(kSign)) == 0x6982);  // no PIN yet
-  c->expect(select(layout::kAuthPinEf), 0x9000);
+  c->expect(select(app_layout::kAuthPinEf), 0x9000);
   c->expect(verify(kAuthPin), 0x9000);
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   for (int i = 0; i < 2; ++i) {
     Bytes signature = c->expect(kSign, 0x9000);
     REQUIRE(signature.size() == 256);
@@ -176,31 +176,31 @@ TEST_CASE("jpki: the authentication key signs after its PIN, as often as asked",
 TEST_CASE("jpki: the signature key signs once per verification of its PIN", "[jpki]") {
   const Golden& g = golden();
   auto c = jpki_card();
-  c->expect(select(layout::kSignKeyEf), 0x9000);
+  c->expect(select(app_layout::kSignKeyEf), 0x9000);
   CHECK(c->sw(hex(kSign)) == 0x6982);
   // The authentication PIN is worth nothing for the signature key.
-  c->expect(select(layout::kAuthPinEf), 0x9000);
+  c->expect(select(app_layout::kAuthPinEf), 0x9000);
   c->expect(verify(kAuthPin), 0x9000);
-  c->expect(select(layout::kSignKeyEf), 0x9000);
+  c->expect(select(app_layout::kSignKeyEf), 0x9000);
   CHECK(c->sw(hex(kSign)) == 0x6982);
 
-  c->expect(select(layout::kSignPinEf), 0x9000);
+  c->expect(select(app_layout::kSignPinEf), 0x9000);
   c->expect(verify(kSignPin), 0x9000);
-  c->expect(select(layout::kSignKeyEf), 0x9000);
+  c->expect(select(app_layout::kSignKeyEf), 0x9000);
   // Too much to sign is refused before the verification is spent.
   CHECK(c->sw(hex("802A0080F6" + std::string(492, 'A') + "00")) == 0x6700);
   Bytes signature = c->expect(kSign, 0x9000);
   CHECK(verifies(g.certificates->sign, hex(kDigestInfo), signature));
   CHECK(c->sw(hex(kSign)) == 0x6982);  // spent
   // And with it the right to read the signature certificate.
-  c->expect(select(layout::kSignCertEf), 0x9000);
+  c->expect(select(app_layout::kSignCertEf), 0x9000);
   CHECK(c->sw(hex("00B0000004")) == 0x6982);
 }
 
 TEST_CASE("jpki: wrong PINs count down and lock, as specified", "[jpki]") {
   auto c = jpki_card();
   SECTION("the authentication PIN: 3 tries") {
-    c->expect(select(layout::kAuthPinEf), 0x9000);
+    c->expect(select(app_layout::kAuthPinEf), 0x9000);
     CHECK(c->sw(hex(verify("9999"))) == 0x63C2);
     CHECK(c->sw(hex(verify("9999"))) == 0x63C1);
     CHECK(c->sw(hex("00200080")) == 0x63C1);
@@ -209,41 +209,41 @@ TEST_CASE("jpki: wrong PINs count down and lock, as specified", "[jpki]") {
     CHECK(c->sw(hex("00200080")) == 0x63C0);        // OpenSC reads "0 tries", not 6983
     c->power_cycle();                               // the count is persistent
     c->expect(kSelectJpki, 0x9000);
-    c->expect(select(layout::kAuthPinEf), 0x9000);
+    c->expect(select(app_layout::kAuthPinEf), 0x9000);
     CHECK(c->sw(hex("00200080")) == 0x63C0);
-    c->expect(select(layout::kAuthKeyEf), 0x9000);
+    c->expect(select(app_layout::kAuthKeyEf), 0x9000);
     CHECK(c->sw(hex(kSign)) == 0x6982);
   }
   SECTION("the signature PIN: 5 tries, a right one restores them") {
-    c->expect(select(layout::kSignPinEf), 0x9000);
+    c->expect(select(app_layout::kSignPinEf), 0x9000);
     for (unsigned left = 4; left >= 1; --left) CHECK(c->sw(hex(verify("WRONG1"))) == 0x63C0 + left);
     c->expect(verify(kSignPin), 0x9000);
     CHECK(c->sw(hex("00200080")) == 0x63C5);
   }
   SECTION("a PIN of the wrong format costs no try") {
-    c->expect(select(layout::kAuthPinEf), 0x9000);
+    c->expect(select(app_layout::kAuthPinEf), 0x9000);
     CHECK(c->sw(hex("0020008000")) == 0x6700);           // VERIFY has no Le
     CHECK(c->sw(hex(verify("9999") + "00")) == 0x6700);  // nor with data
     CHECK(c->sw(hex(verify("12A4"))) == 0x6A80);
     CHECK(c->sw(hex(verify("12345"))) == 0x6700);
-    c->expect(select(layout::kSignPinEf), 0x9000);
+    c->expect(select(app_layout::kSignPinEf), 0x9000);
     CHECK(c->sw(hex(verify("ABC12"))) == 0x6700);    // 5 < 6
     CHECK(c->sw(hex(verify("ABC-123"))) == 0x6A80);  // not a letter or digit
-    c->expect(select(layout::kAuthPinEf), 0x9000);
+    c->expect(select(app_layout::kAuthPinEf), 0x9000);
     CHECK(c->sw(hex("00200080")) == 0x63C3);
-    c->expect(select(layout::kSignPinEf), 0x9000);
+    c->expect(select(app_layout::kSignPinEf), 0x9000);
     CHECK(c->sw(hex("00200080")) == 0x63C5);
   }
 }
 
 TEST_CASE("jpki: malformed and misplaced commands get their status words", "[jpki]") {
   auto c = jpki_card();
-  c->expect(select(layout::kAuthPinEf), 0x9000);
+  c->expect(select(app_layout::kAuthPinEf), 0x9000);
   c->expect(verify(kAuthPin), 0x9000);
-  c->expect(select(layout::kAuthCertEf), 0x9000);
+  c->expect(select(app_layout::kAuthCertEf), 0x9000);
   CHECK(c->sw(hex("00200080")) == 0x6986);  // VERIFY P2=80: the current EF is no PIN
   CHECK(c->sw(hex(kSign)) == 0x6986);       // no key EF selected
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   CHECK(c->sw(hex("802A00810330313000")) == 0x6A86);
   CHECK(c->sw(hex("802A008000")) == 0x6700);                                 // no data
   CHECK(c->sw(hex("802A008033" + kDigestInfo)) == 0x6700);                   // no Le
@@ -252,13 +252,13 @@ TEST_CASE("jpki: malformed and misplaced commands get their status words", "[jpk
   CHECK(c->sw(hex("00B0000004")) == 0x6986);                        // the key EF is no file to read
   CHECK(c->sw(hex(kSign)) == 0x6986);  // and the READ ended its selection
   // Still usable after all that.
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   CHECK(c->expect(kSign, 0x9000).size() == 256);
 }
 
 TEST_CASE("jpki: nothing of it outside its application or channel", "[jpki][firewall]") {
   auto c = jpki_card();
-  c->expect(select(layout::kAuthPinEf), 0x9000);
+  c->expect(select(app_layout::kAuthPinEf), 0x9000);
   c->expect(verify(kAuthPin), 0x9000);
   // Another channel: the MF's context, no JPKI; then JPKI again, not verified there.
   CHECK(c->expect("0070000001", 0x9000) == hex("01"));
@@ -268,13 +268,13 @@ TEST_CASE("jpki: nothing of it outside its application or channel", "[jpki][fire
   c->expect("01A4020C020017", 0x9000);
   CHECK(c->sw(hex("812A008033" + kDigestInfo + "00")) == 0x6982);
   // Channel 0 still holds its verification.
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   CHECK(c->expect(kSign, 0x9000).size() == 256);
   // Leaving the application and coming back forgets it (OpenSC relies on it).
   c->expect(kSelectDemo, 0x9000);
   CHECK(c->sw(hex("00A4020C020017")) == 0x6A82);
   c->expect(kSelectJpki, 0x9000);
-  c->expect(select(layout::kAuthKeyEf), 0x9000);
+  c->expect(select(app_layout::kAuthKeyEf), 0x9000);
   CHECK(c->sw(hex(kSign)) == 0x6982);
 }
 
@@ -303,7 +303,7 @@ Bytes image_after(const std::vector<std::string>& commands) {
 }
 
 // The tries the card reports for the PIN behind internal EF `pin_ef` (63CX).
-unsigned tries(host::Transport& t, std::uint16_t pin_ef) {
+unsigned tries(juki::Transport& t, std::uint16_t pin_ef) {
   REQUIRE(sw_via(t, hex(kSelectJpki)) == 0x9000);
   REQUIRE(sw_via(t, hex(select(pin_ef))) == 0x9000);
   const sw::Sw s = sw_via(t, hex("00200080"));
@@ -348,18 +348,18 @@ TEST_CASE("jpki tearing: a cut VERIFY never gives a try back", "[jpki][tearing]"
   std::size_t cuts = 0;
   SECTION("a wrong authentication PIN: 3 tries, then 3 or 2") {
     const Bytes image = image_after({});
-    cuts = tear_every_write(image, layout::kAuthPinEf, verify("9999"), {3, 2});
+    cuts = tear_every_write(image, app_layout::kAuthPinEf, verify("9999"), {3, 2});
   }
   SECTION("the right signature PIN after two wrong: 3 left, then 3, 2 or 5") {
-    const Bytes image =
-        image_after({kSelectJpki, select(layout::kSignPinEf), verify("WRONG1"), verify("WRONG2")});
+    const Bytes image = image_after(
+        {kSelectJpki, select(app_layout::kSignPinEf), verify("WRONG1"), verify("WRONG2")});
     // 3 (old), 2 (the try taken before the comparison, not yet given back), 5 (new).
-    cuts = tear_every_write(image, layout::kSignPinEf, verify(kSignPin), {3, 2, 5});
+    cuts = tear_every_write(image, app_layout::kSignPinEf, verify(kSignPin), {3, 2, 5});
   }
   SECTION("the last wrong authentication PIN: 1 left, then 1 or 0 (blocked)") {
     const Bytes image =
-        image_after({kSelectJpki, select(layout::kAuthPinEf), verify("0000"), verify("0000")});
-    cuts = tear_every_write(image, layout::kAuthPinEf, verify("0000"), {1, 0});
+        image_after({kSelectJpki, select(app_layout::kAuthPinEf), verify("0000"), verify("0000")});
+    cuts = tear_every_write(image, app_layout::kAuthPinEf, verify("0000"), {1, 0});
   }
   CHECK(cuts > 0);
 }

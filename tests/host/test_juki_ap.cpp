@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apps/juki/layout.hpp"
 #include "common/card_information.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/juki_ap.hpp"
@@ -22,7 +22,7 @@
 
 using namespace juki;
 using namespace juki::test;
-namespace layout = card_os::apps::juki_ap;
+namespace app_layout = juki::layout::juki_ap;
 namespace co = juki::card_os;
 using host::session::Credentials;
 using host::session::SecureSession;
@@ -40,17 +40,17 @@ Bytes command(std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, ByteView data 
   return apdu::encode_command(0x00, ins, p1, p2, data, ne);
 }
 Bytes verify(const std::string& password) {
-  return command(0x20, 0x00, layout::kPasswordP2, ascii(password));
+  return command(0x20, 0x00, app_layout::kPasswordP2, ascii(password));
 }
 // READ / UPDATE BINARY by SFI (which selects the EF) or of the current EF.
 Bytes read_sfi(std::uint8_t sfi, std::uint32_t ne) {
   return command(0xB0, static_cast<std::uint8_t>(0x80 | sfi), 0x00, {}, ne);
 }
 Bytes read_code() {
-  return read_sfi(layout::kResidentCodeSfi, layout::kResidentCodeSize);
+  return read_sfi(app_layout::kResidentCodeSfi, app_layout::kResidentCodeSize);
 }
 Bytes read_info() {
-  return read_sfi(layout::kCardInfoSfi, layout::kCardInfoSize);
+  return read_sfi(app_layout::kCardInfoSfi, app_layout::kCardInfoSize);
 }
 Bytes update_sfi(std::uint8_t sfi, ByteView data, std::uint8_t offset = 0) {
   return command(0xD6, static_cast<std::uint8_t>(0x80 | sfi), offset, data);
@@ -65,10 +65,10 @@ Bytes select_fid(std::uint16_t fid) {
 }
 // RESET RETRY COUNTER P1 02 (new password) or 03 (counter only) of the password.
 Bytes reset_password(const std::string& new_password) {
-  return command(0x2C, 0x02, layout::kPasswordP2, ascii(new_password));
+  return command(0x2C, 0x02, app_layout::kPasswordP2, ascii(new_password));
 }
 Bytes reset_counter() {
-  return command(0x2C, 0x03, layout::kPasswordP2);
+  return command(0x2C, 0x03, app_layout::kPasswordP2);
 }
 
 Bytes info_of(const std::string& municipality, const std::string& issue_date, char face,
@@ -123,7 +123,7 @@ struct Golden {
     issued = c->storage().bytes();
 
     c->expect(kSelectJuki, 0x9000);
-    c->expect(command(0x24, 0x01, layout::kPasswordP2, ascii(kPassword)), 0x9000);
+    c->expect(command(0x24, 0x01, app_layout::kPasswordP2, ascii(kPassword)), 0x9000);
     REQUIRE(c->card().life_cycle() == co::LifeCycle::active);
     c->power_cycle();
     active = c->storage().bytes();
@@ -181,8 +181,8 @@ TEST_CASE("juki ap: enrolment writes the application, and the card is issued wit
           "[juki]") {
   const Golden& g = golden();
   auto c = perso_card();
-  CHECK(stored(*c, layout::kResidentCodeSfi, 11) == ascii(kResidentCode));
-  CHECK(stored(*c, layout::kCardInfoSfi, 39) == g.info);
+  CHECK(stored(*c, app_layout::kResidentCodeSfi, 11) == ascii(kResidentCode));
+  CHECK(stored(*c, app_layout::kCardInfoSfi, 39) == g.info);
   CHECK(std::string(g.info.begin(), g.info.end()) ==
         "131016202404012034040"
         "1B0102030405060708");
@@ -253,21 +253,21 @@ TEST_CASE("juki ap: the resident code is checked on every write, a refused one w
   const Bytes before = memory(*c);
   auto unchanged = [&] {
     CHECK(memory(*c) == before);
-    CHECK(stored(*c, layout::kResidentCodeSfi, 11) == ascii(kResidentCode));
+    CHECK(stored(*c, app_layout::kResidentCodeSfi, 11) == ascii(kResidentCode));
   };
   SECTION("a wrong check digit") {
-    CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("12345678904"))) == 0x6A80);
+    CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("12345678904"))) == 0x6A80);
     unchanged();
   }
   SECTION("not digits") {
-    CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("1234567890A"))) == 0x6A80);
-    CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("1234567890 "))) == 0x6A80);
+    CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("1234567890A"))) == 0x6A80);
+    CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("1234567890 "))) == 0x6A80);
     unchanged();
   }
   SECTION("a partial write: another offset 6A80, another length 6700") {
-    CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("3"), 10)) == 0x6A80);
-    CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("1234567890"))) == 0x6700);
-    c->expect(select_fid(layout::kResidentCodeEf), 0x9000);
+    CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("3"), 10)) == 0x6A80);
+    CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("1234567890"))) == 0x6700);
+    c->expect(select_fid(app_layout::kResidentCodeEf), 0x9000);
     CHECK(c->sw(update_current(ascii("3"), 10)) == 0x6A80);
     CHECK(c->sw(update_current(ascii("00000000019"), 1)) == 0x6A80);
     CHECK(c->sw(update_current(ascii("000000000190"))) == 0x6700);
@@ -276,10 +276,10 @@ TEST_CASE("juki ap: the resident code is checked on every write, a refused one w
     unchanged();
   }
   SECTION("a right one replaces it, by SFI or as the current EF") {
-    c->expect(update_sfi(layout::kResidentCodeSfi, ascii(kOtherCode)), 0x9000);
-    CHECK(stored(*c, layout::kResidentCodeSfi, 11) == ascii(kOtherCode));
+    c->expect(update_sfi(app_layout::kResidentCodeSfi, ascii(kOtherCode)), 0x9000);
+    CHECK(stored(*c, app_layout::kResidentCodeSfi, 11) == ascii(kOtherCode));
     CHECK(memory(*c) != before);
-    c->expect(select_fid(layout::kResidentCodeEf), 0x9000);
+    c->expect(select_fid(app_layout::kResidentCodeEf), 0x9000);
     c->expect(update_current(ascii(kResidentCode)), 0x9000);
     unchanged();
   }
@@ -295,17 +295,17 @@ TEST_CASE("juki ap: after personalization nobody writes either EF, whatever the 
   auto c = card_from(g.active);
   c->expect(verify(kPassword), 0x9000);
   // Access first: 6982 for a valid content and for an invalid one alike.
-  CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6982);
-  CHECK(c->sw(update_sfi(layout::kResidentCodeSfi, ascii("12345678904"))) == 0x6982);
-  CHECK(c->sw(update_sfi(layout::kCardInfoSfi, g.info)) == 0x6982);
-  CHECK(c->sw(update_sfi(layout::kCardInfoSfi, Bytes(39, '0'))) == 0x6982);
+  CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6982);
+  CHECK(c->sw(update_sfi(app_layout::kResidentCodeSfi, ascii("12345678904"))) == 0x6982);
+  CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, g.info)) == 0x6982);
+  CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, Bytes(39, '0'))) == 0x6982);
   // Nor under secure messaging, by any role.
   auto s = session(*c, g.p.terminal(pki::Role::issuance));
   CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
-  CHECK(sw_via(*s, update_sfi(layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6982);
+  CHECK(sw_via(*s, update_sfi(app_layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6982);
   // An issued card takes no UPDATE BINARY at all (the card OS's life cycle).
   auto issued = card_from(g.issued);
-  CHECK(issued->sw(update_sfi(layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6985);
+  CHECK(issued->sw(update_sfi(app_layout::kResidentCodeSfi, ascii(kOtherCode))) == 0x6985);
 }
 
 TEST_CASE("juki ap: the card information is checked on every write", "[juki]") {
@@ -313,9 +313,9 @@ TEST_CASE("juki ap: the card information is checked on every write", "[juki]") {
   auto c = perso_card();
   const Bytes before = memory(*c);
   auto refused = [&](const Bytes& content) {
-    CHECK(c->sw(update_sfi(layout::kCardInfoSfi, content)) == 0x6A80);
+    CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, content)) == 0x6A80);
     CHECK(memory(*c) == before);
-    CHECK(stored(*c, layout::kCardInfoSfi, 39) == g.info);
+    CHECK(stored(*c, app_layout::kCardInfoSfi, 39) == g.info);
   };
   auto with = [&](std::size_t at, const std::string& text) {
     Bytes b = g.info;
@@ -343,35 +343,35 @@ TEST_CASE("juki ap: the card information is checked on every write", "[juki]") {
     refused(with(ci::kSerialAt, "0102030405060709"));
   }
   SECTION("a partial write") {
-    CHECK(c->sw(update_sfi(layout::kCardInfoSfi, ByteView(g.info).first(38))) == 0x6700);
-    CHECK(c->sw(update_sfi(layout::kCardInfoSfi, ascii("A"), ci::kFaceAt)) == 0x6A80);
-    CHECK(stored(*c, layout::kCardInfoSfi, 39) == g.info);
+    CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, ByteView(g.info).first(38))) == 0x6700);
+    CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, ascii("A"), ci::kFaceAt)) == 0x6A80);
+    CHECK(stored(*c, app_layout::kCardInfoSfi, 39) == g.info);
   }
   SECTION("right ones, the leap day among them (February 29 expires on February 28)") {
     const Bytes leap = info_of("011002", "20240229", 'A');
     CHECK(std::string(leap.begin() + 14, leap.begin() + 22) == "20340228");
-    c->expect(update_sfi(layout::kCardInfoSfi, leap), 0x9000);
-    CHECK(stored(*c, layout::kCardInfoSfi, 39) == leap);
+    c->expect(update_sfi(app_layout::kCardInfoSfi, leap), 0x9000);
+    CHECK(stored(*c, app_layout::kCardInfoSfi, 39) == leap);
     Bytes mar1 = leap;
     const std::string day = "20340301";
     std::copy(day.begin(), day.end(), mar1.begin() + ci::kExpiryAt);
-    CHECK(c->sw(update_sfi(layout::kCardInfoSfi, mar1)) == 0x6A80);
-    c->expect(update_sfi(layout::kCardInfoSfi, g.info), 0x9000);
-    CHECK(stored(*c, layout::kCardInfoSfi, 39) == g.info);
+    CHECK(c->sw(update_sfi(app_layout::kCardInfoSfi, mar1)) == 0x6A80);
+    c->expect(update_sfi(app_layout::kCardInfoSfi, g.info), 0x9000);
+    CHECK(stored(*c, app_layout::kCardInfoSfi, 39) == g.info);
   }
 }
 
 TEST_CASE("juki ap: the card activates when the resident first sets the password", "[juki]") {
   auto c = card_from(golden().issued);
   // The password's format is checked before anything is written.
-  CHECK(c->sw(command(0x24, 0x01, layout::kPasswordP2, ascii("12A4"))) == 0x6A80);
-  CHECK(c->sw(command(0x24, 0x01, layout::kPasswordP2, ascii("12345"))) == 0x6700);
+  CHECK(c->sw(command(0x24, 0x01, app_layout::kPasswordP2, ascii("12A4"))) == 0x6A80);
+  CHECK(c->sw(command(0x24, 0x01, app_layout::kPasswordP2, ascii("12345"))) == 0x6700);
   CHECK(c->card().life_cycle() == co::LifeCycle::issued);
-  c->expect(command(0x24, 0x01, layout::kPasswordP2, ascii("9876")), 0x9000);
+  c->expect(command(0x24, 0x01, app_layout::kPasswordP2, ascii("9876")), 0x9000);
   CHECK(c->card().life_cycle() == co::LifeCycle::active);
   CHECK(c->expect("00CADF2000", 0x9000) == hex("DF200105"));
   // Set once: P1 = 01 again is refused; the password now works.
-  CHECK(c->sw(command(0x24, 0x01, layout::kPasswordP2, ascii("1111"))) == 0x6985);
+  CHECK(c->sw(command(0x24, 0x01, app_layout::kPasswordP2, ascii("1111"))) == 0x6985);
   c->power_cycle();
   c->expect(kSelectJuki, 0x9000);
   CHECK(c->sw(verify("9876")) == 0x9000);
@@ -400,7 +400,7 @@ TEST_CASE("juki ap: the resident code, after the password, to a window terminal 
     CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
     CHECK(via(*s, read_code()) == hex(to_hex(code) + "9000"));
     c->expect(kSelectJuki, 0x9000);  // tries restored by the right one
-    CHECK(c->sw(command(0x20, 0x00, layout::kPasswordP2)) == 0x63C3);
+    CHECK(c->sw(command(0x20, 0x00, app_layout::kPasswordP2)) == 0x63C3);
   }
   SECTION("a plain command ends the session, and the read with it") {
     auto s = session(*c, g.p.terminal(pki::Role::window));
@@ -419,7 +419,7 @@ TEST_CASE("juki ap: the resident code, after the password, to a window terminal 
       CHECK(via(*s, read_info()) == hex(to_hex(g.info) + "9000"));
     }
     // A municipal-application terminal bound to the Juki AP itself: authenticated, no access.
-    const Bytes aid(std::begin(layout::kAid), std::end(layout::kAid));
+    const Bytes aid(std::begin(app_layout::kAid), std::end(app_layout::kAid));
     auto s = session(*c, terminal_for(g.p, pki::Role::municipal_app, aid));
     CHECK(sw_via(*s, verify(kPassword)) == 0x9000);
     CHECK(sw_via(*s, read_code()) == 0x6982);
@@ -470,7 +470,7 @@ TEST_CASE("juki ap: three wrong passwords lock, the window's password reset re-s
   const Golden& g = golden();
   auto c = card_from(g.blocked);
   CHECK(c->sw(verify(kPassword)) == 0x6983);
-  CHECK(c->sw(command(0x20, 0x00, layout::kPasswordP2)) == 0x6983);
+  CHECK(c->sw(command(0x20, 0x00, app_layout::kPasswordP2)) == 0x6983);
   {
     // A blocked password: no read, whoever asks.
     auto s = session(*c, g.p.terminal(pki::Role::window));
@@ -480,10 +480,10 @@ TEST_CASE("juki ap: three wrong passwords lock, the window's password reset re-s
   auto reset = session(*c, g.p.terminal(pki::Role::password_reset));
   CHECK(sw_via(*reset, reset_password("5678")) == 0x9000);
   // Not verified afterwards, on any channel: the resident proves the new one.
-  CHECK(sw_via(*reset, command(0x20, 0x00, layout::kPasswordP2)) == 0x63C3);
+  CHECK(sw_via(*reset, command(0x20, 0x00, app_layout::kPasswordP2)) == 0x63C3);
   CHECK(sw_via(*reset, verify(kPassword)) == 0x63C2);
   CHECK(sw_via(*reset, verify("5678")) == 0x9000);
-  CHECK(sw_via(*reset, command(0x20, 0x00, layout::kPasswordP2)) == 0x9000);
+  CHECK(sw_via(*reset, command(0x20, 0x00, app_layout::kPasswordP2)) == 0x9000);
 
   auto window = session(*c, g.p.terminal(pki::Role::window));
   CHECK(sw_via(*window, verify("5678")) == 0x9000);
@@ -500,7 +500,7 @@ TEST_CASE("juki ap: only the password-reset role under SM re-sets the password",
   auto c = card_from(g.blocked);
   auto still_blocked = [&] {
     c->expect(kSelectJuki, 0x9000);
-    CHECK(c->sw(command(0x20, 0x00, layout::kPasswordP2)) == 0x6983);
+    CHECK(c->sw(command(0x20, 0x00, app_layout::kPasswordP2)) == 0x6983);
   };
   SECTION("no session: 6982") {
     CHECK(c->sw(reset_password("5678")) == 0x6982);
@@ -573,7 +573,7 @@ TEST_CASE("juki ap: the unblock policy role as PUT DATA takes it", "[juki]") {
   // The personalization library encodes it so.
   host::perso::PinDefinition d;
   d.unblock_kind = 3;
-  d.unblock_roles = layout::kPasswordResetters;
+  d.unblock_roles = app_layout::kPasswordResetters;
   CHECK(to_hex(d.encode()) == "A112830101800101810204048201038603030004");
   // The Juki AP's password as specs/juki-ap.md 2.1 writes it.
   d.activates_card = true;

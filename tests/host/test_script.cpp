@@ -11,11 +11,11 @@
 #include <sstream>
 #include <string>
 
-#include "card_os/apdu/status_words.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/script/script.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/in_process.hpp"
 #include "support/test_card.hpp"
 
 using namespace juki;
@@ -670,9 +670,9 @@ TEST_CASE("in-process transport: reset, power cycle, and a card that loses power
   profile.serial = test::kSerial;
   REQUIRE(card_os::Card::manufacture(medium, profile, random).ok());
   card_os::FaultInjector storage(medium);
-  auto connected = InProcessTransport::connect(storage, random);
+  auto connected = sim::InProcessTransport::connect(storage, random);
   REQUIRE(connected);
-  InProcessTransport& t = **connected;
+  sim::InProcessTransport& t = **connected;
   CHECK(t.describe() == "in-process card");
   const Bytes atr = t.atr();
   REQUIRE(atr.size() > 2);

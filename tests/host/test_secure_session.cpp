@@ -6,7 +6,7 @@
 
 #include <ctime>
 
-#include "card_os/apdu/apdu.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "pki/pki.hpp"
 #include "support/secure_card.hpp"
@@ -153,16 +153,16 @@ TEST_CASE(
   auto session = open_session(*c, p.terminal(pki::Role::window));
   // Capture the protected bytes of two commands by wrapping them the way the
   // session does, through a recording transport.
-  struct Recorder final : host::Transport {
-    host::Transport& inner;
+  struct Recorder final : juki::Transport {
+    juki::Transport& inner;
     std::vector<Bytes> sent;
-    explicit Recorder(host::Transport& t) : inner(t) {}
-    Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+    explicit Recorder(juki::Transport& t) : inner(t) {}
+    Result<Bytes, juki::TransportError> transmit(ByteView cmd) override {
       sent.emplace_back(cmd.begin(), cmd.end());
       return inner.transmit(cmd);
     }
-    Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
-    Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+    Result<Bytes, juki::TransportError> reset() override { return inner.reset(); }
+    Result<Bytes, juki::TransportError> power_cycle() override { return inner.power_cycle(); }
     Bytes atr() const override { return inner.atr(); }
     std::string describe() const override { return "recorder"; }
   };
@@ -179,17 +179,17 @@ TEST_CASE(
   }
   SECTION("tampered MAC") {
     // Build the next protected command and flip a MAC bit before it goes.
-    struct Tamper final : host::Transport {
-      host::Transport& inner;
+    struct Tamper final : juki::Transport {
+      juki::Transport& inner;
       bool armed = false;
-      explicit Tamper(host::Transport& t) : inner(t) {}
-      Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+      explicit Tamper(juki::Transport& t) : inner(t) {}
+      Result<Bytes, juki::TransportError> transmit(ByteView cmd) override {
         Bytes b(cmd.begin(), cmd.end());
         if (armed) b[b.size() - 2] ^= 0x01;  // the last MAC byte (before Le)
         return inner.transmit(b);
       }
-      Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
-      Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+      Result<Bytes, juki::TransportError> reset() override { return inner.reset(); }
+      Result<Bytes, juki::TransportError> power_cycle() override { return inner.power_cycle(); }
       Bytes atr() const override { return inner.atr(); }
       std::string describe() const override { return "tamper"; }
     };

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card_impl.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_card.hpp"
 #include "support/torn_medium.hpp"
 
@@ -33,17 +33,17 @@ namespace {
 
 // Passes commands through and remembers, for each, its INS and the write
 // index at which it started.
-struct Marker final : host::Transport {
-  host::Transport& inner;
+struct Marker final : juki::Transport {
+  juki::Transport& inner;
   TornMedium& medium;
   std::vector<std::pair<std::uint64_t, std::uint8_t>> starts;
-  Marker(host::Transport& t, TornMedium& m) : inner(t), medium(m) {}
-  Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+  Marker(juki::Transport& t, TornMedium& m) : inner(t), medium(m) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView cmd) override {
     starts.emplace_back(medium.writes_since_mark(), cmd.size() > 1 ? cmd[1] : 0);
     return inner.transmit(cmd);
   }
-  Result<Bytes, host::TransportError> reset() override { return inner.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner.power_cycle(); }
   Bytes atr() const override { return inner.atr(); }
   std::string describe() const override { return "marker"; }
 };

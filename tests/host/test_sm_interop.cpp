@@ -4,9 +4,9 @@
 
 #include <random>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/security/secure_messaging.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/secure_messaging/secure_messaging.hpp"
 #include "support/sm_vectors.hpp"
 

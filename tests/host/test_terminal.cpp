@@ -23,8 +23,9 @@
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "pki/pki.hpp"
+#include "simulator/file_storage.hpp"
+#include "simulator/in_process.hpp"
 #include "support/run_program.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
@@ -51,13 +52,13 @@ std::string make_image(const test::TempDir& dir, bool personalize,
   card_os::FactoryProfile profile;
   profile.transport_key = test::kTransportKey;
   profile.serial = test::kSerial;
-  auto storage = card_os::FileStorage::create(
+  auto storage = juki::sim::FileStorage::create(
       path, card_os::PersistentMemory::storage_size_for(profile.geometry));
   REQUIRE(storage.ok());
   card_os::DrbgRandom random(as_bytes("terminal test"));
   REQUIRE(card_os::Card::manufacture(**storage, profile, random).ok());
   if (personalize) {
-    auto t = host::InProcessTransport::connect(**storage, random);
+    auto t = juki::sim::InProcessTransport::connect(**storage, random);
     REQUIRE(t.ok());
     auto r = host::perso::personalize_sample(**t, test::sample_secrets());
     INFO((r ? std::string("ok") : r.error().describe()));

@@ -15,13 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/issuance/batch.hpp"
+#include "simulator/file_storage.hpp"
+#include "simulator/in_process.hpp"
 #include "support/issuer.hpp"
 #include "support/issuer_counter.hpp"
 #include "support/run_program.hpp"
 #include "support/secure_card.hpp"
 #include "support/temp_dir.hpp"
+#include "tools/issuer/in_process_readers.hpp"
 
 using namespace juki;
 using namespace juki::test;
@@ -93,10 +95,10 @@ struct Station {
 
 // The card's life cycle from its ATR (specs/card-os.md 1): 04 issued.
 std::uint8_t atr_life_cycle(const std::string& image) {
-  auto storage = card_os::FileStorage::open(image);
+  auto storage = juki::sim::FileStorage::open(image);
   REQUIRE(storage.ok());
-  sim::SystemRandom random;
-  auto t = take(host::InProcessTransport::connect(**storage, random));
+  juki::SystemRandom random;
+  auto t = take(juki::sim::InProcessTransport::connect(**storage, random));
   return t->atr().at(17);
 }
 
@@ -107,21 +109,21 @@ const iss::BatchOutcome* failed_line(const iss::BatchSummary& s) {
 }
 
 // A transport that loses the card after `after` commands: a card pulled out.
-class Cutting final : public host::Transport {
+class Cutting final : public juki::Transport {
  public:
-  Cutting(host::Transport& inner, int after) : inner_(inner), left_(after) {}
-  Result<Bytes, host::TransportError> transmit(ByteView c) override {
-    if (left_ <= 0) return unexpected(host::TransportError{"card removed"});
+  Cutting(juki::Transport& inner, int after) : inner_(inner), left_(after) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView c) override {
+    if (left_ <= 0) return unexpected(juki::TransportError{"card removed"});
     --left_;
     return inner_.transmit(c);
   }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner_.power_cycle(); }
   Bytes atr() const override { return inner_.atr(); }
   std::string describe() const override { return "cutting " + inner_.describe(); }
 
  private:
-  host::Transport& inner_;
+  juki::Transport& inner_;
   int left_;
 };
 
@@ -132,16 +134,16 @@ class Unsteady final : public iss::CardReader {
   Unsteady(iss::BlankImages& images, int after, int times)
       : inner_(images, "unsteady"), after_(after), times_(times) {}
   std::string name() const override { return inner_.name(); }
-  Result<host::Transport*, std::string> next() override { return wrap(inner_.next()); }
-  Result<host::Transport*, std::string> reopen() override { return wrap(inner_.reopen()); }
+  Result<juki::Transport*, std::string> next() override { return wrap(inner_.next()); }
+  Result<juki::Transport*, std::string> reopen() override { return wrap(inner_.reopen()); }
   void done() override { inner_.done(); }
   const std::string& image() const { return inner_.image(); }
 
  private:
-  Result<host::Transport*, std::string> wrap(Result<host::Transport*, std::string> t) {
+  Result<juki::Transport*, std::string> wrap(Result<juki::Transport*, std::string> t) {
     if (!t || times_-- <= 0) return t;
     cutting_ = std::make_unique<Cutting>(**t, after_);
-    return static_cast<host::Transport*>(cutting_.get());
+    return static_cast<juki::Transport*>(cutting_.get());
   }
   iss::InProcessReader inner_;
   int after_, times_;
@@ -152,10 +154,10 @@ class Unsteady final : public iss::CardReader {
 class Empty final : public iss::CardReader {
  public:
   std::string name() const override { return "empty"; }
-  Result<host::Transport*, std::string> next() override {
+  Result<juki::Transport*, std::string> next() override {
     return unexpected(std::string("no card within 0 s"));
   }
-  Result<host::Transport*, std::string> reopen() override { return next(); }
+  Result<juki::Transport*, std::string> reopen() override { return next(); }
   void done() override {}
 };
 
@@ -164,11 +166,11 @@ class Limited final : public iss::CardReader {
  public:
   Limited(iss::BlankImages& images, int cards) : inner_(images, "limited"), left_(cards) {}
   std::string name() const override { return inner_.name(); }
-  Result<host::Transport*, std::string> next() override {
+  Result<juki::Transport*, std::string> next() override {
     if (left_-- <= 0) return unexpected(std::string("no card within 0 s"));
     return inner_.next();
   }
-  Result<host::Transport*, std::string> reopen() override { return inner_.reopen(); }
+  Result<juki::Transport*, std::string> reopen() override { return inner_.reopen(); }
   void done() override { inner_.done(); }
 
  private:

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "card_os/apps/juki/layout.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "issuer_tool/issuance/card_certificates.hpp"
@@ -23,7 +23,7 @@
 
 using namespace juki;
 using namespace juki::test;
-namespace layout = juki::card_os::apps::juki_ap;
+namespace app_layout = juki::layout::juki_ap;
 using issuance::Failure;
 using issuance::Step;
 
@@ -45,7 +45,7 @@ issuance::CardOrder order() {
 
 // The card's life cycle now (GET DATA DF20): 01 transport-locked, 03
 // personalization, 04 issued, 05 active.
-std::uint8_t life_cycle(host::Transport& t) {
+std::uint8_t life_cycle(juki::Transport& t) {
   const Bytes r = via(t, hex("00CADF2000"));
   REQUIRE(r.size() == 6);
   return r[3];
@@ -53,7 +53,7 @@ std::uint8_t life_cycle(host::Transport& t) {
 
 // Opens and personalizes the card behind `t`, recording the steps.
 Result<issuance::Personalized, Failure> issue(
-    host::Transport& t, std::vector<Step>* steps = nullptr, const issuance::CardOrder& o = order(),
+    juki::Transport& t, std::vector<Step>* steps = nullptr, const issuance::CardOrder& o = order(),
     const issuance::Authorities& authorities = issuer().authorities) {
   auto opened = issuance::open(t, issuer().keys.transport_key);
   if (!opened) return unexpected(opened.error());
@@ -104,18 +104,18 @@ Bytes blank_image() {
 // The issued card works: the resident sets the password, which activates it,
 // and a window terminal reads the resident code under secure messaging after
 // the password.
-void check_usable(host::Transport& t, const issuance::CardOrder& o) {
+void check_usable(juki::Transport& t, const issuance::CardOrder& o) {
   REQUIRE(sw_via(t, hex(kSelectJuki)) == 0x9000);
-  REQUIRE(sw_via(t, apdu::encode_command(0x00, 0x24, 0x01, layout::kPasswordP2, ascii("2580"))) ==
-          0x9000);
+  REQUIRE(sw_via(t, apdu::encode_command(0x00, 0x24, 0x01, app_layout::kPasswordP2,
+                                         ascii("2580"))) == 0x9000);
   REQUIRE(life_cycle(t) == 0x05);
   REQUIRE(sw_via(t, hex(kSelectJuki)) == 0x9000);
   auto s =
       host::session::SecureSession::open(t, issuer().p.terminal(pki::Role::window), unix_now());
   INFO((s ? std::string() : s.error().message));
   REQUIRE(s.ok());
-  REQUIRE(sw_via(**s, apdu::encode_command(0x00, 0x20, 0x00, layout::kPasswordP2, ascii("2580"))) ==
-          0x9000);
+  REQUIRE(sw_via(**s, apdu::encode_command(0x00, 0x20, 0x00, app_layout::kPasswordP2,
+                                           ascii("2580"))) == 0x9000);
   Bytes expected = ascii(o.resident_code);
   expected.push_back(0x90);
   expected.push_back(0x00);
@@ -144,7 +144,8 @@ TEST_CASE(
   CHECK(life_cycle(c.transport()) == 0x04);
   // Issued, not active: nothing of the Juki AP is usable before the password.
   CHECK(c.sw(kSelectJuki) == 0x9000);
-  CHECK(c.sw(apdu::encode_command(0x00, 0x20, 0x00, layout::kPasswordP2, ascii("2580"))) == 0x6985);
+  CHECK(c.sw(apdu::encode_command(0x00, 0x20, 0x00, app_layout::kPasswordP2, ascii("2580"))) ==
+        0x6985);
   check_usable(c.transport(), order());
 }
 

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check_digits.hpp"
-#include "issuer_tool/records/records.hpp"
-#include "issuer_tool/records/sqlite.hpp"
+#include "records/records.hpp"
+#include "records/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace juki;

@@ -26,7 +26,8 @@
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/file_storage.hpp"
+#include "simulator/in_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
 
@@ -180,13 +181,13 @@ inline void make_card_image(const std::string& path, bool active) {
   card_os::FactoryProfile profile;
   profile.transport_key = kTransportKey;
   profile.serial = kSerial;
-  auto storage = card_os::FileStorage::create(
+  auto storage = juki::sim::FileStorage::create(
       path, card_os::PersistentMemory::storage_size_for(profile.geometry));
   REQUIRE(storage.ok());
   card_os::DrbgRandom random(as_bytes("simulator test image"));
   REQUIRE(card_os::Card::manufacture(**storage, profile, random).ok());
   if (!active) return;
-  auto t = host::InProcessTransport::connect(**storage, random);
+  auto t = juki::sim::InProcessTransport::connect(**storage, random);
   REQUIRE(t.ok());
   auto perso = host::perso::personalize_sample(**t, sample_secrets());
   INFO((perso ? std::string("ok") : perso.error().describe()));

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "common/bytes.hpp"
-#include "simulator/system_random.hpp"
+#include "common/system_random.hpp"
 
 using juki::Bytes;
 
 TEST_CASE("system random: fills of any size, across pool refills, never repeat", "[random]") {
-  juki::sim::SystemRandom random;
+  juki::SystemRandom random;
   // 8-byte challenges, the common case: 1000 of them span 31 refills. Two equal
   // draws of 64 random bits would mean a byte handed out twice (or a broken
   // source), not chance.

@@ -30,7 +30,7 @@ struct CardMemory {
   CardMemory() {
     card_os::Transaction tx(m);
     REQUIRE(heap.format() == card_os::NvmError::none);
-    auto r = fs.create_mf(card_os::AccessRules{});
+    auto r = fs.create_mf(juki::fcp::AccessRules{});
     REQUIRE(r);
     mf = *r;
     tx.commit();

@@ -35,11 +35,11 @@
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/in_process.hpp"
 #include "issuer_tool/apps/examples.hpp"
 #include "issuer_tool/apps/manifest.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "pki/pki.hpp"
+#include "simulator/in_process.hpp"
 
 using namespace juki;
 namespace cm = juki::card_manager;
@@ -65,22 +65,22 @@ void take(Result<void, E> r, const std::string& what) {
 }
 
 // Records every exchange of the transport it wraps.
-class Recorder final : public host::Transport {
+class Recorder final : public juki::Transport {
  public:
-  explicit Recorder(host::Transport& inner) : inner_(inner) {}
-  Result<Bytes, host::TransportError> transmit(ByteView command) override {
+  explicit Recorder(juki::Transport& inner) : inner_(inner) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView command) override {
     auto r = inner_.transmit(command);
     if (r) log.emplace_back(Bytes(command.begin(), command.end()), *r);
     return r;
   }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner_.power_cycle(); }
   Bytes atr() const override { return inner_.atr(); }
   std::string describe() const override { return inner_.describe(); }
   std::vector<std::pair<Bytes, Bytes>> log;
 
  private:
-  host::Transport& inner_;
+  juki::Transport& inner_;
 };
 
 // Hex in lines of at most 64 bytes, continued with `set` of the same name.
@@ -139,7 +139,7 @@ void write(std::ostream& out, ByteView serial) {
   profile.transport_key = *from_hex(kTransportKey);
   profile.serial.assign(serial.begin(), serial.end());
   if (!card_os::Card::manufacture(storage, profile, random)) throw Failure{"manufacture"};
-  auto card = take(host::InProcessTransport::connect(storage, random), "connect");
+  auto card = take(juki::sim::InProcessTransport::connect(storage, random), "connect");
   // The transport key's session protects what is recorded; the file holds
   // the plain commands, which a script sends under its own `session`.
   host::perso::Personalizer session(*card);

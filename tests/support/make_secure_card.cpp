@@ -18,9 +18,10 @@
 #include <CLI/CLI.hpp>
 
 #include "card_os/nvm/storage.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "common/system_random.hpp"
 #include "pki/directory.hpp"
-#include "simulator/system_random.hpp"
+#include "simulator/file_storage.hpp"
+#include "simulator/in_process.hpp"
 #include "support/secure_layout.hpp"
 
 using namespace juki;
@@ -55,10 +56,10 @@ int main(int argc, char** argv) {
   auto card_ca = dir::load_ca(pki_dir, pki::CaKind::card);
   if (!card_ca) return die(2, card_ca.error().message);
 
-  auto storage = card_os::FileStorage::open(image);
+  auto storage = juki::sim::FileStorage::open(image);
   if (!storage) return die(3, storage.error());
-  sim::SystemRandom random;
-  auto t = host::InProcessTransport::connect(**storage, random, "card image " + image);
+  juki::SystemRandom random;
+  auto t = juki::sim::InProcessTransport::connect(**storage, random, "card image " + image);
   if (!t) return die(3, t.error().message);
   // The admin and reset keys of specs/conformance/lib/sample-card.apdu.
   const host::perso::SampleSecrets secrets{*tk, *from_hex("000102030405060708090A0B0C0D0E0F"),

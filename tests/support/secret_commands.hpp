@@ -61,14 +61,14 @@ inline SecretRun run_secret_commands(const std::function<Bytes(const Bytes&)>& s
   const Bytes challenge = prove(kTransportKey, "01");
   auto keys = host::session::personalization_keys(kTransportKey, ByteView(challenge).first(16));
   REQUIRE(keys.ok());
-  struct Wire final : host::Transport {
+  struct Wire final : juki::Transport {
     const std::function<Bytes(const Bytes&)>& send;
     explicit Wire(const std::function<Bytes(const Bytes&)>& s) : send(s) {}
-    Result<Bytes, host::TransportError> transmit(ByteView c) override {
+    Result<Bytes, juki::TransportError> transmit(ByteView c) override {
       return send(Bytes(c.begin(), c.end()));
     }
-    Result<Bytes, host::TransportError> reset() override { return Bytes{}; }
-    Result<Bytes, host::TransportError> power_cycle() override { return Bytes{}; }
+    Result<Bytes, juki::TransportError> reset() override { return Bytes{}; }
+    Result<Bytes, juki::TransportError> power_cycle() override { return Bytes{}; }
     Bytes atr() const override { return {}; }
     std::string describe() const override { return "wire"; }
   } wire(send);

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "card_os/apdu/apdu.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "pki/pki.hpp"
 #include "support/secure_layout.hpp"
@@ -18,8 +18,8 @@
 
 namespace juki::test {
 
-using card_os::AccessRule;
-using card_os::Op;
+using juki::fcp::AccessRule;
+using juki::fcp::Op;
 
 inline const std::string kSelectSec = "00A4040C05F053454331";
 

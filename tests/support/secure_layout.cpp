@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "card_os/apdu/apdu.hpp"
-#include "card_os/apps/juki/layout.hpp"
+#include "common/iso7816/apdu.hpp"
+#include "common/layout/juki_ap.hpp"
 #include "issuer_tool/enrolment/card_manager.hpp"
 #include "issuer_tool/enrolment/enrolment.hpp"
 #include "issuer_tool/enrolment/jpki.hpp"
@@ -11,9 +11,9 @@
 
 namespace juki::test {
 
-using card_os::AccessRule;
-using card_os::Op;
 using host::perso::Outcome;
+using juki::fcp::AccessRule;
+using juki::fcp::Op;
 
 Bytes open_content() {
   Bytes b(256);
@@ -21,7 +21,7 @@ Bytes open_content() {
   return b;
 }
 
-Outcome<pki::Certificate> make_secure_card(host::Transport& t,
+Outcome<pki::Certificate> make_secure_card(juki::Transport& t,
                                            const host::perso::SampleSecrets& secrets,
                                            const pki::Certificate& root,
                                            const pki::KeyAndCert& card_ca,
@@ -35,8 +35,8 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
   host::perso::Personalizer perso(t);
   JUKI_TRY(host::perso::write_sample_layout(perso, secrets));
   JUKI_TRY(perso.select_mf());
-  card_os::FileSpec df;
-  df.type = card_os::FileType::df;
+  juki::fcp::FileSpec df;
+  df.type = juki::fcp::FileType::df;
   df.fid = kSecDf;
   df.name = kSecAid;
   JUKI_TRY(perso.create(df));
@@ -49,7 +49,7 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
   if (!certificate) return unexpected(certificate.error());
 
   auto put = [&](std::uint16_t fid, ByteView content, AccessRule read) -> Outcome<> {
-    card_os::FileSpec ef;
+    juki::fcp::FileSpec ef;
     ef.fid = fid;
     ef.size = static_cast<std::uint32_t>(content.size());
     ef.sfi = static_cast<std::uint8_t>(fid & 0x1F);
@@ -95,7 +95,7 @@ Outcome<pki::Certificate> make_secure_card(host::Transport& t,
   JUKI_TRY(host::perso::exchange(t, apdu::encode_command(0x00, 0x24, 0x01, 0x81, as_bytes("1234")),
                                  "set the password"));
   if (juki_ap == WithJukiAp::yes) {
-    JUKI_TRY(perso.select_aid(card_os::apps::juki_ap::kAid));
+    JUKI_TRY(perso.select_aid(juki::layout::juki_ap::kAid));
     JUKI_TRY(host::perso::exchange(
         t, apdu::encode_command(0x00, 0x24, 0x01, 0x81, as_bytes(kJukiPassword)),
         "set the Juki AP password"));

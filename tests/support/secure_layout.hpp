@@ -17,8 +17,8 @@
 #include <string>
 
 #include "common/bytes.hpp"
+#include "common/transport.hpp"
 #include "host_middleware/personalization/personalization.hpp"
-#include "host_middleware/transport/transport.hpp"
 #include "pki/pki.hpp"
 
 namespace juki::test {
@@ -66,7 +66,7 @@ enum class WithCardManager : bool { no, yes };
 // municipal application. Returns the card certificate of SEC; the caller
 // powers the card off.
 host::perso::Outcome<pki::Certificate> make_secure_card(
-    host::Transport& t, const host::perso::SampleSecrets& secrets, const pki::Certificate& root,
+    juki::Transport& t, const host::perso::SampleSecrets& secrets, const pki::Certificate& root,
     const pki::KeyAndCert& card_ca, std::optional<JpkiCas> jpki = {},
     WithJukiAp juki_ap = WithJukiAp::no, WithCardManager card_manager = WithCardManager::no);
 

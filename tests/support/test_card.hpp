@@ -8,15 +8,15 @@
 #include <memory>
 #include <string>
 
-#include "card_os/apdu/apdu.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/security/random.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/apdu.hpp"
 #include "host_middleware/crypto/host_crypto.hpp"
 #include "host_middleware/personalization/personalization.hpp"
 #include "host_middleware/session/personalization_session.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/in_process.hpp"
 
 namespace juki::test {
 
@@ -47,18 +47,18 @@ inline Bytes ascii(std::string_view text) {
 }
 
 // FileSpecs for CREATE FILE; every access rule NEVER unless the test sets it.
-inline card_os::FileSpec transparent_ef(std::uint16_t fid, std::uint32_t size,
-                                        std::uint8_t sfi = 0) {
-  card_os::FileSpec s;
+inline juki::fcp::FileSpec transparent_ef(std::uint16_t fid, std::uint32_t size,
+                                          std::uint8_t sfi = 0) {
+  juki::fcp::FileSpec s;
   s.fid = fid;
   s.size = size;
   s.sfi = sfi;
   return s;
 }
-inline card_os::FileSpec record_ef(card_os::FileType type, std::uint16_t fid,
-                                   std::uint16_t record_length, std::uint16_t max_records,
-                                   std::uint8_t sfi = 0) {
-  card_os::FileSpec s;
+inline juki::fcp::FileSpec record_ef(juki::fcp::FileType type, std::uint16_t fid,
+                                     std::uint16_t record_length, std::uint16_t max_records,
+                                     std::uint8_t sfi = 0) {
+  juki::fcp::FileSpec s;
   s.type = type;
   s.fid = fid;
   s.record_length = record_length;
@@ -66,16 +66,17 @@ inline card_os::FileSpec record_ef(card_os::FileType type, std::uint16_t fid,
   s.sfi = sfi;
   return s;
 }
-inline card_os::FileSpec df_spec(std::uint16_t fid, Bytes name = {}) {
-  card_os::FileSpec s;
-  s.type = card_os::FileType::df;
+inline juki::fcp::FileSpec df_spec(std::uint16_t fid, Bytes name = {}) {
+  juki::fcp::FileSpec s;
+  s.type = juki::fcp::FileType::df;
   s.fid = fid;
   s.name = std::move(name);
   return s;
 }
 // CREATE FILE with the FCP of `spec`.
-inline Bytes create_file(const card_os::FileSpec& spec) {
-  return apdu::encode_command(0x00, 0xE0, 0x00, 0x00, card_os::encode_fcp(spec, spec.max_records));
+inline Bytes create_file(const juki::fcp::FileSpec& spec) {
+  return apdu::encode_command(0x00, 0xE0, 0x00, 0x00,
+                              juki::fcp::encode_fcp(spec, spec.max_records));
 }
 
 // SELECT the sample application by its DF name, no response data.
@@ -181,8 +182,8 @@ class TestCard {
   // Active, with the sample layout and the lab application (see kLabAid).
   static std::unique_ptr<TestCard> lab() { return active_with(add_lab); }
   static void add_lab(TestCard& c) {
-    using card_os::AccessRule;
-    using card_os::Op;
+    using juki::fcp::AccessRule;
+    using juki::fcp::Op;
     host::perso::Personalizer p(c.transport());
     auto ok = [](const host::perso::Outcome<>& r) {
       INFO((r ? std::string("ok") : r.error().describe()));
@@ -200,7 +201,7 @@ class TestCard {
       return d;
     };
     ok(p.put_pin(pin(1, 4, 4, "0000")));
-    card_os::FileSpec df = df_spec(0x6000, kLabAid);
+    juki::fcp::FileSpec df = df_spec(0x6000, kLabAid);
     df.rule(Op::create) = AccessRule::pin(0x81);
     ok(p.create(df));
     ok(p.put_pin(pin(1, 4, 8, "1111", 1, 2)));
@@ -212,7 +213,7 @@ class TestCard {
                   .retry_limit = 3,
                   .transport = false,
                   .personalization = false}));
-    card_os::FileSpec ef = transparent_ef(0x6001, 8);
+    juki::fcp::FileSpec ef = transparent_ef(0x6001, 8);
     ef.rule(Op::read) = AccessRule::key(0x85);
     ef.rule(Op::update) = AccessRule{AccessRule::kPin | AccessRule::kKey, 0x81, 0x85, 0};
     ok(p.create(ef));
@@ -241,7 +242,7 @@ class TestCard {
 
   void power_up() {
     session_.reset();
-    auto t = host::InProcessTransport::connect(storage_, random_);
+    auto t = juki::sim::InProcessTransport::connect(storage_, random_);
     REQUIRE(t.ok());
     transport_ = std::move(*t);
   }
@@ -249,12 +250,12 @@ class TestCard {
 
   card_os::Card& card() { return *transport_->card(); }
   // The personalization session while one is open, else the card itself.
-  host::Transport& transport() {
-    return in_session() ? static_cast<host::Transport&>(*session_) : *transport_;
+  juki::Transport& transport() {
+    return in_session() ? static_cast<juki::Transport&>(*session_) : *transport_;
   }
-  host::InProcessTransport& plain_transport() { return *transport_; }
+  juki::sim::InProcessTransport& plain_transport() { return *transport_; }
   card_os::MemoryStorage& storage() { return storage_; }
-  card_os::RandomSource& random() { return random_; }
+  juki::RandomSource& random() { return random_; }
 
   // Sends hex, returns the whole response.
   Bytes send(const std::string& hex) {
@@ -323,40 +324,40 @@ class TestCard {
  private:
   card_os::MemoryStorage storage_;
   card_os::DrbgRandom random_;
-  std::unique_ptr<host::InProcessTransport> transport_;
+  std::unique_ptr<juki::sim::InProcessTransport> transport_;
   std::unique_ptr<host::session::SmTransport> session_;
 };
 
 // Sends every command on logical channel `n` (CLA bits b2 b1), whatever
 // channel the host meant. Over a secure session it carries the protected
 // commands; under one (the session over it) the MAC covers the channel.
-class OnChannel final : public host::Transport {
+class OnChannel final : public juki::Transport {
  public:
-  OnChannel(host::Transport& inner, std::uint8_t n) : inner_(inner), n_(n) {}
-  Result<Bytes, host::TransportError> transmit(ByteView cmd) override {
+  OnChannel(juki::Transport& inner, std::uint8_t n) : inner_(inner), n_(n) {}
+  Result<Bytes, juki::TransportError> transmit(ByteView cmd) override {
     Bytes b(cmd.begin(), cmd.end());
     if (!b.empty()) b[0] = static_cast<std::uint8_t>((b[0] & ~0x03) | n_);
     return inner_.transmit(b);
   }
-  Result<Bytes, host::TransportError> reset() override { return inner_.reset(); }
-  Result<Bytes, host::TransportError> power_cycle() override { return inner_.power_cycle(); }
+  Result<Bytes, juki::TransportError> reset() override { return inner_.reset(); }
+  Result<Bytes, juki::TransportError> power_cycle() override { return inner_.power_cycle(); }
   Bytes atr() const override { return inner_.atr(); }
   std::string describe() const override { return inner_.describe(); }
 
  private:
-  host::Transport& inner_;
+  juki::Transport& inner_;
   std::uint8_t n_;
 };
 
 // Sends through a transport; the whole response.
-inline Bytes via(host::Transport& t, ByteView command) {
+inline Bytes via(juki::Transport& t, ByteView command) {
   auto r = t.transmit(command);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return *r;
 }
 
-inline sw::Sw sw_via(host::Transport& t, ByteView command) {
+inline sw::Sw sw_via(juki::Transport& t, ByteView command) {
   return TestCard::sw_of(via(t, command));
 }
 

@@ -13,7 +13,7 @@
 
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
-#include "host_middleware/transport/in_process.hpp"
+#include "simulator/in_process.hpp"
 #include "support/write_log.hpp"
 
 namespace juki::test {
@@ -54,12 +54,12 @@ class TornMedium {
   void power_up() {
     transport_.reset();
     injector_.disarm();
-    auto t = host::InProcessTransport::connect(log_, random_);
+    auto t = juki::sim::InProcessTransport::connect(log_, random_);
     INFO((t ? std::string() : t.error().message));
     REQUIRE(t.ok());
     transport_ = std::move(*t);
   }
-  host::InProcessTransport& transport() { return *transport_; }
+  juki::sim::InProcessTransport& transport() { return *transport_; }
   card_os::Card& card() {
     REQUIRE(transport_->card() != nullptr);
     return *transport_->card();
@@ -90,7 +90,7 @@ class TornMedium {
   card_os::FaultInjector injector_{mem_};
   WriteLog log_{injector_};
   card_os::DrbgRandom random_;
-  std::unique_ptr<host::InProcessTransport> transport_;
+  std::unique_ptr<juki::sim::InProcessTransport> transport_;
   std::uint64_t first_ = 0;
 };
 

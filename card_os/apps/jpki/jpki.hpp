@@ -12,9 +12,12 @@
 #pragma once
 
 #include "card_os/apps/application.hpp"
-#include "card_os/apps/jpki/layout.hpp"
+#include "common/layout/jpki.hpp"
 
 namespace juki::card_os::apps::jpki {
+
+// The layout the application checks is the card's published one (common/layout/).
+using namespace juki::layout::jpki;
 
 class Jpki final : public Application {
  public:

@@ -15,9 +15,12 @@
 #pragma once
 
 #include "card_os/apps/application.hpp"
-#include "card_os/apps/juki/layout.hpp"
+#include "common/layout/juki_ap.hpp"
 
 namespace juki::card_os::apps::juki_ap {
+
+// The layout the application checks is the card's published one (common/layout/).
+using namespace juki::layout::juki_ap;
 
 class JukiAp final : public Application {
  public:

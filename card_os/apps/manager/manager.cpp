@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 
-#include "card_os/apdu/tlv.hpp"
 #include "card_os/apps/manager/manifest.hpp"
 #include "card_os/security/ecc.hpp"
+#include "common/iso7816/tlv.hpp"
 
 namespace juki::card_os::apps::manager {
 

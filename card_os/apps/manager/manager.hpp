@@ -10,9 +10,12 @@
 #pragma once
 
 #include "card_os/apps/application.hpp"
-#include "card_os/apps/manager/layout.hpp"
+#include "common/layout/card_manager.hpp"
 
 namespace juki::card_os::apps::manager {
+
+// The layout the application checks is the card's published one (common/layout/).
+using namespace juki::layout::manager;
 
 class Manager final : public Application {
  public:

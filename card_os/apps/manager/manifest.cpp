@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
-#include "card_os/apdu/tlv.hpp"
-#include "card_os/apps/manager/layout.hpp"
+#include "common/iso7816/tlv.hpp"
+#include "common/layout/card_manager.hpp"
 
 namespace juki::card_os::apps::manager {
+
+using namespace juki::layout::manager;
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "card_os/apdu/status_words.hpp"
 #include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
 
 namespace juki::card_os::apps::manager {

@@ -1,0 +1,8 @@
+#include "common/transport.hpp"
+
+namespace juki {
+
+// Out of line so the vtable has one home.
+Transport::~Transport() = default;
+
+}  // namespace juki

@@ -1,0 +1,146 @@
+// juki-script: runs APDU scripts (specs/apdu-script.md) against a fresh blank
+// in-process card per file. Exit: 0 all passed, 1 mismatches or a transport
+// error, 2 usage, I/O or parse error (then nothing runs).
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "card_os/card/card.hpp"
+#include "card_os/nvm/persistent_memory.hpp"
+#include "card_os/nvm/storage.hpp"
+#include "card_os/security/random.hpp"
+#include "host_middleware/script/script.hpp"
+#include "simulator/in_process.hpp"
+
+namespace {
+
+using namespace juki;
+namespace script = juki::host::script;
+
+// The in-process card's transport key unless --transport-key is given; also
+// written in specs/apdu-script.md. A test key: never on a real card.
+constexpr const char* kDefaultTransportKey = "404142434445464748494A4B4C4D4E4F";
+const Bytes kSerial{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+
+constexpr int kExitOk = 0;
+constexpr int kExitMismatch = 1;
+constexpr int kExitUsage = 2;
+
+// Runs one script on a blank card made for it. The card's random stream is
+// seeded with the file's name (not its path) so a run is reproducible from
+// any directory.
+std::optional<script::RunReport> run_on_blank_card(const script::Script& s, const Bytes& key,
+                                                   const script::RunOptions& options) {
+  card_os::NvmGeometry geometry;
+  card_os::MemoryStorage storage(card_os::PersistentMemory::storage_size_for(geometry));
+  const std::string seed = std::filesystem::path(s.source).filename().string();
+  card_os::DrbgRandom random(as_bytes(seed));
+  card_os::FactoryProfile profile;
+  profile.geometry = geometry;
+  profile.transport_key = key;
+  profile.serial = kSerial;
+  if (auto made = card_os::Card::manufacture(storage, profile, random); !made) {
+    std::cerr << "juki-script: " << s.source
+              << ": cannot manufacture the in-process card: " << made.error().message() << "\n";
+    return std::nullopt;
+  }
+  auto transport = juki::sim::InProcessTransport::connect(storage, random);
+  if (!transport) {
+    std::cerr << "juki-script: " << s.source << ": " << transport.error().message << "\n";
+    return std::nullopt;
+  }
+  return script::run(s, **transport, options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Runs APDU scripts (specs/apdu-script.md) against a fresh blank in-process card per file.\n"
+      "Exit status: 0 all passed, 1 mismatches or transport error, 2 usage/IO/parse error.",
+      "juki-script"};
+  bool json = false;
+  bool verbose = false;
+  std::string key_hex = kDefaultTransportKey;
+  std::vector<std::string> files;
+  app.add_flag("--json", json, "Print one JSON report on stdout (echo goes to stderr)");
+  app.add_flag("-v,--verbose", verbose, "Echo every command and response with its status word");
+  app.add_option("--transport-key", key_hex,
+                 "AES transport key of the blank card, hex (default: the test key " +
+                     std::string(kDefaultTransportKey) + ")");
+  app.add_option("FILE", files, "APDU script files")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  auto key = from_hex(key_hex);
+  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32)) {
+    std::cerr << "juki-script: --transport-key must be 16, 24 or 32 bytes of hex\n";
+    return kExitUsage;
+  }
+
+  // Read and parse every file before running any: a typo in the last file
+  // should not cost a full run of the others.
+  std::vector<script::Script> scripts;
+  nlohmann::json parse_errors = nlohmann::json::array();
+  bool failed = false;
+  for (const std::string& file : files) {
+    auto parsed = script::parse_file(file);
+    if (!parsed) {
+      std::cerr << script::format(parsed.error(), file) << "\n";
+      parse_errors.push_back(
+          {{"source", file}, {"line", parsed.error().line}, {"message", parsed.error().message}});
+      failed = true;
+      continue;
+    }
+    scripts.push_back(std::move(*parsed));
+  }
+  if (failed) {
+    if (json) std::cout << nlohmann::json{{"ok", false}, {"errors", parse_errors}}.dump(2) << "\n";
+    return kExitUsage;
+  }
+
+  std::ostream& echo_out = json ? std::cerr : std::cout;
+  script::RunOptions options;
+  if (verbose) options.echo = [&](std::string_view line) { echo_out << line << "\n"; };
+
+  nlohmann::json reports = nlohmann::json::array();
+  std::size_t passed = 0, mismatched = 0, commands = 0;
+  bool all_ok = true;
+  for (const script::Script& s : scripts) {
+    auto report = run_on_blank_card(s, *key, options);
+    if (!report) return kExitUsage;
+    passed += report->passed;
+    mismatched += report->mismatches.size();
+    commands += report->commands;
+    all_ok = all_ok && report->ok();
+    if (json)
+      reports.push_back(script::to_json(*report));
+    else
+      std::cout << script::to_text(*report);
+  }
+  if (json) {
+    std::cout << nlohmann::json{{"ok", all_ok},
+                                {"passed", passed},
+                                {"failed", mismatched},
+                                {"commands", commands},
+                                {"files", reports}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "total: " << passed << " passed, " << mismatched << " failed (" << commands
+              << (commands == 1 ? " command)" : " commands)") << (all_ok ? "" : " -- FAILED")
+              << "\n";
+  }
+  return all_ok ? kExitOk : kExitMismatch;
+}
