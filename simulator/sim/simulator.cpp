@@ -1,114 +1,28 @@
+// The simulator's vpcd side: reader slots talking vpcd framing to pcscd, the
+// cards' power and APDUs, faults as they strike, and the poll() loop.
 #include "simulator/sim/simulator.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <deque>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "card_os/card/card.hpp"
-#include "card_os/nvm/storage.hpp"
-#include "common/system_random.hpp"
-#include "simulator/file_storage.hpp"
 #include "simulator/sim/control_protocol.hpp"
-#include "simulator/sim/trace.hpp"
-#include "simulator/vpcd/connection.hpp"
+#include "simulator/sim/simulator_impl.hpp"
 
 namespace juki::sim {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
-
-constexpr milliseconds kFirstBackoff{100};
-constexpr milliseconds kMaxBackoff{2000};
 
 std::string errno_text(int err) {
   return std::error_code(err, std::generic_category()).message();
 }
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// A card image in a slot: the file (locked against a second user), the fault
-// injector between file and card, and the powered chip when there is one.
-struct InsertedCard {
-  std::string image;
-  UniqueFd lock;
-  std::unique_ptr<juki::sim::FileStorage> storage;
-  std::unique_ptr<card_os::FaultInjector> injector;  // the card holds a reference
-  std::unique_ptr<card_os::Card> chip;               // null while unpowered
-  bool torn = false;  // the power was cut at a torn write: mute until the next power-on
-  std::optional<std::uint64_t> tear_at;  // injector write index armed by "tear"
-  Bytes atr;                             // last known ATR (answered while unpowered)
-  card_os::LifeCycle life_cycle = card_os::LifeCycle::transport_locked;
-  std::uint64_t apdus = 0;
-
-  void remember() {
-    if (chip && !chip->mute()) {
-      atr = chip->atr();
-      life_cycle = chip->life_cycle();
-    }
-  }
-};
-
-struct Slot {
-  unsigned index = 0;
-  std::uint16_t port = 0;
-  std::optional<InsertedCard> card;
-  std::optional<vpcd::Connection> conn;
-  std::deque<Bytes> inbox;  // received, not yet handled (a delayed answer holds them back)
-  std::optional<std::pair<Clock::time_point, Bytes>> pending;  // delayed response
-  std::optional<Clock::time_point> unanswered_since;
-  Clock::time_point connect_at{};
-  milliseconds backoff = kFirstBackoff;
-  bool refused_logged = false;
-  // Faults and settings of the slot; they stay across card changes.
-  bool mute = false;
-  std::uint32_t latency_ms = 0;
-  std::optional<std::uint64_t> remove_after;
-  std::optional<std::uint32_t> reader_timeout_ms;
-};
-
-struct ControlClient {
-  UniqueFd fd;
-  std::string in;
-  std::string out;
-  bool closing = false;  // close once `out` is written
-};
 
 Result<InsertedCard, std::string> open_image(const std::string& path, juki::RandomSource& random) {
   InsertedCard c;
@@ -122,7 +36,7 @@ Result<InsertedCard, std::string> open_image(const std::string& path, juki::Rand
     return unexpected("cannot open card image '" + c.image + "': " + errno_text(errno));
   if (::flock(c.lock.get(), LOCK_EX | LOCK_NB) != 0)
     return unexpected("card image '" + c.image + "' is in use (another slot or simulator)");
-  auto storage = juki::sim::FileStorage::open(c.image);
+  auto storage = sim::FileStorage::open(c.image);
   if (!storage) return unexpected(storage.error());
   c.storage = std::move(*storage);
   c.injector = std::make_unique<card_os::FaultInjector>(*c.storage);
@@ -134,69 +48,6 @@ Result<InsertedCard, std::string> open_image(const std::string& path, juki::Rand
   c.life_cycle = (*chip)->life_cycle();
   return c;
 }
-
-}  // namespace
-
-class Simulator::Impl {
- public:
-  explicit Impl(Options o) : options_(std::move(o)) {}
-  ~Impl() {
-    if (control_.get() >= 0) ::unlink(options_.control_socket.c_str());
-  }
-
-  Result<void, std::string> init();
-  Result<void, std::string> run(int stop_fd);
-  std::string execute(std::string_view line);
-
- private:
-  void log(const std::string& text) {
-    if (!options_.quiet) std::fprintf(stderr, "juki-card-sim: %s\n", text.c_str());
-  }
-  void log(const Slot& s, const std::string& text) {
-    log("slot " + std::to_string(s.index) + ": " + text);
-  }
-
-  Result<void, std::string> open_control();
-  void accept_control();
-  void service_control(ControlClient& c, short revents);
-
-  void service_timers(Slot& s, Clock::time_point now);
-  void try_connect(Slot& s, Clock::time_point now);
-  void on_connected(Slot& s);
-  void connection_lost(Slot& s, const std::string& why);
-  void service_connection(Slot& s, short revents);
-  void drain(Slot& s);
-  void handle(Slot& s, const Bytes& payload);
-  void handle_apdu(Slot& s, ByteView apdu);
-  void power_on(Slot& s, const char* what);
-  void respond(Slot& s, const Bytes& response);
-  void after_apdu(Slot& s);
-  void send(Slot& s, const Bytes& payload);
-  void remove_card(Slot& s, const std::string& why);
-  std::optional<Clock::time_point> next_deadline() const;
-
-  Result<Slot*, std::string> slot(unsigned index) {
-    if (index >= slots_.size())
-      return unexpected("no slot " + std::to_string(index) + " (slots 0.." +
-                        std::to_string(slots_.size() - 1) + ")");
-    return &slots_[index];
-  }
-  Result<Slot*, std::string> slot_with_card(unsigned index) {
-    auto s = slot(index);
-    if (s && !(*s)->card) return unexpected("slot " + std::to_string(index) + " is empty");
-    return s;
-  }
-  std::string insert(Slot& s, const std::string& image);
-  std::string status_json() const;
-
-  Options options_;
-  SystemRandom random_;
-  TraceFile trace_{options_.trace_secrets ? apdu_text::Secrets::show : apdu_text::Secrets::redact};
-  std::vector<Slot> slots_;
-  UniqueFd control_;
-  std::vector<ControlClient> clients_;
-  bool stop_requested_ = false;
-};
 
 Result<void, std::string> Simulator::Impl::init() {
   if (options_.slots == 0 || options_.slots > kMaxSlots)
@@ -223,273 +74,6 @@ Result<void, std::string> Simulator::Impl::init() {
   if (!options_.control_socket.empty())
     if (auto r = open_control(); !r) return r;
   return {};
-}
-
-// ---------------------------------------------------------------- control socket
-
-Result<void, std::string> Simulator::Impl::open_control() {
-  const std::string& path = options_.control_socket;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return unexpected("control socket path too long (" + std::to_string(path.size()) +
-                      " bytes, at most " + std::to_string(sizeof addr.sun_path - 1) + ")");
-  std::copy(path.begin(), path.end(), addr.sun_path);
-
-  // A socket file left by a simulator that died is stale; a live one is not ours to take.
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      return unexpected("control socket path '" + path + "' exists and is not a socket");
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
-      return unexpected("another simulator is listening on '" + path + "'");
-    ::unlink(path.c_str());
-  }
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return unexpected("control socket: " + errno_text(errno));
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return unexpected("cannot bind control socket '" + path + "': " + errno_text(errno));
-  // Whoever reaches the socket controls the cards: the owner only.
-  ::chmod(path.c_str(), 0600);
-  if (::listen(fd.get(), 16) != 0)
-    return unexpected("cannot listen on control socket '" + path + "': " + errno_text(errno));
-  control_ = std::move(fd);
-  return {};
-}
-
-void Simulator::Impl::accept_control() {
-  for (;;) {
-    const int fd = ::accept4(control_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    clients_.push_back(ControlClient{UniqueFd(fd), {}, {}, false});
-  }
-}
-
-void Simulator::Impl::service_control(ControlClient& c, short revents) {
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
-    char buf[1024];
-    bool eof = false;
-    for (;;) {
-      const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
-      if (n > 0) {
-        c.in.append(buf, static_cast<std::size_t>(n));
-        if (c.in.size() > 4 * kMaxControlLine) break;  // handle what we have first
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      eof = true;
-      break;
-    }
-    std::size_t start = 0;
-    for (;;) {
-      const std::size_t nl = c.in.find('\n', start);
-      if (nl == std::string::npos) break;
-      c.out += execute(std::string_view(c.in).substr(start, nl - start)) + "\n";
-      start = nl + 1;
-    }
-    c.in.erase(0, start);
-    if (c.in.size() > kMaxControlLine) {
-      c.out += "error line too long\n";
-      c.in.clear();
-      c.closing = true;
-    }
-    if (eof) {
-      // A last command without its newline still counts ("echo -n status | nc -U").
-      if (!c.in.empty()) c.out += execute(c.in) + "\n";
-      c.in.clear();
-      c.closing = true;
-    }
-  }
-  while (!c.out.empty()) {
-    const ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out.erase(0, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    c.out.clear();  // the client went away
-    c.closing = true;
-  }
-  if (c.closing && c.out.empty()) c.fd.reset();
-}
-
-// ---------------------------------------------------------------- commands
-
-std::string Simulator::Impl::execute(std::string_view line) {
-  auto parsed = control::parse(line);
-  if (!parsed) return "error " + parsed.error();
-  const control::Command& cmd = *parsed;
-  auto fail = [](const std::string& why) { return "error " + why; };
-
-  if (std::holds_alternative<control::Status>(cmd)) return "ok " + status_json();
-  if (std::holds_alternative<control::Help>(cmd)) {
-    // One line: the summary's lines joined with "; " (juki-sim-ctl prints its own copy).
-    std::string text;
-    std::string_view rest = control::summary();
-    while (!rest.empty()) {
-      std::string_view l = rest.substr(0, rest.find('\n'));
-      rest.remove_prefix(std::min(rest.size(), l.size() + 1));
-      while (!l.empty() && l.front() == ' ') l.remove_prefix(1);
-      text += (text.empty() ? "" : "; ") + std::string(l);
-    }
-    return "ok " + text;
-  }
-  if (std::holds_alternative<control::Shutdown>(cmd)) {
-    stop_requested_ = true;
-    return "ok shutting down";
-  }
-  if (auto* t = std::get_if<control::Trace>(&cmd)) {
-    if (!t->file) {
-      trace_.close();
-      return "ok trace off";
-    }
-    std::error_code ec;
-    std::string path = std::filesystem::absolute(*t->file, ec).lexically_normal().string();
-    if (ec) path = *t->file;
-    if (auto r = trace_.open(path); !r) return fail(r.error());
-    return "ok trace " + path;
-  }
-  if (auto* c = std::get_if<control::Insert>(&cmd)) {
-    auto s = slot(c->slot);
-    if (!s) return fail(s.error());
-    if ((*s)->card)
-      return fail("slot " + std::to_string(c->slot) + " already holds '" + (*s)->card->image +
-                  "' (remove it or use swap)");
-    return insert(**s, c->image);
-  }
-  if (auto* c = std::get_if<control::Remove>(&cmd)) {
-    auto s = slot_with_card(c->slot);
-    if (!s) return fail(s.error());
-    const std::string image = (*s)->card->image;
-    remove_card(**s, "removed");
-    return "ok slot " + std::to_string(c->slot) + " removed " + image;
-  }
-  if (auto* c = std::get_if<control::Swap>(&cmd)) {
-    auto s = slot(c->slot);
-    if (!s) return fail(s.error());
-    Slot& sl = **s;
-    if (sl.card) {
-      std::error_code ec;
-      if (std::filesystem::equivalent(sl.card->image, c->image, ec)) {
-        remove_card(sl, "swapped out");  // the same file: its lock must go first
-        return insert(sl, c->image);
-      }
-      // Check the new card before the old one leaves, so a bad image changes nothing.
-      auto next = open_image(c->image, random_);
-      if (!next) return fail(next.error());
-      remove_card(sl, "swapped out");
-      sl.card = std::move(*next);
-      trace_.event(sl.index, "insert " + sl.card->image);
-      log(sl, "card " + sl.card->image + " inserted");
-      return "ok slot " + std::to_string(sl.index) + " holds " + sl.card->image;
-    }
-    return insert(sl, c->image);
-  }
-  if (auto* c = std::get_if<control::Tear>(&cmd)) {
-    auto s = slot_with_card(c->slot);
-    if (!s) return fail(s.error());
-    InsertedCard& card = *(*s)->card;
-    if (!c->nth_write) {
-      card.injector->disarm();
-      card.tear_at.reset();
-      return "ok slot " + std::to_string(c->slot) + " tear off";
-    }
-    const std::uint64_t at = card.injector->writes() + *c->nth_write - 1;
-    card.injector->arm(at, c->torn_prefix);
-    card.tear_at = at;
-    return "ok slot " + std::to_string(c->slot) + " tears at persistent write " +
-           std::to_string(*c->nth_write) + " from now";
-  }
-  if (auto* c = std::get_if<control::Mute>(&cmd)) {
-    auto s = slot(c->slot);
-    if (!s) return fail(s.error());
-    (*s)->mute = c->on;
-    return std::string("ok slot ") + std::to_string(c->slot) + " mute " + (c->on ? "on" : "off");
-  }
-  if (auto* c = std::get_if<control::Latency>(&cmd)) {
-    auto s = slot(c->slot);
-    if (!s) return fail(s.error());
-    (*s)->latency_ms = c->ms;
-    return "ok slot " + std::to_string(c->slot) + " latency " + std::to_string(c->ms) + " ms";
-  }
-  if (auto* c = std::get_if<control::RemoveAfter>(&cmd)) {
-    auto s = c->apdus ? slot_with_card(c->slot) : slot(c->slot);
-    if (!s) return fail(s.error());
-    (*s)->remove_after = c->apdus;
-    if (!c->apdus) return "ok slot " + std::to_string(c->slot) + " remove-after off";
-    return "ok slot " + std::to_string(c->slot) + " card leaves after " +
-           std::to_string(*c->apdus) + " more APDUs";
-  }
-  if (auto* c = std::get_if<control::ReaderTimeout>(&cmd)) {
-    auto s = slot(c->slot);
-    if (!s) return fail(s.error());
-    (*s)->reader_timeout_ms = c->ms;
-    return "ok slot " + std::to_string(c->slot) + " reader-timeout " +
-           (c->ms ? std::to_string(*c->ms) + " ms" : std::string("off"));
-  }
-  return fail("command not implemented");
-}
-
-std::string Simulator::Impl::insert(Slot& s, const std::string& image) {
-  auto c = open_image(image, random_);
-  if (!c) return "error " + c.error();
-  s.card = std::move(*c);
-  s.backoff = kFirstBackoff;
-  s.refused_logged = false;
-  trace_.event(s.index, "insert " + s.card->image);
-  log(s, "card " + s.card->image + " inserted");
-  return "ok slot " + std::to_string(s.index) + " holds " + s.card->image;
-}
-
-std::string Simulator::Impl::status_json() const {
-  using nlohmann::json;
-  json slots = json::array();
-  for (const Slot& s : slots_) {
-    json j;
-    j["slot"] = s.index;
-    j["port"] = s.port;
-    if (!s.conn)
-      j["connection"] = s.card ? "waiting" : "none";
-    else
-      j["connection"] = s.conn->connecting() ? "connecting" : "connected";
-    json faults;
-    faults["mute"] = s.mute;
-    faults["latency_ms"] = s.latency_ms;
-    faults["remove_after"] = s.remove_after ? json(*s.remove_after) : json(nullptr);
-    faults["reader_timeout_ms"] = s.reader_timeout_ms ? json(*s.reader_timeout_ms) : json(nullptr);
-    if (s.card) {
-      const InsertedCard& c = *s.card;
-      j["image"] = c.image;
-      j["powered"] = c.chip != nullptr && !c.torn;
-      j["life_cycle"] = card_os::to_string(c.life_cycle);
-      j["atr"] = to_hex(c.atr);
-      j["apdus"] = c.apdus;
-      j["writes"] = c.injector->writes();
-      faults["torn"] = c.torn;
-      faults["tear_in"] = c.injector->armed() && c.tear_at
-                              ? json(*c.tear_at - c.injector->writes() + 1)
-                              : json(nullptr);
-    } else {
-      j["image"] = nullptr;
-      j["powered"] = false;
-      j["life_cycle"] = nullptr;
-      j["atr"] = nullptr;
-      j["apdus"] = 0;
-      j["writes"] = 0;
-      faults["torn"] = false;
-      faults["tear_in"] = nullptr;
-    }
-    j["faults"] = faults;
-    slots.push_back(j);
-  }
-  json all;
-  all["slots"] = slots;
-  all["trace"] = trace_.is_open() ? json(trace_.path()) : json(nullptr);
-  all["vpcd_host"] = options_.vpcd_host;
-  return all.dump();
 }
 
 // ---------------------------------------------------------------- vpcd side
