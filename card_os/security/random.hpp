@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "card_os/card/card.hpp"
 #include "common/bytes.hpp"
+#include "common/random_source.hpp"
 
 namespace juki::card_os {
 

@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "card_os/card/card.hpp"
 #include "common/bytes.hpp"
+#include "common/random_source.hpp"
 #include "common/result.hpp"
 
 namespace juki::card_os::rsa {
