@@ -1,4 +1,4 @@
-// issuer_tool/records: the issuance records (specs/issuance-records.md) and
+// records/: the issuance records (specs/issuance-records.md) and
 // the SQLite layer under them, on files in a fresh temporary directory.
 #include <catch2/catch.hpp>
 
