@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "card_os/card/app_services.hpp"
+#include "card_os/card/reply.hpp"
 #include "common/bytes.hpp"
 #include "common/iso7816/apdu.hpp"
 

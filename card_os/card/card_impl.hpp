@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 
+#include "card_os/card/app_services.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/card/reply.hpp"
 #include "card_os/fs/file_system.hpp"
@@ -53,16 +54,6 @@ inline constexpr std::uint8_t kCardAuthKeyRef = 0x01;  // a P-256 key object
 // Failed proofs (a signature that does not verify) after which the card
 // refuses authentication until it is powered off (specs/secure-channel.md 2.4).
 inline constexpr std::uint8_t kAuthFailuresPerPowerUp = 3;
-
-// Why a certificate of a terminal chain (terminal CA, then terminal) was
-// refused; each user maps it to its own status word.
-enum class ChainRefusal : std::uint8_t {
-  malformed,       // not a certificate of the expected kind (CA with role terminal-ca, or a leaf)
-  unknown_issuer,  // no trust anchor, or the issuer is not the anchor / the CA
-  bad_signature,   // the issuer's key does not verify it
-  expired,         // notAfter before the card's date
-  role,            // a leaf whose role a terminal CA does not issue
-};
 
 // A PIN verified or a key proved on one channel, and the DF that owns it.
 struct Grant {
