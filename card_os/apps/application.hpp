@@ -2,6 +2,8 @@
 // application, Java Card's Applet.process): the card OS keeps their files,
 // PINs and keys in the DF named by their AID, as for any application, and
 // hands each command of a channel in that context to the application first.
+// The card finds an application only in the set it was powered up with
+// (card_os/card/card.hpp, Applications; card_os/apps/standard.hpp).
 #pragma once
 
 #include <optional>
@@ -27,8 +29,5 @@ class Application {
   // locks other applications through AppServices): the card manager only.
   virtual bool manages_content() const { return false; }
 };
-
-// The application whose DF is named `aid`, or null (card_os/apps/registry.cpp).
-const Application* find(ByteView aid);
 
 }  // namespace juki::card_os::apps

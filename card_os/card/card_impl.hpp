@@ -17,10 +17,6 @@
 
 namespace juki::card_os {
 
-namespace apps {
-class Application;
-}
-
 // Superblock at address 0 of the persistent memory (specs/card-os.md).
 struct Superblock {
   static constexpr std::uint32_t kMagic = 0x4A4B4F53;  // "JKOS"
@@ -129,7 +125,7 @@ struct Channel {
 
 class Card::Impl {
  public:
-  Impl(Storage& storage, RandomSource& random, PersistentMemory memory);
+  Impl(Storage& storage, RandomSource& random, Applications applications, PersistentMemory memory);
 
   Bytes transmit(ByteView command);
   void reset();
@@ -205,6 +201,9 @@ class Card::Impl {
   // The channel is now in application context `context` (a DF): its
   // application code, if any, starts afresh.
   void enter_context(Channel& ch, NodeRef context);
+  // The code of the application whose DF is named `aid`, among those the card
+  // was given, or null.
+  const apps::Application* application_named(ByteView aid) const;
   // The one way out of a context (specs/card-os.md 7.3): what was verified or
   // proved in it, its authentication and session keys (but the MF's
   // personalization session), a pending challenge and the application code's
@@ -257,6 +256,7 @@ class Card::Impl {
 
   Storage& storage_;
   RandomSource& random_;
+  Applications applications_;
   Heap heap_;
   FileSystem fs_;
   SecurityObjects objects_;
