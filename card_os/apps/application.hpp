@@ -2,12 +2,15 @@
 // application, Java Card's Applet.process): the card OS keeps their files,
 // PINs and keys in the DF named by their AID, as for any application, and
 // hands each command of a channel in that context to the application first.
+// The card finds an application only in the set it was powered up with
+// (card_os/card/card.hpp, Applications; card_os/apps/standard.hpp).
 #pragma once
 
 #include <optional>
 #include <string_view>
 
 #include "card_os/card/app_services.hpp"
+#include "card_os/card/reply.hpp"
 #include "common/bytes.hpp"
 #include "common/iso7816/apdu.hpp"
 
@@ -26,8 +29,5 @@ class Application {
   // locks other applications through AppServices): the card manager only.
   virtual bool manages_content() const { return false; }
 };
-
-// The application whose DF is named `aid`, or null (card_os/apps/registry.cpp).
-const Application* find(ByteView aid);
 
 }  // namespace juki::card_os::apps

@@ -4,10 +4,39 @@
 #include <utility>
 
 #include "card_os/apps/application.hpp"
+#include "card_os/card/card_impl.hpp"
 #include "card_os/security/rsa.hpp"
+#include "common/layout/card_manager.hpp"
 #include "common/secure_wipe.hpp"
 
 namespace juki::card_os {
+
+AppServices::AppServices(Card::Impl& card, Channel& channel) : card_(card), ch_(channel) {}
+
+LifeCycle AppServices::life_cycle() const {
+  return card_.life_cycle();
+}
+
+NodeRef AppServices::application() const {
+  return ch_.security.context;
+}
+
+bool AppServices::verified(ObjectRef pin) const {
+  return ch_.security.has(pin);
+}
+
+void AppServices::forget(ObjectRef pin) {
+  ch_.security.revoke(pin);
+}
+
+void AppServices::leave_current_ef() {
+  ch_.ef = 0;
+  ch_.record = 0;
+}
+
+std::uint32_t& AppServices::state() {
+  return ch_.app_state;
+}
 
 ObjectRef AppServices::object(ObjectKind kind, std::uint8_t ref) const {
   return card_.objects_.find(application(), kind, ref);
@@ -106,6 +135,16 @@ sw::Sw AppServices::advance_date(certificate::Date date) {
 }
 
 // ---------------------------------------------------------------- card content
+
+// The memory the card manager's published layout charges for an application
+// (common/layout/card_manager.hpp) is what ApplicationDf::used and
+// free_bytes() count here.
+static_assert(layout::manager::kNodeBytes == FileSystem::kNodeSize);
+static_assert(layout::manager::kObjectBytes == SecurityObjects::kObjectSize);
+static_assert(layout::manager::block_bytes(1) == Heap::block_size(1) &&
+              layout::manager::block_bytes(88) == Heap::block_size(88) &&
+              layout::manager::block_bytes(0) == Heap::block_size(0) &&
+              layout::manager::block_bytes(301) == Heap::block_size(301));
 
 namespace {
 

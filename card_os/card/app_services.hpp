@@ -2,6 +2,10 @@
 // its channel's application context and the card's own checks, through one
 // narrow door, as a Java Card applet sees OwnerPIN and JCSystem rather than
 // the card's memory.
+//
+// It speaks the vocabulary of the layers below (NodeRef, ObjectRef, FileSpec,
+// ecc::Point, certificate::Date) and nothing of the card's internals: the card
+// and the channel are only named here, and met in app_services.cpp.
 #pragma once
 
 #include <cstdint>
@@ -9,20 +13,39 @@
 #include <string>
 #include <vector>
 
-#include "card_os/card/card_impl.hpp"
+#include "card_os/card/card.hpp"
+#include "card_os/fs/file_system.hpp"
+#include "card_os/nvm/persistent_memory.hpp"
+#include "card_os/security/certificate.hpp"
+#include "card_os/security/ecc.hpp"
+#include "card_os/security/objects.hpp"
 #include "common/iso7816/apdu.hpp"
+#include "common/iso7816/status_words.hpp"
+#include "common/result.hpp"
 
 namespace juki::card_os {
 
+struct Channel;
+
+// Why a certificate of a terminal chain (terminal CA, then terminal) was
+// refused; each user maps it to its own status word.
+enum class ChainRefusal : std::uint8_t {
+  malformed,       // not a certificate of the expected kind (CA with role terminal-ca, or a leaf)
+  unknown_issuer,  // no trust anchor, or the issuer is not the anchor / the CA
+  bad_signature,   // the issuer's key does not verify it
+  expired,         // notAfter before the card's date
+  role,            // a leaf whose role a terminal CA does not issue
+};
+
 class AppServices {
  public:
-  AppServices(Card::Impl& card, Channel& channel) : card_(card), ch_(channel) {}
+  AppServices(Card::Impl& card, Channel& channel);
   AppServices(const AppServices&) = delete;
   AppServices& operator=(const AppServices&) = delete;
 
-  LifeCycle life_cycle() const { return card_.life_cycle(); }
+  LifeCycle life_cycle() const;
   // The application's DF: the channel's context.
-  NodeRef application() const { return ch_.security.context; }
+  NodeRef application() const;
   // Security object `ref` of `kind` that the application's DF owns, or 0.
   ObjectRef object(ObjectKind kind, std::uint8_t ref) const;
 
@@ -31,9 +54,9 @@ class AppServices {
   // 6983 blocked), P1 = FF forgets it, a value is checked tear-safe and, when
   // right, grants the PIN on this channel.
   sw::Sw verify(ObjectRef pin, const apdu::Command& c);
-  bool verified(ObjectRef pin) const { return ch_.security.has(pin); }
+  bool verified(ObjectRef pin) const;
   std::uint8_t tries_left(ObjectRef pin) const;
-  void forget(ObjectRef pin) { ch_.security.revoke(pin); }
+  void forget(ObjectRef pin);
 
   // PKCS#1 v1.5 signature (type-1 padding of `digest_info`, as given) with
   // the RSA key object `key`; the status word of the refusal otherwise.
@@ -54,14 +77,11 @@ class AppServices {
 
   // The channel keeps its DF but has no current EF (the application selected
   // something the card OS does not serve as a file).
-  void leave_current_ef() {
-    ch_.ef = 0;
-    ch_.record = 0;
-  }
+  void leave_current_ef();
 
   // The application code's state on this channel: zero whenever the channel
   // enters the application's context.
-  std::uint32_t& state() { return ch_.app_state; }
+  std::uint32_t& state();
 
   // ------------------------------------------------------------ reading
   // The card's serial number (GET DATA DF22), 8 bytes.

@@ -79,10 +79,12 @@ void SecurityState::clear_except(NodeRef keep_owner) {
 
 // ---------------------------------------------------------------- Impl
 
-Card::Impl::Impl(Storage& storage, RandomSource& random, PersistentMemory memory)
+Card::Impl::Impl(Storage& storage, RandomSource& random, Applications applications,
+                 PersistentMemory memory)
     : nvm_(std::move(memory)),
       storage_(storage),
       random_(random),
+      applications_(applications),
       heap_(nvm_, Superblock::kHeapHeadAt, Superblock::kSize, nvm_.capacity()),
       fs_(nvm_, heap_),
       objects_(nvm_, heap_, fs_) {
@@ -403,8 +405,16 @@ void Card::Impl::leave_contexts_within(NodeRef node) {
 
 void Card::Impl::enter_context(Channel& ch, NodeRef context) {
   ch.security.context = context;
-  ch.app = context == mf() ? nullptr : apps::find(fs_.name(context));
+  ch.app = context == mf() ? nullptr : application_named(fs_.name(context));
   ch.app_state = 0;
+}
+
+const apps::Application* Card::Impl::application_named(ByteView aid) const {
+  for (const apps::Application* app : applications_) {
+    const ByteView a = app->aid();
+    if (std::equal(a.begin(), a.end(), aid.begin(), aid.end())) return app;
+  }
+  return nullptr;
 }
 
 sw::Sw Card::Impl::consume_try(ObjectRef o) {
@@ -529,12 +539,13 @@ std::optional<CardError> damaged_structure(PersistentMemory& m) {
 
 }  // namespace
 
-Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, RandomSource& random) {
+Result<std::unique_ptr<Card>, CardFailure> Card::power_up(Storage& storage, RandomSource& random,
+                                                          Applications applications) {
   try {
     auto nvm = PersistentMemory::open(storage);
     if (!nvm) return unexpected(CardFailure{CardError::nvm, nvm.error()});
     if (auto damage = damaged_structure(*nvm)) return unexpected(CardFailure{*damage});
-    auto impl = std::make_unique<Impl>(storage, random, std::move(*nvm));
+    auto impl = std::make_unique<Impl>(storage, random, applications, std::move(*nvm));
     impl->repair();
     return std::unique_ptr<Card>(new Card(std::move(impl)));
   } catch (const PowerLoss&) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "card_os/nvm/persistent_memory.hpp"
@@ -14,6 +15,17 @@
 #include "common/result.hpp"
 
 namespace juki::card_os {
+
+namespace apps {
+class Application;  // card_os/apps/application.hpp
+}
+
+// The applications with code of their own that a card runs (card_os/apps/):
+// the card hands a command in an application DF's context to the one whose
+// AID names the DF. The card knows no application by name: whoever powers it
+// up gives the set (apps::standard_applications(), or a test's own), which
+// must outlive it.
+using Applications = std::span<const apps::Application* const>;
 
 // Card life-cycle states (specs/card-os.md, "Life cycle"). The numeric values
 // are what GET DATA DF20 returns.
@@ -65,7 +77,13 @@ class Card {
 
   // Power-up: opens the persistent memory (recovering an interrupted commit),
   // checks the card OS's structures in it (superblock, heap, MF) and returns a
-  // powered card. The storage and random source must outlive it.
+  // powered card running `applications`. The storage, random source and
+  // applications must outlive it.
+  static Result<std::unique_ptr<Card>, CardFailure> power_up(Storage& storage, RandomSource& random,
+                                                             Applications applications);
+  // The same with the standard applications (JPKI, Juki AP, card manager):
+  // defined with them in card_os/apps/standard.cpp (juki_card_apps), which
+  // links whoever links juki_card_os.
   static Result<std::unique_ptr<Card>, CardFailure> power_up(Storage& storage,
                                                              RandomSource& random);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 
+#include "card_os/card/app_services.hpp"
 #include "card_os/card/card.hpp"
 #include "card_os/card/reply.hpp"
 #include "card_os/fs/file_system.hpp"
@@ -15,10 +16,6 @@
 #include "common/iso7816/apdu.hpp"
 
 namespace juki::card_os {
-
-namespace apps {
-class Application;
-}
 
 // Superblock at address 0 of the persistent memory (specs/card-os.md).
 struct Superblock {
@@ -53,16 +50,6 @@ inline constexpr std::uint8_t kCardAuthKeyRef = 0x01;  // a P-256 key object
 // Failed proofs (a signature that does not verify) after which the card
 // refuses authentication until it is powered off (specs/secure-channel.md 2.4).
 inline constexpr std::uint8_t kAuthFailuresPerPowerUp = 3;
-
-// Why a certificate of a terminal chain (terminal CA, then terminal) was
-// refused; each user maps it to its own status word.
-enum class ChainRefusal : std::uint8_t {
-  malformed,       // not a certificate of the expected kind (CA with role terminal-ca, or a leaf)
-  unknown_issuer,  // no trust anchor, or the issuer is not the anchor / the CA
-  bad_signature,   // the issuer's key does not verify it
-  expired,         // notAfter before the card's date
-  role,            // a leaf whose role a terminal CA does not issue
-};
 
 // A PIN verified or a key proved on one channel, and the DF that owns it.
 struct Grant {
@@ -138,7 +125,7 @@ struct Channel {
 
 class Card::Impl {
  public:
-  Impl(Storage& storage, RandomSource& random, PersistentMemory memory);
+  Impl(Storage& storage, RandomSource& random, Applications applications, PersistentMemory memory);
 
   Bytes transmit(ByteView command);
   void reset();
@@ -214,6 +201,9 @@ class Card::Impl {
   // The channel is now in application context `context` (a DF): its
   // application code, if any, starts afresh.
   void enter_context(Channel& ch, NodeRef context);
+  // The code of the application whose DF is named `aid`, among those the card
+  // was given, or null.
+  const apps::Application* application_named(ByteView aid) const;
   // The one way out of a context (specs/card-os.md 7.3): what was verified or
   // proved in it, its authentication and session keys (but the MF's
   // personalization session), a pending challenge and the application code's
@@ -266,6 +256,7 @@ class Card::Impl {
 
   Storage& storage_;
   RandomSource& random_;
+  Applications applications_;
   Heap heap_;
   FileSystem fs_;
   SecurityObjects objects_;

@@ -9,8 +9,6 @@ extern "C" {
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/sha256.h>
 
-#include <cstdlib>
-
 #include "card_os/security/random.hpp"
 #include "common/secure_wipe.hpp"
 
@@ -78,8 +76,11 @@ DrbgRandom::DrbgRandom(ByteView seed) : state_(std::make_unique<State>()) {
   state_->seed.assign(seed.begin(), seed.end());
   if (state_->seed.empty()) state_->seed.push_back(0);
   mbedtls_ctr_drbg_init(&state_->drbg);
-  if (mbedtls_ctr_drbg_seed(&state_->drbg, seed_entropy, state_.get(), nullptr, 0) != 0)
-    std::abort();
+  // Only a failing entropy callback or an over-long personalization fail it: neither here.
+  if (mbedtls_ctr_drbg_seed(&state_->drbg, seed_entropy, state_.get(), nullptr, 0) != 0) {
+    mbedtls_ctr_drbg_free(&state_->drbg);
+    throw CryptoFault("CTR_DRBG seeding failed");
+  }
   // Reseeding would re-read the seed; the stream stays deterministic either way.
   mbedtls_ctr_drbg_set_prediction_resistance(&state_->drbg, MBEDTLS_CTR_DRBG_PR_OFF);
 }
@@ -92,7 +93,9 @@ void DrbgRandom::fill(std::span<std::uint8_t> out) {
   std::size_t done = 0;
   while (done < out.size()) {
     std::size_t n = std::min<std::size_t>(out.size() - done, MBEDTLS_CTR_DRBG_MAX_REQUEST);
-    if (mbedtls_ctr_drbg_random(&state_->drbg, out.data() + done, n) != 0) std::abort();
+    // Requests are within MBEDTLS_CTR_DRBG_MAX_REQUEST and reseeding re-reads the seed.
+    if (mbedtls_ctr_drbg_random(&state_->drbg, out.data() + done, n) != 0)
+      throw CryptoFault("CTR_DRBG generation failed");
     done += n;
   }
 }

@@ -4,7 +4,6 @@
 #include <mbedtls/sha1.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -204,9 +203,10 @@ apdu::Response wrap_response(SessionKeys& keys, ByteView data, sw::Sw sw) {
     Bytes padded, iv, enc;
     pad_into(padded, data);
     // Keys of a valid session always encrypt; a failure here is a broken invariant.
-    if (!make_iv(keys, iv) || !aes(keys.k_enc, MBEDTLS_MODE_CBC, MBEDTLS_ENCRYPT, iv, padded, enc))
-      std::abort();
+    const bool encrypted =
+        make_iv(keys, iv) && aes(keys.k_enc, MBEDTLS_MODE_CBC, MBEDTLS_ENCRYPT, iv, padded, enc);
     secure_wipe(padded);
+    if (!encrypted) throw CryptoFault("secure messaging: response encryption failed");
     Bytes value{kPaddingIndicator};
     value.insert(value.end(), enc.begin(), enc.end());
     tlv::append(dos, 0x87, value);
@@ -217,7 +217,8 @@ apdu::Response wrap_response(SessionKeys& keys, ByteView data, sw::Sw sw) {
   Bytes mac_input;
   pad_into(mac_input, dos);
   std::array<std::uint8_t, kMacLength> m{};
-  if (!mac(keys, mac_input, m)) std::abort();
+  // Keys of a valid session always MAC (16, 24 or 32 bytes).
+  if (!mac(keys, mac_input, m)) throw CryptoFault("secure messaging: response MAC failed");
   tlv::append(dos, 0x8E, m);
   return apdu::Response{.data = std::move(dos), .sw = sw::kOk};
 }

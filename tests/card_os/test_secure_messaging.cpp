@@ -154,6 +154,15 @@ TEST_CASE("wrap_response without data carries DO'99' and DO'8E' only", "[secure_
   CHECK(keys.ssc == want);
 }
 
+TEST_CASE("wrap_response with keys no session has throws CryptoFault, never aborts",
+          "[secure_messaging][negative]") {
+  // Keys of a wrong length cannot come from derive_session_keys: a broken
+  // invariant, which Card::transmit answers with 6F00 after ending the session.
+  sm::SessionKeys keys{.k_enc = hex("0011"), .k_mac = hex("0011"), .ssc = {}};
+  CHECK_THROWS_AS(sm::wrap_response(keys, hex("01020304"), sw::kOk), card_os::CryptoFault);
+  CHECK_THROWS_AS(sm::wrap_response(keys, {}, sw::kOk), card_os::CryptoFault);
+}
+
 TEST_CASE("unwrap_command refuses tampered, malformed and plain commands",
           "[secure_messaging][negative]") {
   const Bytes good = hex(kCmdProtected);

@@ -9,11 +9,7 @@
 
 namespace juki::card_os::apps::manager {
 
-// The memory formula of layout.hpp is the card's.
-static_assert(kNodeBytes == FileSystem::kNodeSize);
-static_assert(kObjectBytes == SecurityObjects::kObjectSize);
-static_assert(block_bytes(1) == Heap::block_size(1) && block_bytes(88) == Heap::block_size(88) &&
-              block_bytes(0) == Heap::block_size(0) && block_bytes(301) == Heap::block_size(301));
+// The memory formula of layout.hpp is the card's (checked in card_os/card/app_services.cpp).
 
 namespace {
 

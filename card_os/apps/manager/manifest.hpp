@@ -6,12 +6,19 @@
 #include <cstdint>
 #include <vector>
 
-#include "card_os/fs/file_system.hpp"
 #include "common/bytes.hpp"
+#include "common/iso7816/fcp.hpp"
 #include "common/iso7816/status_words.hpp"
 #include "common/result.hpp"
 
 namespace juki::card_os::apps::manager {
+
+// A manifest names its files in the FCP codec's terms, as the card OS does.
+using fcp::contents_size;
+using fcp::decode_fcp;
+using fcp::FileSpec;
+using fcp::FileType;
+using fcp::kMfFid;
 
 struct FileDefinition {
   FileSpec spec;
