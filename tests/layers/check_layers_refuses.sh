@@ -17,6 +17,7 @@ printf '#include "simulator/in_process.hpp"\n' >> "$tree/host_middleware/ok.hpp"
 printf '#include "card_os/card/card_impl.hpp"\n' >> "$tree/card_os/apps/app.cpp"
 printf '#include <openssl/evp.h>\n' > "$tree/card_os/card/x.cpp"
 printf 'target_link_libraries(juki_pki PRIVATE juki_sim)\n' >> "$tree/pki/CMakeLists.txt"
+printf '#include "card_os/card/card_impl.hpp"\n' > "$tree/card_os/card/app_services.hpp"
 mkdir "$tree/newlayer"
 rc=0
 out="$("$check" --root "$tree" 2>&1)" || rc=$?
@@ -26,7 +27,8 @@ for expected in \
   "card_os/apps/app.cpp:2: card_os/card/card_impl.hpp: an application sees the card OS only" \
   "card_os/card/x.cpp:1: OpenSSL (openssl/evp.h) in card_os/card" \
   "pki/CMakeLists.txt:3: juki_pki (pki) links juki_sim (simulator)" \
+  "card_os/card/app_services.hpp:1: card_os/card/card_impl.hpp: card_os/card/app_services.hpp is what applications see" \
   "newlayer:0: a top-level folder that is no layer"; do
   grep -qF "$expected" <<<"$out" || { echo "FAIL: not reported: $expected"; echo "$out"; exit 1; }
 done
-echo "check-layers refused all 5 wrong directions"
+echo "check-layers refused all 6 wrong directions"
