@@ -37,14 +37,20 @@ AccessRule FileSystem::rule(NodeRef n, Op op) const {
 }
 
 NodeRef FileSystem::child_by_fid(NodeRef df, std::uint16_t id) const {
-  for (NodeRef c = first_child(df); c != 0; c = next_sibling(c))
-    if (fid(c) == id) return c;
+  for (NodeRef c = first_child(df); c != 0;) {
+    const Node child = node(c);
+    if (child.fid() == id) return c;
+    c = child.next_sibling();
+  }
   return 0;
 }
 
 NodeRef FileSystem::child_by_sfi(NodeRef df, std::uint8_t id) const {
-  for (NodeRef c = first_child(df); c != 0; c = next_sibling(c))
-    if (!is_df(c) && sfi(c) == id) return c;
+  for (NodeRef c = first_child(df); c != 0;) {
+    const Node child = node(c);
+    if (child.type() != FileType::df && child.sfi() == id) return c;
+    c = child.next_sibling();
+  }
   return 0;
 }
 
@@ -224,8 +230,11 @@ sw::Sw FileSystem::set_lcs(NodeRef n, std::uint8_t value) {
 }
 
 bool FileSystem::inactive(NodeRef n) const {
-  for (; n != 0; n = parent(n))
-    if (deactivated(n)) return true;
+  while (n != 0) {
+    const Node at = node(n);
+    if (at.lcs() == kLcsDeactivated) return true;
+    n = at.parent();
+  }
   return false;
 }
 

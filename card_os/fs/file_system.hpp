@@ -45,22 +45,42 @@ class FileSystem {
   // Creates the MF (within a transaction); returns its node.
   Result<NodeRef, sw::Sw> create_mf(const AccessRules& rules);
 
+  // A node's navigation fields, from one range-checked read of its bytes:
+  // the loops that visit many nodes (a DF's children, a file's ancestors)
+  // pay one check per node, not one per field (node layout: file_system.cpp).
+  class Node {
+   public:
+    explicit Node(ByteView bytes) : b_(bytes) {}
+    FileType type() const { return static_cast<FileType>(b_[0]); }
+    std::uint8_t lcs() const { return b_[1]; }
+    std::uint16_t fid() const { return load_be16(&b_[2]); }
+    std::uint8_t sfi() const { return b_[4]; }
+    NodeRef parent() const { return load_be32(&b_[8]); }
+    NodeRef next_sibling() const { return load_be32(&b_[12]); }
+    NodeRef first_child() const { return load_be32(&b_[16]); }
+    std::uint32_t objects() const { return load_be32(&b_[28]); }
+
+   private:
+    ByteView b_;  // kNodeSize bytes
+  };
+  Node node(NodeRef n) const { return Node(m_.read(n, kNodeSize)); }
+
   // --- Navigation (read-only) ---
-  FileType type(NodeRef n) const { return static_cast<FileType>(m_.u8(n + 0)); }
+  FileType type(NodeRef n) const { return node(n).type(); }
   bool is_df(NodeRef n) const { return type(n) == FileType::df; }
   bool is_record_ef(NodeRef n) const {
     return type(n) == FileType::linear_fixed || type(n) == FileType::linear_variable;
   }
-  std::uint8_t lcs(NodeRef n) const { return m_.u8(n + 1); }
+  std::uint8_t lcs(NodeRef n) const { return node(n).lcs(); }
   bool deactivated(NodeRef n) const { return lcs(n) == kLcsDeactivated; }
-  std::uint16_t fid(NodeRef n) const { return m_.u16(n + 2); }
-  std::uint8_t sfi(NodeRef n) const { return m_.u8(n + 4); }
+  std::uint16_t fid(NodeRef n) const { return node(n).fid(); }
+  std::uint8_t sfi(NodeRef n) const { return node(n).sfi(); }
   ByteView name(NodeRef n) const { return m_.read(n + 32, m_.u8(n + 5)); }
-  NodeRef parent(NodeRef n) const { return m_.u32(n + 8); }
-  NodeRef next_sibling(NodeRef n) const { return m_.u32(n + 12); }
-  NodeRef first_child(NodeRef df) const { return m_.u32(df + 16); }
+  NodeRef parent(NodeRef n) const { return node(n).parent(); }
+  NodeRef next_sibling(NodeRef n) const { return node(n).next_sibling(); }
+  NodeRef first_child(NodeRef df) const { return node(df).first_child(); }
   // DFs: head of the list of security objects (PINs, keys) of this DF.
-  std::uint32_t objects(NodeRef df) const { return m_.u32(df + 28); }
+  std::uint32_t objects(NodeRef df) const { return node(df).objects(); }
   AccessRule rule(NodeRef n, Op op) const;
 
   NodeRef child_by_fid(NodeRef df, std::uint16_t fid) const;

@@ -33,8 +33,10 @@ bool char_allowed(PinFormat f, std::uint8_t c) {
 }  // namespace
 
 NodeRef application_of(const FileSystem& fs, NodeRef node) {
-  NodeRef n = fs.is_df(node) ? node : fs.parent(node);
-  while (fs.parent(n) != 0 && fs.name(n).empty()) n = fs.parent(n);
+  const FileSystem::Node start = fs.node(node);
+  NodeRef n = start.type() == FileType::df ? node : start.parent();
+  for (NodeRef up = fs.node(n).parent(); up != 0 && fs.name(n).empty(); up = fs.node(n).parent())
+    n = up;
   return n;
 }
 
