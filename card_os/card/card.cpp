@@ -374,11 +374,12 @@ bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
 void Card::Impl::select_node(Channel& ch, NodeRef node, bool explicit_select) {
   // An SFI naming the current EF again keeps its current record.
   if (explicit_select || node != ch.ef) ch.record = 0;
-  if (fs_.is_df(node)) {
+  const FileSystem::Node selected = fs_.node(node);
+  if (selected.type() == FileType::df) {
     ch.df = node;
     ch.ef = 0;
   } else {
-    ch.df = fs_.parent(node);
+    ch.df = selected.parent();
     ch.ef = node;
   }
   const NodeRef context = application_of(fs_, node);

@@ -55,6 +55,7 @@ class FileSystem {
     std::uint8_t lcs() const { return b_[1]; }
     std::uint16_t fid() const { return load_be16(&b_[2]); }
     std::uint8_t sfi() const { return b_[4]; }
+    std::uint8_t name_length() const { return b_[5]; }  // 0: no DF name
     NodeRef parent() const { return load_be32(&b_[8]); }
     NodeRef next_sibling() const { return load_be32(&b_[12]); }
     NodeRef first_child() const { return load_be32(&b_[16]); }

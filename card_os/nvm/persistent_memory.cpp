@@ -248,6 +248,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::format(Storage& storage,
   PersistentMemory m(storage);
   m.geometry_ = g;
   m.working_.assign(g.capacity, 0);
+  m.readable_ = Extent(g.capacity);
   m.block_crc_.resize((g.capacity + kBlockSize - 1) / kBlockSize);
   for (std::size_t b = 0; b < m.block_crc_.size(); ++b) m.block_crc_[b] = block_crc(m.working_, b);
 
@@ -296,6 +297,7 @@ Result<PersistentMemory, NvmError> PersistentMemory::open(Storage& storage) {
   PersistentMemory m(storage);
   m.geometry_ = g;
   m.working_.resize(g.capacity);
+  m.readable_ = Extent(g.capacity);
   storage.read(main_offset(g), m.working_);
 
   // The journal belongs to this record only if its CRC says so; otherwise a

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <utility>
 #include <vector>
 
 #include "card_os/nvm/storage.hpp"
@@ -152,7 +153,7 @@ class PersistentMemory {
   friend struct PersistentMemoryProbe;  // tests/card_os: that the undo data is wiped
 
   void check_read(std::uint32_t addr, std::uint32_t len) const {
-    if (std::uint64_t{addr} + len > working_.size()) [[unlikely]]
+    if (std::uint64_t{addr} + len > readable_.bytes) [[unlikely]]
       read_out_of_range();
   }
   [[noreturn]] static void read_out_of_range();  // out of line: reads stay small inline
@@ -160,6 +161,20 @@ class PersistentMemory {
   Storage* storage_;
   NvmGeometry geometry_;
   SecretBytes working_;  // the main area (and this transaction's writes)
+  // working_'s size, kept beside it so that a read's check costs one load
+  // (reads are most of what a command does); a moved-from memory reads as
+  // empty, as its vector does.
+  struct Extent {
+    std::uint32_t bytes = 0;
+    Extent() = default;
+    explicit Extent(std::uint32_t n) : bytes(n) {}
+    Extent(Extent&& o) noexcept : bytes(std::exchange(o.bytes, 0)) {}
+    Extent& operator=(Extent&& o) noexcept {
+      bytes = std::exchange(o.bytes, 0);
+      return *this;
+    }
+  };
+  Extent readable_;
   bool in_tx_ = false;
   NvmStats stats_;
   struct Range {

@@ -33,10 +33,10 @@ bool char_allowed(PinFormat f, std::uint8_t c) {
 }  // namespace
 
 NodeRef application_of(const FileSystem& fs, NodeRef node) {
-  const FileSystem::Node start = fs.node(node);
-  NodeRef n = start.type() == FileType::df ? node : start.parent();
-  for (NodeRef up = fs.node(n).parent(); up != 0 && fs.name(n).empty(); up = fs.node(n).parent())
-    n = up;
+  NodeRef n = node;
+  FileSystem::Node at = fs.node(n);
+  if (at.type() != FileType::df) at = fs.node(n = at.parent());
+  while (at.parent() != 0 && at.name_length() == 0) at = fs.node(n = at.parent());
   return n;
 }
 
