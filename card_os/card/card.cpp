@@ -341,8 +341,8 @@ bool Card::Impl::personalizing(const Channel& ch) const {
   // Rights need the personalization session of this channel, this very
   // command under its secure messaging, and the MF key that opened it still
   // an issuance key (specs/card-os.md 4.3).
-  if (life_cycle() != LifeCycle::personalization || !ch.secure || !ch.auth.established() ||
-      !ch.auth.personalization())
+  if (!ch.secure || !ch.auth.established() || !ch.auth.personalization() ||
+      life_cycle() != LifeCycle::personalization)  // the channel first: no memory read
     return false;
   const ObjectRef key = ch.auth.personalization_key;
   return nvm_.u8(key) == static_cast<std::uint8_t>(ObjectKind::key) &&
@@ -358,7 +358,8 @@ bool Card::Impl::allowed(const Channel& ch, NodeRef file, Op op) const {
   // Secure messaging: this command came protected, under a session of this channel.
   if ((r.flags & AccessRule::kSecureMessaging) && !(ch.secure && ch.auth.established()))
     return false;
-  const NodeRef df = fs_.is_df(file) ? file : fs_.parent(file);
+  const FileSystem::Node node = fs_.node(file);
+  const NodeRef df = node.type() == FileType::df ? file : node.parent();
   if (r.flags & AccessRule::kPin) {
     ObjectRef pin = objects_.resolve(df, ObjectKind::pin, r.pin_ref);
     if (!ch.security.has(pin)) return false;

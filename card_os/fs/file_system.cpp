@@ -32,8 +32,8 @@ sw::Sw to_sw(NvmError e) {
 // ---------------------------------------------------------------- queries
 
 AccessRule FileSystem::rule(NodeRef n, Op op) const {
-  std::uint32_t a = n + kRules + static_cast<std::uint32_t>(op) * kRuleSize;
-  return AccessRule{m_.u8(a), m_.u8(a + 1), m_.u8(a + 2), m_.u16(a + 3)};
+  const ByteView r = m_.read(n + kRules + static_cast<std::uint32_t>(op) * kRuleSize, kRuleSize);
+  return AccessRule{r[0], r[1], r[2], load_be16(&r[3])};
 }
 
 NodeRef FileSystem::child_by_fid(NodeRef df, std::uint16_t id) const {
