@@ -21,6 +21,7 @@ enum class Role : std::uint16_t {
   cs = 6,
   prefecture = 7,
   national = 8,
+  resident_system = 9,  // the municipality's existing resident system (既存住基システム)
   card = 16,
   terminal_ca = 32,
   card_ca = 33,

@@ -3,9 +3,11 @@
 // times they are written in.
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <ctime>
 
 #include "pki/pki.hpp"
@@ -82,6 +84,50 @@ Result<Certificate, PkiError> Certificate::load(const std::string& path) {
   auto cert = from_der(*bytes);
   if (!cert) return fail(cert.error().kind, path + ": " + cert.error().message);
   return cert;
+}
+
+Result<Certificate, PkiError> Certificate::from_pem(std::string_view pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return crypto_fail("cannot read PEM");
+  unsigned char* der = nullptr;
+  char* name = nullptr;
+  char* header = nullptr;
+  long len = 0;
+  if (PEM_read_bio(bio.get(), &name, &header, &der, &len) != 1) {
+    ERR_clear_error();
+    return fail(PkiErrorKind::malformed, "not a PEM block");
+  }
+  const std::string block_name(name);
+  Bytes bytes(der, der + len);
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(der);
+  if (block_name != "CERTIFICATE")
+    return fail(PkiErrorKind::malformed, "a PEM " + block_name + ", not a CERTIFICATE");
+  // Nothing but whitespace may follow: one certificate, not a chain.
+  char rest[64];
+  int n = 0;
+  while ((n = BIO_read(bio.get(), rest, sizeof rest)) > 0)
+    for (int i = 0; i < n; ++i)
+      if (!std::isspace(static_cast<unsigned char>(rest[i])))
+        return fail(PkiErrorKind::malformed, "more than one PEM block");
+  return from_der(bytes);
+}
+
+std::string Certificate::to_pem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+Bytes Certificate::fingerprint() const {
+  Bytes out(EVP_MAX_MD_SIZE);
+  unsigned int len = 0;
+  if (X509_digest(cert_.get(), EVP_sha256(), out.data(), &len) != 1) return {};
+  out.resize(len);
+  return out;
 }
 
 Bytes Certificate::der() const {

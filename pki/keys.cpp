@@ -270,4 +270,36 @@ PublicKey PrivateKey::public_key() const {
   return PublicKey(key_);
 }
 
+// ------------------------------------------------------------ signatures
+
+Result<Bytes, PkiError> sign(const PrivateKey& key, ByteView message) {
+  if (key.algorithm() != KeyAlgorithm::p256 || !is_p256(key.native()))
+    return fail(PkiErrorKind::wrong_algorithm, "messages are signed with P-256 keys only");
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
+  std::size_t len = 0;
+  if (!md || EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key.native()) != 1 ||
+      EVP_DigestSign(md.get(), nullptr, &len, message.data(), message.size()) != 1)
+    return crypto_fail("cannot sign");
+  Bytes der(len);
+  if (EVP_DigestSign(md.get(), der.data(), &len, message.data(), message.size()) != 1)
+    return crypto_fail("cannot sign");
+  der.resize(len);
+  return der;
+}
+
+Result<void, PkiError> verify_signature(const PublicKey& key, ByteView message,
+                                        ByteView signature) {
+  if (!is_p256(key.native()))
+    return fail(PkiErrorKind::wrong_algorithm, "messages are signed with P-256 keys only");
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
+  if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.native()) != 1)
+    return crypto_fail("cannot verify");
+  if (EVP_DigestVerify(md.get(), signature.data(), signature.size(), message.data(),
+                       message.size()) != 1) {
+    ERR_clear_error();
+    return fail(PkiErrorKind::bad_signature, "the signature does not verify");
+  }
+  return {};
+}
+
 }  // namespace juki::pki

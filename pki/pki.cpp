@@ -37,7 +37,7 @@ struct RoleInfo {
   Role role;
   std::string_view name;
 };
-constexpr std::array<RoleInfo, 12> kRoles{{
+constexpr std::array<RoleInfo, 13> kRoles{{
     {Role::window, "window"},
     {Role::issuance, "issuance"},
     {Role::password_reset, "password-reset"},
@@ -46,6 +46,7 @@ constexpr std::array<RoleInfo, 12> kRoles{{
     {Role::cs, "cs"},
     {Role::prefecture, "prefecture"},
     {Role::national, "national"},
+    {Role::resident_system, "resident-system"},
     {Role::card, "card"},
     {Role::terminal_ca, "terminal-ca"},
     {Role::card_ca, "card-ca"},
@@ -170,6 +171,7 @@ std::optional<CaKind> issuing_ca(Role role) {
     case Role::cs:
     case Role::prefecture:
     case Role::national:
+    case Role::resident_system:
       return CaKind::server;
     case Role::card:
       return CaKind::card;

@@ -181,6 +181,14 @@ class PrivateKey {
   KeyAlgorithm algorithm_ = KeyAlgorithm::p256;
 };
 
+// ECDSA P-256 with SHA-256, signatures in DER (ECDSA-Sig-Value), for
+// messages between servers (specs/network.md). `sign` refuses a key that is
+// not P-256 (wrong_algorithm); `verify_signature` gives bad_signature for a
+// signature that does not verify or is not DER, wrong_algorithm for a key
+// that is not P-256.
+Result<Bytes, PkiError> sign(const PrivateKey& key, ByteView message);
+Result<void, PkiError> verify_signature(const PublicKey& key, ByteView message, ByteView signature);
+
 // ------------------------------------------------------------ JPKI kinds
 
 // The two JPKI certificate kinds, each with its own CA: the user
@@ -213,8 +221,13 @@ class Certificate {
  public:
   static Result<Certificate, PkiError> from_der(ByteView der);
   static Result<Certificate, PkiError> load(const std::string& path);
+  // One PEM CERTIFICATE block (as TLS libraries hand a peer's certificate
+  // over), then from_der's checks; nothing but whitespace after it.
+  static Result<Certificate, PkiError> from_pem(std::string_view pem);
 
   Bytes der() const;
+  std::string to_pem() const;
+  Bytes fingerprint() const;    // SHA-256 of the DER
   std::string subject() const;  // "O=Juki-net, OU=131016, CN=..."
   std::string issuer() const;
   std::string common_name() const;

@@ -61,7 +61,8 @@ Authorization example(Role role) {
 
 constexpr Role kLeafRoles[] = {Role::window,        Role::issuance,      Role::password_reset,
                                Role::municipal_app, Role::app_authority, Role::cs,
-                               Role::prefecture,    Role::national,      Role::card};
+                               Role::prefecture,    Role::national,      Role::resident_system,
+                               Role::card};
 
 std::int64_t now() {
   return static_cast<std::int64_t>(std::time(nullptr));
@@ -78,12 +79,15 @@ TEST_CASE("role names and codes are stable, and the access bits are code-1") {
   CHECK(static_cast<int>(*role_from_name("cs")) == 6);
   CHECK(static_cast<int>(*role_from_name("prefecture")) == 7);
   CHECK(static_cast<int>(*role_from_name("national")) == 8);
+  CHECK(static_cast<int>(*role_from_name("resident-system")) == 9);
   CHECK(static_cast<int>(*role_from_name("card")) == 16);
   CHECK(static_cast<int>(*role_from_name("terminal-ca")) == 32);
   CHECK(static_cast<int>(*role_from_name("card-ca")) == 33);
   CHECK(static_cast<int>(*role_from_name("server-ca")) == 34);
   CHECK_FALSE(role_from_name("root"));
-  CHECK_FALSE(role_from_code(9));
+  CHECK_FALSE(role_from_code(10));
+  // A role with a code above 8 has no bit in the card's role set.
+  CHECK_FALSE(access_bit(Role::resident_system));
   CHECK(*access_bit(Role::window) == 0x0001);
   CHECK(*access_bit(Role::national) == 0x0080);
   CHECK_FALSE(access_bit(Role::card));
@@ -366,6 +370,53 @@ TEST_CASE("private key files: 0600 on creation, never overwritten, refused when 
   CHECK_FALSE(PrivateKey::load(path).ok());
   REQUIRE(::chmod(path.c_str(), 0400) == 0);
   CHECK(PrivateKey::load(path).ok());
+}
+
+TEST_CASE("certificates in PEM: one block in, the same DER out, and a SHA-256 fingerprint") {
+  Pki p;
+  auto cs = must(issue_new_key(p.server, {example(Role::cs), "CS 131016", 0, std::nullopt}));
+  const std::string pem = cs.cert.to_pem();
+  CHECK(pem.rfind("-----BEGIN CERTIFICATE-----", 0) == 0);
+  CHECK(must(Certificate::from_pem(pem)).der() == cs.cert.der());
+  CHECK(must(Certificate::from_pem("\n" + pem + "\n\n")).der() == cs.cert.der());
+  CHECK(cs.cert.fingerprint().size() == 32);
+  CHECK(cs.cert.fingerprint() != p.server.cert.fingerprint());
+
+  CHECK(Certificate::from_pem(pem + p.server.cert.to_pem()).error().message ==
+        "more than one PEM block");
+  CHECK(Certificate::from_pem("").error().kind == PkiErrorKind::malformed);
+  CHECK(Certificate::from_pem(cs.key.to_pem()).error().message.find("not a CERTIFICATE") !=
+        std::string::npos);
+  std::string broken = pem;
+  broken[40] = broken[40] == 'A' ? 'B' : 'A';  // the DER inside no longer parses, or differs
+  auto r = Certificate::from_pem(broken);
+  CHECK((!r.ok() || r->der() != cs.cert.der()));
+}
+
+TEST_CASE("sign and verify_signature: ECDSA P-256 over SHA-256, DER signatures") {
+  auto key = must(PrivateKey::generate());
+  const Bytes message = {'J', 'U', 'K', 'I', 0x00, 0xFF};
+  const Bytes signature = must(sign(key, message));
+  CHECK(signature[0] == 0x30);  // an ECDSA-Sig-Value SEQUENCE
+  CHECK(verify_signature(key.public_key(), message, signature).ok());
+
+  Bytes other_message = message;
+  other_message.back() ^= 1;
+  CHECK(verify_signature(key.public_key(), other_message, signature).error().kind ==
+        PkiErrorKind::bad_signature);
+  Bytes tampered = signature;
+  tampered[tampered.size() - 1] ^= 1;
+  CHECK(verify_signature(key.public_key(), message, tampered).error().kind ==
+        PkiErrorKind::bad_signature);
+  CHECK(verify_signature(key.public_key(), message, {}).error().kind ==
+        PkiErrorKind::bad_signature);
+  auto stranger = must(PrivateKey::generate());
+  CHECK(verify_signature(stranger.public_key(), message, signature).error().kind ==
+        PkiErrorKind::bad_signature);
+  auto rsa = must(PrivateKey::generate(KeyAlgorithm::rsa2048));
+  CHECK(sign(rsa, message).error().kind == PkiErrorKind::wrong_algorithm);
+  CHECK(verify_signature(rsa.public_key(), message, signature).error().kind ==
+        PkiErrorKind::wrong_algorithm);
 }
 
 TEST_CASE("times: YYYYMMDDhhmmssZ") {

@@ -584,9 +584,10 @@ int main(int argc, char** argv) {
       ->add_option("--ca", ia.ca,
                    "The issuing CA: terminal, card or server (Juki-net); jpki-auth or jpki-sign")
       ->required();
-  issue->add_option("--role", ia.role,
-                    "window, issuance, password-reset, municipal-app, app-authority, cs, "
-                    "prefecture, national or card (Juki-net CAs only, required there)");
+  issue->add_option(
+      "--role", ia.role,
+      "window, issuance, password-reset, municipal-app, app-authority, cs, "
+      "prefecture, national, resident-system or card (Juki-net CAs only, required there)");
   issue->add_option("--municipality", ia.municipality,
                     "Local government code, 6 digits with the check digit");
   issue->add_option("--application", ia.application, "AID (hex, 5 to 16 bytes), municipal-app");
