@@ -1,0 +1,93 @@
+#include "backend/trust/trust.hpp"
+
+#include <openssl/x509.h>
+
+#include "common/check_digits.hpp"
+
+namespace juki::backend::trust {
+
+namespace {
+
+bool is_server_role(pki::Role role) {
+  return role == pki::Role::cs || role == pki::Role::prefecture || role == pki::Role::national ||
+         role == pki::Role::resident_system;
+}
+
+Result<Peer, std::string> peer_of(const pki::Certificate& cert, const pki::Authorization& auth) {
+  if (!is_server_role(auth.role))
+    return unexpected("role " + std::string(pki::role_name(auth.role)) + " is not a server's");
+  Peer peer;
+  peer.role = auth.role;
+  peer.code = auth.municipality.value_or("");
+  peer.subject = cert.subject();
+  peer.serial = cert.serial_hex();
+  peer.fingerprint = cert.fingerprint();
+  peer.certificate = cert.der();
+  return peer;
+}
+
+}  // namespace
+
+std::string describe(const Peer& peer) {
+  std::string text(pki::role_name(peer.role));
+  if (!peer.code.empty()) text += " " + peer.code;
+  return text;
+}
+
+std::string prefecture_of(std::string_view municipality) {
+  if (!check_digits::municipality_valid(municipality)) return {};
+  std::string five = std::string(municipality.substr(0, 2)) + "000";
+  return five + *check_digits::municipality(five);
+}
+
+Result<TrustStore, std::string> TrustStore::load(const TrustFiles& files, std::int64_t now) {
+  auto root = pki::Certificate::load(files.root);
+  if (!root) return unexpected("root certificate: " + root.error().message);
+  auto ca = pki::Certificate::load(files.server_ca);
+  if (!ca) return unexpected("server CA certificate: " + ca.error().message);
+  auto kind = pki::verify_ca(*root, *ca, now);
+  if (!kind) return unexpected(files.server_ca + ": " + kind.error().message);
+  if (*kind != pki::CaKind::server)
+    return unexpected(files.server_ca + ": a " + std::string(pki::ca_kind_name(*kind)) +
+                      " CA, not the server CA");
+  auto crl = pki::read_file(files.server_crl);
+  if (!crl) return unexpected("server CA's CRL: " + crl.error().message);
+  if (auto read = pki::read_crl(*ca, *crl); !read)
+    return unexpected(files.server_crl + ": " + read.error().message);
+  auto key = pki::PrivateKey::load(files.key);
+  if (!key) return unexpected("key: " + key.error().message);
+  auto cert = pki::Certificate::load(files.certificate);
+  if (!cert) return unexpected("certificate: " + cert.error().message);
+  if (X509_check_private_key(cert->native(), key->native()) != 1)
+    return unexpected(files.certificate + ": does not match the key " + files.key);
+
+  TrustStore store(std::move(*root), std::move(*ca), std::move(*crl), std::move(*key),
+                   std::move(*cert));
+  auto self = store.verify(store.certificate_, now);
+  if (!self) return unexpected(files.certificate + ": " + self.error());
+  store.self_ = std::move(*self);
+  return store;
+}
+
+Result<Peer, std::string> TrustStore::verify(const pki::Certificate& leaf, std::int64_t now) const {
+  auto verified = pki::verify_chain(root_, server_ca_, leaf, now);
+  if (!verified) return unexpected(verified.error().message);
+  if (auto good = pki::check_revocation(server_ca_, crl_, leaf, now); !good)
+    return unexpected(good.error().message);
+  return peer_of(leaf, verified->authorization);
+}
+
+Result<Peer, std::string> TrustStore::verify_pem(std::string_view leaf_pem,
+                                                 std::int64_t now) const {
+  auto cert = pki::Certificate::from_pem(leaf_pem);
+  if (!cert) return unexpected(cert.error().message);
+  return verify(*cert, now);
+}
+
+Result<Peer, std::string> TrustStore::verify_der(ByteView leaf_der, std::int64_t now) const {
+  auto cert = pki::Certificate::from_der(leaf_der);
+  if (!cert) return unexpected(cert.error().message);
+  return verify(*cert, now);
+}
+
+}  // namespace juki::backend::trust
