@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strict_json.hpp"
+
 namespace juki::backend::calendar {
 
 namespace {
@@ -15,17 +17,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kFormat = "juki-operating-calendar/1";
-
-// Text from the file, safe to repeat in a message: printable ASCII (the
-// message may go into a log or JSON), at most `limit` characters.
-std::string printable(std::string_view text, std::size_t limit) {
-  std::string out;
-  for (char c : text.substr(0, limit)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += u >= 0x20 && u < 0x7F ? c : '?';
-  }
-  return text.size() > limit ? out + "..." : out;
-}
 
 std::string shown(std::string_view text) {
   return printable(text, 40);
@@ -133,35 +124,6 @@ std::string indexed(std::string_view array, std::size_t i) {
   return std::string(array) + "[" + std::to_string(i) + "]";
 }
 
-// JSON allows a field twice in one object and nlohmann keeps the last; a
-// calendar with two "holidays" lists is a mistake to refuse, not to guess at.
-class DuplicateFieldFinder {
- public:
-  bool operator()(int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_.empty()) open_.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!open_.empty() && !open_.back().insert(parsed.get<std::string>()).second &&
-            duplicate_.empty())
-          duplicate_ = parsed.get<std::string>();
-        break;
-      default:
-        break;
-    }
-    return true;
-  }
-  const std::string& duplicate() const { return duplicate_; }
-
- private:
-  std::vector<std::set<std::string>> open_;
-  std::string duplicate_;
-};
-
 Unexpected<CalendarError> invalid(std::string message) {
   return unexpected(CalendarError{CalendarError::Kind::invalid_file, std::move(message)});
 }
@@ -189,22 +151,13 @@ bool AnnualClosure::contains(const Date& date) const {
 }
 
 Result<OperatingCalendar, CalendarError> OperatingCalendar::parse(std::string_view json_text) {
-  DuplicateFieldFinder duplicates;
-  json file;
-  try {
-    file = json::parse(json_text, std::ref(duplicates));
-  } catch (const json::exception& e) {
-    // nlohmann's message says where and why, after an id for programs
-    // ("[json.exception.parse_error.101] "); it may quote raw input bytes.
-    std::string_view what = e.what();
-    if (const auto id_end = what.find("] "); what.starts_with('[') && id_end != what.npos)
-      what.remove_prefix(id_end + 2);
-    return invalid("not JSON: " + printable(what, 200));
-  }
-  if (!duplicates.duplicate().empty())
-    return invalid("field \"" + shown(duplicates.duplicate()) +
-                   "\" appears twice in one object: give each field once");
-
+  // A calendar with two "holidays" lists is a mistake to refuse, not to guess at.
+  auto parsed = parse_strict_json(json_text);
+  if (!parsed)
+    return invalid(parsed.error().duplicate.empty()
+                       ? parsed.error().message
+                       : parsed.error().message + ": give each field once");
+  const json& file = *parsed;
   const Fields top(file, "");
   if (auto ok = top.only({"format", "description", "covers", "business_hours", "weekend",
                           "annual_closures", "holidays"});

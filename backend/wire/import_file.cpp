@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strict_json.hpp"
+
 #include <initializer_list>
-#include <set>
 #include <string>
-#include <vector>
 
 namespace juki::backend::wire {
 
@@ -55,25 +55,9 @@ const char* sex_name(proto::Sex sex) {
 
 Result<proto::ChangeReport, FieldError> parse_report_line(std::string_view line) {
   try {
-    json object;
-    // Duplicate keys are refused: a line must mean one thing. nlohmann keeps
-    // the last value silently, so the keys of each open object are tracked.
-    std::vector<std::set<std::string>> open_objects;
-    std::string duplicate;
-    try {
-      object = json::parse(line, [&](int, json::parse_event_t event, json& parsed) {
-        if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-        if (event == json::parse_event_t::object_end && !open_objects.empty())
-          open_objects.pop_back();
-        if (event == json::parse_event_t::key && !open_objects.empty() &&
-            !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-          duplicate = parsed.get<std::string>();
-        return true;
-      });
-    } catch (const json::exception& e) {
-      return unexpected(FieldError{"", std::string("not JSON: ") + e.what()});
-    }
-    if (!duplicate.empty()) refuse(duplicate, "appears twice");
+    auto parsed = parse_strict_json(line);
+    if (!parsed) return unexpected(FieldError{parsed.error().duplicate, parsed.error().message});
+    const json& object = *parsed;
     if (!object.is_object()) refuse("", "a line is one JSON object");
     only_fields(object, "",
                 {"report", "municipality", "reason", "date", "resident", "previous_code"});

@@ -94,7 +94,8 @@ TEST_CASE("bad report lines are refused with the field at fault") {
   CHECK(refusal(with(kBirthLine, R"("sex":"female")", R"("sex":1)")) ==
         "resident.sex: must be a string");
   CHECK(refusal(with(kBirthLine, R"("report":"20261207-000001")",
-                     R"("report":"20261207-000001","report":"x")")) == "report: appears twice");
+                     R"("report":"20261207-000001","report":"x")")) ==
+        "report: field \"report\" appears twice in one object");
   CHECK(refusal(with(kBirthLine, R"("name_kanji":"山田 花子")", "\"name_kanji\":\"\xff\""))
             .rfind(": not JSON", 0) == 0);
   CHECK(refusal("[1,2]") == ": a line is one JSON object");
