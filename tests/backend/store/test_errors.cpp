@@ -32,6 +32,15 @@ TEST_CASE("a malformed store URL is refused clearly") {
   CHECK_THAT(nonsense.error().message, Catch::StartsWith("postgresql: malformed conninfo"));
 }
 
+TEST_CASE("sqlite::memory: is a private database of one connection") {
+  auto db = ok(Connection::open("sqlite::memory:"));
+  ok(db.execute_script("CREATE TABLE t (x BIGINT)"));
+  CHECK(ok(db.execute("INSERT INTO t VALUES ($1)", {1})) == 1);
+  CHECK(ok(db.query_one("SELECT x FROM t")).integer(0) == 1);
+  auto other = ok(Connection::open("sqlite::memory:"));
+  CHECK_FALSE(other.query("SELECT x FROM t"));
+}
+
 TEST_CASE("an unreachable PostgreSQL and an unopenable SQLite file are connection errors") {
   auto unreachable = Connection::open("postgresql:host=/nonexistent/juki dbname=juki");
   REQUIRE_FALSE(unreachable);

@@ -1,4 +1,5 @@
 // The pool: shared by threads, bounded waits, connections handed back clean.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
@@ -136,4 +137,34 @@ TEST_CASE("a connection comes back to the pool without the transaction its user 
   CHECK(ok(lease->query_one("SELECT count(*) FROM t")).integer(0) == 0);
   auto tx = ok(lease->begin());  // and a new one can begin
   ok(tx.commit());
+}
+
+TEST_CASE("a lost PostgreSQL connection is a connection error, and the pool replaces it") {
+  const auto engines = juki::test::store_engines();
+  if (std::find(engines.begin(), engines.end(), "postgresql") == engines.end()) return;
+  ScratchStore store("postgresql");
+  auto pool = ok(Pool::open(store.url(), juki::test::pool_options(1)));
+  auto admin = store.connect();
+  {
+    auto lease = ok(pool.acquire());
+    const auto pid = ok(lease->query_one("SELECT pg_backend_pid()")).integer(0);
+    auto tx = ok(lease->begin());
+    ok(lease->execute_script("CREATE TABLE t (x BIGINT)"));
+    // What a server restart or a network cut does to it. (pg_terminate_backend
+    // takes an INTEGER, and a parameter is a BIGINT.)
+    CHECK(
+        ok(admin.query_one("SELECT pg_terminate_backend(CAST($1 AS INTEGER))", {pid})).integer(0) ==
+        1);
+    auto lost = lease->query("SELECT 1");
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().kind == Error::Kind::connection);
+    CHECK_THAT(lost.error().message, Catch::StartsWith("postgresql: \"SELECT 1\""));
+    CHECK_FALSE(lease->usable());
+    CHECK_FALSE(tx.commit());
+  }
+  CHECK(pool.idle() == 0);  // not handed out again
+  auto fresh = ok(pool.acquire());
+  CHECK(fresh->usable());
+  CHECK(ok(fresh->query_one("SELECT 1 + $1", {1})).integer(0) == 2);
+  CHECK_FALSE(fresh->query("SELECT * FROM t"));  // the lost transaction left nothing
 }

@@ -118,6 +118,12 @@ TEST_CASE("placeholders: out of order, repeated, and left alone inside quotes an
   CHECK(row.text(1) == "$1 {BLOB}");
   CHECK(row.text(2) == "seven");
 
+  // An integer parameter is 64-bit in arithmetic on both engines, and a
+  // function taking a 32-bit INTEGER gets it by CAST.
+  const std::int64_t big = std::int64_t{1} << 40;
+  CHECK(ok(db.query_one("SELECT $1 + 1", {big})).integer(0) == big + 1);
+  CHECK(ok(db.query_one("SELECT substr('abcdef', CAST($1 AS INTEGER))", {3})).text(0) == "cdef");
+
   // Too few or too many values, a gap at $0: refused alike, before the engine.
   for (const auto& [sql, values] :
        std::vector<std::pair<std::string, std::vector<Value>>>{{"SELECT $1, $2", {Value(1)}},
