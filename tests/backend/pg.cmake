@@ -12,22 +12,32 @@
 # juki_add_test, in the same directory, called before it) FIXTURES_REQUIRED
 # juki_pg and ENVIRONMENT JUKI_TEST_PG=<the cluster's conninfo>;
 # tests/backend/store/engines.hpp reads it. Those two properties are set, not
-# appended to. JUKI_TEST_PG_DIR is the cluster's directory.
-include_guard(GLOBAL)
+# appended to. JUKI_TEST_PG_DIR is the cluster's directory and JUKI_TEST_PG
+# its conninfo, for a plain add_test:
+#
+#   set_tests_properties(my_test PROPERTIES FIXTURES_REQUIRED juki_pg
+#     ENVIRONMENT "JUKI_TEST_PG=${JUKI_TEST_PG}")
 
 # Short (a socket's path has at most 107 bytes) and one per build tree, so
 # that the default and sanitize trees can run their tests at the same time.
+# Set in every directory that includes this file.
 string(SHA1 _juki_pg_hash "${CMAKE_BINARY_DIR}")
 string(SUBSTRING "${_juki_pg_hash}" 0 12 _juki_pg_hash)
 set(JUKI_TEST_PG_DIR "/tmp/juki-pg-${_juki_pg_hash}")
 set(JUKI_TEST_PG "host=${JUKI_TEST_PG_DIR} port=5432 user=juki-pg dbname=postgres")
 
-add_test(NAME pg_cluster_start
-  COMMAND ${PROJECT_SOURCE_DIR}/scripts/pg-cluster start ${JUKI_TEST_PG_DIR})
-set_tests_properties(pg_cluster_start PROPERTIES FIXTURES_SETUP juki_pg TIMEOUT 120)
-add_test(NAME pg_cluster_stop
-  COMMAND ${PROJECT_SOURCE_DIR}/scripts/pg-cluster stop --remove ${JUKI_TEST_PG_DIR})
-set_tests_properties(pg_cluster_stop PROPERTIES FIXTURES_CLEANUP juki_pg TIMEOUT 120)
+# The fixture's two tests, once for the whole build (in the directory that
+# includes this file first; fixtures are matched across directories).
+get_property(_juki_pg_registered GLOBAL PROPERTY JUKI_PG_FIXTURE_REGISTERED)
+if(NOT _juki_pg_registered)
+  set_property(GLOBAL PROPERTY JUKI_PG_FIXTURE_REGISTERED TRUE)
+  add_test(NAME pg_cluster_start
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/pg-cluster start ${JUKI_TEST_PG_DIR})
+  set_tests_properties(pg_cluster_start PROPERTIES FIXTURES_SETUP juki_pg TIMEOUT 120)
+  add_test(NAME pg_cluster_stop
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/pg-cluster stop --remove ${JUKI_TEST_PG_DIR})
+  set_tests_properties(pg_cluster_stop PROPERTIES FIXTURES_CLEANUP juki_pg TIMEOUT 120)
+endif()
 
 function(juki_tests_need_pg target)
   # The tests are discovered at build time (catch_discover_tests), into the
