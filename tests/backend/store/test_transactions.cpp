@@ -1,5 +1,6 @@
 // Transactions: all or nothing on both engines, whatever ends them.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <thread>
 
 #include "backend/store/engines.hpp"
@@ -166,4 +167,32 @@ TEST_CASE(
   auto lease = ok(pool.acquire());
   CHECK(ok(lease->query_one("SELECT n FROM counter")).integer(0) == 2 * kEach);
   CHECK(count(*lease, "log") == 2 * kEach);
+}
+
+TEST_CASE("a writer that cannot get the lock in time gets a retryable error") {
+  const std::string engine = JUKI_EACH_STORE_ENGINE();
+  CAPTURE(engine);
+  ScratchStore store(engine);
+  ConnectOptions impatient;
+  impatient.busy_timeout = std::chrono::milliseconds(100);
+  auto holder = store.connect();
+  auto waiter = store.connect(impatient);
+  ok(
+      holder.execute_script("CREATE TABLE t (id BIGINT PRIMARY KEY, x BIGINT); INSERT INTO t "
+                            "VALUES (1, 0)"));
+  // PostgreSQL waits for a row lock as long as lock_timeout says.
+  if (engine == "postgresql") ok(waiter.execute("SET lock_timeout = '100ms'"));
+
+  auto tx = ok(holder.begin());
+  ok(holder.execute("UPDATE t SET x = 1 WHERE id = 1"));
+  const auto start = std::chrono::steady_clock::now();
+  auto blocked = waiter.execute("UPDATE t SET x = 2 WHERE id = 1");
+  REQUIRE_FALSE(blocked);
+  CHECK(blocked.error().kind == Error::Kind::busy_or_serialization);
+  CHECK(blocked.error().retryable());
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(90));
+  ok(tx.commit());
+  // Once the lock is free, the same statement goes through.
+  CHECK(ok(waiter.execute("UPDATE t SET x = 2 WHERE id = 1")) == 1);
+  CHECK(ok(holder.query_one("SELECT x FROM t")).integer(0) == 2);
 }
