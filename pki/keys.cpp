@@ -272,7 +272,7 @@ PublicKey PrivateKey::public_key() const {
 
 // ------------------------------------------------------------ signatures
 
-Result<Bytes, PkiError> sign(const PrivateKey& key, ByteView message) {
+Result<Bytes, PkiError> sign_message(const PrivateKey& key, ByteView message) {
   if (key.algorithm() != KeyAlgorithm::p256 || !is_p256(key.native()))
     return fail(PkiErrorKind::wrong_algorithm, "messages are signed with P-256 keys only");
   std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
@@ -287,8 +287,7 @@ Result<Bytes, PkiError> sign(const PrivateKey& key, ByteView message) {
   return der;
 }
 
-Result<void, PkiError> verify_signature(const PublicKey& key, ByteView message,
-                                        ByteView signature) {
+Result<void, PkiError> verify_message(const PublicKey& key, ByteView message, ByteView signature) {
   if (!is_p256(key.native()))
     return fail(PkiErrorKind::wrong_algorithm, "messages are signed with P-256 keys only");
   std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());

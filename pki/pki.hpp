@@ -182,12 +182,12 @@ class PrivateKey {
 };
 
 // ECDSA P-256 with SHA-256, signatures in DER (ECDSA-Sig-Value), for
-// messages between servers (specs/network.md). `sign` refuses a key that is
-// not P-256 (wrong_algorithm); `verify_signature` gives bad_signature for a
+// messages between servers (specs/network.md). `sign_message` refuses a key that is
+// not P-256 (wrong_algorithm); `verify_message` gives bad_signature for a
 // signature that does not verify or is not DER, wrong_algorithm for a key
 // that is not P-256.
-Result<Bytes, PkiError> sign(const PrivateKey& key, ByteView message);
-Result<void, PkiError> verify_signature(const PublicKey& key, ByteView message, ByteView signature);
+Result<Bytes, PkiError> sign_message(const PrivateKey& key, ByteView message);
+Result<void, PkiError> verify_message(const PublicKey& key, ByteView message, ByteView signature);
 
 // ------------------------------------------------------------ JPKI kinds
 

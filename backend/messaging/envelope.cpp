@@ -20,7 +20,7 @@ Result<proto::Envelope, std::string> seal(const trust::TrustStore& trust, proto:
                                           const google::protobuf::Message& payload) {
   std::string bytes;
   if (!payload.SerializeToString(&bytes)) return unexpected(std::string("cannot serialize"));
-  auto signature = pki::sign(trust.key(), signing_input(kind, as_bytes(bytes)));
+  auto signature = pki::sign_message(trust.key(), signing_input(kind, as_bytes(bytes)));
   if (!signature) return unexpected("cannot sign: " + signature.error().message);
   proto::Envelope envelope;
   envelope.set_kind(kind);
@@ -38,9 +38,9 @@ Result<trust::Peer, std::string> check_signature(const trust::TrustStore& trust,
   if (!cert) return unexpected("the signer's certificate: " + cert.error().message);
   auto signer = trust.verify(*cert, now);
   if (!signer) return unexpected("the signer's certificate: " + signer.error());
-  auto good = pki::verify_signature(cert->public_key(),
-                                    signing_input(envelope.kind(), as_bytes(envelope.payload())),
-                                    as_bytes(envelope.signature()));
+  auto good = pki::verify_message(cert->public_key(),
+                                  signing_input(envelope.kind(), as_bytes(envelope.payload())),
+                                  as_bytes(envelope.signature()));
   if (!good) return unexpected("the envelope's signature: " + good.error().message);
   return signer;
 }

@@ -93,8 +93,16 @@ Config parse(const json& root, const std::string& base_dir) {
     config.tier = Tier::prefecture;
   else if (tier == "national")
     config.tier = Tier::national;
+  else if (tier == "resident-system")
+    config.tier = Tier::resident_system;
   else
-    refuse("tier", "must be cs, prefecture or national, not \"" + tier + "\"");
+    refuse("tier", "must be cs, prefecture, national or resident-system, not \"" + tier + "\"");
+  const bool client = config.tier == Tier::resident_system;
+  if (client)
+    for (const char* server_only : {"listen", "store", "calendar"})
+      if (root.contains(server_only))
+        refuse(server_only,
+               "the resident system is a client: it has no " + std::string(server_only));
 
   config.code = text(root, "", "code", config.tier != Tier::national);
   if (config.tier == Tier::national && root.contains("code"))
@@ -103,11 +111,13 @@ Config parse(const json& root, const std::string& base_dir) {
     refuse("code", "\"" + config.code + "\" is not a valid local government code");
   if (config.tier == Tier::prefecture && trust::prefecture_of(config.code) != config.code)
     refuse("code", config.code + " is a municipality's code, not a prefecture's");
-  if (config.tier == Tier::cs && trust::prefecture_of(config.code) == config.code)
+  if ((config.tier == Tier::cs || client) && trust::prefecture_of(config.code) == config.code)
     refuse("code", config.code + " is a prefecture's code, not a municipality's");
 
-  config.listen = text(root, "", "listen");
-  check_address("listen", config.listen);
+  if (!client) {
+    config.listen = text(root, "", "listen");
+    check_address("listen", config.listen);
+  }
 
   const json* t = member(root, "", "trust", true);
   if (!t->is_object()) refuse("trust", "must be an object");
@@ -118,8 +128,9 @@ Config parse(const json& root, const std::string& base_dir) {
   config.trust.certificate = path_field(*t, "trust", "certificate", base_dir);
   config.trust.key = path_field(*t, "trust", "key", base_dir);
 
-  config.store = text(root, "", "store");
-  if (config.store.rfind("sqlite:", 0) == 0) {
+  if (client) {
+    // no store, no calendar
+  } else if (config.store = text(root, "", "store"); config.store.rfind("sqlite:", 0) == 0) {
     const std::string file = config.store.substr(7);
     if (file.empty()) refuse("store", "sqlite: needs a file");
     if (file != ":memory:" && std::filesystem::path(file).is_relative())
@@ -127,7 +138,7 @@ Config parse(const json& root, const std::string& base_dir) {
   } else if (config.store.rfind("postgresql:", 0) != 0) {
     refuse("store", "must start with sqlite: or postgresql:");
   }
-  config.calendar = path_field(root, "", "calendar", base_dir);
+  if (!client) config.calendar = path_field(root, "", "calendar", base_dir);
 
   const json* up = member(root, "", "upstream", config.tier != Tier::national);
   if (up && config.tier == Tier::national)
@@ -138,7 +149,10 @@ Config parse(const json& root, const std::string& base_dir) {
     Upstream u;
     u.address = text(*up, "upstream", "address");
     check_address("upstream.address", u.address);
-    u.code = text(*up, "upstream", "code", config.tier == Tier::cs);
+    u.code = text(*up, "upstream", "code", config.tier != Tier::prefecture);
+    if (client && u.code != config.code)
+      refuse("upstream.code", "the resident system of " + config.code + " reports to CS " +
+                                  config.code + ", not " + u.code);
     if (config.tier == Tier::cs && u.code != trust::prefecture_of(config.code))
       refuse("upstream.code", "CS " + config.code + "'s prefecture is " +
                                   trust::prefecture_of(config.code) + ", not " + u.code);
@@ -176,6 +190,8 @@ std::string_view tier_name(Tier tier) {
       return "prefecture";
     case Tier::national:
       return "national";
+    case Tier::resident_system:
+      return "resident-system";
   }
   return "?";
 }

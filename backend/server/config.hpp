@@ -13,8 +13,10 @@
 
 namespace juki::backend::server {
 
-enum class Tier { cs, prefecture, national };
-std::string_view tier_name(Tier tier);  // "cs", "prefecture", "national"
+// resident_system: not a server but the existing resident system's client
+// of its CS (juki-net report): its config has no listen, store or calendar.
+enum class Tier { cs, prefecture, national, resident_system };
+std::string_view tier_name(Tier tier);  // "cs", "prefecture", "national", "resident-system"
 
 struct Upstream {
   std::string address;  // host:port

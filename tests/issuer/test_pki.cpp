@@ -393,29 +393,28 @@ TEST_CASE("certificates in PEM: one block in, the same DER out, and a SHA-256 fi
   CHECK((!r.ok() || r->der() != cs.cert.der()));
 }
 
-TEST_CASE("sign and verify_signature: ECDSA P-256 over SHA-256, DER signatures") {
+TEST_CASE("sign_message and verify_message: ECDSA P-256 over SHA-256, DER signatures") {
   auto key = must(PrivateKey::generate());
   const Bytes message = {'J', 'U', 'K', 'I', 0x00, 0xFF};
-  const Bytes signature = must(sign(key, message));
+  const Bytes signature = must(sign_message(key, message));
   CHECK(signature[0] == 0x30);  // an ECDSA-Sig-Value SEQUENCE
-  CHECK(verify_signature(key.public_key(), message, signature).ok());
+  CHECK(verify_message(key.public_key(), message, signature).ok());
 
   Bytes other_message = message;
   other_message.back() ^= 1;
-  CHECK(verify_signature(key.public_key(), other_message, signature).error().kind ==
+  CHECK(verify_message(key.public_key(), other_message, signature).error().kind ==
         PkiErrorKind::bad_signature);
   Bytes tampered = signature;
   tampered[tampered.size() - 1] ^= 1;
-  CHECK(verify_signature(key.public_key(), message, tampered).error().kind ==
+  CHECK(verify_message(key.public_key(), message, tampered).error().kind ==
         PkiErrorKind::bad_signature);
-  CHECK(verify_signature(key.public_key(), message, {}).error().kind ==
-        PkiErrorKind::bad_signature);
+  CHECK(verify_message(key.public_key(), message, {}).error().kind == PkiErrorKind::bad_signature);
   auto stranger = must(PrivateKey::generate());
-  CHECK(verify_signature(stranger.public_key(), message, signature).error().kind ==
+  CHECK(verify_message(stranger.public_key(), message, signature).error().kind ==
         PkiErrorKind::bad_signature);
   auto rsa = must(PrivateKey::generate(KeyAlgorithm::rsa2048));
-  CHECK(sign(rsa, message).error().kind == PkiErrorKind::wrong_algorithm);
-  CHECK(verify_signature(rsa.public_key(), message, signature).error().kind ==
+  CHECK(sign_message(rsa, message).error().kind == PkiErrorKind::wrong_algorithm);
+  CHECK(verify_message(rsa.public_key(), message, signature).error().kind ==
         PkiErrorKind::wrong_algorithm);
 }
 

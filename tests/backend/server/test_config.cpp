@@ -46,7 +46,7 @@ TEST_CASE("a CS's config: relative paths from the config's folder, limits with d
 
 TEST_CASE("config refusals name the field") {
   CHECK(refusal(with(kCs, R"("tier": "cs")", R"("tier": "village")")) ==
-        "tier: must be cs, prefecture or national, not \"village\"");
+        "tier: must be cs, prefecture, national or resident-system, not \"village\"");
   CHECK(refusal(with(kCs, R"("code": "131016")", R"("code": "131017")")) ==
         "code: \"131017\" is not a valid local government code");
   CHECK(refusal(with(kCs, R"("code": "131016")", R"("code": "130001")")) ==
@@ -71,7 +71,7 @@ TEST_CASE("config refusals name the field") {
   CHECK(refusal("{").rfind("not JSON: ", 0) == 0);
 }
 
-TEST_CASE("the national server has no code and no upstream; a prefecture's is the national") {
+TEST_CASE("the national server has no code and no upstream, and a prefecture's is the national") {
   const std::string national = R"({"tier": "national", "listen": "0.0.0.0:7000",
     "trust": {"root": "r", "server_ca": "c", "server_crl": "l", "certificate": "n", "key": "k"},
     "store": "postgresql:host=/tmp/pg dbname=national", "calendar": "japan.json"})";
@@ -93,4 +93,19 @@ TEST_CASE("the national server has no code and no upstream; a prefecture's is th
   auto p = server::parse_config(with(prefecture, R"(, "code": "130001"})", "}"), "/srv");
   REQUIRE(p.ok());
   CHECK(p->upstream->code.empty());
+}
+
+TEST_CASE("the resident system's client config: its CS, no listen, store or calendar") {
+  const std::string client = R"({"tier": "resident-system", "code": "131016",
+    "trust": {"root": "r", "server_ca": "c", "server_crl": "l", "certificate": "n", "key": "k"},
+    "upstream": {"address": "127.0.0.1:7101", "code": "131016"}})";
+  auto c = server::parse_config(client, "/srv");
+  REQUIRE(c.ok());
+  CHECK(c->tier == server::Tier::resident_system);
+  CHECK(c->upstream->code == "131016");
+  CHECK(refusal(with(client, R"("code": "131016"})", R"("code": "011002"})")) ==
+        "upstream.code: the resident system of 131016 reports to CS 131016, not 011002");
+  CHECK(refusal(with(client, R"("tier": "resident-system")",
+                     R"("tier": "resident-system", "store": "sqlite:x")")) ==
+        "store: the resident system is a client: it has no store");
 }

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "backend/support/server_pki.hpp"
-#include "support/run_program.hpp"
 #include "backend/trust/tls.hpp"
 #include "backend/wire/juki_net.grpc.pb.h"
+#include "support/run_program.hpp"
 
 using namespace juki;
 using namespace juki::backend;
@@ -250,9 +250,9 @@ TEST_CASE("mutual TLS: only TLS 1.3 is spoken, with an ephemeral key exchange") 
   p.issue("chiyoda", pki::Role::cs, "131016");
   Server server(std::make_shared<trust::TrustStore>(p.trust("tokyo")), own_css("130001"));
   test::TempDir dir;
-  REQUIRE(pki::replace_file(dir.file("chiyoda.pem"), as_bytes(p.certificate("chiyoda").to_pem()),
-                            0600)
-              .ok());
+  REQUIRE(
+      pki::replace_file(dir.file("chiyoda.pem"), as_bytes(p.certificate("chiyoda").to_pem()), 0600)
+          .ok());
   auto s_client = [&](const std::string& version) {
     return test::run(dir, "openssl",
                      {"s_client", "-connect", server.address(), version, "-cert",

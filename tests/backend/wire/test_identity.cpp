@@ -102,7 +102,7 @@ TEST_CASE("bad report lines are refused with the field at fault") {
   CHECK(refusal("").rfind(": not JSON", 0) == 0);
 }
 
-TEST_CASE("deletions carry the resident code only; code changes carry the previous code") {
+TEST_CASE("deletions carry the resident code only, and code changes the previous code") {
   const std::string death =
       R"({"report":"r2","municipality":"131016","reason":"death","date":"2026-12-05",)"
       R"("resident":{"code":"00000000019"}})";

@@ -1,0 +1,280 @@
+// A small country as separate processes over mutual TLS: a national server,
+// a prefecture server and a CS (juki-national, juki-prefecture, juki-cs),
+// each with its own certificate and SQLite store, driven with juki-net as an
+// operator would: changes reach the national server, the update-count lists
+// agree, the consistency check finds and repairs a damaged tier, and a
+// prefecture killed with SIGKILL catches up when it returns.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "backend/store/connection.hpp"
+#include "backend/support/processes.hpp"
+#include "backend/support/residents.hpp"
+#include "backend/support/server_pki.hpp"
+#include "backend/wire/import_file.hpp"
+#include "common/check_digits.hpp"
+#include "support/run_program.hpp"
+
+using namespace juki;
+using juki::test::ServerPki;
+using juki::test::ServerProcess;
+using nlohmann::json;
+namespace proto = juki::net::v1;
+
+namespace {
+
+const std::string kTools = JUKI_TOOLS_DIR;
+const std::string kCalendar = JUKI_SOURCE_DIR "/backend/calendar/japan.json";
+
+std::string resident_code(int n) {
+  return test::resident_code(4'000'000 + n);
+}
+
+std::string today_jst() {
+  const std::time_t t = std::time(nullptr) + 9 * 3600;
+  char day[11];
+  std::strftime(day, sizeof day, "%Y-%m-%d", std::gmtime(&t));
+  return day;
+}
+
+// The existing system's reports: births of residents first..last, as JSON Lines.
+std::string births(const std::string& municipality, int first, int last) {
+  std::string lines;
+  for (int n = first; n <= last; ++n) {
+    proto::ChangeReport r;
+    r.set_report("birth-" + std::to_string(n));
+    r.set_municipality(municipality);
+    r.set_reason(proto::BIRTH);
+    r.set_date("2026-01-10");
+    auto* id = r.mutable_resident()->mutable_identity();
+    id->set_resident_code(resident_code(n));
+    id->set_name_kanji("住基 太郎" + std::to_string(n));
+    id->set_name_kana("ジュウキ タロウ");
+    id->set_birth_date("2026-01-10");
+    id->set_sex(n % 2 ? proto::MALE : proto::FEMALE);
+    id->set_address("東京都千代田区千代田" + std::to_string(n));
+    r.mutable_resident()->set_household_head("子");
+    r.mutable_resident()->set_became_resident_on("2026-01-10");
+    r.mutable_resident()->set_address_notified_on("2026-01-12");
+    lines += backend::wire::report_line(r) + "\n";
+  }
+  return lines;
+}
+
+class Country {
+ public:
+  Country() {
+    pki_.issue("national", pki::Role::national, "");
+    pki_.issue("tokyo", pki::Role::prefecture, "130001");
+    pki_.issue("chiyoda", pki::Role::cs, "131016");
+    pki_.issue("chiyoda-rs", pki::Role::resident_system, "131016");
+  }
+
+  void start_national() {
+    national_address_ = national_.start(kTools + "/juki-national",
+                                        {"--config", config("national", server("national", ""))},
+                                        dir_.file("national.log"));
+  }
+  void start_prefecture() {
+    json c = server("tokyo", "130001", "prefecture");
+    c["upstream"] = {{"address", national_address_}};
+    prefecture_address_ = prefecture_.start(
+        kTools + "/juki-prefecture", {"--config", config("tokyo", c)}, dir_.file("tokyo.log"));
+  }
+  // The prefecture again at the same address, after a crash.
+  void restart_prefecture() {
+    json c = server("tokyo", "130001", "prefecture");
+    c["listen"] = prefecture_address_;
+    c["upstream"] = {{"address", national_address_}};
+    prefecture_.start(kTools + "/juki-prefecture", {"--config", config("tokyo", c)},
+                      dir_.file("tokyo.log"));
+  }
+  void start_cs() {
+    json c = server("chiyoda", "131016", "cs");
+    c["upstream"] = {{"address", prefecture_address_}, {"code", "130001"}};
+    // Quick retries, so that a test of a returning prefecture is short.
+    c["limits"] = {{"retry_max_ms", 500}, {"batch", 50}};
+    cs_address_ = cs_.start(kTools + "/juki-cs", {"--config", config("chiyoda", c)},
+                            dir_.file("chiyoda.log"));
+    json rs = {{"tier", "resident-system"},
+               {"code", "131016"},
+               {"trust", trust("chiyoda-rs")},
+               {"upstream", {{"address", cs_address_}, {"code", "131016"}}}};
+    config("chiyoda-rs", rs);
+  }
+  void start_all() {
+    start_national();
+    start_prefecture();
+    start_cs();
+  }
+
+  test::Run net(const std::vector<std::string>& args, const std::string& input = "") {
+    std::vector<std::string> all{"--json"};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::run(dir_, kTools + "/juki-net", all, input);
+  }
+  std::string config_path(const std::string& name) const { return dir_.file(name + ".json"); }
+  std::string file(const std::string& name) const { return dir_.file(name); }
+
+  // Waits until the national server has every sequence up to `sequence` of
+  // the CS (or 60 s pass).
+  std::int64_t wait_national(std::int64_t sequence) {
+    std::int64_t seen = -1;
+    for (int i = 0; i < 600 && seen < sequence; ++i) {
+      auto status = net({"status", "--config", config_path("national")});
+      if (status.exit == 0) seen = status.doc()["senders"].value("131016", std::int64_t{0});
+      if (seen < sequence) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return seen;
+  }
+
+  ServerProcess& prefecture() { return prefecture_; }
+  ServerProcess& cs() { return cs_; }
+
+ private:
+  json trust(const std::string& name) const {
+    auto f = pki_.files(name);
+    return {{"root", f.root},
+            {"server_ca", f.server_ca},
+            {"server_crl", f.server_crl},
+            {"certificate", f.certificate},
+            {"key", f.key}};
+  }
+  json server(const std::string& name, const std::string& code,
+              const std::string& tier = "national") {
+    json c = {{"tier", tier},
+              {"listen", "127.0.0.1:0"},
+              {"trust", trust(name)},
+              {"store", "sqlite:" + dir_.file(name + ".db")},
+              {"calendar", kCalendar}};
+    if (!code.empty()) c["code"] = code;
+    return c;
+  }
+  std::string config(const std::string& name, const json& c) {
+    std::ofstream(config_path(name)) << c.dump(2);
+    return config_path(name);
+  }
+
+  ServerPki pki_;
+  test::TempDir dir_;
+  ServerProcess national_, prefecture_, cs_;
+  std::string national_address_, prefecture_address_, cs_address_;
+};
+
+}  // namespace
+
+TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC") {
+  Country country;
+  country.start_all();
+
+  std::ofstream(country.file("births.jsonl")) << births("131016", 1, 120);
+  auto imported = country.net(
+      {"import", "--config", country.config_path("chiyoda"), country.file("births.jsonl")});
+  REQUIRE(imported.exit == 0);
+  CHECK(imported.doc()["accepted"] == 120);
+
+  // The same file again changes nothing: each report id is recorded once.
+  auto again = country.net(
+      {"import", "--config", country.config_path("chiyoda"), country.file("births.jsonl")});
+  CHECK(again.exit == 0);
+  CHECK(again.doc()["already_accepted"] == 120);
+  CHECK(again.doc()["accepted"] == 0);
+
+  // Over the ResidentSystemLink, with the existing system's certificate; a
+  // bad line is refused with its line and field, the good ones go on.
+  std::string online = births("131016", 121, 130);
+  online +=
+      R"({"report":"bad","municipality":"131016","reason":"death","date":"2026-02-01","resident":{"code":"12345678901"}})"
+      "\n";
+  auto reported =
+      country.net({"report", "--config", country.config_path("chiyoda-rs"), "-"}, online);
+  CHECK(reported.exit == 1);
+  CHECK(reported.doc()["accepted"] == 10);
+  REQUIRE(reported.doc()["refusals"].size() == 1);
+  CHECK(reported.doc()["refusals"][0]["line"] == 11);
+  CHECK(reported.doc()["refusals"][0]["field"] == "resident.code");
+
+  CHECK(country.wait_national(130) == 130);
+  auto found =
+      country.net({"lookup", "--config", country.config_path("chiyoda"), resident_code(7)});
+  CHECK(found.exit == 0);
+  CHECK(found.doc()["status"] == "FOUND");
+  CHECK(found.doc()["answered_by"] == "130001");
+  CHECK(found.doc()["identity"]["name_kanji"] == "住基 太郎7");
+
+  auto counts =
+      country.net({"counts", "--config", country.config_path("chiyoda"), "--from", today_jst()});
+  CHECK(counts.exit == 0);
+  CHECK(counts.doc()["differences"].empty());
+  CHECK(counts.doc()["lists"].size() == 3);
+  auto check = country.net({"check", "--config", country.config_path("chiyoda")});
+  CHECK(check.exit == 0);
+  auto status = country.net({"status", "--config", country.config_path("chiyoda")});
+  CHECK(status.doc()["confirmed"] == 130);
+  CHECK(status.doc()["unconfirmed"] == 0);
+}
+
+TEST_CASE("network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
+  Country country;
+  country.start_all();
+  std::ofstream(country.file("a.jsonl")) << births("131016", 1, 200);
+  REQUIRE(
+      country.net({"import", "--config", country.config_path("chiyoda"), country.file("a.jsonl")})
+          .exit == 0);
+  CHECK(country.prefecture().stop(SIGKILL) == 128 + SIGKILL);
+
+  std::ofstream(country.file("b.jsonl")) << births("131016", 201, 300);
+  REQUIRE(
+      country.net({"import", "--config", country.config_path("chiyoda"), country.file("b.jsonl")})
+          .exit == 0);
+  auto waiting = country.net({"status", "--config", country.config_path("chiyoda")});
+  CHECK(waiting.doc()["last_sequence"] == 300);
+  CHECK(waiting.doc()["unconfirmed"] > 0);
+
+  country.restart_prefecture();
+  CHECK(country.wait_national(300) == 300);
+  auto counts =
+      country.net({"counts", "--config", country.config_path("chiyoda"), "--from", today_jst()});
+  CHECK(counts.exit == 0);
+  CHECK(counts.doc()["lists"][2]["days"][0]["total"] == 300);
+  CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
+
+TEST_CASE("network: the consistency check names a damaged national record and repairs it") {
+  Country country;
+  country.start_all();
+  std::ofstream(country.file("a.jsonl")) << births("131016", 1, 150);
+  REQUIRE(
+      country.net({"import", "--config", country.config_path("chiyoda"), country.file("a.jsonl")})
+          .exit == 0);
+  REQUIRE(country.wait_national(150) == 150);
+
+  {  // An operator's mistake at the national server.
+    auto db = backend::store::Connection::open("sqlite:" + country.file("national.db"));
+    REQUIRE(db.ok());
+    REQUIRE(db->execute("UPDATE identity SET address = 'どこか' WHERE resident_code = $1",
+                        {resident_code(42)})
+                .ok());
+    REQUIRE(db->execute("DELETE FROM identity WHERE resident_code = $1", {resident_code(99)}).ok());
+  }
+  auto check = country.net({"check", "--config", country.config_path("chiyoda")});
+  CHECK(check.exit == 1);
+  const auto tiers = check.doc()["tiers"];
+  CHECK(tiers[0]["differences"].empty());  // the prefecture is right
+  REQUIRE(tiers[1]["differences"].size() == 2);
+  CHECK(tiers[1]["differences"][0] ==
+        json({{"resident_code", resident_code(42)}, {"kind", "differs"}}));
+  CHECK(tiers[1]["differences"][1] ==
+        json({{"resident_code", resident_code(99)}, {"kind", "missing"}}));
+  // Fewer records shipped than the municipality holds: the digests narrowed it down.
+  CHECK(tiers[1]["records_compared"] < 150);
+
+  auto repaired = country.net({"check", "--config", country.config_path("chiyoda"), "--repair"});
+  CHECK(repaired.exit == 0);
+  CHECK(repaired.doc()["resent"] == 2);
+  REQUIRE(country.wait_national(152) == 152);
+  CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
