@@ -208,14 +208,20 @@ Result<DayStats, PopulationError> for_each_change(
           if (!made) break;
           const std::size_t from = r.municipality;
           const int prefecture = geography[from].prefecture;
-          const bool across = rng.chance(40, 100);
+          // 40% across a prefecture line; otherwise within it, when the
+          // population has another municipality there.
           std::size_t to = from;
-          for (int tries = 0; tries < 32; ++tries) {
-            const std::size_t m = p.random_municipality(rng);
-            if (m == from) continue;
-            to = m;
-            if ((geography[m].prefecture != prefecture) == across) break;
+          if (rng.chance(40, 100)) {
+            for (int tries = 0; tries < 32 && to == from; ++tries) {
+              const std::size_t m = p.random_municipality(rng);
+              if (geography[m].prefecture != prefecture) to = m;
+            }
           }
+          for (int tries = 0; tries < 32 && to == from; ++tries) {
+            const std::size_t m = p.random_municipality_in(prefecture, rng);
+            if (m != from && m < geography.size()) to = m;
+          }
+          for (int tries = 0; tries < 32 && to == from; ++tries) to = p.random_municipality(rng);
           if (to == from) {
             made = false;
             break;

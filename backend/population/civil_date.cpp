@@ -58,7 +58,7 @@ std::optional<Day> parse_day(std::string_view t) {
     return v;
   };
   const int y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
-  if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;
+  if (y < 1800 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;
   return to_day({y, m, d});
 }
 

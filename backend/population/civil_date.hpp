@@ -36,7 +36,7 @@ Day years_before(Day d, int years);
 // Whole years from `birth` to `on` (the age on that day).
 int age_on(Day birth, Day on);
 
-// "YYYY-MM-DD", a real date from 1900 to 9999; nullopt otherwise.
+// "YYYY-MM-DD", a real date from 1800 to 9999; nullopt otherwise.
 std::optional<Day> parse_day(std::string_view text);
 // Writes "YYYY-MM-DD" (10 chars) at `out`.
 void format_day(Day d, char* out);

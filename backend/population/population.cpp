@@ -178,6 +178,19 @@ std::size_t Population::random_municipality(Rng& rng) const {
   return municipality_of(rng.below(size()));
 }
 
+std::size_t Population::random_municipality_in(int prefecture, Rng& rng) const {
+  // The prefecture's municipalities are contiguous in the geography, and so
+  // are their residents.
+  const std::size_t first = geography_.first_of(prefecture);
+  const auto from = std::lower_bound(selected_.begin(), selected_.end(), first);
+  const auto to = std::lower_bound(from, selected_.end(), first + geography_.count_of(prefecture));
+  if (from == to) return geography_.size();
+  const std::uint64_t begin = first_index_[static_cast<std::size_t>(from - selected_.begin())];
+  const std::uint64_t end = first_index_[static_cast<std::size_t>(to - selected_.begin())];
+  if (begin == end) return geography_.size();
+  return municipality_of(begin + rng.below(end - begin));
+}
+
 Name Population::random_given_name(Sex sex, int birth_year, Rng& rng) const {
   const auto names =
       sex == Sex::male ? male_names(name_era(birth_year)) : female_names(name_era(birth_year));

@@ -128,8 +128,11 @@ class Population {
 
   // A fresh address in a municipality, with the stream it is drawn from.
   std::string random_address(std::size_t municipality, Rng& rng) const;
-  // A municipality of this population drawn in proportion to its residents.
+  // A municipality of this population drawn in proportion to its residents,
+  // anywhere or within a prefecture (Geography::size() when the prefecture has
+  // none in this population).
   std::size_t random_municipality(Rng& rng) const;
+  std::size_t random_municipality_in(int prefecture, Rng& rng) const;
   const AgeTable& ages() const { return ages_; }
   // A given name for a sex and birth year (its generation's names).
   Name random_given_name(Sex sex, int birth_year, Rng& rng) const;
