@@ -14,7 +14,20 @@ Day to_day(CivilDate d) {
 
 CivilDate to_civil(Day day) {
   const int z = day.number + 719468;
-  const int era = (z >= 0 ? z : z - 146096) / 146097;
+  if (z >= 0) {
+    // Unsigned arithmetic for every day from 0000-03-01 on: divisions by
+    // constants become multiplications (the hot path of writing dates).
+    const auto uz = static_cast<std::uint32_t>(z);
+    const std::uint32_t era = uz / 146097;
+    const std::uint32_t doe = uz - era * 146097;
+    const std::uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::uint32_t mp = (5 * doy + 2) / 153;
+    const auto d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    const auto m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    return {static_cast<int>(yoe + era * 400) + (m <= 2 ? 1 : 0), m, d};
+  }
+  const int era = (z - 146096) / 146097;
   const int doe = z - era * 146097;
   const int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -34,7 +47,10 @@ int days_in_month(int year, int month) {
 }
 
 Day years_before(Day d, int years) {
-  CivilDate c = to_civil(d);
+  return years_before(to_civil(d), years);
+}
+
+Day years_before(CivilDate c, int years) {
   c.year -= years;
   if (c.day > days_in_month(c.year, c.month)) c.day = days_in_month(c.year, c.month);
   return to_day(c);

@@ -33,6 +33,7 @@ int days_in_month(int year, int month);
 
 // The same month and day `years` earlier, Feb 29 becoming Feb 28 in a common year.
 Day years_before(Day d, int years);
+Day years_before(CivilDate d, int years);
 // Whole years from `birth` to `on` (the age on that day).
 int age_on(Day birth, Day on);
 

@@ -97,7 +97,8 @@ Result<Population, PopulationError> Population::create(const PopulationConfig& c
 Population::Population(const PopulationConfig& config, std::vector<std::size_t> selected)
     : config_(config),
       codes_(derive(config.seed, Stream::resident_code, 0)),
-      selected_(std::move(selected)) {
+      selected_(std::move(selected)),
+      base_civil_(to_civil(config.base_date)) {
   // Residents apportioned to the municipalities by weight (largest remainders,
   // ties to the lower code): integers, so the same everywhere.
   const std::uint64_t n = config_.residents;
@@ -442,7 +443,8 @@ void Population::fill_member(const Household& h, int member, std::uint64_t index
   Rng rng(derive(h.key, Stream::member, j));
   const Day base = config_.base_date;
   const int age = h.age[j];
-  const Day oldest = years_before(base, age + 1) + 1, youngest = years_before(base, age);
+  const Day oldest = years_before(base_civil_, age + 1) + 1,
+            youngest = years_before(base_civil_, age);
   const Day birth{static_cast<std::int32_t>(rng.between(oldest.number, youngest.number))};
   const Name given = random_given_name(h.sex[j], to_civil(birth).year, rng);
 

@@ -153,6 +153,7 @@ class Population {
   AgeTable ages_;
   DecimalPermutation codes_;
   std::vector<std::size_t> selected_;
+  CivilDate base_civil_;
   std::vector<std::uint64_t> first_index_;       // per selected municipality, plus the end
   std::vector<std::int32_t> selected_position_;  // geography index -> position or -1
   std::vector<std::uint32_t> surname_cumulative_;

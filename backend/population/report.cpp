@@ -1,6 +1,8 @@
 #include "backend/population/report.hpp"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace juki::backend::population {
 
@@ -58,19 +60,33 @@ std::string report_id(Day day, std::uint64_t number) {
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+  // Runs that need no escape (all of our own text) are appended whole; eight
+  // bytes are checked at once for a control character, a quote or a backslash.
+  std::size_t run = 0, i = 0;
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    if ((((w - kOnes * 0x20) & ~w & kHighs) | has_zero(w ^ (kOnes * '"')) |
+         has_zero(w ^ (kOnes * '\\'))) != 0)
+      break;
+  }
+  for (; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    if (u == '"' || u == '\\') {
       out += '\\';
-      out += c;
-    } else if (u < 0x20) {
+      out += static_cast<char>(u);
+    } else {
       out += "\\u00";
       out += kHex[u >> 4];
       out += kHex[u & 15];
-    } else {
-      out += c;
     }
   }
+  out.append(text.data() + run, text.size() - run);
   out += '"';
 }
 

@@ -323,6 +323,18 @@ TEST_CASE("changes: strings are escaped as JSON and report ids numbered as the C
     REQUIRE(json::accept(out));
     CHECK(json::parse(out).get<std::string>() == s);
   }
+  // A character to escape at every position, past the 8-byte fast path too.
+  for (const char special : {'"', '\\', '\x01', '\n', '\x1f'}) {
+    for (std::size_t at = 0; at < 24; ++at) {
+      std::string s = "ABCDEFGHIJKLMNOPQRSTUVWX東京都";
+      s.insert(at, 1, special);
+      std::string out;
+      append_json_string(out, s);
+      INFO(out);
+      REQUIRE(json::accept(out));
+      REQUIRE(json::parse(out).get<std::string>() == s);
+    }
+  }
   CHECK(report_id(kDay, 1) == "20261207-000001");
   CHECK(report_id(kDay, 1234567) == "20261207-1234567");
   for (int i = 0; i < kReasonCount; ++i)
