@@ -19,6 +19,16 @@
 //   per day, so they never meet an existing code nor one of another day.
 // - Every report is dated with the day; a birth's birth date is up to 13
 //   days before it (14 days to notify).
+// - What each reason does: birth, a baby in its mother's household (子, or 孫
+//   when she is the head's child or daughter-in-law); ex_officio_entry,
+//   naturalization, nationality_acquired, a new resident heading a household
+//   of one; death, ex_officio_deletion, nationality_lost, declared_missing
+//   (20 or older), the code alone; move_within and address_renumbering, a new
+//   address in the same municipality (move_within also notified that day);
+//   name_change, a new surname (and its reading); ex_officio_correction, the
+//   birth date corrected 1 to 30 days earlier (and the day of becoming a
+//   resident with it, for one born there); resident_code_change, a new code
+//   with "previous_code" the old.
 #pragma once
 
 #include <array>

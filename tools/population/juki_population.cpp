@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
   add_population_options(residents, pa, true);
   residents->add_option("--municipality", sa.municipality,
                         "Only this municipality's residents (6-digit code)");
-  residents->add_option("--out", sa.out, "Write the lines here instead of stdout");
+  residents->add_option("--out", sa.out, "Write the lines here instead of stdout (- for stdout)");
   residents->add_flag("--progress", sa.progress, "Progress and speed on stderr");
 
   auto* resident = app.add_subcommand(
@@ -365,7 +365,7 @@ int main(int argc, char** argv) {
   changes->add_option("--days", days, "How many days")->capture_default_str();
   changes->add_option("--municipality", sa.municipality,
                       "Only this municipality's reports (numbered as in the full stream)");
-  changes->add_option("--out", sa.out, "Write the lines here instead of stdout");
+  changes->add_option("--out", sa.out, "Write the lines here instead of stdout (- for stdout)");
   changes->add_flag("--progress", sa.progress, "Progress on stderr");
 
   if (auto status = host::cli::parse_command_line(app, argc, argv)) return *status;
@@ -379,7 +379,7 @@ int main(int argc, char** argv) {
   } else {
     status = residents->parsed() ? cmd_residents(pa, sa, out) : cmd_changes(pa, sa, day, days, out);
     // The lines went to stdout: nothing else may, but a failure's JSON.
-    if (sa.out.empty() && status == kExitOk) return status;
+    if ((sa.out.empty() || sa.out == "-") && status == kExitOk) return status;
   }
   return host::cli::finish(out, as_json, status);
 }
