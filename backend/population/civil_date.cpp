@@ -13,21 +13,28 @@ Day to_day(CivilDate d) {
 }
 
 CivilDate to_civil(Day day) {
-  const int z = day.number + 719468;
-  if (z >= 0) {
-    // Unsigned arithmetic for every day from 0000-03-01 on: divisions by
-    // constants become multiplications (the hot path of writing dates).
-    const auto uz = static_cast<std::uint32_t>(z);
-    const std::uint32_t era = uz / 146097;
-    const std::uint32_t doe = uz - era * 146097;
-    const std::uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::uint32_t mp = (5 * doy + 2) / 153;
-    const auto d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    const auto m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-    return {static_cast<int>(yoe + era * 400) + (m <= 2 ? 1 : 0), m, d};
+  if (day.number > -12'000'000) {
+    // Neri and Schneider's Euclidean affine functions (2021): unsigned
+    // multiplications and shifts, twice as fast as the eras below, for every
+    // day after the year -30,000 (the hot path of writing dates).
+    constexpr std::uint32_t kShift = 82, kDays = 719468 + 146097 * kShift, kYears = 400 * kShift;
+    const std::uint32_t n = static_cast<std::uint32_t>(day.number) + kDays;
+    const std::uint32_t n1 = 4 * n + 3;
+    const std::uint32_t century = n1 / 146097;
+    const std::uint32_t n2 = n1 % 146097 / 4 * 4 + 3;
+    const std::uint64_t p2 = std::uint64_t{2939745} * n2;
+    const auto year_of_century = static_cast<std::uint32_t>(p2 >> 32);
+    const std::uint32_t day_of_year = static_cast<std::uint32_t>(p2) / 2939745 / 4;
+    const std::uint32_t n3 = 2141 * day_of_year + 197913;
+    const std::uint32_t month = n3 >> 16, day_of_month = (n3 & 0xFFFF) / 2141;
+    const std::uint32_t january_or_february = day_of_year >= 306 ? 1 : 0;
+    return {static_cast<int>(100 * century + year_of_century - kYears + january_or_february),
+            static_cast<int>(january_or_february ? month - 12 : month),
+            static_cast<int>(day_of_month + 1)};
   }
-  const int era = (z - 146096) / 146097;
+  // Hinnant's civil_from_days: eras of 400 years, March-based years.
+  const int z = day.number + 719468;
+  const int era = (z >= 0 ? z : z - 146096) / 146097;
   const int doe = z - era * 146097;
   const int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);

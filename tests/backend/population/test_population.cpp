@@ -115,8 +115,13 @@ TEST_CASE("population: SplitMix64 gives the reference stream and bounded draws s
 }
 
 TEST_CASE("population: days convert both ways and parse only real dates", "[population]") {
-  for (int n = to_day({1880, 1, 1}).number; n < to_day({2100, 12, 31}).number; n += 7)
+  // Every day of years 1 to 9999, and far before (the other algorithm).
+  for (int n = to_day({1, 1, 1}).number; n <= to_day({9999, 12, 31}).number; ++n)
     REQUIRE(to_day(to_civil(Day{n})).number == n);
+  for (int n = -13'000'000; n < -11'000'000; n += 997)
+    REQUIRE(to_day(to_civil(Day{n})).number == n);
+  CHECK(to_civil(to_day({2000, 2, 29})) == CivilDate{2000, 2, 29});
+  CHECK(to_civil(to_day({1900, 3, 1})) == CivilDate{1900, 3, 1});
   CHECK(to_day({1970, 1, 1}).number == 0);
   CHECK(format_day(to_day({2002, 8, 5})) == "2002-08-05");
   CHECK(parse_day("2024-02-29") == to_day({2024, 2, 29}));
