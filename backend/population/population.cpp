@@ -260,7 +260,7 @@ void Population::plan_household(std::size_t municipality, std::uint64_t key,
     add(Relationship::head, any_sex(male_percent), age_in(lo, hi));
     return h.age[0];
   };
-  // The head's spouse; gives the younger parent's age, which bounds the children's.
+  // The head's spouse: wives a little younger, husbands a little older.
   auto spouse = [&]() {
     const int head_age = h.age[0];
     if (h.sex[0] == Sex::male)
@@ -269,7 +269,6 @@ void Population::plan_household(std::size_t municipality, std::uint64_t key,
     else
       add(Relationship::husband, Sex::male,
           std::max(18, head_age + static_cast<int>(rng.between(-2, 7))));
-    return std::min(head_age, h.age[static_cast<std::size_t>(h.size - 1)]);
   };
   // Children first, then their parents: the eldest child's age drawn from the
   // pyramid up to `oldest`, the others younger, the mother 22 to 40 years older;
