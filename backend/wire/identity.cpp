@@ -7,6 +7,7 @@
 
 #include "backend/calendar/japan_time.hpp"
 #include "common/check_digits.hpp"
+#include "records/records.hpp"
 
 namespace juki::backend::wire {
 
@@ -73,23 +74,15 @@ std::optional<char32_t> next_code_point(std::string_view text, std::size_t& i) {
   return cp;
 }
 
-bool is_katakana_name_character(char32_t cp) {
-  return (cp >= 0x30A1 && cp <= 0x30FA) || cp == 0x30FC || cp == 0x30FB || cp == 0x3000 ||
-         cp == U' ';
-}
-
 // nullopt when `text` is 1..max_chars characters of UTF-8 without control
-// characters (and, with `katakana`, of the kana name's characters only).
-std::optional<std::string> text_problem(std::string_view text, std::size_t max_chars,
-                                        bool katakana = false) {
+// characters.
+std::optional<std::string> text_problem(std::string_view text, std::size_t max_chars) {
   if (text.empty()) return "is empty";
   std::size_t count = 0;
   for (std::size_t i = 0; i < text.size();) {
     auto cp = next_code_point(text, i);
     if (!cp) return "is not valid UTF-8";
     if (*cp < 0x20 || *cp == 0x7F) return "has a control character";
-    if (katakana && !is_katakana_name_character(*cp))
-      return "has a character that is not full-width katakana";
     if (++count > max_chars) return "is longer than " + std::to_string(max_chars) + " characters";
   }
   return std::nullopt;
@@ -156,8 +149,12 @@ std::optional<FieldError> check_identity(const proto::IdentityInformation& ident
   if (auto e = code_problem(prefix + ".resident_code", identity.resident_code())) return e;
   if (auto p = text_problem(identity.name_kanji(), 64))
     return FieldError{prefix + ".name_kanji", "the name " + *p};
-  if (auto p = text_problem(identity.name_kana(), 64, true))
+  if (auto p = text_problem(identity.name_kana(), 64))
     return FieldError{prefix + ".name_kana", "the kana name " + *p};
+  // The same rule as the card's face and the issuance records.
+  if (!records::katakana_valid(identity.name_kana()))
+    return FieldError{prefix + ".name_kana",
+                      "the kana name has a character that is not full-width katakana"};
   if (auto e = date_problem(prefix + ".birth_date", identity.birth_date(), today)) return e;
   if (identity.sex() != proto::MALE && identity.sex() != proto::FEMALE)
     return FieldError{prefix + ".sex", "the sex is male or female"};

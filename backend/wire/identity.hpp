@@ -35,7 +35,8 @@ struct FieldError {
 
 // Identity information as every tier accepts it: a resident code with its
 // check digit; names of 1..64 characters of valid UTF-8 without control
-// characters, the kana in full-width katakana (and spaces, ー, ・); a birth
+// characters, the kana in full-width katakana with spaces
+// (records::katakana_valid, as on the card's face); a birth
 // date that exists and is not after `today`; a sex; an address of 1..200
 // characters. `prefix` names the message path ("identity", "resident.identity").
 std::optional<FieldError> check_identity(const proto::IdentityInformation& identity,

@@ -33,8 +33,9 @@ std::string resident_code(int n) {
   return test::resident_code(4'000'000 + n);
 }
 
-std::string today_jst() {
-  const std::time_t t = std::time(nullptr) + 9 * 3600;
+// The date in Japan `days_ago` days before today.
+std::string today_jst(int days_ago = 0) {
+  const std::time_t t = std::time(nullptr) + 9 * 3600 - days_ago * 86400;
   char day[11];
   std::strftime(day, sizeof day, "%Y-%m-%d", std::gmtime(&t));
   return day;
@@ -217,7 +218,8 @@ TEST_CASE("network: the existing system's changes reach the national server, by 
   CHECK(status.doc()["unconfirmed"] == 0);
 }
 
-TEST_CASE("network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
+TEST_CASE(
+    "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
   Country country;
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 200);
@@ -276,5 +278,37 @@ TEST_CASE("network: the consistency check names a damaged national record and re
   CHECK(repaired.exit == 0);
   CHECK(repaired.doc()["resent"] == 2);
   REQUIRE(country.wait_national(152) == 152);
+  CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
+
+TEST_CASE("network: a synthetic municipality and sixty days of its changes pass every check") {
+  Country country;
+  country.start_all();
+  const std::string population = kTools + "/juki-population";
+  const std::vector<std::string> country_args{"--seed",           "11", "--residents",    "100000",
+                                              "--municipalities", "3",  "--municipality", "131016"};
+  std::vector<std::string> residents{"residents", "--out", country.file("residents.jsonl")};
+  residents.insert(residents.end(), country_args.begin(), country_args.end());
+  test::TempDir scratch;
+  REQUIRE(test::run(scratch, population, residents).exit == 0);
+  // Sixty days of changes, up to yesterday.
+  std::vector<std::string> changes{
+      "changes", "--day", today_jst(60), "--days", "60", "--out", country.file("changes.jsonl")};
+  changes.insert(changes.end(), country_args.begin(), country_args.end());
+  REQUIRE(test::run(scratch, population, changes).exit == 0);
+
+  auto initial = country.net(
+      {"import", "--config", country.config_path("chiyoda"), country.file("residents.jsonl")});
+  CHECK(initial.exit == 0);
+  CHECK(initial.doc()["refused"] == 0);
+  const std::int64_t entries = initial.doc()["accepted"];
+  CHECK(entries > 1000);
+  auto day = country.net(
+      {"import", "--config", country.config_path("chiyoda"), country.file("changes.jsonl")});
+  CHECK(day.exit == 0);
+  CHECK(day.doc()["refused"] == 0);
+  CHECK(day.doc()["accepted"] > 20);
+  const std::int64_t total = entries + day.doc()["accepted"].get<std::int64_t>();
+  CHECK(country.wait_national(total) == total);
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
 }
