@@ -1,12 +1,21 @@
 #include "backend/trust/trust.hpp"
 
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include "common/check_digits.hpp"
 
 namespace juki::backend::trust {
 
 namespace {
+
+constexpr std::int64_t kCrlLookEvery = 60;  // seconds
+
+std::int64_t modified_time(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
 
 bool is_server_role(pki::Role role) {
   return role == pki::Role::cs || role == pki::Role::prefecture || role == pki::Role::national ||
@@ -50,10 +59,15 @@ Result<TrustStore, std::string> TrustStore::load(const TrustFiles& files, std::i
   if (*kind != pki::CaKind::server)
     return unexpected(files.server_ca + ": a " + std::string(pki::ca_kind_name(*kind)) +
                       " CA, not the server CA");
-  auto crl = pki::read_file(files.server_crl);
-  if (!crl) return unexpected("server CA's CRL: " + crl.error().message);
-  if (auto read = pki::read_crl(*ca, *crl); !read)
+  auto crl = std::make_shared<Crl>();
+  crl->path = files.server_crl;
+  crl->modified = modified_time(files.server_crl);
+  crl->looked_at = now;
+  auto crl_der = pki::read_file(files.server_crl);
+  if (!crl_der) return unexpected("server CA's CRL: " + crl_der.error().message);
+  if (auto read = pki::read_crl(*ca, *crl_der); !read)
     return unexpected(files.server_crl + ": " + read.error().message);
+  crl->der = std::make_shared<const Bytes>(std::move(*crl_der));
   auto key = pki::PrivateKey::load(files.key);
   if (!key) return unexpected("key: " + key.error().message);
   auto cert = pki::Certificate::load(files.certificate);
@@ -61,7 +75,7 @@ Result<TrustStore, std::string> TrustStore::load(const TrustFiles& files, std::i
   if (X509_check_private_key(cert->native(), key->native()) != 1)
     return unexpected(files.certificate + ": does not match the key " + files.key);
 
-  TrustStore store(std::move(*root), std::move(*ca), std::move(*crl), std::move(*key),
+  TrustStore store(std::move(*root), std::move(*ca), std::move(crl), std::move(*key),
                    std::move(*cert));
   auto self = store.verify(store.certificate_, now);
   if (!self) return unexpected(files.certificate + ": " + self.error());
@@ -72,9 +86,23 @@ Result<TrustStore, std::string> TrustStore::load(const TrustFiles& files, std::i
 Result<Peer, std::string> TrustStore::verify(const pki::Certificate& leaf, std::int64_t now) const {
   auto verified = pki::verify_chain(root_, server_ca_, leaf, now);
   if (!verified) return unexpected(verified.error().message);
-  if (auto good = pki::check_revocation(server_ca_, crl_, leaf, now); !good)
+  if (auto good = pki::check_revocation(server_ca_, *current_crl(now), leaf, now); !good)
     return unexpected(good.error().message);
   return peer_of(leaf, verified->authorization);
+}
+
+std::shared_ptr<const Bytes> TrustStore::current_crl(std::int64_t now) const {
+  std::lock_guard lock(crl_->mutex);
+  if (now - crl_->looked_at < kCrlLookEvery) return crl_->der;
+  crl_->looked_at = now;
+  const std::int64_t modified = modified_time(crl_->path);
+  if (modified == crl_->modified) return crl_->der;
+  auto der = pki::read_file(crl_->path);
+  if (der && pki::read_crl(server_ca_, *der)) {
+    crl_->der = std::make_shared<const Bytes>(std::move(*der));
+    crl_->modified = modified;
+  }
+  return crl_->der;
 }
 
 Result<Peer, std::string> TrustStore::verify_pem(std::string_view leaf_pem,

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,22 +62,35 @@ class TrustStore {
   Result<Peer, std::string> verify_pem(std::string_view leaf_pem, std::int64_t now) const;
   Result<Peer, std::string> verify_der(ByteView leaf_der, std::int64_t now) const;
 
+  // The CRL is read again when its file changes (looked at no more than once
+  // a minute): a certificate revoked while the server runs is refused from
+  // the next check on. A new file that is not a valid CRL of the server CA
+  // is ignored (the old one stays, until its nextUpdate refuses everyone).
   const Peer& self() const { return self_; }
   const pki::PrivateKey& key() const { return key_; }
   const pki::Certificate& certificate() const { return certificate_; }
   std::string root_pem() const { return root_.to_pem(); }
 
  private:
-  TrustStore(pki::Certificate root, pki::Certificate server_ca, Bytes crl, pki::PrivateKey key,
-             pki::Certificate certificate)
+  // Shared by the copies of a store, so that all see a new CRL.
+  struct Crl {
+    std::mutex mutex;
+    std::string path;
+    std::shared_ptr<const Bytes> der;
+    std::int64_t modified = 0;   // the file's mtime when read
+    std::int64_t looked_at = 0;  // when the file was last looked at
+  };
+  TrustStore(pki::Certificate root, pki::Certificate server_ca, std::shared_ptr<Crl> crl,
+             pki::PrivateKey key, pki::Certificate certificate)
       : root_(std::move(root)),
         server_ca_(std::move(server_ca)),
         crl_(std::move(crl)),
         key_(std::move(key)),
         certificate_(std::move(certificate)) {}
+  std::shared_ptr<const Bytes> current_crl(std::int64_t now) const;
   pki::Certificate root_;
   pki::Certificate server_ca_;
-  Bytes crl_;
+  std::shared_ptr<Crl> crl_;
   pki::PrivateKey key_;
   pki::Certificate certificate_;
   Peer self_;

@@ -138,3 +138,27 @@ TEST_CASE("envelopes: the signer's certificate and signature are checked, tamper
     CHECK_FALSE(messaging::check_signature(prefecture, e, now).ok());
   }
 }
+
+TEST_CASE("a CRL published while the server runs is read within a minute, a broken one ignored") {
+  ServerPki p;
+  p.issue("prefecture", pki::Role::prefecture, "130001");
+  p.issue("cs", pki::Role::cs, "131016");
+  p.issue("other", pki::Role::cs, "131024");
+  const auto now = test::unix_now();
+  auto trust = p.trust("prefecture");
+  const auto copy = trust;  // a server's threads share one CRL
+  REQUIRE(trust.verify(p.certificate("cs"), now).ok());
+
+  p.revoke("cs");
+  CHECK(trust.verify(p.certificate("cs"), now).ok());  // not looked at again yet
+  auto later = trust.verify(p.certificate("cs"), now + 61);
+  REQUIRE_FALSE(later.ok());
+  CHECK(later.error().find("revoked") != std::string::npos);
+  CHECK_FALSE(copy.verify(p.certificate("cs"), now + 62).ok());
+  CHECK(trust.verify(p.certificate("other"), now + 62).ok());
+
+  // A file that is not a CRL of the server CA changes nothing.
+  REQUIRE(pki::replace_file(p.file("server-ca.crl"), Bytes{0x30, 0x00}, 0644).ok());
+  CHECK_FALSE(trust.verify(p.certificate("cs"), now + 200).ok());
+  CHECK(trust.verify(p.certificate("other"), now + 200).ok());
+}
