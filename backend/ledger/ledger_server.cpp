@@ -43,27 +43,15 @@ Status store_down(const store::Error& e) {
   return Status(StatusCode::UNAVAILABLE, "the store: " + e.message);
 }
 
-// Every change of a batch as the upper tiers accept it: a known reason, a
-// real change date, identity information that passes wire::check_identity.
+// Every change of a batch as wire::check_change accepts it, with one day of
+// slack on birth dates: a CS's clock a little ahead of ours is not a forgery.
 std::optional<Status> check_changes(const proto::NotificationBatch& batch,
                                     const calendar::Date& today) {
-  for (const auto& change : batch.changes()) {
-    const std::string where = "sequence " + std::to_string(change.sequence()) + ": ";
-    if (!wire::kind_of(change.reason()))
-      return Status(StatusCode::INVALID_ARGUMENT, where + "reason: unknown change reason");
-    if (auto date = calendar::Date::parse(change.change_date()); !date)
-      return Status(StatusCode::INVALID_ARGUMENT, where + "change_date: " + date.error());
-    // One day of slack: a CS's clock a little ahead of ours is not a forgery.
-    if (auto problem = wire::check_identity(change.identity(), *today.plus_days(1)))
-      return Status(StatusCode::INVALID_ARGUMENT, where + problem->field + ": " + problem->message);
-    const bool code_change = change.reason() == proto::RESIDENT_CODE_CHANGE;
-    if (code_change != !change.previous_resident_code().empty() ||
-        (code_change && !check_digits::resident_code_valid(change.previous_resident_code())))
-      return Status(StatusCode::INVALID_ARGUMENT,
-                    where +
-                        "previous_resident_code: only and always with a resident code "
-                        "change, with a valid check digit");
-  }
+  for (const auto& change : batch.changes())
+    if (auto problem = wire::check_change(change, *today.plus_days(1)))
+      return Status(StatusCode::INVALID_ARGUMENT, "sequence " + std::to_string(change.sequence()) +
+                                                      ": " + problem->field + ": " +
+                                                      problem->message);
   return std::nullopt;
 }
 

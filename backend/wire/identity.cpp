@@ -218,6 +218,20 @@ std::optional<FieldError> check_report(const proto::ChangeReport& report,
   return std::nullopt;
 }
 
+std::optional<FieldError> check_change(const proto::IdentityChange& change,
+                                       const calendar::Date& latest_birth) {
+  if (!kind_of(change.reason())) return FieldError{"reason", "unknown change reason"};
+  if (auto date = calendar::Date::parse(change.change_date()); !date)
+    return FieldError{"change_date", date.error()};
+  if (auto problem = check_identity(change.identity(), latest_birth)) return problem;
+  const bool code_change = change.reason() == proto::RESIDENT_CODE_CHANGE;
+  if (code_change != !change.previous_resident_code().empty())
+    return FieldError{"previous_resident_code", "only and always with a resident code change"};
+  if (code_change)
+    if (auto e = code_problem("previous_resident_code", change.previous_resident_code())) return e;
+  return std::nullopt;
+}
+
 Bytes record_digest(const proto::IdentityInformation& identity, bool live) {
   Bytes canonical;
   append_field(canonical, identity.resident_code());

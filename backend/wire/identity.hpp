@@ -52,6 +52,14 @@ std::optional<FieldError> check_identity(const proto::IdentityInformation& ident
 std::optional<FieldError> check_report(const proto::ChangeReport& report,
                                        std::string_view municipality, const calendar::Date& today);
 
+// One notified change as the upper tiers accept it: a known reason, a real
+// change date, identity information that passes check_identity with
+// `latest_birth` as the latest birth date, and a previous resident code
+// exactly with RESIDENT_CODE_CHANGE, with a valid check digit. The field is
+// named from the change ("identity.birth_date").
+std::optional<FieldError> check_change(const proto::IdentityChange& change,
+                                       const calendar::Date& latest_birth);
+
 // SHA-256 over the record's canonical form: each field of the identity
 // information in the wire's order, then whether it is current ("live") or
 // deleted, each as a 4-byte big-endian length and its bytes.
