@@ -59,6 +59,8 @@ class Cs {
 
   grpc::Status report(grpc::ServerContext* context, const proto::ChangeReports& request,
                       proto::ReportOutcome* outcome) {
+    auto slot = runtime_.calls->enter();
+    if (!slot) return runtime_.calls->overloaded();
     auto caller = callers_.of(*context);
     if (!caller) return caller.error();
     if (caller->role != pki::Role::resident_system || caller->code != runtime_.config.code)

@@ -84,6 +84,7 @@ class UpperTier {
       : runtime_(runtime), ledgers_(std::move(ledgers)), callers_(runtime.trust) {}
 
   bool is_prefecture() const { return runtime_.config.tier == Tier::prefecture; }
+  server::CallLimit& calls() { return *runtime_.calls; }
   const std::string& code() const { return runtime_.config.code; }
   std::string name() const { return is_prefecture() ? code() : std::string("national"); }
 
@@ -362,17 +363,25 @@ class NotificationsService final : public proto::Notifications::Service {
   explicit NotificationsService(UpperTier& tier) : tier_(tier) {}
   Status Deliver(grpc::ServerContext* c, const proto::Envelope* e,
                  proto::DeliveryReceipt* r) override {
+    auto slot = tier_.calls().enter();
+    if (!slot) return tier_.calls().overloaded();
     return tier_.deliver(c, *e, r);
   }
   Status Relay(grpc::ServerContext* c, const proto::Envelope* e, proto::RelayReceipt* r) override {
+    auto slot = tier_.calls().enter();
+    if (!slot) return tier_.calls().overloaded();
     return tier_.relay(c, *e, r);
   }
   Status UpdateCounts(grpc::ServerContext* c, const proto::UpdateCountRequest* q,
                       proto::UpdateCountList* l) override {
+    auto slot = tier_.calls().enter();
+    if (!slot) return tier_.calls().overloaded();
     return tier_.update_counts(c, *q, l);
   }
   Status RangeDigests(grpc::ServerContext* c, const proto::DigestRequest* q,
                       proto::DigestReply* r) override {
+    auto slot = tier_.calls().enter();
+    if (!slot) return tier_.calls().overloaded();
     return tier_.range_digests(c, *q, r);
   }
 
@@ -385,6 +394,8 @@ class LookupService final : public proto::IdentityLookup::Service {
   explicit LookupService(UpperTier& tier) : tier_(tier) {}
   Status Lookup(grpc::ServerContext* c, const proto::LookupRequest* q,
                 proto::LookupReply* r) override {
+    auto slot = tier_.calls().enter();
+    if (!slot) return tier_.calls().overloaded();
     return tier_.lookup(c, *q, r);
   }
 

@@ -119,8 +119,10 @@ int run_program(const Program& program, int argc, char** argv) {
     return 0;
   }
 
+  const int max_inflight = config->limits.max_inflight;
   Runtime runtime{std::move(*config), std::make_shared<trust::TrustStore>(std::move(*trust)),
-                  std::make_shared<calendar::OperatingCalendar>(std::move(*calendar))};
+                  std::make_shared<calendar::OperatingCalendar>(std::move(*calendar)),
+                  std::make_shared<CallLimit>(max_inflight)};
   auto started = program.start(runtime);
   if (!started) return fail(started.error());
 
@@ -132,8 +134,8 @@ int run_program(const Program& program, int argc, char** argv) {
   for (auto* service : started->services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
-  // Bounded threads: past them a call is answered RESOURCE_EXHAUSTED rather
-  // than queued without bound (specs/network.md 6.6).
+  // Bounded threads for the connections' work; the calls worked on at once
+  // are bounded by runtime.calls (specs/network.md 6.6).
   grpc::ResourceQuota quota(program.name);
   quota.SetMaxThreads(runtime.config.limits.max_threads);
   builder.SetResourceQuota(quota);

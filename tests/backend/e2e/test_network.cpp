@@ -6,15 +6,21 @@
 // prefecture killed with SIGKILL catches up when it returns.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "backend/store/connection.hpp"
 #include "backend/support/processes.hpp"
 #include "backend/support/residents.hpp"
 #include "backend/support/server_pki.hpp"
+#include "backend/trust/tls.hpp"
 #include "backend/wire/import_file.hpp"
+#include "backend/wire/juki_net.grpc.pb.h"
 #include "common/check_digits.hpp"
 #include "support/run_program.hpp"
 
@@ -67,6 +73,9 @@ std::string births(const std::string& municipality, int first, int last) {
 
 class Country {
  public:
+  // Limits for every server's config (specs/network.md 9), e.g. to overload it.
+  json limits = json::object();
+
   Country() {
     pki_.issue("national", pki::Role::national, "");
     pki_.issue("tokyo", pki::Role::prefecture, "130001");
@@ -97,7 +106,8 @@ class Country {
     json c = server("chiyoda", "131016", "cs");
     c["upstream"] = {{"address", prefecture_address_}, {"code", "130001"}};
     // Quick retries, so that a test of a returning prefecture is short.
-    c["limits"] = {{"retry_max_ms", 500}, {"batch", 50}};
+    c["limits"]["retry_max_ms"] = 500;
+    c["limits"]["batch"] = 50;
     cs_address_ = cs_.start(kTools + "/juki-cs", {"--config", config("chiyoda", c)},
                             dir_.file("chiyoda.log"));
     json rs = {{"tier", "resident-system"},
@@ -132,6 +142,13 @@ class Country {
     return seen;
   }
 
+  std::shared_ptr<const backend::trust::TrustStore> trust_of(const std::string& name) const {
+    return std::make_shared<backend::trust::TrustStore>(pki_.trust(name));
+  }
+  const std::string& cs_address() const { return cs_address_; }
+  const std::string& prefecture_address() const { return prefecture_address_; }
+  const std::string& national_address() const { return national_address_; }
+  ServerProcess& national() { return national_; }
   ServerProcess& prefecture() { return prefecture_; }
   ServerProcess& cs() { return cs_; }
 
@@ -310,5 +327,150 @@ TEST_CASE("network: a synthetic municipality and sixty days of its changes pass 
   CHECK(day.doc()["accepted"] > 20);
   const std::int64_t total = entries + day.doc()["accepted"].get<std::int64_t>();
   CHECK(country.wait_national(total) == total);
+  CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
+
+namespace {
+
+// Resident memory of a process, from /proc (kB).
+long resident_kb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Many threads calling `call` as fast as they can for `seconds`; the status
+// codes they got, counted.
+std::map<grpc::StatusCode, long> storm(int threads, double seconds,
+                                       const std::function<grpc::Status()>& call) {
+  std::mutex mutex;
+  std::map<grpc::StatusCode, long> codes;
+  std::vector<std::thread> workers;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      std::map<grpc::StatusCode, long> mine;
+      while (std::chrono::steady_clock::now() < until) ++mine[call().error_code()];
+      std::lock_guard lock(mutex);
+      for (auto [code, n] : mine) codes[code] += n;
+    });
+  for (auto& w : workers) w.join();
+  return codes;
+}
+
+std::string describe(const std::map<grpc::StatusCode, long>& codes) {
+  std::string text;
+  for (auto [code, n] : codes) text += std::to_string(int(code)) + ":" + std::to_string(n) + " ";
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("network: every tier under overload keeps serving, sheds the excess and loses nothing") {
+  backend::trust::require_tls13();
+  Country country;
+  // Two calls worked on at once: a test's sixteen clients are more than
+  // that, so the excess must be shed.
+  country.limits = {{"max_threads", 32}, {"max_inflight", 2}, {"store_connections", 1}};
+  country.start_all();
+  const auto deadline = [] {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(1000);
+  };
+
+  // The CS: its existing system reports from many threads at once, each
+  // sending its block again (same report ids) until it has an answer, as a
+  // real client does. Every report reaches the national server, once.
+  auto rs = backend::trust::open_channel(
+      country.cs_address(), backend::trust::channel_credentials(country.trust_of("chiyoda-rs"),
+                                                                pki::Role::cs, "131016", nullptr));
+  auto link = proto::ResidentSystemLink::NewStub(rs);
+  std::atomic<int> next_resident{1};
+  std::atomic<long> answered{0};
+  auto reporting = storm(16, 3.0, [&] {
+    const int first = next_resident.fetch_add(20);
+    proto::ChangeReports reports;
+    std::istringstream lines(births("131016", first, first + 19));
+    for (std::string line; std::getline(lines, line);)
+      *reports.add_reports() = *backend::wire::parse_report_line(line);
+    grpc::Status first_status;
+    for (int attempt = 0;; ++attempt) {
+      proto::ReportOutcome outcome;
+      grpc::ClientContext context;
+      context.set_deadline(deadline());
+      auto status = link->ReportChanges(&context, reports, &outcome);
+      if (attempt == 0) first_status = status;
+      if (status.ok()) {
+        for (const auto& r : outcome.results())
+          answered += r.status() == proto::ACCEPTED || r.status() == proto::ALREADY_ACCEPTED;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * (attempt + 1)));
+    }
+    return first_status;  // what the CS said at first: served or shed
+  });
+  const long sent = next_resident - 1;
+  INFO("CS, first answers: " << describe(reporting));
+  CHECK(answered == sent);
+  CHECK(reporting[grpc::StatusCode::OK] > 0);
+  CHECK(reporting[grpc::StatusCode::RESOURCE_EXHAUSTED] > 0);
+  CHECK(country.wait_national(sent) == sent);
+
+  // The prefecture and the national server: lookups, which are light, and
+  // range digests over the whole municipality, which are not, from many
+  // threads: served, or shed past the capacity, never wrong or failed.
+  auto cs_side = backend::trust::open_channel(
+      country.prefecture_address(),
+      backend::trust::channel_credentials(country.trust_of("chiyoda"), pki::Role::prefecture,
+                                          "130001", nullptr));
+  auto prefecture_side = backend::trust::open_channel(
+      country.national_address(), backend::trust::channel_credentials(
+                                      country.trust_of("tokyo"), pki::Role::national, "", nullptr));
+  for (auto* channel : {&cs_side, &prefecture_side}) {
+    auto stub = proto::IdentityLookup::NewStub(*channel);
+    std::atomic<long> wrong{0};
+    auto lookups = storm(16, 1.0, [&] {
+      proto::LookupRequest request;
+      request.set_resident_code(resident_code(1 + static_cast<int>(std::rand() % 20)));
+      proto::LookupReply reply;
+      grpc::ClientContext context;
+      context.set_deadline(deadline());
+      auto status = stub->Lookup(&context, request, &reply);
+      if (status.ok() && reply.status() != proto::FOUND) ++wrong;
+      return status;
+    });
+    auto notifications = proto::Notifications::NewStub(*channel);
+    auto digests = storm(16, 2.0, [&] {
+      proto::DigestRequest request;
+      request.set_municipality("131016");
+      request.add_prefixes("");
+      for (char d = '0'; d <= '9'; ++d) request.add_prefixes(std::string(1, d));
+      proto::DigestReply reply;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      return notifications->RangeDigests(&context, request, &reply);
+    });
+    INFO("lookups: " << describe(lookups) << "digests: " << describe(digests));
+    CHECK(wrong == 0);
+    CHECK(lookups[grpc::StatusCode::OK] > 100);
+    CHECK(digests[grpc::StatusCode::OK] > 0);
+    // Whether the digests overlap enough to be shed depends on how fast gRPC
+    // starts threads; the CS above is shed in every run.
+    // Nothing else: what was not served was shed as overload, or (a digest
+    // admitted behind others) ran out of its deadline.
+    long other = 0;
+    for (const auto* codes : {&lookups, &digests})
+      for (auto [code, n] : *codes)
+        if (code != grpc::StatusCode::OK && code != grpc::StatusCode::RESOURCE_EXHAUSTED &&
+            code != grpc::StatusCode::DEADLINE_EXCEEDED)
+          other += n;
+    CHECK(other == 0);
+  }
+  CHECK(country.national().running());
+  CHECK(country.prefecture().running());
+  CHECK(resident_kb(country.national().pid()) < 300 * 1024);
+  CHECK(resident_kb(country.prefecture().pid()) < 300 * 1024);
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
 }

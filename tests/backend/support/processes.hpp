@@ -75,7 +75,8 @@ class ServerProcess {
     close(stdout_);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  bool running() const { return pid_ > 0; }
+  bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
