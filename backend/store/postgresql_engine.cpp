@@ -339,9 +339,7 @@ class PostgresqlEngine final : public Engine {
 // large pieces; keeps the first problem for the end of the row.
 class PostgresqlCopyRow final : public CopyRow {
  public:
-  explicit PostgresqlCopyRow(std::size_t columns) : columns_(columns) {
-    buffer_.reserve(kFlushAt + 4096);
-  }
+  PostgresqlCopyRow() { buffer_.reserve(kFlushAt + 4096); }
 
   void integer(std::int64_t value) override {
     separate();
@@ -392,7 +390,6 @@ class PostgresqlCopyRow final : public CopyRow {
   void separate() {
     if (fields_++ > 0) buffer_ += '\t';
   }
-  std::size_t columns_;
   std::size_t fields_ = 0;
   std::size_t row_start_ = 0;
   std::string buffer_;
@@ -420,7 +417,7 @@ Result<std::int64_t, Error> PostgresqlEngine::copy(std::string_view table,
     data.clear();
     return sent;
   };
-  PostgresqlCopyRow row(columns.size());
+  PostgresqlCopyRow row;
   std::int64_t loaded = 0;
   for (;;) {
     row.start();

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -84,38 +85,28 @@ class Country {
   }
 
   void start_national() {
-    national_address_ = national_.start(kTools + "/juki-national",
-                                        {"--config", config("national", server("national", ""))},
-                                        dir_.file("national.log"));
+    national_address_ = launch(national_, "juki-national", "national", server("national", ""));
   }
   void start_prefecture() {
     json c = server("tokyo", "130001", "prefecture");
     c["upstream"] = {{"address", national_address_}};
-    prefecture_address_ = prefecture_.start(
-        kTools + "/juki-prefecture", {"--config", config("tokyo", c)}, dir_.file("tokyo.log"));
-  }
-  // The prefecture again at the same address, after a crash.
-  void restart_prefecture() {
-    json c = server("tokyo", "130001", "prefecture");
-    c["listen"] = prefecture_address_;
-    c["upstream"] = {{"address", national_address_}};
-    prefecture_.start(kTools + "/juki-prefecture", {"--config", config("tokyo", c)},
-                      dir_.file("tokyo.log"));
+    prefecture_address_ = launch(prefecture_, "juki-prefecture", "tokyo", c);
   }
   void start_cs() {
     json c = server("chiyoda", "131016", "cs");
     c["upstream"] = {{"address", prefecture_address_}, {"code", "130001"}};
-    // Quick retries, so that a test of a returning prefecture is short.
-    c["limits"]["retry_max_ms"] = 500;
     c["limits"]["batch"] = 50;
-    cs_address_ = cs_.start(kTools + "/juki-cs", {"--config", config("chiyoda", c)},
-                            dir_.file("chiyoda.log"));
+    cs_address_ = launch(cs_, "juki-cs", "chiyoda", c);
     json rs = {{"tier", "resident-system"},
                {"code", "131016"},
                {"trust", trust("chiyoda-rs")},
                {"upstream", {{"address", cs_address_}, {"code", "131016"}}}};
     config("chiyoda-rs", rs);
   }
+  // A server again, at the same address, after a crash or a stop.
+  void restart_national() { relaunch(national_, "juki-national", "national"); }
+  void restart_prefecture() { relaunch(prefecture_, "juki-prefecture", "tokyo"); }
+  void restart_cs() { relaunch(cs_, "juki-cs", "chiyoda"); }
   void start_all() {
     start_national();
     start_prefecture();
@@ -170,6 +161,20 @@ class Country {
               {"calendar", kCalendar}};
     if (!code.empty()) c["code"] = code;
     return c;
+  }
+  // Starts `program` with config `c`, then writes the config again with the
+  // address it chose, for a restart at the same address.
+  std::string launch(ServerProcess& process, const std::string& program, const std::string& name,
+                     json c) {
+    const std::string address = process.start(kTools + "/" + program, {"--config", config(name, c)},
+                                              dir_.file(name + ".log"));
+    c["listen"] = address;
+    config(name, c);
+    return address;
+  }
+  void relaunch(ServerProcess& process, const std::string& program, const std::string& name) {
+    process.start(kTools + "/" + program, {"--config", config_path(name)},
+                  dir_.file(name + ".log"));
   }
   std::string config(const std::string& name, const json& c) {
     std::ofstream(config_path(name)) << c.dump(2);
@@ -473,4 +478,93 @@ TEST_CASE("network: every tier under overload keeps serving, sheds the excess an
   CHECK(resident_kb(country.national().pid()) < 300 * 1024);
   CHECK(resident_kb(country.prefecture().pid()) < 300 * 1024);
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
+
+namespace {
+
+// JUKI_STORM_SEED replays a storm; JUKI_STORM_ROUNDS and JUKI_STORM_CHANGES
+// make it longer (scripts/bench does).
+std::uint64_t storm_seed() {
+  if (const char* s = std::getenv("JUKI_STORM_SEED")) return std::stoull(s);
+  return std::random_device{}();
+}
+long storm_setting(const char* name, long fallback) {
+  const char* s = std::getenv(name);
+  return s ? std::stol(s) : fallback;
+}
+
+std::int64_t history_rows(const std::string& store) {
+  auto db = backend::store::Connection::open("sqlite:" + store);
+  REQUIRE(db.ok());
+  auto row = db->query_one("SELECT count(*) FROM history");
+  REQUIRE(row.ok());
+  return row->integer(0);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "network: servers killed with SIGKILL at random during a storm of changes lose and double "
+    "nothing") {
+  const long rounds = storm_setting("JUKI_STORM_ROUNDS", 1);
+  const long changes = storm_setting("JUKI_STORM_CHANGES", 100'000);
+  for (long round = 0; round < rounds; ++round) {
+    const std::uint64_t seed = storm_seed();
+    std::mt19937_64 random(seed);
+    std::printf("storm: round %ld, seed %llu (replay with JUKI_STORM_SEED=%llu)\n", round,
+                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+    INFO("JUKI_STORM_SEED=" << seed);
+    Country country;
+    country.limits = {{"batch", 500}, {"relay_envelopes", 16}};
+    country.start_all();
+
+    // The existing system reports in chunks while a killer takes down a
+    // random server at random moments and brings it back.
+    std::atomic<bool> done{false};
+    std::atomic<int> kills{0};
+    std::thread killer([&] {
+      std::mt19937_64 r(seed ^ 0x9E3779B97F4A7C15ull);
+      while (!done) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + r() % 1300));
+        if (done) break;
+        const int which = static_cast<int>(r() % 3);
+        ServerProcess& victim = which == 0   ? country.national()
+                                : which == 1 ? country.prefecture()
+                                             : country.cs();
+        victim.stop(SIGKILL);
+        ++kills;
+        std::this_thread::sleep_for(std::chrono::milliseconds(r() % 800));
+        if (which == 0) country.restart_national();
+        if (which == 1) country.restart_prefecture();
+        if (which == 2) country.restart_cs();
+      }
+    });
+    const long chunk = 10'000;
+    for (long first = 1; first <= changes; first += chunk) {
+      const long last = std::min(changes, first + chunk - 1);
+      std::ofstream(country.file("chunk.jsonl"))
+          << births("131016", static_cast<int>(first), static_cast<int>(last));
+      auto imported = country.net(
+          {"import", "--config", country.config_path("chiyoda"), country.file("chunk.jsonl")});
+      REQUIRE(imported.exit == 0);
+      CHECK(imported.doc()["accepted"] == last - first + 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(random() % 300));
+    }
+    // Let the killer work a while longer as the tiers catch up, then stop it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000 + random() % 2000));
+    done = true;
+    killer.join();
+    std::printf("storm: %d servers killed\n", kills.load());
+    CHECK(kills > 0);
+
+    CHECK(country.wait_national(changes) == changes);
+    // Exactly once at every tier: as many history rows as changes.
+    CHECK(history_rows(country.file("tokyo.db")) == changes);
+    CHECK(history_rows(country.file("national.db")) == changes);
+    auto counts = country.net({"counts", "--config", country.config_path("chiyoda"), "--from",
+                               today_jst(1), "--to", today_jst()});
+    CHECK(counts.exit == 0);
+    CHECK(counts.doc()["differences"].empty());
+    CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+  }
 }
