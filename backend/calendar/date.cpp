@@ -161,9 +161,24 @@ Weekday Date::weekday() const {
   return static_cast<Weekday>(from_monday + 1);
 }
 
-std::string Date::to_string() const {
+char* Date::write(char* out) const {
   const Civil c = civil_from_days(days_);
-  return ymd_text(static_cast<int>(c.year), c.month, c.day);
+  // Digits right to left; every Date's year has exactly four.
+  auto digits = [](int value, int width, char* at) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+  };
+  digits(static_cast<int>(c.year), 4, out);
+  out[4] = '-';
+  digits(c.month, 2, out + 5);
+  out[7] = '-';
+  digits(c.day, 2, out + 8);
+  return out + kTextSize;
+}
+
+std::string Date::to_string() const {
+  std::string text(kTextSize, '-');
+  write(text.data());
+  return text;
 }
 
 Result<Date, std::string> Date::plus_days(std::int64_t days) const {
