@@ -15,10 +15,9 @@ constexpr std::array<std::string_view, 12> kMonthNames = {
     "January", "February", "March",     "April",   "May",      "June",
     "July",    "August",   "September", "October", "November", "December"};
 
-// Howard Hinnant's days_from_civil and civil_from_days
-// (howardhinnant.github.io/date_algorithms.html): the year is counted from
-// March, so that the leap day is the last day of its year, and split into
-// 400-year eras of 146097 days.
+// Howard Hinnant's days_from_civil (howardhinnant.github.io/date_algorithms.html):
+// the year is counted from March, so that the leap day is the last day of its
+// year, and split into 400-year eras of 146097 days.
 constexpr std::int64_t days_from_civil(std::int64_t year, int month, int day) {
   year -= month <= 2 ? 1 : 0;
   const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
@@ -35,19 +34,26 @@ struct Civil {
   int day;
 };
 
+// The other way by Neri and Schneider's Euclidean affine functions ("Euclidean
+// affine functions and their application to calendar algorithms", 2021): the
+// same March-based years, with 32-bit unsigned multiplications and shifts in
+// place of divisions, about twice as fast as Hinnant's civil_from_days (writers
+// of millions of dates call it for each). The count is moved 82 eras later so
+// that it stays unsigned for every day from the year -30,000: all Dates.
 constexpr Civil civil_from_days(std::int64_t days) {
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t day_of_era = days - era * 146097;
-  const std::int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const std::int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const std::int64_t month_from_march = (5 * day_of_year + 2) / 153;  // 0 = March
-  const int day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  const int month =
-      static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
-  return {year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
+  constexpr std::uint32_t kEras = 82, kDays = 719468 + 146097 * kEras, kYears = 400 * kEras;
+  const auto n = static_cast<std::uint32_t>(days + kDays);  // days since 0000-03-01, moved
+  const std::uint32_t n1 = 4 * n + 3;
+  const std::uint32_t century = n1 / 146097;
+  const std::uint32_t n2 = n1 % 146097 / 4 * 4 + 3;
+  const std::uint64_t p2 = std::uint64_t{2939745} * n2;
+  const auto year_of_century = static_cast<std::uint32_t>(p2 >> 32);
+  const std::uint32_t day_of_year = static_cast<std::uint32_t>(p2) / 2939745 / 4;  // 0 = Mar 1
+  const std::uint32_t n3 = 2141 * day_of_year + 197913;
+  const std::uint32_t month = n3 >> 16, day_of_month = (n3 & 0xFFFF) / 2141;  // month 3..14
+  const std::uint32_t january_or_february = day_of_year >= 306 ? 1 : 0;
+  return {std::int64_t{100 * century + year_of_century + january_or_february} - kYears,
+          static_cast<int>(month - 12 * january_or_february), static_cast<int>(day_of_month + 1)};
 }
 
 static_assert(days_from_civil(1970, 1, 1) == 0);
@@ -56,6 +62,13 @@ static_assert(days_from_civil(Date::kFirstYear, 1, 1) == Date::first().days_sinc
 static_assert(days_from_civil(Date::kLastYear, 12, 31) == Date::last().days_since_epoch());
 static_assert(civil_from_days(-1).year == 1969 && civil_from_days(-1).month == 12 &&
               civil_from_days(-1).day == 31);
+static_assert(civil_from_days(Date::first().days_since_epoch()).year == Date::kFirstYear &&
+              civil_from_days(Date::first().days_since_epoch()).month == 1 &&
+              civil_from_days(Date::first().days_since_epoch()).day == 1);
+static_assert(civil_from_days(Date::last().days_since_epoch()).year == Date::kLastYear &&
+              civil_from_days(Date::last().days_since_epoch()).month == 12 &&
+              civil_from_days(Date::last().days_since_epoch()).day == 31);
+static_assert(civil_from_days(11016).month == 2 && civil_from_days(11016).day == 29);  // 2000
 
 // Text from outside, safe to repeat in a message: printable ASCII only (the
 // message may go into JSON or a log), and not too long.
@@ -161,9 +174,24 @@ Weekday Date::weekday() const {
   return static_cast<Weekday>(from_monday + 1);
 }
 
-std::string Date::to_string() const {
+char* Date::write(char* out) const {
   const Civil c = civil_from_days(days_);
-  return ymd_text(static_cast<int>(c.year), c.month, c.day);
+  // Digits right to left; every Date's year has exactly four.
+  auto digits = [](int value, int width, char* at) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+  };
+  digits(static_cast<int>(c.year), 4, out);
+  out[4] = '-';
+  digits(c.month, 2, out + 5);
+  out[7] = '-';
+  digits(c.day, 2, out + 8);
+  return out + kTextSize;
+}
+
+std::string Date::to_string() const {
+  std::string text(kTextSize, '-');
+  write(text.data());
+  return text;
 }
 
 Result<Date, std::string> Date::plus_days(std::int64_t days) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -53,6 +54,11 @@ class Date {
   constexpr std::int64_t days_since_epoch() const { return days_; }
   Weekday weekday() const;
   std::string to_string() const;  // "YYYY-MM-DD"
+  // The same text written at `out`, exactly kTextSize characters and no
+  // terminator; returns out + kTextSize. No allocation: for writers of
+  // millions of dates (backend/population's JSON Lines).
+  static constexpr std::size_t kTextSize = 10;
+  char* write(char* out) const;
 
   // `days` later (earlier when negative); fails past first() or last().
   Result<Date, std::string> plus_days(std::int64_t days) const;

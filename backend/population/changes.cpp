@@ -7,6 +7,8 @@
 
 namespace juki::backend::population {
 
+using calendar::Date;
+
 namespace {
 
 // Thousands a year per 125 million residents.
@@ -93,12 +95,14 @@ Expected expected_per_day(Reason reason, std::uint64_t residents) {
 }
 
 Result<DayStats, PopulationError> for_each_change(
-    const Population& p, Day day, const std::function<void(const ChangeReport&)>& f) {
-  const Day base = p.config().base_date;
+    const Population& p, Date day, const std::function<void(const ChangeReport&)>& f) {
+  const Date base = p.config().base_date;
   if (day < base)
     return unexpected(
-        PopulationError{"the day must not be before the base date " + format_day(base)});
-  const std::int64_t offset = day - base;
+        PopulationError{"the day must not be before the base date " + base.to_string()});
+  // Every date below is on or before `day` and at most kMaxAge + 1 years and
+  // 30 days before the base date: a Date (kFirstBaseYear), so .value() holds.
+  const std::int64_t offset = day.days_since_epoch() - base.days_since_epoch();
   const std::uint64_t n = p.size();
   const std::uint64_t key =
       derive(p.config().seed, Stream::day, static_cast<std::uint64_t>(offset));
@@ -142,11 +146,11 @@ Result<DayStats, PopulationError> for_each_change(
     r.municipality = municipality;
     r.household = r.index;
     r.sex = rng.chance(50, 100) ? Sex::male : Sex::female;
-    const Day youngest = years_before(day, age_years),
-              oldest = years_before(day, age_years + 1) + 1;
-    r.birth_date = Day{static_cast<std::int32_t>(rng.between(oldest.number, youngest.number))};
+    const std::int64_t youngest = years_before(day, age_years).value().days_since_epoch(),
+                       oldest = years_before(day, age_years + 1).value().days_since_epoch() + 1;
+    r.birth_date = Date::from_days_since_epoch(rng.between(oldest, youngest)).value();
     const Name surname = p.random_surname(rng);
-    const Name given = p.random_given_name(r.sex, to_civil(r.birth_date).year, rng);
+    const Name given = p.random_given_name(r.sex, r.birth_date.year(), rng);
     r.name_kanji.assign(surname.kanji).append(" ").append(given.kanji);
     r.name_kana.assign(surname.kana).append(" ").append(given.kana);
     r.relationship = Relationship::head;
@@ -179,8 +183,8 @@ Result<DayStats, PopulationError> for_each_change(
           r.index = next_new++;
           r.code = p.code_of(r.index);
           r.sex = rng.chance(51, 100) ? Sex::male : Sex::female;
-          r.birth_date = day - static_cast<std::int32_t>(rng.between(0, 13));
-          const Name given = p.random_given_name(r.sex, to_civil(r.birth_date).year, rng);
+          r.birth_date = day.plus_days(-rng.between(0, 13)).value();
+          const Name given = p.random_given_name(r.sex, r.birth_date.year(), rng);
           r.name_kanji.assign(surname_kanji).append(" ").append(given.kanji);
           r.name_kana.assign(surname_kana).append(" ").append(given.kana);
           r.relationship = grandchild ? Relationship::grandchild : Relationship::child;
@@ -265,7 +269,7 @@ Result<DayStats, PopulationError> for_each_change(
           // A wrongly recorded birth date, corrected to an earlier day.
           made = subjects.next(r, [](const Resident&) { return true; });
           if (!made) break;
-          const Day corrected = r.birth_date - static_cast<std::int32_t>(rng.between(1, 30));
+          const Date corrected = r.birth_date.plus_days(-rng.between(1, 30)).value();
           if (r.became_resident_on == r.birth_date) r.became_resident_on = corrected;
           r.birth_date = corrected;
           emit(reason, r.municipality);

@@ -60,6 +60,7 @@ struct DayStats {
 // The reports of `day` (on or after the base date), in a fixed order, with
 // report ids numbered per municipality in that order.
 Result<DayStats, PopulationError> for_each_change(
-    const Population& population, Day day, const std::function<void(const ChangeReport&)>& f);
+    const Population& population, calendar::Date day,
+    const std::function<void(const ChangeReport&)>& f);
 
 }  // namespace juki::backend::population

@@ -4,6 +4,18 @@
 
 namespace juki::backend::population {
 
+using calendar::Date;
+
+int age_on(Date birth, Date on) {
+  const int age = on.year() - birth.year();
+  return calendar::MonthDay::of(on) < calendar::MonthDay::of(birth) ? age - 1 : age;
+}
+
+Result<Date, std::string> years_before(Date day, int years) {
+  const int year = day.year() - years, month = day.month();
+  return Date::from_ymd(year, month, std::min(day.day(), calendar::days_in_month(year, month)));
+}
+
 namespace {
 constexpr std::array<std::uint32_t, 21> kAgeBands = {4541, 5114, 5376, 5706, 6320, 6384, 6714,
                                                      7498, 8476, 9868, 8738, 7940, 7442, 8236,

@@ -1,16 +1,26 @@
 // The population's statistics, approximate public figures kept as integers:
-// the 2020 census age pyramid, household sizes, death rates by age.
+// the 2020 census age pyramid, household sizes, death rates by age; and ages
+// on a day, over backend/calendar's dates.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 
+#include "backend/calendar/date.hpp"
 #include "backend/population/random.hpp"
+#include "common/result.hpp"
 
 namespace juki::backend::population {
 
 constexpr int kMaxAge = 104;  // the 100+ band is spread over 100..104
+
+// Whole years from `birth` to `on`: the age on that day.
+int age_on(calendar::Date birth, calendar::Date on);
+// The same month and day `years` earlier, Feb 29 becoming Feb 28 in a common
+// year; fails before calendar::Date::first().
+Result<calendar::Date, std::string> years_before(calendar::Date day, int years);
 
 // Residents by 5-year age band (0-4, ..., 95-99, 100+), thousands, 2020 census.
 std::span<const std::uint32_t> census_2020_age_bands();

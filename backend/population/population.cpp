@@ -10,6 +10,8 @@
 
 namespace juki::backend::population {
 
+using calendar::Date;
+
 namespace {
 
 constexpr int kBlock = 128;  // residents per block of household sizes
@@ -19,6 +21,12 @@ void append_number(std::string& s, int value) {
   char digits[12];
   const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
   s.append(digits, end);
+}
+
+// A day drawn between two of years_before_base_ (or after one, up to the base
+// date): create() checked the base year, so it is a Date and this never fails.
+Date drawn_day(std::int64_t days_since_epoch) {
+  return Date::from_days_since_epoch(days_since_epoch).value();
 }
 
 }  // namespace
@@ -62,9 +70,11 @@ std::string_view Resident::surname_kana() const {
 Result<Population, PopulationError> Population::create(const PopulationConfig& config) {
   if (config.residents < kMinResidents || config.residents > kMaxResidents)
     return unexpected(PopulationError{"the population size must be from 1,000 to 125,000,000"});
-  const CivilDate base = to_civil(config.base_date);
-  if (base.year < 1905 || base.year > 9000)
-    return unexpected(PopulationError{"the base date must be from 1905 to 9000"});
+  const int base_year = config.base_date.year();
+  if (base_year < kFirstBaseYear || base_year > kLastBaseYear)
+    return unexpected(PopulationError{"the base date must be from " +
+                                      std::to_string(kFirstBaseYear) + " to " +
+                                      std::to_string(kLastBaseYear)});
   Geography geography;
   const std::size_t all = geography.size();
   const std::size_t limit = config.municipality_limit.value_or(all);
@@ -97,8 +107,11 @@ Result<Population, PopulationError> Population::create(const PopulationConfig& c
 Population::Population(const PopulationConfig& config, std::vector<std::size_t> selected)
     : config_(config),
       codes_(derive(config.seed, Stream::resident_code, 0)),
-      selected_(std::move(selected)),
-      base_civil_(to_civil(config.base_date)) {
+      selected_(std::move(selected)) {
+  // From kFirstBaseYear on, every one is a Date (create() checked the year).
+  for (int years = 0; years <= kMaxAge + 1; ++years)
+    years_before_base_[static_cast<std::size_t>(years)] = static_cast<std::int32_t>(
+        years_before(config_.base_date, years).value().days_since_epoch());
   // Residents apportioned to the municipalities by weight (largest remainders,
   // ties to the lower code): integers, so the same everywhere.
   const std::uint64_t n = config_.residents;
@@ -216,7 +229,7 @@ struct Population::Household {
   std::array<Sex, kMaxHousehold> sex{};
   std::array<int, kMaxHousehold> age{};
   std::string address;
-  std::optional<Day> moved_in;  // when the household came from previous_address
+  std::optional<Date> moved_in;  // when the household came from previous_address
   std::string previous_address;
 };
 
@@ -416,13 +429,15 @@ void Population::plan_household(std::size_t municipality, std::uint64_t key,
   h.size = std::min(h.size, size);  // (every type has exactly `size` members)
 
   h.address = random_address(municipality, rng);
-  const Day base = config_.base_date;
+  const std::int64_t base = config_.base_date.days_since_epoch();
   h.moved_in.reset();
   h.previous_address.clear();
   if (rng.chance(75, 100)) {
-    // Moved in as a household, after the head turned 18 and within 40 years.
-    const Day lower = std::max(years_before(base, 40), years_before(base, h.age[0] - 18));
-    h.moved_in = Day{static_cast<std::int32_t>(rng.between(lower.number, base.number))};
+    // Moved in as a household, after the head turned 18 (every head is 18 or
+    // older) and within 40 years.
+    const std::int64_t lower = std::max(
+        years_before_base_[40], years_before_base_[static_cast<std::size_t>(h.age[0] - 18)]);
+    h.moved_in = drawn_day(rng.between(lower, base));
     const int prefecture = geography_[municipality].prefecture;
     std::size_t from = municipality;
     const bool same_prefecture = rng.chance(60, 100);
@@ -440,12 +455,11 @@ void Population::fill_member(const Household& h, int member, std::uint64_t index
                              Resident& out) const {
   const auto j = static_cast<std::size_t>(member);
   Rng rng(derive(h.key, Stream::member, j));
-  const Day base = config_.base_date;
+  const std::int64_t base = config_.base_date.days_since_epoch();
   const int age = h.age[j];
-  const Day oldest = years_before(base_civil_, age + 1) + 1,
-            youngest = years_before(base_civil_, age);
-  const Day birth{static_cast<std::int32_t>(rng.between(oldest.number, youngest.number))};
-  const Name given = random_given_name(h.sex[j], to_civil(birth).year, rng);
+  const auto a = static_cast<std::size_t>(age);
+  const Date birth = drawn_day(rng.between(years_before_base_[a + 1] + 1, years_before_base_[a]));
+  const Name given = random_given_name(h.sex[j], birth.year(), rng);
 
   out.index = index;
   out.code.resize(11);
@@ -466,8 +480,8 @@ void Population::fill_member(const Household& h, int member, std::uint64_t index
     out.previous_address = h.previous_address;
   } else if (!h.moved_in && married_in && age >= 20) {
     // Came from elsewhere on marrying into a household that never moved.
-    const Day lower = std::max(years_before(base, age - 20), years_before(base, 40));
-    out.became_resident_on = Day{static_cast<std::int32_t>(rng.between(lower.number, base.number))};
+    const std::int64_t lower = std::max(years_before_base_[a - 20], years_before_base_[40]);
+    out.became_resident_on = drawn_day(rng.between(lower, base));
     std::size_t from = geography_.random_municipality(rng);
     if (from == h.municipality) from = (from + 1) % geography_.size();
     out.previous_address = random_address(from, rng);
@@ -477,7 +491,7 @@ void Population::fill_member(const Household& h, int member, std::uint64_t index
   }
   // Notified within the 14 days the law allows, never after the base date.
   out.address_notified_on =
-      std::min(base, out.became_resident_on + static_cast<std::int32_t>(rng.between(0, 14)));
+      drawn_day(std::min(base, out.became_resident_on.days_since_epoch() + rng.between(0, 14)));
 }
 
 // ------------------------------------------------------------ residents

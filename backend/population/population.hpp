@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "backend/population/civil_date.hpp"
+#include "backend/calendar/date.hpp"
 #include "backend/population/demography.hpp"
 #include "backend/population/geography.hpp"
 #include "backend/population/names.hpp"
@@ -54,12 +54,12 @@ struct Resident {
   std::uint64_t household = 0;   // the index of the household's head
   std::string name_kanji;        // "山田 太郎": surname, one space, given name
   std::string name_kana;         // "ヤマダ タロウ", full-width katakana
-  Day birth_date;
+  calendar::Date birth_date = calendar::Date::first();
   Sex sex = Sex::male;
   Relationship relationship = Relationship::head;
   std::string address;  // prefecture + municipality + 町名 + 丁目番号, the household's
-  Day became_resident_on;
-  Day address_notified_on;
+  calendar::Date became_resident_on = calendar::Date::first();
+  calendar::Date address_notified_on = calendar::Date::first();
   std::string previous_address;  // empty for a resident born here
 
   std::string_view surname_kanji() const;
@@ -74,8 +74,15 @@ struct PopulationConfig {
   std::optional<std::size_t> municipality_limit;
   // The day the population is as of: ages follow the 2020 pyramid on this day
   // and every date is on or before it. 2002-08-05: Juki-net's start.
-  Day base_date = to_day({2002, 8, 5});
+  calendar::Date base_date = calendar::Date::from_ymd(2002, 8, 5).value();
 };
+
+// The base date's years. The oldest are born up to kMaxAge + 1 years before
+// it, and a correction (changes.hpp) moves a birth up to 30 days earlier: one
+// year more, and from 1974 every date is a calendar::Date (1868 to 9999), the
+// only dates the CS takes (backend/wire).
+constexpr int kFirstBaseYear = calendar::Date::kFirstYear + kMaxAge + 2;
+constexpr int kLastBaseYear = 9000;
 
 constexpr std::uint64_t kMinResidents = 1'000;
 constexpr std::uint64_t kMaxResidents = 125'000'000;
@@ -87,7 +94,7 @@ struct PopulationError {
 class Population {
  public:
   // Refuses a size outside [kMinResidents, kMaxResidents], a municipality
-  // limit outside [1, 1741], a base date before 1905 or after 9000.
+  // limit outside [1, 1741], a base date outside [kFirstBaseYear, kLastBaseYear].
   //
   // With a limit N the municipalities are chosen round-robin over
   // ceil(N / 2) prefectures (at most 47) taken by population, Tokyo first,
@@ -153,7 +160,9 @@ class Population {
   AgeTable ages_;
   DecimalPermutation codes_;
   std::vector<std::size_t> selected_;
-  CivilDate base_civil_;
+  // years_before(base date, years) as days since 1970, for years 0..kMaxAge + 1:
+  // the bounds of every date drawn for the residents, computed once.
+  std::array<std::int32_t, kMaxAge + 2> years_before_base_{};
   std::vector<std::uint64_t> first_index_;       // per selected municipality, plus the end
   std::vector<std::int32_t> selected_position_;  // geography index -> position or -1
   std::vector<std::uint32_t> surname_cumulative_;

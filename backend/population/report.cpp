@@ -6,6 +6,8 @@
 
 namespace juki::backend::population {
 
+using calendar::Date;
+
 namespace {
 constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "birth",
@@ -26,10 +28,10 @@ constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "address_renumbering",
 };
 
-void append_day(std::string& out, Day d) {
-  char buffer[10];
-  format_day(d, buffer);
-  out.append(buffer, 10);
+void append_day(std::string& out, Date d) {
+  char buffer[Date::kTextSize];
+  d.write(buffer);
+  out.append(buffer, Date::kTextSize);
 }
 }  // namespace
 
@@ -49,9 +51,12 @@ ReasonKind kind_of(Reason reason) {
   return ReasonKind::correction;
 }
 
-std::string report_id(Day day, std::uint64_t number) {
-  std::string s(9, '-');
-  format_compact_day(day, s.data());
+std::string report_id(Date day, std::uint64_t number) {
+  // YYYY-MM-DD without its dashes, then one.
+  char text[Date::kTextSize];
+  day.write(text);
+  std::string s;
+  s.append(text, 4).append(text + 5, 2).append(text + 8, 2).push_back('-');
   std::string digits = std::to_string(number);
   if (digits.size() < 6) s.append(6 - digits.size(), '0');
   return s + digits;
@@ -91,7 +96,7 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 void append_json_line(std::string& out, std::string_view report, std::string_view municipality,
-                      Reason reason, Day date, const Resident& r, std::string_view previous_code) {
+                      Reason reason, Date date, const Resident& r, std::string_view previous_code) {
   out += "{\"report\":";
   append_json_string(out, report);
   out += ",\"municipality\":";

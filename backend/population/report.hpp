@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "backend/population/civil_date.hpp"
+#include "backend/calendar/date.hpp"
 #include "backend/population/population.hpp"
 
 namespace juki::backend::population {
@@ -52,19 +52,19 @@ struct ChangeReport {
   std::string report;            // unique per municipality: YYYYMMDD-NNNNNN
   std::size_t municipality = 0;  // Geography index
   Reason reason = Reason::code_entry;
-  Day date;
+  calendar::Date date = calendar::Date::first();
   Resident resident;          // of a deletion only the code is written
   std::string previous_code;  // resident_code_change only
 };
 
 // "YYYYMMDD-" and the number, at least 6 digits.
-std::string report_id(Day day, std::uint64_t number);
+std::string report_id(calendar::Date day, std::uint64_t number);
 
 // Appends the report's line, with its '\n'.
 void append_json_line(const Geography& geography, const ChangeReport& report, std::string& out);
 // The same from its parts (no ChangeReport to build for each resident).
 void append_json_line(std::string& out, std::string_view report, std::string_view municipality,
-                      Reason reason, Day date, const Resident& resident,
+                      Reason reason, calendar::Date date, const Resident& resident,
                       std::string_view previous_code = {});
 
 // A JSON string literal of UTF-8 text: quotes, backslashes and control

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/calendar/date.hpp"
 #include "backend/population/changes.hpp"
 #include "backend/population/population.hpp"
 #include "backend/population/report.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 using namespace juki;
 using namespace juki::backend::population;
+using juki::backend::calendar::Date;
 using nlohmann::json;
 
 using host::cli::fail;
@@ -57,7 +59,8 @@ void add_population_options(CLI::App* cmd, PopulationArgs& a, bool required) {
                   "Only this many municipalities, 1 to 1741 (a small country, the same for "
                   "every seed: about two per prefecture, the most populous first)");
   cmd->add_option("--base-date", a.base_date,
-                  "The day the population is as of (YYYY-MM-DD): its code_entry date")
+                  "The day the population is as of (YYYY-MM-DD, 1974 to 9000): its code_entry "
+                  "date")
       ->capture_default_str();
 }
 
@@ -66,8 +69,8 @@ Result<Population, Failure> make_population(const PopulationArgs& a) {
   config.seed = a.seed;
   config.residents = a.residents;
   config.municipality_limit = a.municipalities;
-  const auto base = parse_day(a.base_date);
-  if (!base) return unexpected(usage("--base-date: not a date YYYY-MM-DD: " + a.base_date));
+  const auto base = Date::parse(a.base_date);
+  if (!base) return unexpected(usage("--base-date: " + base.error()));
   config.base_date = *base;
   auto p = Population::create(config);
   if (!p) return unexpected(usage(p.error().message));
@@ -205,7 +208,7 @@ int cmd_residents(const PopulationArgs& a, const StreamArgs& s, Output& out) {
     first = p->range_of(**only).first;
     end = first + p->range_of(**only).count;
   }
-  const Day base = p->config().base_date;
+  const Date base = p->config().base_date;
   const auto t0 = std::chrono::steady_clock::now();
   std::string report = report_id(base, 0);
   const std::size_t number_at = report.find('-') + 1;
@@ -275,12 +278,15 @@ int cmd_changes(const PopulationArgs& a, const StreamArgs& s, const std::string&
                 Output& out) {
   auto p = make_population(a);
   if (!p) return fail(out, p.error());
-  const auto day = parse_day(day_text);
-  if (!day) return fail(out, usage("--day: not a date YYYY-MM-DD: " + day_text));
+  const auto day = Date::parse(day_text);
+  if (!day) return fail(out, usage("--day: " + day.error()));
   if (*day < p->config().base_date)
     return fail(
-        out, usage("--day must not be before the base date " + format_day(p->config().base_date)));
+        out, usage("--day must not be before the base date " + p->config().base_date.to_string()));
   if (days < 1 || days > 36600) return fail(out, usage("--days must be from 1 to 36600"));
+  // The last day checked here, so that every day of the loop is a Date.
+  if (auto last = day->plus_days(days - 1); !last)
+    return fail(out, usage("--days: " + last.error()));
   auto only = only_municipality(*p, s.municipality);
   if (!only) return fail(out, only.error());
   auto sink = LineSink::open(s.out);
@@ -289,7 +295,8 @@ int cmd_changes(const PopulationArgs& a, const StreamArgs& s, const std::string&
   std::uint64_t lines = 0, events = 0, dropped = 0;
   std::string& buffer = sink->buffer();
   for (int d = 0; d < days; ++d) {
-    auto stats = for_each_change(*p, *day + d, [&](const ChangeReport& c) {
+    const Date date = day->plus_days(d).value();
+    auto stats = for_each_change(*p, date, [&](const ChangeReport& c) {
       if (*only && c.municipality != **only) return;
       append_json_line(p->geography(), c, buffer);
       ++lines;
@@ -299,8 +306,7 @@ int cmd_changes(const PopulationArgs& a, const StreamArgs& s, const std::string&
     events += stats->events;
     dropped += stats->dropped;
     if (s.progress)
-      std::cerr << "\rjuki-population: " << format_day(*day + d) << ", " << lines << " lines"
-                << std::flush;
+      std::cerr << "\rjuki-population: " << date << ", " << lines << " lines" << std::flush;
   }
   if (auto ok = sink->finish(); !ok) return fail(out, ok.error());
   const double secs = seconds_since(t0);
@@ -362,7 +368,8 @@ int main(int argc, char** argv) {
   int days = 1;
   changes->add_option("--day", day, "The first day, YYYY-MM-DD, not before --base-date")
       ->required();
-  changes->add_option("--days", days, "How many days")->capture_default_str();
+  changes->add_option("--days", days, "How many days, 1 to 36600 (none past 9999-12-31)")
+      ->capture_default_str();
   changes->add_option("--municipality", sa.municipality,
                       "Only this municipality's reports (numbered as in the full stream)");
   changes->add_option("--out", sa.out, "Write the lines here instead of stdout (- for stdout)");

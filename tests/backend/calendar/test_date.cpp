@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -93,6 +94,17 @@ TEST_CASE("Date: every day from 1868 to 9999 round-trips through days and text")
         static_cast<unsigned>(d->weekday()) == weekday(sys_days(days(n))).iso_encoding();
     if (!same) {
       if (++mismatches < 5) FAIL_CHECK("day " << n);
+      continue;
+    }
+    // write() (and so to_string()) on every day: the witness's fields as text,
+    // nothing past the ten characters touched.
+    char text[Date::kTextSize + 1], expected[40];
+    text[Date::kTextSize] = '#';
+    std::snprintf(expected, sizeof expected, "%04d-%02u-%02u", static_cast<int>(witness.year()),
+                  static_cast<unsigned>(witness.month()), static_cast<unsigned>(witness.day()));
+    if (d->write(text) != text + Date::kTextSize || text[Date::kTextSize] != '#' ||
+        std::string_view(text, Date::kTextSize) != expected) {
+      if (++mismatches < 5) FAIL_CHECK("write of day " << n);
       continue;
     }
     // Text both ways, on a sample (every day would only repeat the same code).

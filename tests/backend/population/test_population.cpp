@@ -11,7 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "backend/population/civil_date.hpp"
+#include "backend/calendar/date.hpp"
+#include "backend/population/changes.hpp"
 #include "backend/population/demography.hpp"
 #include "backend/population/geography.hpp"
 #include "backend/population/permutation.hpp"
@@ -23,8 +24,15 @@
 
 using namespace juki;
 using namespace juki::backend::population;
+using juki::backend::calendar::Date;
 
 namespace {
+
+Date date(std::string_view text) {
+  auto d = Date::parse(text);
+  REQUIRE(d);
+  return *d;
+}
 
 Population make(std::uint64_t seed, std::uint64_t residents,
                 std::optional<std::size_t> limit = std::nullopt) {
@@ -114,24 +122,43 @@ TEST_CASE("population: SplitMix64 gives the reference stream and bounded draws s
   }
 }
 
-TEST_CASE("population: days convert both ways and parse only real dates", "[population]") {
-  // Every day of years 1 to 9999, and far before (the other algorithm).
-  for (int n = to_day({1, 1, 1}).number; n <= to_day({9999, 12, 31}).number; ++n)
-    REQUIRE(to_day(to_civil(Day{n})).number == n);
-  for (int n = -13'000'000; n < -11'000'000; n += 997)
-    REQUIRE(to_day(to_civil(Day{n})).number == n);
-  CHECK(to_civil(to_day({2000, 2, 29})) == CivilDate{2000, 2, 29});
-  CHECK(to_civil(to_day({1900, 3, 1})) == CivilDate{1900, 3, 1});
-  CHECK(to_day({1970, 1, 1}).number == 0);
-  CHECK(format_day(to_day({2002, 8, 5})) == "2002-08-05");
-  CHECK(parse_day("2024-02-29") == to_day({2024, 2, 29}));
-  CHECK_FALSE(parse_day("2023-02-29"));
-  CHECK_FALSE(parse_day("2023-13-01"));
-  CHECK_FALSE(parse_day("2023-1-01"));
-  CHECK_FALSE(parse_day("20230101"));
-  CHECK(years_before(to_day({2024, 2, 29}), 1) == to_day({2023, 2, 28}));
-  CHECK(age_on(to_day({2000, 3, 1}), to_day({2020, 2, 29})) == 19);
-  CHECK(age_on(to_day({2000, 3, 1}), to_day({2020, 3, 1})) == 20);
+TEST_CASE("population: ages and anniversaries over calendar dates", "[population]") {
+  CHECK(*years_before(date("2024-02-29"), 1) == date("2023-02-28"));
+  CHECK(*years_before(date("2024-02-29"), 4) == date("2020-02-29"));
+  CHECK(*years_before(date("2002-08-05"), 0) == date("2002-08-05"));
+  CHECK(*years_before(date("1973-01-01"), 105) == Date::first());
+  CHECK_FALSE(years_before(date("1972-12-31"), 105));  // 1867: before any Date
+  CHECK(age_on(date("2000-03-01"), date("2020-02-29")) == 19);
+  CHECK(age_on(date("2000-03-01"), date("2020-03-01")) == 20);
+  CHECK(age_on(date("2000-02-29"), date("2021-02-28")) == 20);
+  CHECK(age_on(date("2000-02-29"), date("2021-03-01")) == 21);
+  CHECK(age_on(date("2002-08-05"), date("2002-08-05")) == 0);
+}
+
+TEST_CASE("population: base dates whose every date is a calendar date", "[population]") {
+  auto with_base = [](std::string_view base) {
+    PopulationConfig c;
+    c.seed = 4;
+    c.residents = 20'000;
+    c.base_date = date(base);
+    return Population::create(c);
+  };
+  CHECK(PopulationConfig{}.base_date == date("2002-08-05"));
+  CHECK_FALSE(with_base("1973-12-31"));
+  CHECK_FALSE(with_base("9001-01-01"));
+  CHECK(with_base("9000-12-31"));
+  // The first base date: the oldest born in 1869, corrections (up to 30 days
+  // earlier) on the base date still after 1868-01-01.
+  auto p = with_base("1974-01-01");
+  REQUIRE(p);
+  Date oldest = Date::last();
+  p->for_each([&](const Resident& r) { oldest = std::min(oldest, r.birth_date); });
+  CHECK(oldest >= date("1869-01-02"));
+  CHECK(oldest < date("1875-01-01"));
+  for (int d = 0; d < 3; ++d)
+    CHECK(for_each_change(*p, *p->config().base_date.plus_days(d), [](const ChangeReport& c) {
+      REQUIRE(c.resident.birth_date >= Date::first());
+    }));
 }
 
 TEST_CASE("population: the permutations are bijections", "[population]") {
@@ -364,7 +391,7 @@ TEST_CASE("population: households have one head first with one address and surna
   const std::vector<Resident> all = all_residents(p);
   std::map<std::uint64_t, std::vector<const Resident*>> households;
   for (const Resident& r : all) households[r.household].push_back(&r);
-  const Day base = p.config().base_date;
+  const Date base = p.config().base_date;
   std::size_t singles = 0;
   for (const auto& [head_index, members] : households) {
     INFO("household " << head_index);
@@ -424,7 +451,7 @@ TEST_CASE("population: households have one head first with one address and surna
 TEST_CASE("population: dates are plausible with kanji and katakana names and local addresses",
           "[population]") {
   const Population p = make(10, 100'000);
-  const Day base = p.config().base_date;
+  const Date base = p.config().base_date;
   std::size_t moved_in = 0;
   p.for_each([&](const Resident& r) {
     INFO("resident " << r.index << " " << r.name_kanji);
@@ -433,7 +460,8 @@ TEST_CASE("population: dates are plausible with kanji and katakana names and loc
     REQUIRE(r.became_resident_on >= r.birth_date);
     REQUIRE(r.address_notified_on >= r.became_resident_on);
     REQUIRE(r.address_notified_on <= base);
-    REQUIRE(r.address_notified_on - r.became_resident_on <= 14);
+    REQUIRE(r.address_notified_on.days_since_epoch() - r.became_resident_on.days_since_epoch() <=
+            14);
     // Born here, or came from elsewhere after birth.
     REQUIRE(r.previous_address.empty() == (r.became_resident_on == r.birth_date));
     const Municipality& m = p.geography()[r.municipality];

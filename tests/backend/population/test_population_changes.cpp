@@ -20,6 +20,7 @@
 
 using namespace juki;
 using namespace juki::backend::population;
+using juki::backend::calendar::Date;
 using nlohmann::json;
 
 namespace {
@@ -40,7 +41,7 @@ struct DayReports {
   DayStats stats;
 };
 
-DayReports day_of(const Population& p, Day day) {
+DayReports day_of(const Population& p, Date day) {
   DayReports d;
   auto stats = for_each_change(p, day, [&](const ChangeReport& c) { d.reports.push_back(c); });
   REQUIRE(stats);
@@ -54,10 +55,10 @@ std::string text_of(const Population& p, const DayReports& d) {
   return out;
 }
 
-const Day kDay = to_day({2026, 12, 7});
+const Date kDay = Date::from_ymd(2026, 12, 7).value();
 
 // The checks of one day's stream that hold whatever the rates.
-void check_consistent(const Population& p, const DayReports& d, Day day) {
+void check_consistent(const Population& p, const DayReports& d, Date day) {
   const std::uint64_t n = p.size();
   std::unordered_map<std::string, std::vector<const ChangeReport*>> by_code;
   std::unordered_set<std::string> previous_codes;
@@ -143,7 +144,7 @@ void check_line(const std::string& line) {
   if (*reason == Reason::resident_code_change) expected.insert("previous_code");
   REQUIRE(keys == expected);
   REQUIRE(check_digits::municipality_valid(j["municipality"].get<std::string>()));
-  REQUIRE(parse_day(j["date"].get<std::string>()));
+  REQUIRE(Date::parse(j["date"].get<std::string>()));
   const json& r = j["resident"];
   REQUIRE(r.is_object());
   std::set<std::string> resident_keys;
@@ -162,7 +163,7 @@ void check_line(const std::string& line) {
   if (r.contains("previous_address")) full.insert("previous_address");
   REQUIRE(resident_keys == full);
   for (const char* date : {"birth_date", "became_resident_on", "address_notified_on"})
-    REQUIRE(parse_day(r[date].get<std::string>()));
+    REQUIRE(Date::parse(r[date].get<std::string>()));
   const std::string sex = r["sex"];
   REQUIRE((sex == "male" || sex == "female"));
   const std::set<std::string> relationships = {"世帯主", "妻", "夫", "子",
@@ -176,7 +177,7 @@ void check_line(const std::string& line) {
 
 TEST_CASE("changes: each reason at its annual rate at the size of Japan", "[population]") {
   const Population japan = make(1, 125'000'000);
-  for (const Day day : {kDay, kDay + 1}) {
+  for (const Date day : {kDay, *kDay.plus_days(1)}) {
     const DayReports d = day_of(japan, day);
     CHECK(d.stats.dropped == 0);
     for (int i = 0; i < kReasonCount; ++i) {
@@ -219,7 +220,7 @@ TEST_CASE("changes: a small population over 120 days: rates and ages and moves a
   std::unordered_set<std::string> subjects;  // existing residents changed, over all days
   bool repeated = false;
   for (int d = 0; d < 120; ++d) {
-    const Day day = kDay + d;
+    const Date day = *kDay.plus_days(d);
     const DayReports r = day_of(p, day);
     dropped += r.stats.dropped;
     for (std::size_t i = 0; i < total.size(); ++i) total[i] += r.stats.reports[i];
@@ -267,16 +268,16 @@ TEST_CASE("changes: the same seed and day give the same reports and others diffe
   CHECK_FALSE(day.empty());
   CHECK(day == text_of(b, day_of(b, kDay)));
   CHECK(day != text_of(c, day_of(c, kDay)));
-  CHECK(day != text_of(a, day_of(a, kDay + 1)));
+  CHECK(day != text_of(a, day_of(a, *kDay.plus_days(1))));
 }
 
 TEST_CASE("changes: a small country moves between its own municipalities", "[population]") {
   const Population p = make(5, 100'000, 3);
   for (int d = 0; d < 30; ++d) {
-    const DayReports r = day_of(p, kDay + d);
+    const DayReports r = day_of(p, *kDay.plus_days(d));
     CHECK(r.stats.dropped == 0);
     for (const auto& c : r.reports) REQUIRE(p.has(c.municipality));
-    check_consistent(p, r, kDay + d);
+    check_consistent(p, r, *kDay.plus_days(d));
   }
   // One municipality: no moves between municipalities, the rest as usual.
   const Population one = make(5, 100'000, 1);
@@ -287,7 +288,7 @@ TEST_CASE("changes: a small country moves between its own municipalities", "[pop
 
 TEST_CASE("changes: a day before the base date is refused", "[population]") {
   const Population p = make(1, 1000);
-  auto r = for_each_change(p, p.config().base_date - 1, [](const ChangeReport&) {});
+  auto r = for_each_change(p, *p.config().base_date.plus_days(-1), [](const ChangeReport&) {});
   CHECK_FALSE(r);
   CHECK(for_each_change(p, p.config().base_date, [](const ChangeReport&) {}));
 }

@@ -150,8 +150,15 @@ TEST_CASE("juki-population: usage and refusal and I/O exit codes", "[population]
             {"residents", "--seed", "1", "--residents", "1000", "--base-date", "2002-02-30"})
             .exit == 2);
   CHECK(run(dir, JUKI_POPULATION,
+            {"residents", "--seed", "1", "--residents", "1000", "--base-date", "1973-12-31"})
+            .exit == 2);  // births before 1868
+  CHECK(run(dir, JUKI_POPULATION,
             {"changes", "--seed", "1", "--residents", "1000", "--day", "2001-12-31"})
             .exit == 2);
+  CHECK(run(dir, JUKI_POPULATION,
+            {"changes", "--seed", "1", "--residents", "1000", "--base-date", "9000-01-01", "--day",
+             "9999-12-30", "--days", "3"})
+            .exit == 2);  // past 9999-12-31
   CHECK(run(dir, JUKI_POPULATION,
             {"residents", "--seed", "1", "--residents", "1000", "--municipality", "131017"})
             .exit == 2);  // no such code
