@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "backend/store/connection.hpp"
+#include "backend/store/engines.hpp"
 #include "backend/support/processes.hpp"
 #include "backend/support/residents.hpp"
 #include "backend/support/server_pki.hpp"
@@ -77,7 +78,9 @@ class Country {
   // Limits for every server's config (specs/network.md 9), e.g. to overload it.
   json limits = json::object();
 
-  Country() {
+  // Each server's store on `engine` (tests/backend/store/engines.hpp): SQLite
+  // files, or databases of the test cluster.
+  explicit Country(const std::string& engine = "sqlite") : engine_(engine) {
     pki_.issue("national", pki::Role::national, "");
     pki_.issue("tokyo", pki::Role::prefecture, "130001");
     pki_.issue("chiyoda", pki::Role::cs, "131016");
@@ -157,11 +160,26 @@ class Country {
     json c = {{"tier", tier},
               {"listen", "127.0.0.1:0"},
               {"trust", trust(name)},
-              {"store", "sqlite:" + dir_.file(name + ".db")},
+              {"store", store_url(name)},
               {"calendar", kCalendar}};
     if (!code.empty()) c["code"] = code;
     return c;
   }
+  // The store of server `name`: a file, or a fresh database.
+  std::string store_url(const std::string& name) {
+    if (engine_ == "sqlite") return "sqlite:" + dir_.file(name + ".db");
+    if (!stores_.count(name)) stores_.emplace(name, std::make_unique<test::ScratchStore>(engine_));
+    return stores_.at(name)->url();
+  }
+
+ public:
+  backend::store::Connection connect(const std::string& name) {
+    auto db = backend::store::Connection::open(store_url(name));
+    REQUIRE(db.ok());
+    return std::move(*db);
+  }
+
+ private:
   // Starts `program` with config `c`, then writes the config again with the
   // address it chose, for a restart at the same address.
   std::string launch(ServerProcess& process, const std::string& program, const std::string& name,
@@ -181,6 +199,8 @@ class Country {
     return config_path(name);
   }
 
+  std::string engine_;
+  std::map<std::string, std::unique_ptr<test::ScratchStore>> stores_;  // PostgreSQL
   ServerPki pki_;
   test::TempDir dir_;
   ServerProcess national_, prefecture_, cs_;
@@ -190,7 +210,7 @@ class Country {
 }  // namespace
 
 TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC") {
-  Country country;
+  Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
 
   std::ofstream(country.file("births.jsonl")) << births("131016", 1, 120);
@@ -242,7 +262,7 @@ TEST_CASE("network: the existing system's changes reach the national server, by 
 
 TEST_CASE(
     "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
-  Country country;
+  Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 200);
   REQUIRE(
@@ -268,7 +288,7 @@ TEST_CASE(
 }
 
 TEST_CASE("network: the consistency check names a damaged national record and repairs it") {
-  Country country;
+  Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 150);
   REQUIRE(
@@ -277,12 +297,11 @@ TEST_CASE("network: the consistency check names a damaged national record and re
   REQUIRE(country.wait_national(150) == 150);
 
   {  // An operator's mistake at the national server.
-    auto db = backend::store::Connection::open("sqlite:" + country.file("national.db"));
-    REQUIRE(db.ok());
-    REQUIRE(db->execute("UPDATE identity SET address = 'どこか' WHERE resident_code = $1",
-                        {resident_code(42)})
+    auto db = country.connect("national");
+    REQUIRE(db.execute("UPDATE identity SET address = 'どこか' WHERE resident_code = $1",
+                       {resident_code(42)})
                 .ok());
-    REQUIRE(db->execute("DELETE FROM identity WHERE resident_code = $1", {resident_code(99)}).ok());
+    REQUIRE(db.execute("DELETE FROM identity WHERE resident_code = $1", {resident_code(99)}).ok());
   }
   auto check = country.net({"check", "--config", country.config_path("chiyoda")});
   CHECK(check.exit == 1);
