@@ -71,6 +71,7 @@ CREATE TABLE identity (
   status TEXT NOT NULL CHECK (status IN ('live', 'deleted', 'superseded')),
   reason BIGINT NOT NULL,
   change_date TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL DEFAULT 0,
   sender TEXT NOT NULL,
   sequence BIGINT NOT NULL
 );
@@ -133,10 +134,13 @@ proto::IdentityInformation identity_of(const store::Row& row, std::size_t first 
 }
 
 // The effect of one change on the resident's current record (specs/network.md
-// 7.3): entries and corrections make the record live in the sender's
-// municipality; a deletion ends it only when the record is still that
-// municipality's (a move-in elsewhere may have arrived first); a code change
-// supersedes the old code's record.
+// 7.3). Changes of one municipality arrive in its order; between
+// municipalities they may not (a CS that was down catches up late), so:
+// entries and corrections make the record live in the sender's municipality,
+// unless the record is another municipality's and newer (a later change date,
+// or the same date recorded later); a deletion ends it only when the record
+// is still that municipality's (a move-in elsewhere may have arrived first);
+// a code change supersedes the old code's record when it is the sender's.
 Result<void, Error> apply_to_identity(Connection& c, const std::string& sender,
                                       const proto::IdentityChange& change) {
   const auto& id = change.identity();
@@ -164,22 +168,25 @@ Result<void, Error> apply_to_identity(Connection& c, const std::string& sender,
   if (change.reason() == proto::RESIDENT_CODE_CHANGE) {
     auto superseded = c.execute(
         "UPDATE identity SET status = 'superseded', reason = $2, change_date = $3, sender = $4, "
-        "sequence = $5 WHERE resident_code = $1",
+        "sequence = $5 WHERE resident_code = $1 AND municipality = $4",
         {change.previous_resident_code(), std::int64_t{change.reason()}, change.change_date(),
          sender, static_cast<std::int64_t>(change.sequence())});
     if (!superseded) return unexpected(superseded.error());
   }
   auto upserted = c.execute(
       "INSERT INTO identity (resident_code, municipality, name_kanji, name_kana, birth_date, sex, "
-      "address, status, reason, change_date, sender, sequence) VALUES ($1, $2, $3, $4, $5, $6, "
-      "$7, 'live', $8, $9, $2, $10) ON CONFLICT (resident_code) DO UPDATE SET municipality = "
-      "excluded.municipality, name_kanji = excluded.name_kanji, name_kana = excluded.name_kana, "
-      "birth_date = excluded.birth_date, sex = excluded.sex, address = excluded.address, status "
-      "= 'live', reason = excluded.reason, change_date = excluded.change_date, sender = "
-      "excluded.sender, sequence = excluded.sequence",
+      "address, status, reason, change_date, recorded_at, sender, sequence) VALUES ($1, $2, $3, "
+      "$4, $5, $6, $7, 'live', $8, $9, $11, $2, $10) ON CONFLICT (resident_code) DO UPDATE SET "
+      "municipality = excluded.municipality, name_kanji = excluded.name_kanji, name_kana = "
+      "excluded.name_kana, birth_date = excluded.birth_date, sex = excluded.sex, address = "
+      "excluded.address, status = 'live', reason = excluded.reason, change_date = "
+      "excluded.change_date, recorded_at = excluded.recorded_at, sender = excluded.sender, "
+      "sequence = excluded.sequence WHERE identity.municipality = excluded.municipality OR "
+      "identity.change_date < excluded.change_date OR (identity.change_date = "
+      "excluded.change_date AND identity.recorded_at <= excluded.recorded_at)",
       {id.resident_code(), sender, id.name_kanji(), id.name_kana(), id.birth_date(),
        std::int64_t{id.sex()}, id.address(), std::int64_t{change.reason()}, change.change_date(),
-       static_cast<std::int64_t>(change.sequence())});
+       static_cast<std::int64_t>(change.sequence()), change.recorded_at()});
   if (!upserted) return unexpected(upserted.error());
   return {};
 }
@@ -421,6 +428,30 @@ Result<proto::DeliveryReceipt, Refusal> Ledger::deliver_locked(
   receipt.set_applied(applied);
   receipt.set_duplicates(duplicates);
   return receipt;
+}
+
+Result<std::int64_t, store::Error> Ledger::load(const std::function<bool(InitialRecord&)>& next) {
+  static constexpr std::array<std::string_view, 12> kColumns{
+      "resident_code", "municipality", "name_kanji", "name_kana",   "birth_date", "sex",
+      "address",       "status",       "reason",     "change_date", "sender",     "sequence"};
+  InitialRecord record;
+  return connection_.copy_rows("identity", kColumns, [&](store::CopyRow& row) {
+    if (!next(record)) return false;
+    const auto& id = record.identity;
+    row.text(id.resident_code());
+    row.text(record.municipality);
+    row.text(id.name_kanji());
+    row.text(id.name_kana());
+    row.text(id.birth_date());
+    row.integer(id.sex());
+    row.text(id.address());
+    row.text("live");
+    row.integer(proto::CODE_ENTRY);
+    row.text(record.change_date);
+    row.text(record.municipality);
+    row.integer(0);
+    return true;
+  });
 }
 
 Result<std::vector<Ledger::Queued>, store::Error> Ledger::relay_queue(std::size_t limit) {

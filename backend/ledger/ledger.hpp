@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,18 @@ class Ledger {
                                                   const proto::NotificationBatch& batch,
                                                   const trust::Peer& signer,
                                                   std::int64_t received_at);
+
+  // The initial load (specs/network.md 7.4): records straight into the
+  // current records, as when a tier is first filled from its CSs' data, in
+  // bulk and not through the notification flow: live, reason CODE_ENTRY,
+  // sequence 0, no history, no envelope. `next` fills one record and says
+  // whether it did. Gives the number loaded; all or nothing.
+  struct InitialRecord {
+    std::string municipality;
+    proto::IdentityInformation identity;
+    std::string change_date;
+  };
+  Result<std::int64_t, store::Error> load(const std::function<bool(InitialRecord&)>& next);
 
   // The relay outbox: envelopes applied here and not yet confirmed by the
   // national server, oldest first, with their queue ids.

@@ -164,8 +164,8 @@ Config parse(const json& root, const std::string& base_dir) {
   if (const json* l = member(root, "", "limits", false)) {
     if (!l->is_object()) refuse("limits", "must be an object");
     only_fields(*l, "limits",
-                {"batch", "relay_envelopes", "deadline_ms", "max_threads", "store_connections",
-                 "max_held", "retry_max_ms"});
+                {"batch", "relay_envelopes", "deadline_ms", "max_threads", "max_inflight",
+                 "store_connections", "max_held", "retry_max_ms"});
     Limits& x = config.limits;
     x.batch = static_cast<int>(number(*l, "limits", "batch", x.batch, 1, 10'000));
     x.relay_envelopes =

@@ -1,11 +1,11 @@
-// A fresh directory under /tmp for one test, removed with everything in it.
+// A fresh directory under /tmp for one test (or benchmark), removed with
+// everything in it. Throws std::runtime_error when it cannot be made.
 #pragma once
 
 #include <stdlib.h>
 
-#include <catch2/catch.hpp>
-
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -15,7 +15,8 @@ struct TempDir {
   std::filesystem::path path;
   TempDir() {
     std::string templ = "/tmp/juki-test-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
+    if (::mkdtemp(templ.data()) == nullptr)
+      throw std::runtime_error("cannot make a directory under /tmp");
     path = templ;
   }
   ~TempDir() {

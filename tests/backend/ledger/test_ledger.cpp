@@ -342,3 +342,60 @@ TEST_CASE("the ledger has no place for anything but identity information (NETWOR
   CHECK(fields == std::set<std::string>{"resident_code", "name_kanji", "name_kana", "birth_date",
                                         "sex", "address"});
 }
+
+TEST_CASE("the initial load fills the current records in bulk, which the flow then changes") {
+  Fixture f(JUKI_EACH_STORE_ENGINE());
+  int n = 0;
+  auto loaded = f.ledger.load([&](ledger::Ledger::InitialRecord& r) {
+    if (n == 1000) return false;
+    ++n;
+    r.municipality = n % 2 ? kChiyoda : kSapporo;
+    r.identity = change(0, n, proto::CODE_ENTRY).identity();
+    r.change_date = "2002-08-05";
+    return true;
+  });
+  REQUIRE(loaded.ok());
+  CHECK(*loaded == 1000);
+  auto found = *f.ledger.lookup(code(7));
+  CHECK(found.status() == proto::FOUND);
+  CHECK(found.reason() == proto::CODE_ENTRY);
+  CHECK(found.municipality() == kChiyoda);
+  CHECK(f.count("history") == 0);
+  proto::DigestRequest request;
+  request.set_municipality(kSapporo);
+  request.add_prefixes("");
+  CHECK(f.ledger.range_digests(request)->ranges(0).count() == 500);
+  // The flow goes on from there: a death in Chiyoda.
+  f.deliver(batch(kChiyoda, {change(1, 7, proto::DEATH)}));
+  CHECK(f.ledger.lookup(code(7))->status() == proto::DELETED);
+}
+
+TEST_CASE(
+    "current records: an older change of another municipality arriving late changes nothing") {
+  Fixture f(JUKI_EACH_STORE_ENGINE());
+  // The resident moved from Sapporo to Chiyoda in 2026; Chiyoda's move-in
+  // arrives first, then Sapporo's CS catches up with its 2002 entry and the
+  // move-out.
+  auto move_in = change(1, 9, proto::MOVE_IN, "東京都千代田区千代田1-9");
+  move_in.set_change_date("2026-11-30");
+  f.deliver(batch(kChiyoda, {move_in}));
+  auto old_entry = change(1, 9, proto::CODE_ENTRY, "北海道札幌市中央区北1条西2丁目");
+  old_entry.set_change_date("2002-08-05");
+  auto move_out = change(2, 9, proto::MOVE_OUT, "北海道札幌市中央区北1条西2丁目");
+  move_out.set_change_date("2026-11-30");
+  f.deliver(batch(kSapporo, {old_entry, move_out}));
+  auto found = *f.ledger.lookup(code(9));
+  CHECK(found.status() == proto::FOUND);
+  CHECK(found.municipality() == kChiyoda);
+  CHECK(found.identity().address() == "東京都千代田区千代田1-9");
+  CHECK(f.count("history") == 3);
+
+  // A newer change of another municipality does replace it (a later move).
+  auto next_move = change(1, 9, proto::MOVE_IN, "北海道札幌市北区北8条西5丁目");
+  next_move.set_change_date("2026-12-05");
+  f.deliver(batch(kSapporo, {change(3, 9, proto::MOVE_OUT)}));  // not Sapporo's: ignored
+  CHECK(f.ledger.lookup(code(9))->status() == proto::FOUND);
+  auto osaka = batch("271004", {next_move});
+  f.deliver(osaka);
+  CHECK(f.ledger.lookup(code(9))->municipality() == "271004");
+}

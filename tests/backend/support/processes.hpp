@@ -1,6 +1,7 @@
-// Server processes for the backend's end-to-end tests: started as a user
-// would, their "listening on host:port" line read from stdout, stopped with
-// a signal (SIGTERM, or SIGKILL to test a crash).
+// Server processes for the backend's end-to-end tests and benchmarks: started
+// as a user would, their "listening on host:port" line read from stdout,
+// stopped with a signal (SIGTERM, or SIGKILL to test a crash). Failures throw
+// std::runtime_error (a test reports it as a failure).
 #pragma once
 
 #include <fcntl.h>
@@ -10,9 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,7 @@ class ServerProcess {
   std::string start(const std::string& program, const std::vector<std::string>& args,
                     const std::string& log) {
     int out[2];
-    REQUIRE(pipe(out) == 0);
+    if (pipe(out) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
@@ -42,7 +44,8 @@ class ServerProcess {
     std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ) == 0);
+    if (posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ) != 0)
+      throw std::runtime_error("cannot start " + program);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
     stdout_ = out[0];
@@ -54,14 +57,14 @@ class ServerProcess {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
       if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
-        FAIL(program << " did not say it was listening; see " << log);
+        throw std::runtime_error(program + " did not say it was listening: " + tail(log));
       char buffer[256];
       const ssize_t n = read(stdout_, buffer, sizeof buffer);
-      if (n <= 0) FAIL(program << " ended before listening; see " << log);
+      if (n <= 0) throw std::runtime_error(program + " ended before listening: " + tail(log));
       line.append(buffer, static_cast<std::size_t>(n));
     }
     const auto at = line.find(" listening on ");
-    REQUIRE(at != std::string::npos);
+    if (at == std::string::npos) throw std::runtime_error(program + " said: " + line);
     return line.substr(at + 14, line.find('\n') - at - 14);
   }
 
@@ -77,8 +80,23 @@ class ServerProcess {
   }
   bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
   pid_t pid() const { return pid_; }
+  // Peak and current resident memory (kB), from /proc; -1 when unknown.
+  long peak_kb() const { return status_kb("VmHWM:"); }
+  long resident_kb() const { return status_kb("VmRSS:"); }
 
  private:
+  // The end of a log, for a failure's message.
+  static std::string tail(const std::string& log) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.size() > 2000 ? "..." + text.substr(text.size() - 2000) : text;
+  }
+  long status_kb(const std::string& key) const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+    return -1;
+  }
   pid_t pid_ = -1;
   int stdout_ = -1;
 };

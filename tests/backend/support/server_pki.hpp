@@ -1,11 +1,11 @@
-// A Juki-net server PKI in a temporary directory for the backend's tests: a
-// root, the server CA with its CRL, and server certificates on demand, each
-// written as the files a server's config names (TrustFiles).
+// A Juki-net server PKI in a temporary directory for the backend's tests and
+// benchmarks: a root, the server CA with its CRL, and server certificates on
+// demand, each written as the files a server's config names (TrustFiles).
+// Failures throw std::runtime_error.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <ctime>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,8 +18,12 @@ namespace juki::test {
 
 template <class T>
 T must(Result<T, pki::PkiError> r) {
-  if (!r) FAIL(r.error().message);
+  if (!r) throw std::runtime_error(r.error().message);
   return std::move(r).value();
+}
+
+inline void must(Result<void, pki::PkiError> r) {
+  if (!r) throw std::runtime_error(r.error().message);
 }
 
 inline std::int64_t unix_now() {
@@ -48,7 +52,7 @@ class ServerPki {
     request.not_before = not_before.value_or(unix_now() - 3600);
     auto leaf = must(pki::issue_new_key(server_ca_, request));
     write(dir_.file(name + ".der"), leaf.cert.der());
-    REQUIRE(leaf.key.save(dir_.file(name + ".key")).ok());
+    must(leaf.key.save(dir_.file(name + ".key")));
     issued_.push_back(leaf.cert);
     return files(name);
   }
@@ -71,7 +75,7 @@ class ServerPki {
 
   backend::trust::TrustStore trust(const std::string& name) const {
     auto t = backend::trust::TrustStore::load(files(name), unix_now());
-    if (!t) FAIL(t.error());
+    if (!t) throw std::runtime_error(t.error());
     return std::move(t).value();
   }
 
@@ -81,7 +85,7 @@ class ServerPki {
 
  private:
   static void write(const std::string& path, const Bytes& bytes) {
-    REQUIRE(pki::replace_file(path, bytes, 0644).ok());
+    must(pki::replace_file(path, bytes, 0644));
   }
   void publish_crl() {
     pki::CrlRequest request;
