@@ -13,7 +13,7 @@ const std::string kCs = R"({
             "server_crl": "pki/server-ca.crl", "certificate": "cs.der", "key": "cs.key"},
   "store": "sqlite:cs.db", "calendar": "/etc/juki/japan.json",
   "upstream": {"address": "127.0.0.1:7001", "code": "130001"},
-  "limits": {"batch": 200}
+  "limits": {"batch": 200, "max_inflight": 8}
 })";
 
 std::string refusal(const std::string& text) {
@@ -42,6 +42,8 @@ TEST_CASE("a CS's config: relative paths from the config's folder, limits with d
   CHECK(c->upstream->code == "130001");
   CHECK(c->limits.batch == 200);
   CHECK(c->limits.deadline_ms == 10'000);
+  CHECK(c->limits.max_inflight == 8);
+  CHECK(c->limits.max_threads == 64);
 }
 
 TEST_CASE("config refusals name the field") {
