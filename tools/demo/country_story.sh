@@ -116,6 +116,7 @@ cd "$work"
 
 say "A small country: a national server, two prefecture servers, three CSs"
 "$tools/juki-pki" init pki >/dev/null
+cp "$calendar" japan.json
 role() {
   case "${program[$1]}" in juki-national) echo national ;; juki-prefecture) echo prefecture ;; *) echo cs ;; esac
 }
@@ -138,7 +139,7 @@ start() {
   local name="$1" up="${upstream[$1]}" line up_address="" up_code=""
   [[ -n "$up" ]] && up_address="${address[$up]}" up_code="${code[$up]}"
   jq -n --arg tier "$(role "$name")" --arg code "${code[$name]}" --argjson trust "$(trust "$name")" \
-    --arg store "sqlite:$name.db" --arg calendar "$calendar" \
+    --arg store "sqlite:$name.db" --arg calendar japan.json \
     --arg up "$up_address" --arg upcode "$up_code" '
     {tier: $tier, listen: "127.0.0.1:0", trust: $trust, store: $store, calendar: $calendar}
     + (if $code == "" then {} else {code: $code} end)
@@ -263,7 +264,7 @@ done
 
 say "Each server's status (juki-net status)"
 for name in "${names[@]}"; do
-  note "${program[$name]} ${code[$name]:-} ${label[$name]}:"
+  note "${program[$name]}${code[$name]:+ ${code[$name]}} ${label[$name]}:"
   net status --config "$name.json" | indent
 done
 
