@@ -78,7 +78,7 @@ stop_all() {
 finish() {
   local rc=$?
   stop_all
-  if ((rc != 0 && ! story_failed)) && [[ -d "$work" ]]; then
+  if ((rc != 0 && rc != 130 && rc != 143 && ! story_failed)) && [[ -d "$work" ]]; then
     local log
     for log in "$work"/*.log; do
       [[ -s "$log" ]] || continue
