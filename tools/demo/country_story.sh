@@ -6,14 +6,15 @@
 # server CA, a certificate per server, the CRL); a national server, two
 # prefecture servers (Tokyo 130001, Kanagawa 140007) and three CSs (千代田区
 # 131016, 中央区 131024, and Kanagawa's first city 142018) start, each its own
-# process with its own certificate and SQLite store. Each CS imports a small
-# synthetic population (juki-population) and a few days of its changes; the
-# card's resident moves in to 千代田区, reported online by the existing
-# resident system (juki-net report); the national server gets everything and
-# answers for her. Then CMD runs (the card's story), and at the end every CS's
-# update-count lists and consistency check, every server's status, and the
-# servers stopped with SIGTERM. Exit status: CMD's when it failed, else 0 when
-# every step did what it should.
+# process with its own certificate and SQLite store. Each CS imports its share
+# of a synthetic population of N residents (juki-population; 30000 unless
+# --residents), then the last 7 days' changes; the card's resident moves in
+# to 千代田区, reported online by the existing resident system (juki-net
+# report); the national server gets everything and answers for her. Then CMD
+# runs (the card's story), and at the end every CS's update-count lists and
+# consistency check, every server's status, and the servers stopped with
+# SIGTERM. --keep DIR (new or empty) keeps the PKI, configs, stores and logs.
+# Exit status: CMD's when it failed, else 0 when every step did what it should.
 set -euo pipefail
 
 build="" keep="" residents=30000 days=7 story=()
@@ -23,7 +24,7 @@ while (($#)); do
     --keep) keep="$2"; shift 2 ;;
     --residents) residents="$2"; shift 2 ;;
     --) shift; story=("$@"); break ;;
-    -h|--help) sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "country_story: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
