@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/demo/country_story.sh [--build DIR] [--keep DIR] [--residents N] [-- CMD...]
+# tools/demo/country_story.sh [--build DIR] [--keep DIR] [--residents N] [--title T] [-- CMD...]
 #
 # A small country of Juki-net servers around the card's story, as scripts/demo
 # runs it (specs/network.md): juki-pki makes the server PKI (one root and
@@ -11,20 +11,23 @@
 # --residents), then the last 7 days' changes; the card's resident moves in
 # to 千代田区, reported online by the existing resident system (juki-net
 # report); the national server gets everything and answers for her. Then CMD
-# runs (the card's story), and at the end every CS's update-count lists and
-# consistency check, every server's status, and the servers stopped with
-# SIGTERM. --keep DIR (new or empty) keeps the PKI, configs, stores and logs.
+# runs (the card's story, under the heading T), and at the end every CS's
+# update-count lists and consistency check, every server's status, and the
+# servers stopped with SIGTERM. --keep DIR (new or empty) keeps the PKI,
+# configs, stores and logs.
 # Exit status: CMD's when it failed, else 0 when every step did what it should.
 set -euo pipefail
 
 build="" keep="" residents=30000 days=7 story=()
+title="Now her card: 住基 花子, registered at 千代田区, applies for a Juki card at its counter"
 while (($#)); do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     --residents) residents="$2"; shift 2 ;;
+    --title) title="$2"; shift 2 ;;
     --) shift; story=("$@"); break ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "country_story: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -245,7 +248,7 @@ note "juki-net status of the national server:"
 net status --config national.json | indent
 
 if ((${#story[@]})); then
-  say "Now her card: 住基 花子, registered at 千代田区, applies for a Juki card at its counter"
+  say "$title"
   story_rc=0
   (cd "$caller_dir" && "${story[@]}") || story_rc=$?
   if ((story_rc != 0)); then
