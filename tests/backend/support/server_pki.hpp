@@ -5,8 +5,8 @@
 #pragma once
 
 #include <ctime>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
