@@ -498,23 +498,24 @@ Result<std::int64_t, store::Error> Ledger::high_water(const std::string& sender)
 
 Result<proto::LookupReply, store::Error> Ledger::lookup(const std::string& resident_code) {
   proto::LookupReply reply;
-  auto row = connection_.query_optional(
-      "SELECT municipality, name_kanji, name_kana, birth_date, sex, address, status, reason, "
-      "change_date FROM identity WHERE resident_code = $1",
+  // One statement, one round trip: the current record (if any) and whether a
+  // change for the resident is held behind a gap.
+  auto row = connection_.query_one(
+      "SELECT i.municipality, i.name_kanji, i.name_kana, i.birth_date, i.sex, i.address, "
+      "i.status, i.reason, i.change_date, EXISTS (SELECT 1 FROM held_residents h WHERE "
+      "h.resident_code = q.code) FROM (SELECT CAST($1 AS TEXT) AS code) q LEFT JOIN identity i "
+      "ON i.resident_code = q.code",
       {resident_code});
   if (!row) return unexpected(row.error());
-  auto pending = connection_.query_optional(
-      "SELECT envelope_id FROM held_residents WHERE resident_code = $1 LIMIT 1", {resident_code});
-  if (!pending) return unexpected(pending.error());
-  if (*pending) {
+  if (row->integer(9) != 0) {
     reply.set_status(proto::PENDING);
     return reply;
   }
-  if (!*row) {
+  if (row->is_null(0)) {
     reply.set_status(proto::UNKNOWN);
     return reply;
   }
-  const auto& r = **row;
+  const auto& r = *row;
   reply.set_municipality(r.text(0));
   auto* id = reply.mutable_identity();
   id->set_resident_code(resident_code);
