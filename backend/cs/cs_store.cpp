@@ -292,22 +292,11 @@ Result<proto::UpdateCountList, store::Error> CsStore::update_counts(const std::s
   proto::UpdateCountList list;
   list.set_receiver(municipality_);
   list.set_sender(municipality_);
-  for (const auto& row : *rows) {
-    if (list.days_size() == 0 || list.days(list.days_size() - 1).date() != row.text(0)) {
-      auto* day = list.add_days();
-      day->set_date(row.text(0));
-      day->set_first_sequence(static_cast<std::uint64_t>(row.integer(3)));
-    }
-    auto* day = list.mutable_days(list.days_size() - 1);
-    auto* count = day->add_counts();
-    count->set_reason(static_cast<proto::ChangeReason>(row.integer(1)));
-    count->set_count(static_cast<std::uint64_t>(row.integer(2)));
-    day->set_total(day->total() + count->count());
-    day->set_first_sequence(
-        std::min<std::uint64_t>(day->first_sequence(), static_cast<std::uint64_t>(row.integer(3))));
-    day->set_last_sequence(
-        std::max<std::uint64_t>(day->last_sequence(), static_cast<std::uint64_t>(row.integer(4))));
-  }
+  for (const auto& row : *rows)
+    wire::add_count(list, row.text(0), static_cast<proto::ChangeReason>(row.integer(1)),
+                    static_cast<std::uint64_t>(row.integer(2)),
+                    static_cast<std::uint64_t>(row.integer(3)),
+                    static_cast<std::uint64_t>(row.integer(4)));
   auto last = last_sequence();
   if (!last) return unexpected(last.error());
   list.set_high_water(static_cast<std::uint64_t>(*last));

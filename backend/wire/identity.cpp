@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -250,6 +251,22 @@ Bytes record_digest(const proto::IdentityInformation& identity, bool live) {
 std::string recorded_day(std::int64_t recorded_at) {
   auto jst = calendar::to_jst(calendar::UtcTime(std::chrono::seconds(recorded_at)));
   return jst ? jst->date.to_string() : std::string("0000-00-00");
+}
+
+void add_count(proto::UpdateCountList& list, const std::string& day, proto::ChangeReason reason,
+               std::uint64_t count, std::uint64_t first_sequence, std::uint64_t last_sequence) {
+  if (list.days_size() == 0 || list.days(list.days_size() - 1).date() != day) {
+    auto* added = list.add_days();
+    added->set_date(day);
+    added->set_first_sequence(first_sequence);
+  }
+  auto* d = list.mutable_days(list.days_size() - 1);
+  auto* c = d->add_counts();
+  c->set_reason(reason);
+  c->set_count(count);
+  d->set_total(d->total() + count);
+  d->set_first_sequence(std::min(d->first_sequence(), first_sequence));
+  d->set_last_sequence(std::max(d->last_sequence(), last_sequence));
 }
 
 RangeDigester::RangeDigester(std::string prefix, bool with_records)

@@ -6,6 +6,7 @@
 
 #include <openssl/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,11 @@ Bytes record_digest(const proto::IdentityInformation& identity, bool live);
 // `recorded_at` (Unix seconds): the day of the update-count lists at every
 // tier, so that the lists of sender and receiver compare day by day.
 std::string recorded_day(std::int64_t recorded_at);
+
+// An update-count list built row by row, in (day, reason) order: one row
+// per recording day and reason, with its count and sequence range.
+void add_count(proto::UpdateCountList& list, const std::string& day, proto::ChangeReason reason,
+               std::uint64_t count, std::uint64_t first_sequence, std::uint64_t last_sequence);
 
 // One range of a DigestReply, built from the live records under a prefix in
 // resident-code order: their count, the SHA-256 over their record digests,

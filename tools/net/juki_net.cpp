@@ -84,37 +84,6 @@ cli::Failure rpc_failure(const std::string& who, const grpc::Status& status) {
           who + ": " + status.error_message()};
 }
 
-// Reads JSON Lines reports; a line that does not parse is a refusal of its own.
-struct Line {
-  std::size_t number = 0;
-  Result<proto::ChangeReport, wire::FieldError> report;
-};
-
-template <class Chunk>
-Result<void, cli::Failure> each_chunk(const std::string& file, Chunk&& chunk) {
-  std::ifstream in_file;
-  std::istream* in = &std::cin;
-  if (file != "-") {
-    in_file.open(file, std::ios::binary);
-    if (!in_file) return unexpected(io(file + ": cannot read"));
-    in = &in_file;
-  }
-  std::vector<Line> lines;
-  std::string text;
-  std::size_t number = 0;
-  while (std::getline(*in, text)) {
-    ++number;
-    if (text.empty()) continue;
-    lines.push_back({number, wire::parse_report_line(text)});
-    if (lines.size() == kImportChunk) {
-      if (auto r = chunk(lines); !r) return r;
-      lines.clear();
-    }
-  }
-  if (!lines.empty()) return chunk(lines);
-  return {};
-}
-
 struct Tally {
   std::int64_t accepted = 0, already = 0, refused = 0;
   json refusals = json::array();
@@ -140,6 +109,44 @@ struct Tally {
   }
 };
 
+// Reads JSON Lines reports in chunks: each chunk's reports that parse, with
+// their line numbers, go to `chunk`; a line that does not parse is refused
+// in `tally` by itself.
+
+template <class Chunk>
+Result<void, cli::Failure> each_chunk(const std::string& file, Tally& tally,
+                                      std::ostringstream& text, Chunk&& chunk) {
+  std::ifstream in_file;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    in_file.open(file, std::ios::binary);
+    if (!in_file) return unexpected(io(file + ": cannot read"));
+    in = &in_file;
+  }
+  std::vector<proto::ChangeReport> reports;
+  std::vector<std::size_t> numbers;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(*in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    auto report = wire::parse_report_line(line);
+    if (!report) {
+      tally.refuse(number, "", report.error().field, report.error().message, text);
+      continue;
+    }
+    reports.push_back(std::move(*report));
+    numbers.push_back(number);
+    if (reports.size() == kImportChunk) {
+      if (auto r = chunk(reports, numbers); !r) return r;
+      reports.clear();
+      numbers.clear();
+    }
+  }
+  if (!reports.empty()) return chunk(reports, numbers);
+  return {};
+}
+
 // import: the file straight into the CS's store, as the existing system's
 // file transfer (NETWORK.md B11); the running CS sends what it records.
 int import_file(const std::string& config_path, const std::string& file, bool json_out) {
@@ -149,24 +156,16 @@ int import_file(const std::string& config_path, const std::string& file, bool js
   auto cs = open_cs(*config);
   if (!cs) return cli::fail(out, cs.error());
   Tally tally;
-  auto done = each_chunk(file, [&](const std::vector<Line>& lines) -> Result<void, cli::Failure> {
-    std::vector<proto::ChangeReport> reports;
-    std::vector<std::size_t> numbers;
-    for (const auto& line : lines) {
-      if (!line.report) {
-        tally.refuse(line.number, "", line.report.error().field, line.report.error().message,
-                     out.text);
-        continue;
-      }
-      reports.push_back(*line.report);
-      numbers.push_back(line.number);
-    }
-    auto results = cs->record(reports, server::unix_now(), server::today());
-    if (!results) return unexpected(io("store: " + results.error().message));
-    for (std::size_t i = 0; i < results->size(); ++i)
-      tally.add(numbers[i], (*results)[i], out.text);
-    return {};
-  });
+  auto done =
+      each_chunk(file, tally, out.text,
+                 [&](const std::vector<proto::ChangeReport>& reports,
+                     const std::vector<std::size_t>& numbers) -> Result<void, cli::Failure> {
+                   auto results = cs->record(reports, server::unix_now(), server::today());
+                   if (!results) return unexpected(io("store: " + results.error().message));
+                   for (std::size_t i = 0; i < results->size(); ++i)
+                     tally.add(numbers[i], (*results)[i], out.text);
+                   return {};
+                 });
   if (!done) return cli::fail(out, done.error());
   tally.summary(out);
   return cli::finish(out, json_out, tally.refused > 0 ? cli::kExitRefused : cli::kExitOk);
@@ -182,26 +181,20 @@ int report_file(const std::string& config_path, const std::string& file, bool js
   if (!channel) return cli::fail(out, channel.error());
   auto stub = proto::ResidentSystemLink::NewStub(*channel);
   Tally tally;
-  auto done = each_chunk(file, [&](const std::vector<Line>& lines) -> Result<void, cli::Failure> {
-    proto::ChangeReports request;
-    std::vector<std::size_t> numbers;
-    for (const auto& line : lines) {
-      if (!line.report) {
-        tally.refuse(line.number, "", line.report.error().field, line.report.error().message,
-                     out.text);
-        continue;
-      }
-      *request.add_reports() = *line.report;
-      numbers.push_back(line.number);
-    }
-    proto::ReportOutcome outcome;
-    auto context = server::call_context(*config);
-    auto status = stub->ReportChanges(context.get(), request, &outcome);
-    if (!status.ok()) return unexpected(rpc_failure("CS " + config->code, status));
-    for (int i = 0; i < outcome.results_size(); ++i)
-      tally.add(numbers[static_cast<std::size_t>(i)], outcome.results(i), out.text);
-    return {};
-  });
+  auto done =
+      each_chunk(file, tally, out.text,
+                 [&](const std::vector<proto::ChangeReport>& reports,
+                     const std::vector<std::size_t>& numbers) -> Result<void, cli::Failure> {
+                   proto::ChangeReports request;
+                   for (const auto& r : reports) *request.add_reports() = r;
+                   proto::ReportOutcome outcome;
+                   auto context = server::call_context(*config);
+                   auto status = stub->ReportChanges(context.get(), request, &outcome);
+                   if (!status.ok()) return unexpected(rpc_failure("CS " + config->code, status));
+                   for (int i = 0; i < outcome.results_size(); ++i)
+                     tally.add(numbers[static_cast<std::size_t>(i)], outcome.results(i), out.text);
+                   return {};
+                 });
   if (!done) return cli::fail(out, done.error());
   tally.summary(out);
   return cli::finish(out, json_out, tally.refused > 0 ? cli::kExitRefused : cli::kExitOk);
