@@ -369,17 +369,23 @@ void load_and_lookups(const std::string& engine, Stores& stores, long residents)
   const std::string address = country.start(
       country.national, "juki-national", "national", national_store,
       {{"tier", "national"}, {"limits", {{"max_inflight", 64}, {"store_connections", 8}}}});
-  // A prefecture server's client, as the CSs' lookups arrive (specs/network.md 6.8).
-  auto channel = trust::open_channel(
-      address,
-      trust::channel_credentials(country.trust("tokyo"), pki::Role::national, "", nullptr));
-  auto stub = proto::IdentityLookup::NewStub(channel);
+  // Prefecture servers' clients, as the CSs' lookups arrive (specs/network.md
+  // 6.8): JUKI_BENCH_CHANNELS connections (1), the threads spread over them.
+  const int channels = static_cast<int>(setting("JUKI_BENCH_CHANNELS", 1));
+  std::vector<std::unique_ptr<proto::IdentityLookup::Stub>> stubs;
+  for (int i = 0; i < channels; ++i)
+    stubs.push_back(proto::IdentityLookup::NewStub(trust::open_channel(
+        address,
+        trust::channel_credentials(country.trust("tokyo"), pki::Role::national, "", nullptr),
+        true)));
+  std::atomic<unsigned> next_stub{0};
   const auto call = [&](const std::string& code, proto::LookupReply& reply) {
+    thread_local unsigned mine = next_stub++;
     proto::LookupRequest request;
     request.set_resident_code(code);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return stub->Lookup(&context, request, &reply);
+    return stubs[mine % stubs.size()]->Lookup(&context, request, &reply);
   };
   const auto lookup = [&](std::mt19937_64& random) {
     proto::LookupReply reply;

@@ -99,8 +99,10 @@ std::shared_ptr<grpc::ChannelCredentials> channel_credentials(
 }
 
 std::shared_ptr<grpc::Channel> open_channel(const std::string& address,
-                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
+                                            std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                            bool own_connection) {
   grpc::ChannelArguments args;
+  if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   // Reconnect quickly after a peer comes back (the outbox retries anyway).

@@ -44,8 +44,12 @@ std::shared_ptr<grpc::ChannelCredentials> channel_credentials(
 // Every gRPC channel of the backend: the TLS credentials above, no
 // host-name check (identities are in the authorization extension), a bounded
 // message size.
+// With `own_connection`, the channel does not share its TCP connection with
+// other channels to the same peer (gRPC shares them by default), so that a
+// client may spread its calls over several connections.
 std::shared_ptr<grpc::Channel> open_channel(const std::string& address,
-                                            std::shared_ptr<grpc::ChannelCredentials> credentials);
+                                            std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                            bool own_connection = false);
 
 // Only TLS 1.3 handshakes succeed in this process (specs/network.md 4.1).
 // gRPC 1.51 has no setting for the protocol's lower bound; this leaves TLS
