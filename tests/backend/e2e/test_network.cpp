@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/messaging/envelope.hpp"
 #include "backend/store/connection.hpp"
 #include "backend/store/engines.hpp"
 #include "backend/support/processes.hpp"
@@ -85,6 +86,7 @@ class Country {
     pki_.issue("tokyo", pki::Role::prefecture, "130001");
     pki_.issue("chiyoda", pki::Role::cs, "131016");
     pki_.issue("chiyoda-rs", pki::Role::resident_system, "131016");
+    pki_.issue("chuo", pki::Role::cs, "131024");
   }
 
   void start_national() {
@@ -591,4 +593,114 @@ TEST_CASE(
     CHECK(counts.doc()["differences"].empty());
     CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
   }
+}
+
+TEST_CASE("network: bad deliveries are refused with a clear status and nothing is applied") {
+  backend::trust::require_tls13();
+  Country country;
+  country.start_national();
+  country.start_prefecture();
+  auto chiyoda = country.trust_of("chiyoda");
+  auto deliver = [&](const proto::Envelope& envelope, proto::DeliveryReceipt* receipt) {
+    auto stub = proto::Notifications::NewStub(backend::trust::open_channel(
+        country.prefecture_address(),
+        backend::trust::channel_credentials(chiyoda, pki::Role::prefecture, "130001", nullptr)));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub->Deliver(&context, envelope, receipt);
+  };
+  auto batch_of = [](const std::string& sender, int first, int count) {
+    proto::NotificationBatch batch;
+    batch.set_sender(sender);
+    std::istringstream lines(births(sender, first, first + count - 1));
+    int sequence = first;
+    for (std::string line; std::getline(lines, line);) {
+      auto report = *backend::wire::parse_report_line(line);
+      auto* change = batch.add_changes();
+      change->set_sequence(static_cast<std::uint64_t>(sequence++));
+      change->set_reason(report.reason());
+      change->set_change_date(report.date());
+      *change->mutable_identity() = report.resident().identity();
+      change->set_recorded_at(std::time(nullptr));
+    }
+    return batch;
+  };
+  auto seal = [](const backend::trust::TrustStore& trust, const proto::NotificationBatch& b) {
+    auto e = backend::messaging::seal(trust, proto::NOTIFICATION_BATCH, b);
+    REQUIRE(e.ok());
+    return *e;
+  };
+
+  proto::DeliveryReceipt receipt;
+  const auto good = seal(*chiyoda, batch_of("131016", 1, 3));
+  REQUIRE(deliver(good, &receipt).ok());
+  CHECK(receipt.high_water() == 3);
+
+  struct Bad {
+    const char* what;
+    proto::Envelope envelope;
+    grpc::StatusCode code;
+    const char* message;
+  };
+  std::vector<Bad> bad;
+  bad.push_back({"a batch of another municipality", seal(*chiyoda, batch_of("131024", 4, 1)),
+                 grpc::StatusCode::PERMISSION_DENIED, "notifies only for its own municipality"});
+  auto tampered = seal(*chiyoda, batch_of("131016", 4, 1));
+  tampered.mutable_payload()->back() ^= 1;
+  bad.push_back(
+      {"a tampered payload", tampered, grpc::StatusCode::UNAUTHENTICATED, "does not verify"});
+  bad.push_back({"signed by another CS", seal(*country.trust_of("chuo"), batch_of("131016", 4, 1)),
+                 grpc::StatusCode::PERMISSION_DENIED, "signed by cs 131024 but sent by cs 131016"});
+  auto garbage = good;  // signed properly, but not a batch
+  garbage.set_payload("\xff\xff\xff");
+  const auto garbage_signature = test::must(pki::sign_message(
+      chiyoda->key(),
+      backend::messaging::signing_input(proto::NOTIFICATION_BATCH, as_bytes(garbage.payload()))));
+  garbage.set_signature(garbage_signature.data(), garbage_signature.size());
+  bad.push_back({"a signed payload that is not a batch", garbage,
+                 grpc::StatusCode::INVALID_ARGUMENT, "the payload is not a NotificationBatch"});
+  auto wrong_kind = good;
+  wrong_kind.set_kind(proto::RELAY_BATCH);
+  bad.push_back({"a relay batch sent as a delivery", wrong_kind, grpc::StatusCode::INVALID_ARGUMENT,
+                 "NOTIFICATION_BATCH"});
+  auto forged = batch_of("131016", 3, 2);  // sequence 3 again, with other content
+  forged.mutable_changes(0)->mutable_identity()->set_address("偽の住所");
+  bad.push_back({"a recorded sequence with other content", seal(*chiyoda, forged),
+                 grpc::StatusCode::ALREADY_EXISTS, "recorded with other content"});
+  auto impossible = batch_of("131016", 4, 1);
+  impossible.mutable_changes(0)->set_change_date("2026-02-30");
+  bad.push_back({"an impossible date", seal(*chiyoda, impossible),
+                 grpc::StatusCode::INVALID_ARGUMENT, "sequence 4: change_date: impossible date"});
+  auto oversized = good;
+  oversized.set_signer_certificate(std::string(17 * 1024 * 1024, 'x'));
+  bad.push_back({"an oversized message", oversized, grpc::StatusCode::RESOURCE_EXHAUSTED, ""});
+  for (const auto& b : bad) {
+    INFO(b.what);
+    proto::DeliveryReceipt r;
+    auto status = deliver(b.envelope, &r);
+    CHECK(status.error_code() == b.code);
+    CHECK(status.error_message().find(b.message) != std::string::npos);
+  }
+  // Nothing of them was applied: the same envelope again is all duplicates.
+  REQUIRE(deliver(good, &receipt).ok());
+  CHECK(receipt.high_water() == 3);
+  CHECK(receipt.duplicates() == 3);
+  CHECK(receipt.applied() == 0);
+
+  // What was applied can be proven later: the prefecture kept each change's
+  // envelope and signer, and the signature still verifies.
+  auto db = country.connect("tokyo");
+  auto kept = db.query_one(
+      "SELECT e.kind, e.payload, e.signature, c.der FROM history h JOIN envelopes e ON e.id = "
+      "h.envelope_id JOIN certificates c ON c.fingerprint = e.signer WHERE h.sequence = 2");
+  REQUIRE(kept.ok());
+  proto::Envelope proof;
+  proof.set_kind(static_cast<proto::PayloadKind>(kept->integer(0)));
+  proof.set_payload(std::string(kept->bytes(1).begin(), kept->bytes(1).end()));
+  proof.set_signature(std::string(kept->bytes(2).begin(), kept->bytes(2).end()));
+  proof.set_signer_certificate(std::string(kept->bytes(3).begin(), kept->bytes(3).end()));
+  auto signer =
+      backend::messaging::check_signature(*country.trust_of("national"), proof, std::time(nullptr));
+  REQUIRE(signer.ok());
+  CHECK(signer->code == "131016");
 }
