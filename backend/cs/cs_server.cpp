@@ -162,12 +162,12 @@ server::Program cs_program() {
     state->cs = std::make_unique<Cs>(runtime, std::move(stores));
     state->link = std::make_unique<LinkService>(*state->cs);
     Cs* self = state->cs.get();
-    Cs* cs = self;
-    cs->refusals_ = server::refusal_log("juki-cs " + runtime.config.code,
-                                        [self](const std::string& peer, const std::string& reason) {
-                                          self->record_refusal(peer, reason);
-                                        });
-    cs->start_forwarder();
+    self->refusals_ =
+        server::refusal_log("juki-cs " + runtime.config.code,
+                            [self](const std::string& peer, const std::string& reason) {
+                              self->record_refusal(peer, reason);
+                            });
+    self->start_forwarder();
     const std::string code = runtime.config.code;
     server::Program::Started started;
     started.services = {state->link.get()};
@@ -178,7 +178,7 @@ server::Program cs_program() {
       if (peer.role == pki::Role::cs && peer.code != code) return std::nullopt;
       return trust::describe(peer) + " has no link to CS " + code;
     };
-    started.refusals = cs->refusals_;
+    started.refusals = self->refusals_;
     started.stop = [self] { self->stop(); };
     return started;
   };

@@ -81,15 +81,23 @@ constexpr const char* kResidentColumns =
     "resident_code, name_kanji, name_kana, birth_date, sex, address, household_head, "
     "became_resident_on, address_notified_on, previous_address, status";
 
+// resident_code, name_kanji, name_kana, birth_date, sex, address: the
+// identity columns in the wire's order, from column `first`.
+proto::IdentityInformation identity_of(const store::Row& row, std::size_t first = 0) {
+  proto::IdentityInformation id;
+  id.set_resident_code(row.text(first));
+  id.set_name_kanji(row.text(first + 1));
+  id.set_name_kana(row.text(first + 2));
+  id.set_birth_date(row.text(first + 3));
+  id.set_sex(static_cast<proto::Sex>(row.integer(first + 4)));
+  id.set_address(row.text(first + 5));
+  return id;
+}
+
+// kResidentColumns' row as the existing system's record.
 proto::ResidentRecord resident_of(const store::Row& row) {
   proto::ResidentRecord r;
-  auto* id = r.mutable_identity();
-  id->set_resident_code(row.text(0));
-  id->set_name_kanji(row.text(1));
-  id->set_name_kana(row.text(2));
-  id->set_birth_date(row.text(3));
-  id->set_sex(static_cast<proto::Sex>(row.integer(4)));
-  id->set_address(row.text(5));
+  *r.mutable_identity() = identity_of(row);
   r.set_household_head(row.text(6));
   r.set_became_resident_on(row.text(7));
   r.set_address_notified_on(row.text(8));
@@ -314,16 +322,7 @@ Result<proto::DigestReply, store::Error> CsStore::range_digests(
         {prefix, prefix + "~"});
     if (!rows) return unexpected(rows.error());
     wire::RangeDigester digester(prefix, request.records());
-    for (const auto& row : *rows) {
-      proto::IdentityInformation id;
-      id.set_resident_code(row.text(0));
-      id.set_name_kanji(row.text(1));
-      id.set_name_kana(row.text(2));
-      id.set_birth_date(row.text(3));
-      id.set_sex(static_cast<proto::Sex>(row.integer(4)));
-      id.set_address(row.text(5));
-      digester.add(id);
-    }
+    for (const auto& row : *rows) digester.add(identity_of(row));
     *reply.add_ranges() = digester.finish();
   }
   return reply;

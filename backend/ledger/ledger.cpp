@@ -219,8 +219,7 @@ struct Applied {
 // Applies the changes of `batch` past `high_water` (which the caller has
 // locked), or reports a conflict with what was recorded before.
 Result<Applied, Refusal> apply_batch(Connection& c, const proto::NotificationBatch& batch,
-                                     std::int64_t envelope_id, std::int64_t high_water,
-                                     std::int64_t received_at) {
+                                     std::int64_t envelope_id, std::int64_t high_water) {
   Applied result{0, 0, high_water};
   for (const auto& change : batch.changes()) {
     const auto sequence = static_cast<std::int64_t>(change.sequence());
@@ -256,7 +255,6 @@ Result<Applied, Refusal> apply_batch(Connection& c, const proto::NotificationBat
     result.high_water = sequence;
     ++result.applied;
   }
-  (void)received_at;
   return result;
 }
 
@@ -377,7 +375,7 @@ Result<proto::DeliveryReceipt, Refusal> Ledger::deliver_locked(
   std::uint32_t duplicates = 0;
   auto apply = [&](const proto::NotificationBatch& b,
                    std::int64_t envelope_id) -> std::optional<Refusal> {
-    auto done = apply_batch(c, b, envelope_id, high_water, received_at);
+    auto done = apply_batch(c, b, envelope_id, high_water);
     if (!done) return done.error();
     applied += done->applied;
     duplicates += done->duplicates;
@@ -501,13 +499,13 @@ Result<proto::LookupReply, store::Error> Ledger::lookup(const std::string& resid
   // One statement, one round trip: the current record (if any) and whether a
   // change for the resident is held behind a gap.
   auto row = connection_.query_one(
-      "SELECT i.municipality, i.name_kanji, i.name_kana, i.birth_date, i.sex, i.address, "
-      "i.status, i.reason, i.change_date, EXISTS (SELECT 1 FROM held_residents h WHERE "
-      "h.resident_code = q.code) FROM (SELECT CAST($1 AS TEXT) AS code) q LEFT JOIN identity i "
-      "ON i.resident_code = q.code",
+      "SELECT i.resident_code, i.name_kanji, i.name_kana, i.birth_date, i.sex, i.address, "
+      "i.municipality, i.status, i.reason, i.change_date, EXISTS (SELECT 1 FROM held_residents "
+      "h WHERE h.resident_code = q.code) FROM (SELECT CAST($1 AS TEXT) AS code) q LEFT JOIN "
+      "identity i ON i.resident_code = q.code",
       {resident_code});
   if (!row) return unexpected(row.error());
-  if (row->integer(9) != 0) {
+  if (row->integer(10) != 0) {
     reply.set_status(proto::PENDING);
     return reply;
   }
@@ -515,18 +513,11 @@ Result<proto::LookupReply, store::Error> Ledger::lookup(const std::string& resid
     reply.set_status(proto::UNKNOWN);
     return reply;
   }
-  const auto& r = *row;
-  reply.set_municipality(r.text(0));
-  auto* id = reply.mutable_identity();
-  id->set_resident_code(resident_code);
-  id->set_name_kanji(r.text(1));
-  id->set_name_kana(r.text(2));
-  id->set_birth_date(r.text(3));
-  id->set_sex(static_cast<proto::Sex>(r.integer(4)));
-  id->set_address(r.text(5));
-  reply.set_status(r.text(6) == "live" ? proto::FOUND : proto::DELETED);
-  reply.set_reason(static_cast<proto::ChangeReason>(r.integer(7)));
-  reply.set_change_date(r.text(8));
+  *reply.mutable_identity() = identity_of(*row);
+  reply.set_municipality(row->text(6));
+  reply.set_status(row->text(7) == "live" ? proto::FOUND : proto::DELETED);
+  reply.set_reason(static_cast<proto::ChangeReason>(row->integer(8)));
+  reply.set_change_date(row->text(9));
   return reply;
 }
 
