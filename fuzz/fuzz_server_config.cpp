@@ -34,6 +34,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(config->store.rfind("sqlite:", 0) == 0 || config->store.rfind("postgresql:", 0) == 0);
     require(!config->calendar.empty() && !config->listen.empty());
   }
-  require(config->limits.batch >= 1 && config->limits.max_threads >= 2);
+  require(config->limits.batch >= 1 && config->limits.max_inflight >= 1);
   return 0;
 }

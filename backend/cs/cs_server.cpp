@@ -57,10 +57,8 @@ class Cs {
     return server::Forwarder::Step::delivered;
   }
 
-  grpc::Status report(grpc::ServerContext* context, const proto::ChangeReports& request,
+  grpc::Status report(grpc::ServerContextBase* context, const proto::ChangeReports& request,
                       proto::ReportOutcome* outcome) {
-    auto slot = runtime_.calls->enter();
-    if (!slot) return runtime_.calls->overloaded();
     auto caller = callers_.of(*context);
     if (!caller) return caller.error();
     if (caller->role != pki::Role::resident_system || caller->code != runtime_.config.code)
@@ -123,16 +121,18 @@ class Cs {
   std::unique_ptr<proto::Notifications::Stub> stub_;
 };
 
-class LinkService final : public proto::ResidentSystemLink::Service {
+class LinkService final : public proto::ResidentSystemLink::CallbackService {
  public:
-  explicit LinkService(Cs& cs) : cs_(cs) {}
-  grpc::Status ReportChanges(grpc::ServerContext* context, const proto::ChangeReports* request,
-                             proto::ReportOutcome* outcome) override {
-    return cs_.report(context, *request, outcome);
+  LinkService(Cs& cs, server::CallQueue& calls) : cs_(cs), calls_(calls) {}
+  grpc::ServerUnaryReactor* ReportChanges(grpc::CallbackServerContext* context,
+                                          const proto::ChangeReports* request,
+                                          proto::ReportOutcome* outcome) override {
+    return calls_.serve(context, [=, this] { return cs_.report(context, *request, outcome); });
   }
 
  private:
   Cs& cs_;
+  server::CallQueue& calls_;
 };
 
 }  // namespace
@@ -160,7 +160,7 @@ server::Program cs_program() {
     };
     auto state = std::make_shared<State>();
     state->cs = std::make_unique<Cs>(runtime, std::move(stores));
-    state->link = std::make_unique<LinkService>(*state->cs);
+    state->link = std::make_unique<LinkService>(*state->cs, *runtime.calls);
     Cs* self = state->cs.get();
     self->refusals_ =
         server::refusal_log("juki-cs " + runtime.config.code,

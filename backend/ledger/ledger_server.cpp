@@ -84,13 +84,13 @@ class UpperTier {
       : runtime_(runtime), ledgers_(std::move(ledgers)), callers_(runtime.trust) {}
 
   bool is_prefecture() const { return runtime_.config.tier == Tier::prefecture; }
-  server::CallLimit& calls() { return *runtime_.calls; }
+  server::CallQueue& calls() { return *runtime_.calls; }
   const std::string& code() const { return runtime_.config.code; }
   std::string name() const { return is_prefecture() ? code() : std::string("national"); }
 
   // --------------------------------------------------------- Notifications
 
-  Status deliver(grpc::ServerContext* context, const proto::Envelope& envelope,
+  Status deliver(grpc::ServerContextBase* context, const proto::Envelope& envelope,
                  proto::DeliveryReceipt* receipt) {
     if (!is_prefecture())
       return Status(StatusCode::UNIMPLEMENTED, "the national server takes relays, not deliveries");
@@ -120,7 +120,7 @@ class UpperTier {
     return Status::OK;
   }
 
-  Status relay(grpc::ServerContext* context, const proto::Envelope& envelope,
+  Status relay(grpc::ServerContextBase* context, const proto::Envelope& envelope,
                proto::RelayReceipt* receipts) {
     if (is_prefecture())
       return Status(StatusCode::UNIMPLEMENTED, "a prefecture server takes deliveries from CSs");
@@ -184,7 +184,7 @@ class UpperTier {
     return Status::OK;
   }
 
-  Status update_counts(grpc::ServerContext* context, const proto::UpdateCountRequest& request,
+  Status update_counts(grpc::ServerContextBase* context, const proto::UpdateCountRequest& request,
                        proto::UpdateCountList* list) {
     auto caller = callers_.of(*context);
     if (!caller) return caller.error();
@@ -206,7 +206,7 @@ class UpperTier {
     return Status::OK;
   }
 
-  Status range_digests(grpc::ServerContext* context, const proto::DigestRequest& request,
+  Status range_digests(grpc::ServerContextBase* context, const proto::DigestRequest& request,
                        proto::DigestReply* reply) {
     auto caller = callers_.of(*context);
     if (!caller) return caller.error();
@@ -228,7 +228,7 @@ class UpperTier {
 
   // --------------------------------------------------------- IdentityLookup
 
-  Status lookup(grpc::ServerContext* context, const proto::LookupRequest& request,
+  Status lookup(grpc::ServerContextBase* context, const proto::LookupRequest& request,
                 proto::LookupReply* reply) {
     auto caller = callers_.of(*context);
     if (!caller) return caller.error();
@@ -313,7 +313,7 @@ class UpperTier {
     return server::Forwarder::Step::failed;
   }
 
-  Result<trust::Peer, Status> own_cs(grpc::ServerContext* context) {
+  Result<trust::Peer, Status> own_cs(grpc::ServerContextBase* context) {
     auto caller = callers_.of(*context);
     if (!caller) return caller;
     if (caller->role != pki::Role::cs || trust::prefecture_of(caller->code) != code())
@@ -358,45 +358,38 @@ class UpperTier {
   std::unique_ptr<proto::Notifications::Stub> stub_;
 };
 
-class NotificationsService final : public proto::Notifications::Service {
+class NotificationsService final : public proto::Notifications::CallbackService {
  public:
   explicit NotificationsService(UpperTier& tier) : tier_(tier) {}
-  Status Deliver(grpc::ServerContext* c, const proto::Envelope* e,
-                 proto::DeliveryReceipt* r) override {
-    auto slot = tier_.calls().enter();
-    if (!slot) return tier_.calls().overloaded();
-    return tier_.deliver(c, *e, r);
+  grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* c, const proto::Envelope* e,
+                                    proto::DeliveryReceipt* r) override {
+    return tier_.calls().serve(c, [=, this] { return tier_.deliver(c, *e, r); });
   }
-  Status Relay(grpc::ServerContext* c, const proto::Envelope* e, proto::RelayReceipt* r) override {
-    auto slot = tier_.calls().enter();
-    if (!slot) return tier_.calls().overloaded();
-    return tier_.relay(c, *e, r);
+  grpc::ServerUnaryReactor* Relay(grpc::CallbackServerContext* c, const proto::Envelope* e,
+                                  proto::RelayReceipt* r) override {
+    return tier_.calls().serve(c, [=, this] { return tier_.relay(c, *e, r); });
   }
-  Status UpdateCounts(grpc::ServerContext* c, const proto::UpdateCountRequest* q,
-                      proto::UpdateCountList* l) override {
-    auto slot = tier_.calls().enter();
-    if (!slot) return tier_.calls().overloaded();
-    return tier_.update_counts(c, *q, l);
+  grpc::ServerUnaryReactor* UpdateCounts(grpc::CallbackServerContext* c,
+                                         const proto::UpdateCountRequest* q,
+                                         proto::UpdateCountList* l) override {
+    return tier_.calls().serve(c, [=, this] { return tier_.update_counts(c, *q, l); });
   }
-  Status RangeDigests(grpc::ServerContext* c, const proto::DigestRequest* q,
-                      proto::DigestReply* r) override {
-    auto slot = tier_.calls().enter();
-    if (!slot) return tier_.calls().overloaded();
-    return tier_.range_digests(c, *q, r);
+  grpc::ServerUnaryReactor* RangeDigests(grpc::CallbackServerContext* c,
+                                         const proto::DigestRequest* q,
+                                         proto::DigestReply* r) override {
+    return tier_.calls().serve(c, [=, this] { return tier_.range_digests(c, *q, r); });
   }
 
  private:
   UpperTier& tier_;
 };
 
-class LookupService final : public proto::IdentityLookup::Service {
+class LookupService final : public proto::IdentityLookup::CallbackService {
  public:
   explicit LookupService(UpperTier& tier) : tier_(tier) {}
-  Status Lookup(grpc::ServerContext* c, const proto::LookupRequest* q,
-                proto::LookupReply* r) override {
-    auto slot = tier_.calls().enter();
-    if (!slot) return tier_.calls().overloaded();
-    return tier_.lookup(c, *q, r);
+  grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* c, const proto::LookupRequest* q,
+                                   proto::LookupReply* r) override {
+    return tier_.calls().serve(c, [=, this] { return tier_.lookup(c, *q, r); });
   }
 
  private:

@@ -164,16 +164,16 @@ Config parse(const json& root, const std::string& base_dir) {
   if (const json* l = member(root, "", "limits", false)) {
     if (!l->is_object()) refuse("limits", "must be an object");
     only_fields(*l, "limits",
-                {"batch", "relay_envelopes", "deadline_ms", "max_threads", "max_inflight",
+                {"batch", "relay_envelopes", "deadline_ms", "max_inflight", "max_queued",
                  "store_connections", "max_held", "retry_max_ms"});
     Limits& x = config.limits;
     x.batch = static_cast<int>(number(*l, "limits", "batch", x.batch, 1, 10'000));
     x.relay_envelopes =
         static_cast<int>(number(*l, "limits", "relay_envelopes", x.relay_envelopes, 1, 1'000));
     x.deadline_ms = number(*l, "limits", "deadline_ms", x.deadline_ms, 100, 600'000);
-    x.max_threads = static_cast<int>(number(*l, "limits", "max_threads", x.max_threads, 2, 1'024));
     x.max_inflight =
-        static_cast<int>(number(*l, "limits", "max_inflight", x.max_inflight, 1, 100'000));
+        static_cast<int>(number(*l, "limits", "max_inflight", x.max_inflight, 1, 1'024));
+    x.max_queued = static_cast<int>(number(*l, "limits", "max_queued", x.max_queued, 0, 100'000));
     x.store_connections =
         static_cast<int>(number(*l, "limits", "store_connections", x.store_connections, 1, 256));
     x.max_held = static_cast<int>(number(*l, "limits", "max_held", x.max_held, 1, 1'000'000));

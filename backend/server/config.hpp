@@ -27,8 +27,8 @@ struct Limits {
   int batch = 500;                     // changes per notification batch
   int relay_envelopes = 64;            // envelopes per relay batch
   std::int64_t deadline_ms = 10'000;   // every outgoing call's deadline
-  int max_threads = 64;                // gRPC's sync server threads (the connections' I/O)
-  int max_inflight = 16;               // calls worked on at once; past them RESOURCE_EXHAUSTED
+  int max_inflight = 16;               // calls worked on at once (the worker threads)
+  int max_queued = 64;                 // calls waiting for a worker; past them RESOURCE_EXHAUSTED
   int store_connections = 4;           // connections to the store (readers; one writer at a time)
   int max_held = 10'000;               // batches held behind gaps
   std::int64_t retry_max_ms = 30'000;  // the longest back-off between delivery attempts

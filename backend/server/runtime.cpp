@@ -120,9 +120,10 @@ int run_program(const Program& program, int argc, char** argv) {
   }
 
   const int max_inflight = config->limits.max_inflight;
+  const int max_queued = config->limits.max_queued;
   Runtime runtime{std::move(*config), std::make_shared<trust::TrustStore>(std::move(*trust)),
                   std::make_shared<calendar::OperatingCalendar>(std::move(*calendar)),
-                  std::make_shared<CallLimit>(max_inflight)};
+                  std::make_shared<CallQueue>(max_inflight, max_queued)};
   auto started = program.start(runtime);
   if (!started) return fail(started.error());
 
@@ -134,11 +135,6 @@ int run_program(const Program& program, int argc, char** argv) {
   for (auto* service : started->services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
-  // Bounded threads for the connections' work; the calls worked on at once
-  // are bounded by runtime.calls (specs/network.md 6.6).
-  grpc::ResourceQuota quota(program.name);
-  quota.SetMaxThreads(runtime.config.limits.max_threads);
-  builder.SetResourceQuota(quota);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     if (started->stop) started->stop();
@@ -154,6 +150,8 @@ int run_program(const Program& program, int argc, char** argv) {
   std::cerr << program.name << ": " << strsignal(signal) << ", stopping\n";
   if (started->stop) started->stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Every call has finished; the workers go before the services they used.
+  runtime.calls->stop();
   return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backend/calendar/operating_calendar.hpp"
-#include "backend/server/call_limit.hpp"
+#include "backend/server/call_queue.hpp"
 #include "backend/server/config.hpp"
 #include "backend/trust/tls.hpp"
 
@@ -22,7 +22,7 @@ struct Runtime {
   Config config;
   std::shared_ptr<const trust::TrustStore> trust;
   std::shared_ptr<const calendar::OperatingCalendar> calendar;
-  std::shared_ptr<CallLimit> calls;  // limits.max_inflight
+  std::shared_ptr<CallQueue> calls;  // limits.max_inflight and max_queued
 };
 
 // What one server program adds to the common runtime.

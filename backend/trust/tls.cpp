@@ -118,7 +118,7 @@ void require_tls13() {
   setenv("GRPC_SSL_CIPHER_SUITES", "PSK-AES128-GCM-SHA256", 1);
 }
 
-Result<Peer, grpc::Status> Callers::of(const grpc::ServerContext& context) {
+Result<Peer, grpc::Status> Callers::of(const grpc::ServerContextBase& context) {
   auto auth = context.auth_context();
   const auto pems =
       auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};

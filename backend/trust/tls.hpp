@@ -65,7 +65,7 @@ class Callers {
   explicit Callers(std::shared_ptr<const TrustStore> trust) : trust_(std::move(trust)) {}
   // UNAUTHENTICATED with the reason when there is no certificate or it no
   // longer verifies.
-  Result<Peer, grpc::Status> of(const grpc::ServerContext& context);
+  Result<Peer, grpc::Status> of(const grpc::ServerContextBase& context);
 
  private:
   struct Entry {

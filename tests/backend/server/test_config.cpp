@@ -43,7 +43,7 @@ TEST_CASE("a CS's config: relative paths from the config's folder, limits with d
   CHECK(c->limits.batch == 200);
   CHECK(c->limits.deadline_ms == 10'000);
   CHECK(c->limits.max_inflight == 8);
-  CHECK(c->limits.max_threads == 64);
+  CHECK(c->limits.max_queued == 64);
 }
 
 TEST_CASE("config refusals name the field") {
@@ -65,6 +65,12 @@ TEST_CASE("config refusals name the field") {
         "limits.batch: must be from 1 to 10000");
   CHECK(refusal(with(kCs, R"("batch": 200)", R"("batch": "many")")) ==
         "limits.batch: must be a whole number");
+  CHECK(refusal(with(kCs, R"("max_inflight": 8)", R"("max_inflight": 2000)")) ==
+        "limits.max_inflight: must be from 1 to 1024");
+  CHECK(refusal(with(kCs, R"("max_inflight": 8)", R"("max_inflight": 8, "max_queued": -1)")) ==
+        "limits.max_queued: must be from 0 to 100000");
+  CHECK(refusal(with(kCs, R"("max_inflight": 8)", R"("max_threads": 8)")) ==
+        "limits.max_threads: unknown field");
   CHECK(refusal(with(kCs, R"("batch": 200)", R"("batch": 200, "batches": 2)")) ==
         "limits.batches: unknown field");
   CHECK(refusal(with(kCs, R"("tier": "cs")", R"("tier": "cs", "tier": "cs")")) ==
