@@ -247,6 +247,7 @@ Result<PrivateKey, PkiError> PrivateKey::load(const std::string& path, KeyAlgori
 }
 
 std::string PrivateKey::to_pem() const {
+  if (in_token()) return {};
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
                                             nullptr) != 1)
@@ -259,6 +260,7 @@ std::string PrivateKey::to_pem() const {
 }
 
 Result<void, PkiError> PrivateKey::save(const std::string& path) const {
+  if (in_token()) return fail(PkiErrorKind::token, "a key in a PKCS#11 token cannot be saved");
   std::string pem = to_pem();
   if (pem.empty()) return crypto_fail("cannot encode the private key");
   auto written = write_new_file(path, as_bytes(pem), 0600);
@@ -267,13 +269,14 @@ Result<void, PkiError> PrivateKey::save(const std::string& path) const {
 }
 
 PublicKey PrivateKey::public_key() const {
-  return PublicKey(key_);
+  return PublicKey(public_ ? public_ : key_);
 }
 
 // ------------------------------------------------------------ signatures
 
 Result<Bytes, PkiError> sign_message(const PrivateKey& key, ByteView message) {
-  if (key.algorithm() != KeyAlgorithm::p256 || !is_p256(key.native()))
+  // The public half says the algorithm: a token's private half is a handle.
+  if (key.algorithm() != KeyAlgorithm::p256 || !is_p256(key.public_key().native()))
     return fail(PkiErrorKind::wrong_algorithm, "messages are signed with P-256 keys only");
   std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
   std::size_t len = 0;

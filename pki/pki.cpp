@@ -95,6 +95,8 @@ std::string_view to_string(PkiErrorKind kind) {
       return "crl_expired";
     case PkiErrorKind::already_revoked:
       return "already_revoked";
+    case PkiErrorKind::token:
+      return "token";
   }
   return "unknown";
 }

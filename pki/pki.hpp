@@ -46,6 +46,8 @@ enum class PkiErrorKind {
                         // outside the profile of specs/pki.md "Revocation"
   crl_expired,          // a CRL past its nextUpdate: it cannot vouch that a certificate is good
   already_revoked,      // revoking a serial that the index shows revoked already
+  token,                // a PKCS#11 token could not be used: module, token or key not found,
+                        // PIN refused, or a key that cannot leave the token asked to
 };
 
 std::string_view to_string(PkiErrorKind kind);
@@ -159,6 +161,8 @@ class PublicKey {
 // A key pair of one of the two algorithms (P-256 unless asked otherwise):
 // loading a key of the other algorithm is refused (kind malformed), so a
 // Juki-net path never picks up an RSA key, nor a JPKI path a P-256 one.
+struct TokenKeyRef;
+
 class PrivateKey {
  public:
   static Result<PrivateKey, PkiError> generate(KeyAlgorithm algorithm = KeyAlgorithm::p256);
@@ -167,19 +171,50 @@ class PrivateKey {
                                            KeyAlgorithm algorithm = KeyAlgorithm::p256);
   static Result<PrivateKey, PkiError> from_pem(std::string_view pem,
                                                KeyAlgorithm algorithm = KeyAlgorithm::p256);
+  // A P-256 key in a PKCS#11 token, logged in with the reference's PIN (see
+  // TokenKeyRef). Signing with it happens in the token; the key never leaves
+  // it. Kind token for a module, token or key not found or a PIN refused;
+  // wrong_algorithm for a key that is not P-256.
+  static Result<PrivateKey, PkiError> from_token(const TokenKeyRef& ref);
   KeyAlgorithm algorithm() const { return algorithm_; }
+  bool in_token() const { return public_ != nullptr; }
   // Unencrypted PEM PKCS#8, created with O_CREAT|O_EXCL and mode 0600: never
-  // overwrites, never widens permissions.
+  // overwrites, never widens permissions. A key in a token: kind token.
   Result<void, PkiError> save(const std::string& path) const;
-  std::string to_pem() const;
+  std::string to_pem() const;  // empty for a key in a token
   PublicKey public_key() const;
   EVP_PKEY* native() const { return key_.get(); }
 
  private:
   PrivateKey(PkeyPtr key, KeyAlgorithm algorithm) : key_(std::move(key)), algorithm_(algorithm) {}
+  PrivateKey(std::shared_ptr<EVP_PKEY> key, std::shared_ptr<EVP_PKEY> public_key)
+      : key_(std::move(key)), algorithm_(KeyAlgorithm::p256), public_(std::move(public_key)) {}
   std::shared_ptr<EVP_PKEY> key_;
   KeyAlgorithm algorithm_ = KeyAlgorithm::p256;
+  std::shared_ptr<EVP_PKEY> public_;  // a token's key: its public half, read from the token
 };
+
+// ------------------------------------------------------------ keys in a PKCS#11 token
+
+// Where a key is in a PKCS#11 token (a hardware security module; SoftHSM2 in
+// tests), written as an RFC 7512 URI:
+//   pkcs11:token=LABEL;object=LABEL?module-path=PATH&pin-source=file:PATH
+// The path names the token (`token`, required) and the key (`object`, `id`, or
+// both). The query names the module (`module-path`, default SoftHSM2's) and the
+// user PIN: `pin-source=file:PATH` (a file only its owner may read; its first
+// line) or `pin-value`, one of them. Values are percent-decoded; any other
+// attribute is refused, so that a typing error never selects another key.
+inline constexpr std::string_view kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
+struct TokenKeyRef {
+  std::string module{kSoftHsmModule};
+  std::string token;
+  std::string object;
+  Bytes id;
+  std::string pin_value;
+  std::string pin_file;
+};
+// Kind malformed, naming the attribute at fault.
+Result<TokenKeyRef, PkiError> parse_pkcs11_uri(std::string_view uri);
 
 // ECDSA P-256 with SHA-256, signatures in DER (ECDSA-Sig-Value), for
 // messages between servers (specs/network.md). `sign_message` refuses a key that is

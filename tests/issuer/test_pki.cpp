@@ -25,6 +25,7 @@
 #include "pki/directory.hpp"
 #include "pki/pki.hpp"
 #include "support/run_program.hpp"
+#include "support/softhsm.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace juki;
@@ -799,6 +800,26 @@ TEST_CASE("juki-pki: init, issue, show, verify and their exit codes") {
     CHECK(cert.public_key_der() == spki);
     CHECK(cert.not_after() - cert.not_before() == 3650 * 86400LL);
     CHECK(pki_cli(dir, {"verify", pki_dir, dir.file("card.cert.der")}).exit == 0);
+  }
+  SECTION("a server's signing key in a PKCS#11 token (--token-key): no key file") {
+    const auto& hsm = juki::test::SoftHsm::instance();
+    r = pki_cli(dir, {"issue", pki_dir, "--ca", "server", "--role", "cs", "--municipality",
+                      "131016", "--subject", "chiyoda signing", "--token-key", hsm.uri("signing-4"),
+                      "--out", dir.file("signing")});
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    struct stat st {};
+    CHECK(::stat(dir.file("signing.key.pem").c_str(), &st) != 0);
+    auto in_token = must(PrivateKey::from_token(must(parse_pkcs11_uri(hsm.uri("signing-4")))));
+    CHECK(must(Certificate::load(dir.file("signing.cert.der"))).public_key_der() ==
+          in_token.public_key().der());
+    r = pki_cli(dir, {"--json", "issue", pki_dir, "--ca", "server", "--role", "cs",
+                      "--municipality", "131016", "--subject", "x", "--token-key",
+                      "pkcs11:token=juki-test;object=signing-4?pin-value=1", "--out",
+                      dir.file("wrong-pin")});
+    CHECK(r.exit == 1);
+    CHECK(r.doc()["error"]["kind"] == "token");
+    CHECK(r.doc()["error"]["message"] == "--token-key: the token \"juki-test\" refused the PIN");
   }
   SECTION("refusals: exit 1") {
     r = pki_cli(dir, {"issue", pki_dir, "--ca", "server", "--role", "window", "--municipality",
