@@ -100,7 +100,7 @@ class UpperTier {
       return Status(StatusCode::INVALID_ARGUMENT, "a delivery carries a NOTIFICATION_BATCH");
     auto signer = messaging::check_signature(*runtime_.trust, envelope, server::unix_now());
     if (!signer) return Status(StatusCode::UNAUTHENTICATED, signer.error());
-    if (signer->fingerprint != caller->fingerprint)
+    if (!trust::same_server(*signer, *caller))
       return Status(StatusCode::PERMISSION_DENIED, "signed by " + trust::describe(*signer) +
                                                        " but sent by " + trust::describe(*caller));
     proto::NotificationBatch batch;
@@ -133,7 +133,7 @@ class UpperTier {
     const auto now = server::unix_now();
     auto signer = messaging::check_signature(*runtime_.trust, envelope, now);
     if (!signer) return Status(StatusCode::UNAUTHENTICATED, signer.error());
-    if (signer->fingerprint != caller->fingerprint)
+    if (!trust::same_server(*signer, *caller))
       return Status(StatusCode::PERMISSION_DENIED, "signed by " + trust::describe(*signer) +
                                                        " but sent by " + trust::describe(*caller));
     proto::RelayBatch relay;

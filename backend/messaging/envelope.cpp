@@ -20,13 +20,13 @@ Result<proto::Envelope, std::string> seal(const trust::TrustStore& trust, proto:
                                           const google::protobuf::Message& payload) {
   std::string bytes;
   if (!payload.SerializeToString(&bytes)) return unexpected(std::string("cannot serialize"));
-  auto signature = pki::sign_message(trust.key(), signing_input(kind, as_bytes(bytes)));
+  auto signature = pki::sign_message(trust.signing_key(), signing_input(kind, as_bytes(bytes)));
   if (!signature) return unexpected("cannot sign: " + signature.error().message);
   proto::Envelope envelope;
   envelope.set_kind(kind);
   envelope.set_payload(std::move(bytes));
   envelope.set_signature(signature->data(), signature->size());
-  const Bytes der = trust.certificate().der();
+  const Bytes der = trust.signing_certificate().der();
   envelope.set_signer_certificate(der.data(), der.size());
   return envelope;
 }

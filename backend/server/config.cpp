@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/check_digits.hpp"
+#include "pki/pki.hpp"
 
 namespace juki::backend::server {
 
@@ -121,12 +122,21 @@ Config parse(const json& root, const std::string& base_dir) {
 
   const json* t = member(root, "", "trust", true);
   if (!t->is_object()) refuse("trust", "must be an object");
-  only_fields(*t, "trust", {"root", "server_ca", "server_crl", "certificate", "key"});
+  only_fields(*t, "trust",
+              {"root", "server_ca", "server_crl", "certificate", "key", "signing_key",
+               "signing_certificate"});
   config.trust.root = path_field(*t, "trust", "root", base_dir);
   config.trust.server_ca = path_field(*t, "trust", "server_ca", base_dir);
   config.trust.server_crl = path_field(*t, "trust", "server_crl", base_dir);
   config.trust.certificate = path_field(*t, "trust", "certificate", base_dir);
   config.trust.key = path_field(*t, "trust", "key", base_dir);
+  // A key in a token (pki::parse_pkcs11_uri) and its certificate, both or neither.
+  if (t->contains("signing_key") || t->contains("signing_certificate")) {
+    config.trust.signing_key = text(*t, "trust", "signing_key");
+    if (auto ref = pki::parse_pkcs11_uri(config.trust.signing_key); !ref)
+      refuse("trust.signing_key", ref.error().message);
+    config.trust.signing_certificate = path_field(*t, "trust", "signing_certificate", base_dir);
+  }
 
   if (client) {
     // no store, no calendar

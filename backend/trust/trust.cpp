@@ -43,6 +43,10 @@ std::string describe(const Peer& peer) {
   return text;
 }
 
+bool same_server(const Peer& a, const Peer& b) {
+  return a.role == b.role && a.code == b.code;
+}
+
 std::string prefecture_of(std::string_view municipality) {
   if (!check_digits::municipality_valid(municipality)) return {};
   std::string five = std::string(municipality.substr(0, 2)) + "000";
@@ -80,7 +84,39 @@ Result<TrustStore, std::string> TrustStore::load(const TrustFiles& files, std::i
   auto self = store.verify(store.certificate_, now);
   if (!self) return unexpected(files.certificate + ": " + self.error());
   store.self_ = std::move(*self);
+  if (files.signing_key.empty() != files.signing_certificate.empty())
+    return unexpected(std::string("signing_key and signing_certificate: both or neither"));
+  if (!files.signing_key.empty()) {
+    auto signing = load_signing(files, store, now);
+    if (!signing) return unexpected(signing.error());
+  }
   return store;
+}
+
+Result<void, std::string> TrustStore::load_signing(const TrustFiles& files, TrustStore& store,
+                                                   std::int64_t now) {
+  auto ref = pki::parse_pkcs11_uri(files.signing_key);
+  if (!ref) return unexpected("signing_key: " + ref.error().message);
+  auto key = pki::PrivateKey::from_token(*ref);
+  if (!key) return unexpected("signing_key: " + key.error().message);
+  auto cert = pki::Certificate::load(files.signing_certificate);
+  if (!cert) return unexpected("signing_certificate: " + cert.error().message);
+  if (cert->public_key().der() != key->public_key().der())
+    return unexpected(files.signing_certificate + ": does not match the key in the token");
+  auto signer = store.verify(*cert, now);
+  if (!signer) return unexpected(files.signing_certificate + ": " + signer.error());
+  if (!same_server(*signer, store.self_))
+    return unexpected(files.signing_certificate + ": is for " + describe(*signer) +
+                      ", the server's certificate for " + describe(store.self_));
+  // The token signs now, or the server does not start: a PIN or a token that
+  // stopped working shows at once, not at the first message.
+  const Bytes probe{'J', 'u', 'k', 'i'};
+  auto signature = pki::sign_message(*key, probe);
+  if (!signature || !pki::verify_message(key->public_key(), probe, *signature))
+    return unexpected(std::string("signing_key: the token's key does not sign"));
+  store.signing_key_ = std::move(*key);
+  store.signing_certificate_ = std::move(*cert);
+  return {};
 }
 
 Result<Peer, std::string> TrustStore::verify(const pki::Certificate& leaf, std::int64_t now) const {

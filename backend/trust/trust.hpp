@@ -32,6 +32,9 @@ struct Peer {
 
 // "cs 131016", "prefecture 130001", "national": how logs and errors name a peer.
 std::string describe(const Peer& peer);
+// The same server: role and code, whichever of its certificates (its TLS
+// certificate, or the one of its signing key in a token).
+bool same_server(const Peer& a, const Peer& b);
 
 // The prefecture server's code for a municipality: its first two digits,
 // "000" and the check digit ("131016" -> "130001"). Empty unless
@@ -43,7 +46,13 @@ struct TrustFiles {
   std::string server_ca;
   std::string server_crl;   // the server CA's CRL (juki-pki crl DIR --ca server)
   std::string certificate;  // this server's
-  std::string key;          // this server's P-256 key, PEM, mode 0600
+  std::string key;          // this server's P-256 key, PEM, mode 0600 (TLS; messages too
+                            // unless signing_key is given)
+  // Optional, both or neither: the key that signs messages (messaging/), in a
+  // PKCS#11 token, as an RFC 7512 URI (pki::parse_pkcs11_uri), and its
+  // certificate, for the same role and code as `certificate`.
+  std::string signing_key;
+  std::string signing_certificate;
 };
 
 class TrustStore {
@@ -69,6 +78,12 @@ class TrustStore {
   const Peer& self() const { return self_; }
   const pki::PrivateKey& key() const { return key_; }
   const pki::Certificate& certificate() const { return certificate_; }
+  // What signs messages: the token's key and its certificate, or key() and
+  // certificate().
+  const pki::PrivateKey& signing_key() const { return signing_key_ ? *signing_key_ : key_; }
+  const pki::Certificate& signing_certificate() const {
+    return signing_certificate_ ? *signing_certificate_ : certificate_;
+  }
   std::string root_pem() const { return root_.to_pem(); }
 
  private:
@@ -88,11 +103,15 @@ class TrustStore {
         key_(std::move(key)),
         certificate_(std::move(certificate)) {}
   std::shared_ptr<const Bytes> current_crl(std::int64_t now) const;
+  static Result<void, std::string> load_signing(const TrustFiles& files, TrustStore& store,
+                                                std::int64_t now);
   pki::Certificate root_;
   pki::Certificate server_ca_;
   std::shared_ptr<Crl> crl_;
   pki::PrivateKey key_;
   pki::Certificate certificate_;
+  std::optional<pki::PrivateKey> signing_key_;
+  std::optional<pki::Certificate> signing_certificate_;
   Peer self_;
 };
 

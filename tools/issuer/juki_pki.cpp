@@ -161,7 +161,8 @@ int cmd_init_jpki(const std::string& dir, Output& out) {
 
 struct IssueArgs {
   std::string dir, ca, subject, out;
-  std::optional<std::string> role, municipality, application, pubkey, rsa_modulus, rsa_exponent;
+  std::optional<std::string> role, municipality, application, pubkey, token_key, rsa_modulus,
+      rsa_exponent;
   int days = 0;
 };
 
@@ -201,6 +202,7 @@ int write_issued(const IssueArgs& a, const std::string& ca_stem, const pki::Cert
 int cmd_issue_jpki(const IssueArgs& a, pki::JpkiKind kind, Output& out) {
   if (a.role || a.municipality || a.application)
     return fail(out, usage("--role, --municipality and --application are for Juki-net CAs only"));
+  if (a.token_key) return fail(out, usage("--token-key is for the Juki-net CAs only"));
   if (a.pubkey && (a.rsa_modulus || a.rsa_exponent))
     return fail(out, usage("--pubkey or --rsa-modulus/--rsa-exponent, not both"));
   if (a.rsa_modulus.has_value() != a.rsa_exponent.has_value())
@@ -275,8 +277,9 @@ int cmd_issue(const IssueArgs& a, Output& out) {
   if (a.days < 0) return fail(out, usage("--days must be positive"));
 
   const std::string key_out = a.out + ".key.pem", cert_out = a.out + ".cert.der";
+  if (a.pubkey && a.token_key) return fail(out, usage("give --pubkey or --token-key, not both"));
   std::vector<std::string> outputs = {cert_out};
-  if (!a.pubkey) outputs.push_back(key_out);
+  if (!a.pubkey && !a.token_key) outputs.push_back(key_out);
   if (auto f = refuse_existing(outputs)) return fail(out, *f);
 
   auto ca_key = pki::PrivateKey::load(key_path(a.dir, ca_stem(*kind)));
@@ -285,12 +288,24 @@ int cmd_issue(const IssueArgs& a, Output& out) {
   if (!ca_cert) return fail(out, from_pki(ca_cert.error()));
 
   const std::string what = "role " + role_text;
-  if (a.pubkey) {
-    auto der = pki::read_file(*a.pubkey);
-    if (!der) return fail(out, from_pki(der.error()));
-    auto pub = pki::PublicKey::from_der(*der);
-    if (!pub)
-      return fail(out, from_pki({pub.error().kind, *a.pubkey + ": " + pub.error().message}));
+  if (a.pubkey || a.token_key) {
+    std::optional<pki::PublicKey> pub;
+    if (a.token_key) {
+      auto ref = pki::parse_pkcs11_uri(*a.token_key);
+      if (!ref)
+        return fail(out, from_pki({ref.error().kind, "--token-key: " + ref.error().message}));
+      auto key = pki::PrivateKey::from_token(*ref);
+      if (!key)
+        return fail(out, from_pki({key.error().kind, "--token-key: " + key.error().message}));
+      pub = key->public_key();
+    } else {
+      auto der = pki::read_file(*a.pubkey);
+      if (!der) return fail(out, from_pki(der.error()));
+      auto read = pki::PublicKey::from_der(*der);
+      if (!read)
+        return fail(out, from_pki({read.error().kind, *a.pubkey + ": " + read.error().message}));
+      pub = std::move(*read);
+    }
     auto cert = pki::issue(*ca_key, *ca_cert, req, *pub);
     if (!cert) return fail(out, from_pki(cert.error()));
     return write_issued(a, ca_stem(*kind), *ca_cert, *cert, std::nullopt, what, out);
@@ -602,6 +617,9 @@ int main(int argc, char** argv) {
   issue->add_option("--pubkey", ia.pubkey,
                     "Certify this public key (SubjectPublicKeyInfo DER: P-256, or RSA-2048 for "
                     "JPKI) instead of making one");
+  issue->add_option("--token-key", ia.token_key,
+                    "Certify the P-256 key in a PKCS#11 token that this RFC 7512 URI names "
+                    "(pkcs11:token=T;object=K?pin-source=file:PIN; a server's signing key)");
   issue->add_option("--rsa-modulus", ia.rsa_modulus,
                     "JPKI: certify the RSA-2048 key with this modulus n (hex)");
   issue->add_option("--rsa-exponent", ia.rsa_exponent,

@@ -26,6 +26,7 @@
 #include "backend/wire/juki_net.grpc.pb.h"
 #include "common/check_digits.hpp"
 #include "support/run_program.hpp"
+#include "support/softhsm.hpp"
 
 using namespace juki;
 using juki::test::ServerPki;
@@ -87,6 +88,16 @@ class Country {
     pki_.issue("chiyoda", pki::Role::cs, "131016");
     pki_.issue("chiyoda-rs", pki::Role::resident_system, "131016");
     pki_.issue("chuo", pki::Role::cs, "131024");
+  }
+
+  // Server `name` signs its messages with the key in a PKCS#11 token that
+  // `uri` names (before it starts).
+  void sign_in_token(const std::string& name, pki::Role role, const std::string& code,
+                     const std::string& uri) {
+    pki_.issue_signing(name, role, code, uri);
+  }
+  pki::Certificate signing_certificate(const std::string& name) const {
+    return pki::Certificate::load(pki_.files(name).signing_certificate).value();
   }
 
   void start_national() {
@@ -151,11 +162,16 @@ class Country {
  private:
   json trust(const std::string& name) const {
     auto f = pki_.files(name);
-    return {{"root", f.root},
-            {"server_ca", f.server_ca},
-            {"server_crl", f.server_crl},
-            {"certificate", f.certificate},
-            {"key", f.key}};
+    json t = {{"root", f.root},
+              {"server_ca", f.server_ca},
+              {"server_crl", f.server_crl},
+              {"certificate", f.certificate},
+              {"key", f.key}};
+    if (!f.signing_key.empty()) {
+      t["signing_key"] = f.signing_key;
+      t["signing_certificate"] = f.signing_certificate;
+    }
+    return t;
   }
   json server(const std::string& name, const std::string& code,
               const std::string& tier = "national") {
@@ -288,6 +304,37 @@ TEST_CASE(
   CHECK(counts.exit == 0);
   CHECK(counts.doc()["lists"][2]["days"][0]["total"] == 300);
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+}
+
+TEST_CASE(
+    "network: servers that sign in a PKCS#11 token: the CS's own signature reaches the "
+    "national server") {
+  const auto& hsm = test::SoftHsm::instance();
+  Country country;
+  country.sign_in_token("chiyoda", pki::Role::cs, "131016", hsm.uri("signing-1"));
+  country.sign_in_token("tokyo", pki::Role::prefecture, "130001", hsm.uri("signing-2"));
+  country.start_all();
+  std::ofstream(country.file("births.jsonl")) << births("131016", 1, 40);
+  REQUIRE(
+      country
+          .net({"import", "--config", country.config_path("chiyoda"), country.file("births.jsonl")})
+          .exit == 0);
+  CHECK(country.wait_national(40) == 40);
+  CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
+
+  // Each tier kept the CS's envelopes with the certificate of the key in the
+  // token (the relay's own signature, by the prefecture's token key, was
+  // checked on the way).
+  const Bytes signing = country.signing_certificate("chiyoda").der();
+  for (const char* tier : {"tokyo", "national"}) {
+    auto db = country.connect(tier);
+    auto kept = db.query(
+        "SELECT DISTINCT c.der FROM history h JOIN envelopes e ON e.id = h.envelope_id JOIN "
+        "certificates c ON c.fingerprint = e.signer");
+    REQUIRE(kept.ok());
+    REQUIRE(kept->size() == 1);
+    CHECK(kept->front().bytes(0) == signing);
+  }
 }
 
 TEST_CASE("network: the consistency check names a damaged national record and repairs it") {

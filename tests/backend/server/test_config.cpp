@@ -44,6 +44,18 @@ TEST_CASE("a CS's config: relative paths from the config's folder, limits with d
   CHECK(c->limits.deadline_ms == 10'000);
   CHECK(c->limits.max_inflight == 8);
   CHECK(c->limits.max_queued == 64);
+  CHECK(c->trust.signing_key.empty());  // messages signed with the key file
+
+  auto in_token =
+      server::parse_config(with(kCs, R"("key": "cs.key")",
+                                R"("key": "cs.key", "signing_key": "pkcs11:token=cs;object=)"
+                                R"(signing?pin-source=file:/etc/juki/pin", )"
+                                R"("signing_certificate": "cs-signing.der")"),
+                           "/srv/juki");
+  REQUIRE(in_token);
+  CHECK(in_token->trust.signing_key ==
+        "pkcs11:token=cs;object=signing?pin-source=file:/etc/juki/pin");
+  CHECK(in_token->trust.signing_certificate == "/srv/juki/cs-signing.der");
 }
 
 TEST_CASE("config refusals name the field") {
@@ -65,6 +77,15 @@ TEST_CASE("config refusals name the field") {
         "limits.batch: must be from 1 to 10000");
   CHECK(refusal(with(kCs, R"("batch": 200)", R"("batch": "many")")) ==
         "limits.batch: must be a whole number");
+  const std::string token_key = R"("key": "cs.key", "signing_key": )";
+  CHECK(refusal(with(kCs, R"("key": "cs.key")", token_key + R"("pkcs11:token=t")")) ==
+        "trust.signing_key: the PKCS#11 URI names no key (object or id)");
+  CHECK(refusal(with(kCs, R"("key": "cs.key")",
+                     token_key + R"("pkcs11:token=t;object=k?pin-value=1")")) ==
+        "trust.signing_certificate: missing");
+  CHECK(
+      refusal(with(kCs, R"("key": "cs.key")", R"("key": "cs.key", "signing_certificate": "s")")) ==
+      "trust.signing_key: missing");
   CHECK(refusal(with(kCs, R"("max_inflight": 8)", R"("max_inflight": 2000)")) ==
         "limits.max_inflight: must be from 1 to 1024");
   CHECK(refusal(with(kCs, R"("max_inflight": 8)", R"("max_inflight": 8, "max_queued": -1)")) ==

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ctime>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,9 +58,37 @@ class ServerPki {
     return files(name);
   }
 
+  // A certificate (NAME-signing.der) for the key in a PKCS#11 token that
+  // `uri` names, for `role` and `code`; files(name) then gives them as the
+  // server's signing key.
+  void issue_signing(const std::string& name, pki::Role role, const std::string& code,
+                     const std::string& uri) {
+    auto key = pki::PrivateKey::from_token(must(pki::parse_pkcs11_uri(uri)));
+    if (!key) throw std::runtime_error(key.error().message);
+    pki::LeafRequest request;
+    request.authorization.role = role;
+    if (!code.empty()) request.authorization.municipality = code;
+    request.common_name = name + " signing";
+    request.not_before = unix_now() - 3600;
+    auto cert = must(pki::issue(server_ca_.key, server_ca_.cert, request, key->public_key()));
+    write(dir_.file(name + "-signing.der"), cert.der());
+    issued_.push_back(cert);
+    signing_[name] = uri;
+  }
+
   backend::trust::TrustFiles files(const std::string& name) const {
-    return {dir_.file("root.der"), dir_.file("server-ca.der"), dir_.file("server-ca.crl"),
-            dir_.file(name + ".der"), dir_.file(name + ".key")};
+    backend::trust::TrustFiles f{dir_.file("root.der"),
+                                 dir_.file("server-ca.der"),
+                                 dir_.file("server-ca.crl"),
+                                 dir_.file(name + ".der"),
+                                 dir_.file(name + ".key"),
+                                 "",
+                                 ""};
+    if (auto it = signing_.find(name); it != signing_.end()) {
+      f.signing_key = it->second;
+      f.signing_certificate = dir_.file(name + "-signing.der");
+    }
+    return f;
   }
 
   pki::Certificate certificate(const std::string& name) const {
@@ -99,6 +128,7 @@ class ServerPki {
   pki::KeyAndCert root_;
   pki::KeyAndCert server_ca_;
   std::vector<pki::Certificate> issued_;
+  std::map<std::string, std::string> signing_;  // name -> its signing key's URI
   std::vector<pki::RevokedSerial> revoked_;
   std::int64_t crl_number_ = 0;
 };

@@ -5,6 +5,7 @@
 #include "backend/messaging/envelope.hpp"
 #include "backend/support/server_pki.hpp"
 #include "backend/trust/trust.hpp"
+#include "support/softhsm.hpp"
 
 using namespace juki;
 using namespace juki::backend;
@@ -137,6 +138,64 @@ TEST_CASE("envelopes: the signer's certificate and signature are checked, tamper
     e.set_signer_certificate("not DER");
     CHECK_FALSE(messaging::check_signature(prefecture, e, now).ok());
   }
+}
+
+TEST_CASE("a server's messages are signed in its PKCS#11 token and checked as its own") {
+  const auto& hsm = test::SoftHsm::instance();
+  ServerPki p;
+  p.issue("cs", pki::Role::cs, "131016");
+  p.issue("prefecture", pki::Role::prefecture, "130001");
+  p.issue_signing("cs", pki::Role::cs, "131016", hsm.uri("signing-3"));
+  auto cs = p.trust("cs");
+  auto prefecture = p.trust("prefecture");
+  CHECK(cs.signing_key().in_token());
+  CHECK_FALSE(cs.key().in_token());  // TLS keeps the key file
+  CHECK(cs.signing_certificate().der() != cs.certificate().der());
+
+  proto::NotificationBatch batch;
+  batch.set_sender("131016");
+  batch.add_changes()->set_sequence(1);
+  auto sealed = messaging::seal(cs, proto::NOTIFICATION_BATCH, batch);
+  REQUIRE(sealed.ok());
+  const Bytes signing_der = cs.signing_certificate().der();
+  CHECK(sealed->signer_certificate() == std::string(signing_der.begin(), signing_der.end()));
+  auto signer = messaging::check_signature(prefecture, *sealed, test::unix_now());
+  REQUIRE(signer.ok());
+  CHECK(trust::same_server(*signer, cs.self()));
+  CHECK(signer->fingerprint != cs.self().fingerprint);
+  auto e = *sealed;
+  e.mutable_payload()->back() ^= 1;
+  CHECK_FALSE(messaging::check_signature(prefecture, e, test::unix_now()).ok());
+}
+
+TEST_CASE("a signing key in a token is refused with the wrong certificate, PIN or half a setting") {
+  const auto& hsm = test::SoftHsm::instance();
+  ServerPki p;
+  p.issue("cs", pki::Role::cs, "131016");
+  p.issue("other", pki::Role::cs, "131024");
+  auto load = [&](trust::TrustFiles f) {
+    auto t = trust::TrustStore::load(f, test::unix_now());
+    REQUIRE_FALSE(t.ok());
+    return t.error();
+  };
+  auto files = p.files("cs");
+  files.signing_key = hsm.uri("signing-3");
+  CHECK(load(files) == "signing_key and signing_certificate: both or neither");
+
+  // Another server's certificate for the token's key.
+  p.issue_signing("other", pki::Role::cs, "131024", hsm.uri("signing-3"));
+  files.signing_certificate = p.files("other").signing_certificate;
+  CHECK(load(files) == files.signing_certificate +
+                           ": is for cs 131024, the server's certificate "
+                           "for cs 131016");
+  // The certificate of another key of the token.
+  files.signing_key = hsm.uri("signing-4");
+  CHECK(load(files) == files.signing_certificate + ": does not match the key in the token");
+  // A wrong PIN.
+  files.signing_key = "pkcs11:token=juki-test;object=signing-3?pin-value=000000";
+  CHECK(load(files) == "signing_key: the token \"juki-test\" refused the PIN");
+  files.signing_key = "pkcs11:token=juki-test;object=signing-3";
+  CHECK(load(files) == "signing_key: the PKCS#11 URI needs one of pin-source and pin-value");
 }
 
 TEST_CASE("a CRL published while the server runs is read within a minute, a broken one ignored") {
