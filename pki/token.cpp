@@ -90,7 +90,8 @@ struct Module {
 
 Result<Module*, PkiError> module(const std::string& path) {
   static std::mutex mutex;
-  static std::map<std::string, std::unique_ptr<Module>> modules;
+  // Never destroyed, not even at exit: keys may still be used by then.
+  static auto& modules = *new std::map<std::string, std::unique_ptr<Module>>;
   std::lock_guard lock(mutex);
   auto& m = modules[path];
   if (m) return m.get();
