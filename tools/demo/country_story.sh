@@ -134,9 +134,32 @@ done
 "$tools/juki-pki" crl pki --ca server >/dev/null
 note "juki-pki: one root and server CA, a certificate per server and for 千代田区's resident system, the CRL"
 
+# 東京都's server signs its messages with a key in a PKCS#11 token (SoftHSM2,
+# its tokens in this directory), not with a key file (specs/network.md 5.1).
+export SOFTHSM2_CONF="$work/softhsm2.conf"
+mkdir -p tokens
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+  "$work/tokens" >"$SOFTHSM2_CONF"
+hsm_pin="$(openssl rand -hex 8)"
+softhsm2-util --init-token --free --label tokyo --pin "$hsm_pin" --so-pin "$(openssl rand -hex 8)" \
+  >/dev/null || die "softhsm2-util could not make a token"
+pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label tokyo --login --pin "$hsm_pin" \
+  --keypairgen --key-type EC:prime256v1 --label signing >/dev/null 2>&1 \
+  || die "pkcs11-tool could not make a key in the token"
+(umask 077 && printf '%s\n' "$hsm_pin" >tokyo.pin)
+tokyo_signing_key="pkcs11:token=tokyo;object=signing?pin-source=file:$work/tokyo.pin"
+"$tools/juki-pki" issue pki --ca server --role prefecture --municipality 130001 \
+  --subject "tokyo signing" --token-key "$tokyo_signing_key" --out tokyo-signing >/dev/null
+note "東京都's server signs in a SoftHSM2 token: $tokyo_signing_key"
+
 trust() {
-  jq -n --arg name "$1" '{root: "pki/root.cert.der", server_ca: "pki/server-ca.cert.der",
-    server_crl: "pki/server-ca.crl.der", certificate: ($name + ".cert.der"), key: ($name + ".key.pem")}'
+  local signing=""
+  [[ "$1" == tokyo ]] && signing="$tokyo_signing_key"
+  jq -n --arg name "$1" --arg signing "$signing" '{root: "pki/root.cert.der",
+    server_ca: "pki/server-ca.cert.der", server_crl: "pki/server-ca.crl.der",
+    certificate: ($name + ".cert.der"), key: ($name + ".key.pem")}
+    + (if $signing == "" then {} else
+       {signing_key: $signing, signing_certificate: ($name + "-signing.cert.der")} end)'
 }
 # Writes NAME.json, starts the server and reads its address from its log.
 start() {
