@@ -4,6 +4,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "backend/store/migrations.hpp"
@@ -495,30 +496,83 @@ Result<std::int64_t, store::Error> Ledger::high_water(const std::string& sender)
 }
 
 Result<proto::LookupReply, store::Error> Ledger::lookup(const std::string& resident_code) {
-  proto::LookupReply reply;
-  // One statement, one round trip: the current record (if any) and whether a
-  // change for the resident is held behind a gap.
-  auto row = connection_.query_one(
-      "SELECT i.resident_code, i.name_kanji, i.name_kana, i.birth_date, i.sex, i.address, "
-      "i.municipality, i.status, i.reason, i.change_date, EXISTS (SELECT 1 FROM held_residents "
-      "h WHERE h.resident_code = q.code) FROM (SELECT CAST($1 AS TEXT) AS code) q LEFT JOIN "
-      "identity i ON i.resident_code = q.code",
-      {resident_code});
-  if (!row) return unexpected(row.error());
-  if (row->integer(10) != 0) {
-    reply.set_status(proto::PENDING);
-    return reply;
+  auto replies = lookup_many(std::span<const std::string>(&resident_code, 1));
+  if (!replies) return unexpected(replies.error());
+  return std::move(replies->front());
+}
+
+namespace {
+
+// The lookup statement for n codes: the current records, then the codes held
+// behind a gap (last column 1). n is one of a few sizes, so that a
+// connection's prepared statements stay few.
+const std::string& lookup_statement(std::size_t n) {
+  static const auto statements = [] {
+    std::map<std::size_t, std::string> made;
+    for (std::size_t size = 1; size <= Ledger::kMaxLookups; size *= 2) {
+      std::string list;
+      for (std::size_t i = 1; i <= size; ++i) list += (i == 1 ? "$" : ", $") + std::to_string(i);
+      made[size] =
+          "SELECT resident_code, name_kanji, name_kana, birth_date, sex, address, municipality, "
+          "status, reason, change_date, 0 FROM identity WHERE resident_code IN (" +
+          list +
+          ") UNION ALL SELECT resident_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+          "NULL, 1 FROM held_residents WHERE resident_code IN (" +
+          list + ")";
+    }
+    return made;
+  }();
+  return statements.lower_bound(n)->second;
+}
+
+}  // namespace
+
+Result<std::vector<proto::LookupReply>, store::Error> Ledger::lookup_many(
+    std::span<const std::string> resident_codes) {
+  const std::size_t n = resident_codes.size();
+  if (n == 0) return std::vector<proto::LookupReply>{};
+  if (n > kMaxLookups)
+    return unexpected(store::Error{store::Error::Kind::invalid,
+                                   "at most " + std::to_string(kMaxLookups) + " lookups at once"});
+  // The statement's size, its places past n filled with the last code again.
+  const std::string& sql = lookup_statement(n);
+  std::size_t size = 1;
+  while (size < n) size *= 2;
+  std::vector<store::Value> params;
+  params.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) params.emplace_back(resident_codes[std::min(i, n - 1)]);
+  auto rows = connection_.query(sql, params);
+  if (!rows) return unexpected(rows.error());
+
+  std::map<std::string, const store::Row*> current;
+  std::set<std::string> held;
+  for (const auto& row : *rows) {
+    if (row.integer(10) != 0)
+      held.insert(row.text(0));
+    else
+      current.emplace(row.text(0), &row);
   }
-  if (row->is_null(0)) {
-    reply.set_status(proto::UNKNOWN);
-    return reply;
+  std::vector<proto::LookupReply> replies(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    proto::LookupReply& reply = replies[i];
+    const std::string& code = resident_codes[i];
+    if (held.count(code)) {
+      reply.set_status(proto::PENDING);
+      continue;
+    }
+    auto found = current.find(code);
+    if (found == current.end()) {
+      reply.set_status(proto::UNKNOWN);
+      continue;
+    }
+    const store::Row& row = *found->second;
+    *reply.mutable_identity() = identity_of(row);
+    reply.set_municipality(row.text(6));
+    reply.set_status(row.text(7) == "live" ? proto::FOUND : proto::DELETED);
+    reply.set_reason(static_cast<proto::ChangeReason>(row.integer(8)));
+    reply.set_change_date(row.text(9));
   }
-  *reply.mutable_identity() = identity_of(*row);
-  reply.set_municipality(row->text(6));
-  reply.set_status(row->text(7) == "live" ? proto::FOUND : proto::DELETED);
-  reply.set_reason(static_cast<proto::ChangeReason>(row->integer(8)));
-  reply.set_change_date(row->text(9));
-  return reply;
+  return replies;
 }
 
 Result<proto::UpdateCountList, store::Error> Ledger::update_counts(const std::string& sender,

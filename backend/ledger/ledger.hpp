@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,12 @@ class Ledger {
   Result<std::int64_t, store::Error> relay_backlog();
 
   Result<proto::LookupReply, store::Error> lookup(const std::string& resident_code);
+  // The answers for up to kMaxLookups codes, in order, in one statement (one
+  // round trip): each code's current record, or PENDING while a change of it
+  // is held behind a gap, or UNKNOWN.
+  static constexpr std::size_t kMaxLookups = 64;
+  Result<std::vector<proto::LookupReply>, store::Error> lookup_many(
+      std::span<const std::string> resident_codes);
   Result<proto::UpdateCountList, store::Error> update_counts(const std::string& sender,
                                                              const std::string& from_date,
                                                              const std::string& to_date);

@@ -5,6 +5,7 @@
 
 #include "backend/ledger/ledger.hpp"
 #include "backend/messaging/envelope.hpp"
+#include "backend/server/coalescer.hpp"
 #include "backend/server/forwarder.hpp"
 #include "backend/server/leases.hpp"
 #include "backend/wire/identity.hpp"
@@ -81,7 +82,14 @@ Status check_prefixes(const proto::DigestRequest& request) {
 class UpperTier {
  public:
   UpperTier(server::Runtime& runtime, std::vector<Ledger> ledgers)
-      : runtime_(runtime), ledgers_(std::move(ledgers)), callers_(runtime.trust) {}
+      : runtime_(runtime), ledgers_(std::move(ledgers)), callers_(runtime.trust) {
+    // PostgreSQL is a round trip away: lookups that arrive together share one
+    // (specs/network.md 6.8). SQLite answers in-process, faster alone.
+    if (runtime_.config.store.rfind("postgresql:", 0) == 0)
+      batched_lookups_ = std::make_unique<LookupBatches>(
+          runtime_.config.limits.store_connections, Ledger::kMaxLookups,
+          [this](const std::vector<std::string>& codes) { return lookup_batch(codes); });
+  }
 
   bool is_prefecture() const { return runtime_.config.tier == Tier::prefecture; }
   server::CallQueue& calls() { return *runtime_.calls; }
@@ -242,11 +250,10 @@ class UpperTier {
       return Status(StatusCode::INVALID_ARGUMENT,
                     "resident_code: not 11 digits with a valid check digit");
     {
-      auto ledger = ledgers_.take(kStoreWait);
-      if (!ledger) return Status(StatusCode::RESOURCE_EXHAUSTED, "busy; retry later");
-      auto found = (*ledger)->lookup(request.resident_code());
-      if (!found) return store_down(found.error());
-      *reply = *found;
+      auto found = batched_lookups_ ? batched_lookups_->call(request.resident_code())
+                                    : std::move(lookup_batch({request.resident_code()}).front());
+      if (!found) return found.error();
+      *reply = std::move(*found);
     }
     reply->set_answered_by(name());
     if (!is_prefecture()) return Status::OK;
@@ -260,6 +267,25 @@ class UpperTier {
       return national_stub->Lookup(call.get(), forwarded, reply);
     }
     return Status::OK;
+  }
+
+  using LookupAnswer = Result<proto::LookupReply, Status>;
+  using LookupBatches = server::Coalescer<std::string, LookupAnswer>;
+
+  // The store's answers for the codes, in one statement; each code's answer
+  // is the store's failure when there is one.
+  std::vector<LookupAnswer> lookup_batch(const std::vector<std::string>& codes) {
+    auto fail_all = [&](Status status) {
+      return std::vector<LookupAnswer>(codes.size(), LookupAnswer(unexpected(status)));
+    };
+    auto ledger = ledgers_.take(kStoreWait);
+    if (!ledger) return fail_all(Status(StatusCode::RESOURCE_EXHAUSTED, "busy; retry later"));
+    auto found = (*ledger)->lookup_many(codes);
+    if (!found) return fail_all(store_down(found.error()));
+    std::vector<LookupAnswer> answers;
+    answers.reserve(codes.size());
+    for (auto& reply : *found) answers.emplace_back(std::move(reply));
+    return answers;
   }
 
   // --------------------------------------------------------- the relay (prefecture)
@@ -353,6 +379,7 @@ class UpperTier {
   Leases<Ledger> ledgers_;
   trust::Callers callers_;
   std::unique_ptr<server::Forwarder> relay_;
+  std::unique_ptr<LookupBatches> batched_lookups_;  // on PostgreSQL
   std::once_flag national_once_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<proto::Notifications::Stub> stub_;

@@ -149,6 +149,49 @@ TEST_CASE("a gap holds later batches until the missing one arrives, and a lookup
   CHECK(f.ledger.lookup(code(4))->status() == proto::FOUND);
 }
 
+TEST_CASE("lookups of many codes in one statement: each answered in order, whatever its state") {
+  Fixture f(JUKI_EACH_STORE_ENGINE());
+  f.deliver(batch(kChiyoda, {change(1, 1, proto::BIRTH), change(2, 2, proto::BIRTH)}));
+  f.deliver(batch(kChiyoda, {change(3, 2, proto::DEATH)}));
+  f.deliver(batch(kChiyoda, {change(5, 5, proto::BIRTH)}));  // held: 4 is missing
+
+  // Found, deleted, pending, unknown, and the same code twice, in an order
+  // of their own; three codes is no statement size, so places are filled.
+  const std::vector<std::string> codes{code(9), code(1), code(5), code(2), code(1)};
+  for (std::size_t n : {std::size_t{1}, std::size_t{3}, codes.size()}) {
+    std::vector<std::string> asked(codes.begin(), codes.begin() + static_cast<long>(n));
+    auto replies = f.ledger.lookup_many(asked);
+    REQUIRE(replies.ok());
+    REQUIRE(replies->size() == n);
+    const std::vector<proto::LookupStatus> expected{proto::UNKNOWN, proto::FOUND, proto::PENDING,
+                                                    proto::DELETED, proto::FOUND};
+    for (std::size_t i = 0; i < n; ++i) {
+      INFO("code " << asked[i]);
+      CHECK((*replies)[i].status() == expected[i]);
+      if (expected[i] == proto::FOUND) {
+        CHECK((*replies)[i].identity().resident_code() == asked[i]);
+        CHECK((*replies)[i].identity().name_kana() == "ヤマダ タロウ");
+        CHECK((*replies)[i].municipality() == kChiyoda);
+      }
+    }
+  }
+  CHECK((*f.ledger.lookup_many(std::vector<std::string>{code(2)}))[0].reason() == proto::DEATH);
+
+  // The largest statement, and past it a clear refusal.
+  std::vector<std::string> many;
+  for (int i = 1; i <= static_cast<int>(ledger::Ledger::kMaxLookups); ++i) many.push_back(code(i));
+  auto all = f.ledger.lookup_many(many);
+  REQUIRE(all.ok());
+  CHECK((*all)[0].status() == proto::FOUND);
+  CHECK((*all)[4].status() == proto::PENDING);
+  CHECK((*all)[63].status() == proto::UNKNOWN);
+  many.push_back(code(65));
+  auto refused = f.ledger.lookup_many(many);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == "at most 64 lookups at once");
+  CHECK(f.ledger.lookup_many(std::vector<std::string>{})->empty());
+}
+
 TEST_CASE("a sequence recorded before with other content is refused, and nothing applied") {
   Fixture f(JUKI_EACH_STORE_ENGINE());
   f.deliver(batch(kChiyoda, {change(1, 1, proto::BIRTH), change(2, 2, proto::BIRTH)}));
