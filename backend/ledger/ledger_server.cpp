@@ -87,7 +87,7 @@ class UpperTier {
     // (specs/network.md 6.8). SQLite answers in-process, faster alone.
     if (runtime_.config.store.rfind("postgresql:", 0) == 0)
       batched_lookups_ = std::make_unique<LookupBatches>(
-          runtime_.config.limits.store_connections, Ledger::kMaxLookups,
+          runtime_.config.limits.lookup_statements, Ledger::kMaxLookups,
           [this](const std::vector<std::string>& codes) { return lookup_batch(codes); });
   }
 

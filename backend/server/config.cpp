@@ -175,7 +175,7 @@ Config parse(const json& root, const std::string& base_dir) {
     if (!l->is_object()) refuse("limits", "must be an object");
     only_fields(*l, "limits",
                 {"batch", "relay_envelopes", "deadline_ms", "max_inflight", "max_queued",
-                 "store_connections", "max_held", "retry_max_ms"});
+                 "store_connections", "lookup_statements", "max_held", "retry_max_ms"});
     Limits& x = config.limits;
     x.batch = static_cast<int>(number(*l, "limits", "batch", x.batch, 1, 10'000));
     x.relay_envelopes =
@@ -186,6 +186,8 @@ Config parse(const json& root, const std::string& base_dir) {
     x.max_queued = static_cast<int>(number(*l, "limits", "max_queued", x.max_queued, 0, 100'000));
     x.store_connections =
         static_cast<int>(number(*l, "limits", "store_connections", x.store_connections, 1, 256));
+    x.lookup_statements =
+        static_cast<int>(number(*l, "limits", "lookup_statements", x.lookup_statements, 1, 256));
     x.max_held = static_cast<int>(number(*l, "limits", "max_held", x.max_held, 1, 1'000'000));
     x.retry_max_ms = number(*l, "limits", "retry_max_ms", x.retry_max_ms, 100, 3'600'000);
   }

@@ -30,6 +30,7 @@ struct Limits {
   int max_inflight = 16;               // calls worked on at once (the worker threads)
   int max_queued = 64;                 // calls waiting for a worker; past them RESOURCE_EXHAUSTED
   int store_connections = 4;           // connections to the store (readers; one writer at a time)
+  int lookup_statements = 1;           // PostgreSQL: batched lookup statements at once (6.8)
   int max_held = 10'000;               // batches held behind gaps
   std::int64_t retry_max_ms = 30'000;  // the longest back-off between delivery attempts
 };

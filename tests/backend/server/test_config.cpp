@@ -44,6 +44,7 @@ TEST_CASE("a CS's config: relative paths from the config's folder, limits with d
   CHECK(c->limits.deadline_ms == 10'000);
   CHECK(c->limits.max_inflight == 8);
   CHECK(c->limits.max_queued == 64);
+  CHECK(c->limits.lookup_statements == 1);
   CHECK(c->trust.signing_key.empty());  // messages signed with the key file
 
   auto in_token =
