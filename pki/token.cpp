@@ -7,6 +7,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <cerrno>
 #include <cstring>
@@ -76,24 +78,57 @@ Result<std::map<std::string, std::string>, PkiError> attributes(
   return out;
 }
 
+// A PIN, wiped from memory when it goes.
+struct Secret {
+  std::string value;
+  Secret() = default;
+  Secret(const Secret&) = delete;
+  Secret& operator=(const Secret&) = delete;
+  ~Secret() { OPENSSL_cleanse(value.data(), value.size()); }
+};
+
+// What a PIN is remembered as: SHA-256 over a salt of this process and the
+// PIN, so that the PIN itself is not kept.
+Bytes pin_digest(const std::string& pin) {
+  static const Bytes salt = [] {
+    Bytes s(16);
+    if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1) s.clear();
+    return s;
+  }();
+  Bytes input = salt;
+  input.insert(input.end(), pin.begin(), pin.end());
+  Bytes digest(EVP_MAX_MD_SIZE);
+  unsigned int n = 0;
+  if (EVP_Digest(input.data(), input.size(), digest.data(), &n, EVP_sha256(), nullptr) != 1) n = 0;
+  OPENSSL_cleanse(input.data(), input.size());
+  digest.resize(n);
+  return digest;
+}
+
 // A PKCS#11 module loaded once per process and never unloaded: unloading
 // (C_Finalize) would end the sessions of every other key of the module in the
-// process. Its slots, the PIN each token was logged in with, and the keys
+// process. Its slots, each token's PIN digest once logged in, and the keys
 // found so far stay with it.
 struct Module {
   std::mutex mutex;
   PKCS11_CTX* ctx = nullptr;
   std::vector<std::pair<PKCS11_SLOT*, unsigned>> enumerations;  // kept: keys point into them
-  std::map<PKCS11_SLOT*, std::string> logged_in;                // slot -> the PIN that worked
+  std::map<std::string, Bytes> logged_in;  // token serial -> pin_digest of the PIN that worked
   std::map<std::string, std::pair<std::shared_ptr<EVP_PKEY>, std::shared_ptr<EVP_PKEY>>> keys;
 };
 
+// One Module per library file, however its path is written (a link, "//"):
+// two would each take the token as logged in by the other, PIN unchecked.
 Result<Module*, PkiError> module(const std::string& path) {
   static std::mutex mutex;
   // Never destroyed, not even at exit: keys may still be used by then.
-  static auto& modules = *new std::map<std::string, std::unique_ptr<Module>>;
+  static auto& modules = *new std::map<std::pair<dev_t, ino_t>, std::unique_ptr<Module>>;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(PkiErrorKind::token, "cannot load the PKCS#11 module " + path);
+  const auto file = std::make_pair(st.st_dev, st.st_ino);
   std::lock_guard lock(mutex);
-  auto& m = modules[path];
+  auto& m = modules[file];
   if (m) return m.get();
   auto loaded = std::make_unique<Module>();
   loaded->ctx = PKCS11_CTX_new();
@@ -101,7 +136,7 @@ Result<Module*, PkiError> module(const std::string& path) {
   if (PKCS11_CTX_load(loaded->ctx, path.c_str()) != 0) {
     ERR_clear_error();
     PKCS11_CTX_free(loaded->ctx);
-    modules.erase(path);
+    modules.erase(file);
     return fail(PkiErrorKind::token, "cannot load the PKCS#11 module " + path);
   }
   m = std::move(loaded);
@@ -129,8 +164,11 @@ PKCS11_SLOT* find_slot(Module& m, const std::string& label) {
   return search();
 }
 
-Result<std::string, PkiError> read_pin(const TokenKeyRef& ref) {
-  if (ref.pin_file.empty()) return ref.pin_value;
+Result<void, PkiError> read_pin(const TokenKeyRef& ref, std::string& pin) {
+  if (ref.pin_file.empty()) {
+    pin = ref.pin_value;
+    return {};
+  }
   const int fd = ::open(ref.pin_file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return fail(PkiErrorKind::io, "cannot open " + ref.pin_file + ": " + std::strerror(errno));
@@ -141,8 +179,8 @@ Result<std::string, PkiError> read_pin(const TokenKeyRef& ref) {
                 "refusing the PIN file " + ref.pin_file +
                     ": group or others may read it (it must be 0600 or stricter)");
   }
-  std::string pin;
   char buf[256];
+  pin.reserve(1100);  // no reallocation leaves a copy behind
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -152,12 +190,16 @@ Result<std::string, PkiError> read_pin(const TokenKeyRef& ref) {
   }
   ::close(fd);
   OPENSSL_cleanse(buf, sizeof buf);
-  pin = pin.substr(0, pin.find_first_of("\r\n"));
-  return pin;
+  const auto end = pin.find_first_of("\r\n");
+  if (end != std::string::npos) {
+    OPENSSL_cleanse(pin.data() + end, pin.size() - end);
+    pin.resize(end);
+  }
+  return {};
 }
 
-bool same_pin(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+bool same_digest(const Bytes& a, const Bytes& b) {
+  return !a.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -203,8 +245,8 @@ Result<TokenKeyRef, PkiError> parse_pkcs11_uri(std::string_view uri) {
 }
 
 Result<PrivateKey, PkiError> PrivateKey::from_token(const TokenKeyRef& ref) {
-  auto pin = read_pin(ref);
-  if (!pin) return unexpected(pin.error());
+  Secret pin;
+  if (auto read = read_pin(ref, pin.value); !read) return unexpected(read.error());
   auto loaded = module(ref.module);
   if (!loaded) return unexpected(loaded.error());
   Module& m = **loaded;
@@ -215,17 +257,17 @@ Result<PrivateKey, PkiError> PrivateKey::from_token(const TokenKeyRef& ref) {
 
   // The token is logged in once per process; a later reference must still
   // know its PIN.
-  if (auto done = m.logged_in.find(slot); done != m.logged_in.end()) {
-    if (!same_pin(done->second, *pin))
+  const std::string serial(slot->token->serialnr);
+  if (auto done = m.logged_in.find(serial); done != m.logged_in.end()) {
+    if (!same_digest(done->second, pin_digest(pin.value)))
       return fail(PkiErrorKind::token, "the token \"" + ref.token + "\" refused the PIN");
   } else {
-    if (PKCS11_login(slot, 0, pin->c_str()) != 0) {
+    if (PKCS11_login(slot, 0, pin.value.c_str()) != 0) {
       ERR_clear_error();
       return fail(PkiErrorKind::token, "the token \"" + ref.token + "\" refused the PIN");
     }
-    m.logged_in.emplace(slot, *pin);
+    m.logged_in.emplace(serial, pin_digest(pin.value));
   }
-  OPENSSL_cleanse(pin->data(), pin->size());
 
   const std::string cache_key = ref.module + '\0' + ref.token + '\0' + ref.object + '\0' +
                                 std::string(ref.id.begin(), ref.id.end());

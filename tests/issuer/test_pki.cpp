@@ -813,13 +813,26 @@ TEST_CASE("juki-pki: init, issue, show, verify and their exit codes") {
     auto in_token = must(PrivateKey::from_token(must(parse_pkcs11_uri(hsm.uri("signing-4")))));
     CHECK(must(Certificate::load(dir.file("signing.cert.der"))).public_key_der() ==
           in_token.public_key().der());
-    r = pki_cli(dir, {"--json", "issue", pki_dir, "--ca", "server", "--role", "cs",
-                      "--municipality", "131016", "--subject", "x", "--token-key",
-                      "pkcs11:token=juki-test;object=signing-4?pin-value=1", "--out",
-                      dir.file("wrong-pin")});
+    {
+      std::ofstream wrong(dir.file("wrong.pin"));
+      wrong << "1\n";
+    }
+    ::chmod(dir.file("wrong.pin").c_str(), 0600);
+    r = pki_cli(dir,
+                {"--json", "issue", pki_dir, "--ca", "server", "--role", "cs", "--municipality",
+                 "131016", "--subject", "x", "--token-key",
+                 "pkcs11:token=juki-test;object=signing-4?pin-source=file:" + dir.file("wrong.pin"),
+                 "--out", dir.file("wrong-pin")});
     CHECK(r.exit == 1);
     CHECK(r.doc()["error"]["kind"] == "token");
     CHECK(r.doc()["error"]["message"] == "--token-key: the token \"juki-test\" refused the PIN");
+    r = pki_cli(dir, {"issue", pki_dir, "--ca", "server", "--role", "cs", "--municipality",
+                      "131016", "--subject", "x", "--token-key",
+                      "pkcs11:token=juki-test;object=signing-4?pin-value=" +
+                          std::string(juki::test::SoftHsm::kPin),
+                      "--out", dir.file("pin-in-argv")});
+    CHECK(r.exit == 2);
+    CHECK(r.err.find("not pin-value") != std::string::npos);
   }
   SECTION("refusals: exit 1") {
     r = pki_cli(dir, {"issue", pki_dir, "--ca", "server", "--role", "window", "--municipality",

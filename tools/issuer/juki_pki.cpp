@@ -294,6 +294,10 @@ int cmd_issue(const IssueArgs& a, Output& out) {
       auto ref = pki::parse_pkcs11_uri(*a.token_key);
       if (!ref)
         return fail(out, from_pki({ref.error().kind, "--token-key: " + ref.error().message}));
+      // A PIN on the command line is visible to every user of the machine.
+      if (ref->pin_file.empty())
+        return fail(out, usage("--token-key: give the PIN in a file (pin-source=file:PATH), not "
+                               "pin-value"));
       auto key = pki::PrivateKey::from_token(*ref);
       if (!key)
         return fail(out, from_pki({key.error().kind, "--token-key: " + key.error().message}));
@@ -619,7 +623,7 @@ int main(int argc, char** argv) {
                     "JPKI) instead of making one");
   issue->add_option("--token-key", ia.token_key,
                     "Certify the P-256 key in a PKCS#11 token that this RFC 7512 URI names "
-                    "(pkcs11:token=T;object=K?pin-source=file:PIN; a server's signing key)");
+                    "(pkcs11:token=T;object=K?pin-source=file:PIN), e.g. a server's signing key");
   issue->add_option("--rsa-modulus", ia.rsa_modulus,
                     "JPKI: certify the RSA-2048 key with this modulus n (hex)");
   issue->add_option("--rsa-exponent", ia.rsa_exponent,
