@@ -133,8 +133,15 @@ Config parse(const json& root, const std::string& base_dir) {
   // A key in a token (pki::parse_pkcs11_uri) and its certificate, both or neither.
   if (t->contains("signing_key") || t->contains("signing_certificate")) {
     config.trust.signing_key = text(*t, "trust", "signing_key");
-    if (auto ref = pki::parse_pkcs11_uri(config.trust.signing_key); !ref)
-      refuse("trust.signing_key", ref.error().message);
+    auto ref = pki::parse_pkcs11_uri(config.trust.signing_key);
+    if (!ref) refuse("trust.signing_key", ref.error().message);
+    // A config is no place for a PIN, and a server's paths must not depend on
+    // where it was started.
+    if (ref->pin_file.empty())
+      refuse("trust.signing_key", "give the PIN in a file (pin-source=file:PATH), not pin-value");
+    if (std::filesystem::path(ref->pin_file).is_relative() ||
+        std::filesystem::path(ref->module).is_relative())
+      refuse("trust.signing_key", "pin-source and module-path must be absolute paths");
     config.trust.signing_certificate = path_field(*t, "trust", "signing_certificate", base_dir);
   }
 

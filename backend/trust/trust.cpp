@@ -107,13 +107,16 @@ Result<void, std::string> TrustStore::load_signing(const TrustFiles& files, Trus
   if (!signer) return unexpected(files.signing_certificate + ": " + signer.error());
   if (!same_server(*signer, store.self_))
     return unexpected(files.signing_certificate + ": is for " + describe(*signer) +
-                      ", the server's certificate for " + describe(store.self_));
+                      ", but the server's certificate is for " + describe(store.self_));
   // The token signs now, or the server does not start: a PIN or a token that
   // stopped working shows at once, not at the first message.
   const Bytes probe{'J', 'u', 'k', 'i'};
   auto signature = pki::sign_message(*key, probe);
-  if (!signature || !pki::verify_message(key->public_key(), probe, *signature))
-    return unexpected(std::string("signing_key: the token's key does not sign"));
+  if (!signature)
+    return unexpected("signing_key: the token's key does not sign: " + signature.error().message);
+  if (auto good = pki::verify_message(key->public_key(), probe, *signature); !good)
+    return unexpected("signing_key: the token's signature does not verify: " +
+                      good.error().message);
   store.signing_key_ = std::move(*key);
   store.signing_certificate_ = std::move(*cert);
   return {};

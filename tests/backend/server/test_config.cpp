@@ -82,8 +82,14 @@ TEST_CASE("config refusals name the field") {
   CHECK(refusal(with(kCs, R"("key": "cs.key")", token_key + R"("pkcs11:token=t")")) ==
         "trust.signing_key: the PKCS#11 URI names no key (object or id)");
   CHECK(refusal(with(kCs, R"("key": "cs.key")",
-                     token_key + R"("pkcs11:token=t;object=k?pin-value=1")")) ==
+                     token_key + R"("pkcs11:token=t;object=k?pin-source=file:/p")")) ==
         "trust.signing_certificate: missing");
+  CHECK(refusal(with(kCs, R"("key": "cs.key")",
+                     token_key + R"("pkcs11:token=t;object=k?pin-value=1")")) ==
+        "trust.signing_key: give the PIN in a file (pin-source=file:PATH), not pin-value");
+  CHECK(refusal(with(kCs, R"("key": "cs.key")",
+                     token_key + R"("pkcs11:token=t;object=k?pin-source=file:cs.pin")")) ==
+        "trust.signing_key: pin-source and module-path must be absolute paths");
   CHECK(
       refusal(with(kCs, R"("key": "cs.key")", R"("key": "cs.key", "signing_certificate": "s")")) ==
       "trust.signing_key: missing");

@@ -186,7 +186,7 @@ TEST_CASE("a signing key in a token is refused with the wrong certificate, PIN o
   p.issue_signing("other", pki::Role::cs, "131024", hsm.uri("signing-3"));
   files.signing_certificate = p.files("other").signing_certificate;
   CHECK(load(files) == files.signing_certificate +
-                           ": is for cs 131024, the server's certificate "
+                           ": is for cs 131024, but the server's certificate is "
                            "for cs 131016");
   // The certificate of another key of the token.
   files.signing_key = hsm.uri("signing-4");
