@@ -18,7 +18,8 @@ bool CallQueue::submit(std::function<void()> work) {
   {
     std::lock_guard lock(mutex_);
     // A call is admitted when a worker is free or a waiting place is.
-    if (stopping_ || busy_ + static_cast<int>(queue_.size()) >= workers_ + waiting_) {
+    if (stopping_) return false;
+    if (busy_ + static_cast<int>(queue_.size()) >= workers_ + waiting_) {
       ++shed_;
       return false;
     }
@@ -46,8 +47,16 @@ grpc::ServerUnaryReactor* CallQueue::serve(grpc::CallbackServerContext* context,
     }
     reactor->Finish(work());
   });
-  if (!queued) reactor->Finish(overloaded());
+  if (!queued)
+    reactor->Finish(stopping() ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                              "the server is stopping; retry later")
+                               : overloaded());
   return reactor;
+}
+
+bool CallQueue::stopping() {
+  std::lock_guard lock(mutex_);
+  return stopping_;
 }
 
 int CallQueue::waiting() {

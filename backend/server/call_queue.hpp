@@ -33,7 +33,8 @@ class CallQueue {
   bool submit(std::function<void()> work);
 
   // Serves one unary call: `work` runs on a worker and its status finishes
-  // the call. A full queue finishes it at once with overloaded(); a call whose
+  // the call. A full queue finishes it at once with overloaded() (UNAVAILABLE
+  // once the queue is stopping); a call whose
   // client gave up (cancelled, or past its deadline) while it waited is
   // finished without its work being done.
   grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context,
@@ -41,6 +42,7 @@ class CallQueue {
 
   grpc::Status overloaded() const;
   int waiting();                                 // calls queued now
+  bool stopping();                               // stop() was called
   long shed() const { return shed_; }            // calls refused as overloaded
   long abandoned() const { return abandoned_; }  // calls given up on while waiting
 
