@@ -85,7 +85,8 @@ class UpperTier {
       : runtime_(runtime), ledgers_(std::move(ledgers)), callers_(runtime.trust) {
     // PostgreSQL is a round trip away: lookups that arrive together share one
     // (specs/network.md 6.8). SQLite answers in-process, faster alone.
-    if (runtime_.config.store.rfind("postgresql:", 0) == 0)
+    auto ledger = ledgers_.take(kStoreWait);
+    if (ledger && (*ledger)->connection().engine() == "postgresql")
       batched_lookups_ = std::make_unique<LookupBatches>(
           runtime_.config.limits.lookup_statements, Ledger::kMaxLookups,
           [this](const std::vector<std::string>& codes) { return lookup_batch(codes); });
