@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "backend/store/migrations.hpp"
+#include "backend/store/pages.hpp"
 #include "backend/wire/identity.hpp"
 
 namespace juki::backend::cs {
@@ -315,14 +316,15 @@ Result<proto::DigestReply, store::Error> CsStore::range_digests(
     const proto::DigestRequest& request) {
   proto::DigestReply reply;
   for (const auto& prefix : request.prefixes()) {
-    auto rows = connection_.query(
-        "SELECT resident_code, name_kanji, name_kana, birth_date, sex, address FROM residents "
-        "WHERE status = 'live' AND resident_code >= $1 AND resident_code < $2 "
-        "ORDER BY resident_code",
-        {prefix, prefix + "~"});
-    if (!rows) return unexpected(rows.error());
     wire::RangeDigester digester(prefix, request.records());
-    for (const auto& row : *rows) digester.add(identity_of(row));
+    auto read = store::for_each_row(
+        connection_,
+        "SELECT resident_code, name_kanji, name_kana, birth_date, sex, address FROM residents "
+        "WHERE status = 'live' AND resident_code >= $1 AND resident_code < $2 AND "
+        "resident_code > $3 ORDER BY resident_code LIMIT $4",
+        {prefix, prefix + "~"}, store::kPageRows,
+        [&](const store::Row& row) { digester.add(identity_of(row)); });
+    if (!read) return unexpected(read.error());
     *reply.add_ranges() = digester.finish();
   }
   return reply;
