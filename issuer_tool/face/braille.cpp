@@ -2,9 +2,13 @@
 
 #include <array>
 
-#include "issuer_tool/face/text.hpp"
+#include "common/text.hpp"
 
 namespace juki::face {
+
+using text::append_utf8;
+using text::decode_utf8;
+using text::encode_utf8;
 
 namespace {
 

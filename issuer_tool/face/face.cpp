@@ -10,10 +10,13 @@
 #include <tuple>
 
 #include "common/card_information.hpp"
+#include "common/text.hpp"
 #include "issuer_tool/face/braille.hpp"
-#include "issuer_tool/face/text.hpp"
 
 namespace juki::face {
+
+using text::decode_utf8;
+using text::xml_escape;
 
 namespace {
 

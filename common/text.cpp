@@ -1,6 +1,6 @@
-#include "issuer_tool/face/text.hpp"
+#include "common/text.hpp"
 
-namespace juki::face {
+namespace juki::text {
 
 std::optional<std::u32string> decode_utf8(std::string_view text) {
   std::u32string out;
@@ -85,4 +85,4 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-}  // namespace juki::face
+}  // namespace juki::text

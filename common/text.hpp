@@ -1,12 +1,12 @@
-// UTF-8 and XML text for the card face: the face's text fields are
-// Japanese, and the SVG must stay well-formed whatever a name holds.
+// UTF-8 and XML text: the card face's fields are Japanese, and an SVG face or
+// an XML or HTML report must stay well-formed whatever a name or a trace holds.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace juki::face {
+namespace juki::text {
 
 // The code points of well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF); nullopt otherwise.
@@ -17,4 +17,4 @@ void append_utf8(std::string& out, char32_t c);
 // & < > " ' as entities: safe in element text and in quoted attributes.
 std::string xml_escape(std::string_view text);
 
-}  // namespace juki::face
+}  // namespace juki::text
