@@ -1,4 +1,6 @@
 // Runs a parsed script over a Transport and reports what did not match.
+#include <chrono>
+#include <ctime>
 #include <utility>
 
 #include "common/iso7816/status_words.hpp"
@@ -27,6 +29,8 @@ class Runner {
   }
 
   RunReport run() {
+    report_.started_at = utc_now();
+    started_ = std::chrono::steady_clock::now();
     // The ATR the card gave before the script started (`atr` before any reset).
     atr_ = transport_.atr();
     for (const Step& step : script_.steps) {
@@ -35,6 +39,7 @@ class Runner {
       std::visit([this](const auto& action) { do_step(action); }, step.action);
       if (report_.aborted) break;
     }
+    report_.duration_ms = elapsed_ms();
     return std::move(report_);
   }
 
@@ -45,8 +50,33 @@ class Runner {
                     text);
   }
 
+  static std::string utc_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+  }
+  double elapsed_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+        .count();
+  }
+  // Records a step that compared nothing (a reset, a section, a session).
+  void trace(std::string what, ByteView actual = {}) {
+    TraceEntry e;
+    e.file = file_;
+    e.line = line_;
+    e.section = section_;
+    e.what = std::move(what);
+    e.actual.assign(actual.begin(), actual.end());
+    e.at_ms = elapsed_ms();
+    report_.trace.push_back(std::move(e));
+  }
+
   void stop(std::string message) {
     say("stopped: " + message);
+    trace("stopped: " + message);
     report_.aborted = Abort{file_, line_, section_, std::move(message)};
   }
 
@@ -54,7 +84,19 @@ class Runner {
   bool check(const Pattern& expected, ByteView actual, std::string what, ByteView command,
              bool has_sw) {
     ++report_.checks;
-    if (expected.matches(actual)) {
+    TraceEntry e;
+    e.file = file_;
+    e.line = line_;
+    e.section = section_;
+    e.what = what;
+    e.command.assign(command.begin(), command.end());
+    e.expected = expected.to_string();
+    e.actual.assign(actual.begin(), actual.end());
+    e.actual_meaning = has_sw ? meaning_of(actual) : std::string();
+    e.passed = expected.matches(actual);
+    e.at_ms = elapsed_ms();
+    report_.trace.push_back(e);
+    if (e.passed) {
       ++report_.passed;
       return true;
     }
@@ -85,6 +127,7 @@ class Runner {
   void do_step(const Section& s) {
     section_ = s.title;
     say("== " + s.title);
+    trace("section");
   }
 
   void do_step(const Exchange& e) { exchange(e.command, e.expected, "response"); }
@@ -99,6 +142,7 @@ class Runner {
   }
   void do_step(const EndSession&) {
     if (session_) say("end-session");
+    if (session_) trace("end-session");
     session_.reset();
   }
 
@@ -106,6 +150,7 @@ class Runner {
     if (!atr) return stop("transport error: " + what + ": " + atr.error().message);
     atr_ = std::move(*atr);
     say(what + ": ATR " + to_hex(atr_, true));
+    trace(what, atr_);
   }
 
   void do_step(const AtrCheck& a) {
@@ -141,6 +186,7 @@ class Runner {
     if (!keys) return stop("session keys: " + keys.error().message);
     session_ = std::make_unique<session::SmTransport>(transport_, std::move(*keys));
     say("session open: the commands that follow are protected");
+    trace("session open");
   }
 
   const Script& script_;
@@ -149,6 +195,7 @@ class Runner {
   std::unique_ptr<session::SmTransport> session_;
   const RunOptions& options_;
   RunReport report_;
+  std::chrono::steady_clock::time_point started_;
   std::size_t line_ = 0;
   std::string file_;  // the included file of the current step, if any
   std::string section_;

@@ -131,6 +131,21 @@ struct Mismatch {
   std::string actual_meaning;  // sw::meaning of its SW1 SW2 (empty for an ATR)
 };
 
+// One step of a run as it happened, for the reports that show every step
+// (JUnit, HTML): a command and its response, an ATR, a reset, a section.
+struct TraceEntry {
+  std::string file;  // set when the step came from an included file
+  std::size_t line = 0;
+  std::string section;
+  std::string what;            // "response", "ATR", "reset", "power-cycle", "section", ...
+  Bytes command;               // empty unless an APDU was sent
+  std::string expected;        // the pattern, canonical text; empty when nothing was compared
+  Bytes actual;                // the response or ATR
+  std::string actual_meaning;  // sw::meaning of its SW1 SW2 (responses only)
+  bool passed = true;          // false for a mismatch
+  double at_ms = 0;            // since the run started
+};
+
 // Why a run stopped before the end of the script.
 struct Abort {
   std::string file;  // set when the step came from an included file
@@ -147,6 +162,9 @@ struct RunReport {
   std::size_t passed = 0;            // checks that matched
   std::vector<Mismatch> mismatches;  // checks that did not (passed + size == checks)
   std::optional<Abort> aborted;
+  std::vector<TraceEntry> trace;  // every step, in order
+  std::string started_at;         // UTC, ISO 8601 ("2026-12-07T10:36:53Z")
+  double duration_ms = 0;
 
   bool ok() const { return mismatches.empty() && !aborted; }
 };

@@ -17,6 +17,7 @@
 #include "card_os/nvm/persistent_memory.hpp"
 #include "card_os/nvm/storage.hpp"
 #include "card_os/security/random.hpp"
+#include "host_middleware/script/report.hpp"
 #include "host_middleware/script/script.hpp"
 #include "simulator/in_process.hpp"
 
@@ -71,7 +72,12 @@ int main(int argc, char** argv) {
   bool verbose = false;
   std::string key_hex = kDefaultTransportKey;
   std::vector<std::string> files;
+  std::string junit_file, html_file;
   app.add_flag("--json", json, "Print one JSON report on stdout (echo goes to stderr)");
+  app.add_option("--junit", junit_file,
+                 "Also write a JUnit XML report to this file (a testcase per section)");
+  app.add_option("--html", html_file,
+                 "Also write an HTML report with every step of every script to this file");
   app.add_flag("-v,--verbose", verbose, "Echo every command and response with its status word");
   app.add_option("--transport-key", key_hex,
                  "AES transport key of the blank card, hex (default: the test key " +
@@ -115,11 +121,13 @@ int main(int argc, char** argv) {
   if (verbose) options.echo = [&](std::string_view line) { echo_out << line << "\n"; };
 
   nlohmann::json reports = nlohmann::json::array();
+  std::vector<script::RunReport> runs;
   std::size_t passed = 0, mismatched = 0, commands = 0;
   bool all_ok = true;
   for (const script::Script& s : scripts) {
     auto report = run_on_blank_card(s, *key, options);
     if (!report) return kExitUsage;
+    runs.push_back(*report);
     passed += report->passed;
     mismatched += report->mismatches.size();
     commands += report->commands;
@@ -128,6 +136,21 @@ int main(int argc, char** argv) {
       reports.push_back(script::to_json(*report));
     else
       std::cout << script::to_text(*report);
+  }
+  // The reports are written whatever the verdict: a failed run is the one
+  // whose report is read.
+  for (const auto& [path, text] :
+       {std::pair{junit_file, junit_file.empty() ? "" : script::to_junit(runs, "juki-script")},
+        std::pair{html_file,
+                  html_file.empty() ? "" : script::to_html(runs, "juki-script: APDU scripts")}}) {
+    if (path.empty()) continue;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::cerr << "juki-script: cannot write " << path << ": " << std::strerror(errno) << "\n";
+      return kExitUsage;
+    }
   }
   if (json) {
     std::cout << nlohmann::json{{"ok", all_ok},
