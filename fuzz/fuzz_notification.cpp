@@ -45,9 +45,13 @@ const trust::TrustStore& trust_store() {
     require(pki::write_new_file(d + "/ca.crl", *pki::create_crl(*ca, crl), 0644).ok());
     require(pki::write_new_file(d + "/leaf.der", leaf->cert.der(), 0644).ok());
     require(leaf->key.save(d + "/leaf.key").ok());
-    auto store = trust::TrustStore::load(
-        {d + "/root.der", d + "/ca.der", d + "/ca.crl", d + "/leaf.der", d + "/leaf.key"},
-        static_cast<std::int64_t>(time(nullptr)));
+    trust::TrustFiles files;
+    files.root = d + "/root.der";
+    files.server_ca = d + "/ca.der";
+    files.server_crl = d + "/ca.crl";
+    files.certificate = d + "/leaf.der";
+    files.key = d + "/leaf.key";
+    auto store = trust::TrustStore::load(files, static_cast<std::int64_t>(time(nullptr)));
     require(store.ok());
     return std::move(*store);
   }();
