@@ -24,13 +24,6 @@ namespace juki::pki {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // RFC 3986 percent-decoding; nullopt for a broken escape.
 std::optional<std::string> percent_decoded(std::string_view text) {
   std::string out;
@@ -40,10 +33,9 @@ std::optional<std::string> percent_decoded(std::string_view text) {
       continue;
     }
     if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_value(text[i + 1]);
-    const int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
+    const auto byte = from_hex(text.substr(i + 1, 2));
+    if (!byte || byte->size() != 1 || text[i + 1] == ' ' || text[i + 2] == ' ') return std::nullopt;
+    out.push_back(static_cast<char>(byte->front()));
     i += 2;
   }
   return out;

@@ -8,6 +8,7 @@
 
 #include "backend/calendar/japan_time.hpp"
 #include "common/check_digits.hpp"
+#include "common/text.hpp"
 #include "records/records.hpp"
 
 namespace juki::backend::wire {
@@ -45,47 +46,16 @@ const ReasonInfo* find(proto::ChangeReason reason) {
   return nullptr;
 }
 
-// Decodes one UTF-8 code point at text[i], advancing i; nullopt when the
-// bytes are not UTF-8 (overlong forms and surrogates included).
-std::optional<char32_t> next_code_point(std::string_view text, std::size_t& i) {
-  const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
-  const std::uint8_t first = byte(i);
-  int length = 0;
-  char32_t cp = 0;
-  char32_t minimum = 0;
-  if (first < 0x80) {
-    ++i;
-    return first;
-  } else if ((first & 0xE0) == 0xC0) {
-    length = 2, cp = first & 0x1F, minimum = 0x80;
-  } else if ((first & 0xF0) == 0xE0) {
-    length = 3, cp = first & 0x0F, minimum = 0x800;
-  } else if ((first & 0xF8) == 0xF0) {
-    length = 4, cp = first & 0x07, minimum = 0x10000;
-  } else {
-    return std::nullopt;
-  }
-  if (i + length > text.size()) return std::nullopt;
-  for (int k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < minimum || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-  i += length;
-  return cp;
-}
-
 // nullopt when `text` is 1..max_chars characters of UTF-8 without control
 // characters.
 std::optional<std::string> text_problem(std::string_view text, std::size_t max_chars) {
   if (text.empty()) return "is empty";
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < text.size();) {
-    auto cp = next_code_point(text, i);
-    if (!cp) return "is not valid UTF-8";
-    if (*cp < 0x20 || *cp == 0x7F) return "has a control character";
-    if (++count > max_chars) return "is longer than " + std::to_string(max_chars) + " characters";
-  }
+  const auto decoded = juki::text::decode_utf8(text);
+  if (!decoded) return "is not valid UTF-8";
+  for (char32_t cp : *decoded)
+    if (cp < 0x20 || cp == 0x7F) return "has a control character";
+  if (decoded->size() > max_chars)
+    return "is longer than " + std::to_string(max_chars) + " characters";
   return std::nullopt;
 }
 
