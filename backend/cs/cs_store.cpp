@@ -8,6 +8,7 @@
 #include "backend/store/migrations.hpp"
 #include "backend/store/pages.hpp"
 #include "backend/wire/identity.hpp"
+#include "backend/wire/identity_row.hpp"
 
 namespace juki::backend::cs {
 
@@ -82,23 +83,10 @@ constexpr const char* kResidentColumns =
     "resident_code, name_kanji, name_kana, birth_date, sex, address, household_head, "
     "became_resident_on, address_notified_on, previous_address, status";
 
-// resident_code, name_kanji, name_kana, birth_date, sex, address: the
-// identity columns in the wire's order, from column `first`.
-proto::IdentityInformation identity_of(const store::Row& row, std::size_t first = 0) {
-  proto::IdentityInformation id;
-  id.set_resident_code(row.text(first));
-  id.set_name_kanji(row.text(first + 1));
-  id.set_name_kana(row.text(first + 2));
-  id.set_birth_date(row.text(first + 3));
-  id.set_sex(static_cast<proto::Sex>(row.integer(first + 4)));
-  id.set_address(row.text(first + 5));
-  return id;
-}
-
 // kResidentColumns' row as the existing system's record.
 proto::ResidentRecord resident_of(const store::Row& row) {
   proto::ResidentRecord r;
-  *r.mutable_identity() = identity_of(row);
+  *r.mutable_identity() = wire::identity_of(row);
   r.set_household_head(row.text(6));
   r.set_became_resident_on(row.text(7));
   r.set_address_notified_on(row.text(8));
@@ -323,7 +311,7 @@ Result<proto::DigestReply, store::Error> CsStore::range_digests(
         "WHERE status = 'live' AND resident_code >= $1 AND resident_code < $2 AND "
         "resident_code > $3 ORDER BY resident_code LIMIT $4",
         {prefix, prefix + "~"}, store::kPageRows,
-        [&](const store::Row& row) { digester.add(identity_of(row)); });
+        [&](const store::Row& row) { digester.add(wire::identity_of(row)); });
     if (!read) return unexpected(read.error());
     *reply.add_ranges() = digester.finish();
   }

@@ -10,6 +10,7 @@
 #include "backend/store/migrations.hpp"
 #include "backend/store/pages.hpp"
 #include "backend/wire/identity.hpp"
+#include "backend/wire/identity_row.hpp"
 
 namespace juki::backend::ledger {
 
@@ -120,19 +121,6 @@ Bytes change_digest(const proto::IdentityChange& change) {
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
   return digest;
-}
-
-// resident_code, name_kanji, name_kana, birth_date, sex, address: the
-// identity columns in the wire's order.
-proto::IdentityInformation identity_of(const store::Row& row, std::size_t first = 0) {
-  proto::IdentityInformation id;
-  id.set_resident_code(row.text(first));
-  id.set_name_kanji(row.text(first + 1));
-  id.set_name_kana(row.text(first + 2));
-  id.set_birth_date(row.text(first + 3));
-  id.set_sex(static_cast<proto::Sex>(row.integer(first + 4)));
-  id.set_address(row.text(first + 5));
-  return id;
 }
 
 // The effect of one change on the resident's current record (specs/network.md
@@ -575,7 +563,7 @@ Result<std::vector<proto::LookupReply>, store::Error> Ledger::lookup_many(
       continue;
     }
     const store::Row& row = *found->second;
-    *reply.mutable_identity() = identity_of(row);
+    *reply.mutable_identity() = wire::identity_of(row);
     reply.set_municipality(row.text(6));
     reply.set_status(row.text(7) == "live" ? proto::FOUND : proto::DELETED);
     reply.set_reason(static_cast<proto::ChangeReason>(row.integer(8)));
@@ -618,7 +606,7 @@ Result<proto::DigestReply, store::Error> Ledger::range_digests(
         "WHERE municipality = $1 AND status = 'live' AND resident_code >= $2 AND "
         "resident_code < $3 AND resident_code > $4 ORDER BY resident_code LIMIT $5",
         {request.municipality(), prefix, prefix + "~"}, store::kPageRows,
-        [&](const store::Row& row) { digester.add(identity_of(row)); });
+        [&](const store::Row& row) { digester.add(wire::identity_of(row)); });
     if (!read) return unexpected(read.error());
     *reply.add_ranges() = digester.finish();
   }
