@@ -222,6 +222,14 @@ std::string Simulator::Impl::execute(std::string_view line) {
     return "ok slot " + std::to_string(c->slot) + " reader-timeout " +
            (c->ms ? std::to_string(*c->ms) + " ms" : std::string("off"));
   }
+  if (auto* c = std::get_if<control::Misanswer>(&cmd)) {
+    auto s = slot(c->slot);
+    if (!s) return fail(s.error());
+    (*s)->misanswer = c->rule;
+    if (!c->rule) return "ok slot " + std::to_string(c->slot) + " misanswer off";
+    return "ok slot " + std::to_string(c->slot) + " answers " + to_hex(c->rule->response) +
+           " to commands beginning " + to_hex(c->rule->prefix);
+  }
   return fail("command not implemented");
 }
 
@@ -252,6 +260,9 @@ std::string Simulator::Impl::status_json() const {
     faults["latency_ms"] = s.latency_ms;
     faults["remove_after"] = s.remove_after ? json(*s.remove_after) : json(nullptr);
     faults["reader_timeout_ms"] = s.reader_timeout_ms ? json(*s.reader_timeout_ms) : json(nullptr);
+    faults["misanswer"] = s.misanswer ? json{{"prefix", to_hex(s.misanswer->prefix)},
+                                             {"response", to_hex(s.misanswer->response)}}
+                                      : json(nullptr);
     if (s.card) {
       const InsertedCard& c = *s.card;
       j["image"] = c.image;

@@ -21,6 +21,10 @@ namespace control {
 namespace {
 
 constexpr std::uint32_t kMaxMs = 600'000;  // ten minutes: anything longer is a typo
+// A misanswer rule names at most a short command (4 + 1 + 255 + 1) and a
+// short response (256 + 2).
+constexpr std::size_t kMaxCommand = 261;
+constexpr std::size_t kMaxResponse = 258;
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
@@ -77,6 +81,16 @@ struct Parser {
                         " to " + std::to_string(max) + ", not '" + std::string(w) + "'");
     return *n;
   }
+  // One word of hex (no blanks inside: the blanks separate the words).
+  Result<Bytes, std::string> hex(const char* name, std::size_t min, std::size_t max) {
+    const std::string_view w = next_word(rest);
+    if (w.empty()) return unexpected(verb + ": missing " + name);
+    auto bytes = from_hex(w);
+    if (!bytes || bytes->size() < min || bytes->size() > max)
+      return unexpected(verb + ": " + name + " must be " + std::to_string(min) + " to " +
+                        std::to_string(max) + " bytes of hex, not '" + std::string(w) + "'");
+    return *bytes;
+  }
   // The rest of the line as a path.
   Result<std::string, std::string> path(const char* name) {
     const std::string_view p = trim(rest);
@@ -123,7 +137,7 @@ Result<Command, std::string> parse(std::string_view line) {
 
   const bool known = verb == "insert" || verb == "remove" || verb == "swap" || verb == "tear" ||
                      verb == "mute" || verb == "latency" || verb == "remove-after" ||
-                     verb == "reader-timeout";
+                     verb == "reader-timeout" || verb == "misanswer";
   if (!known) return unexpected("unknown command '" + verb + "' (try 'help')");
 
   auto slot = p.slot();
@@ -171,6 +185,17 @@ Result<Command, std::string> parse(std::string_view line) {
     if (!n) return unexpected(n.error());
     return finish(p, RemoveAfter{s, *n});
   }
+  if (verb == "misanswer") {
+    if (trim(p.rest) == "off") {
+      p.rest = {};
+      return Command(Misanswer{s, std::nullopt});
+    }
+    auto prefix = p.hex("PREFIX", 1, kMaxCommand);
+    if (!prefix) return unexpected(prefix.error());
+    auto response = p.hex("RESPONSE", 2, kMaxResponse);
+    if (!response) return unexpected(response.error());
+    return finish(p, Misanswer{s, MisanswerRule{*prefix, *response}});
+  }
   // reader-timeout
   if (trim(p.rest) == "off") {
     p.rest = {};
@@ -210,6 +235,11 @@ std::string format(const Command& c) {
       return "reader-timeout " + std::to_string(x.slot) + " " +
              (x.ms ? std::to_string(*x.ms) : "off");
     }
+    std::string operator()(const Misanswer& x) const {
+      if (!x.rule) return "misanswer " + std::to_string(x.slot) + " off";
+      return "misanswer " + std::to_string(x.slot) + " " + to_hex(x.rule->prefix) + " " +
+             to_hex(x.rule->response);
+    }
     std::string operator()(const Trace& x) const { return "trace " + x.file.value_or("off"); }
     std::string operator()(const Help&) const { return "help"; }
     std::string operator()(const Shutdown&) const { return "shutdown"; }
@@ -229,6 +259,8 @@ const char* summary() {
          "latency SLOT MS          added delay before each APDU response\n"
          "remove-after SLOT N|off  pull the card out after N more APDUs\n"
          "reader-timeout SLOT MS|off  drop and reconnect when an APDU stays unanswered MS\n"
+         "misanswer SLOT PREFIX RESPONSE|off  answer RESPONSE to every command that\n"
+         "                         begins with PREFIX (hex; the card still processes it)\n"
          "trace FILE|off           append an APDU trace to FILE\n"
          "help                     this list\n"
          "shutdown                 stop the simulator\n";

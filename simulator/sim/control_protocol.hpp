@@ -10,6 +10,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/bytes.hpp"
 #include "common/result.hpp"
 
 namespace juki::sim {
@@ -68,6 +69,19 @@ struct ReaderTimeout {
   std::optional<std::uint32_t> ms;  // nullopt: "off"
   bool operator==(const ReaderTimeout&) const = default;
 };
+// The card's answer to every command that begins with `prefix` is replaced by
+// `response` on its way back (the card still processes the command): a card
+// that answers one command wrong, for testing differential runs.
+struct MisanswerRule {
+  Bytes prefix;    // 1..261 bytes
+  Bytes response;  // 2..258 bytes: data and SW1 SW2
+  bool operator==(const MisanswerRule&) const = default;
+};
+struct Misanswer {
+  unsigned slot;
+  std::optional<MisanswerRule> rule;  // nullopt: "off"
+  bool operator==(const Misanswer&) const = default;
+};
 struct Trace {
   std::optional<std::string> file;  // nullopt: "off"
   bool operator==(const Trace&) const = default;
@@ -80,7 +94,7 @@ struct Shutdown {
 };
 
 using Command = std::variant<Insert, Remove, Swap, Status, Tear, Mute, Latency, RemoveAfter,
-                             ReaderTimeout, Trace, Help, Shutdown>;
+                             ReaderTimeout, Misanswer, Trace, Help, Shutdown>;
 
 // One line (without its newline; a trailing '\r' is ignored). The error is the
 // message for the "error" answer.

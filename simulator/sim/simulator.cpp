@@ -303,6 +303,11 @@ void Simulator::Impl::handle_apdu(Slot& s, ByteView apdu) {
     return;
   }
   c.remember();
+  if (s.misanswer && apdu.size() >= s.misanswer->prefix.size() &&
+      std::equal(s.misanswer->prefix.begin(), s.misanswer->prefix.end(), apdu.begin())) {
+    trace_.event(s.index, "misanswer: the card's own answer, replaced", response);
+    response = s.misanswer->response;
+  }
   if (s.latency_ms > 0) {
     s.pending.emplace(Clock::now() + milliseconds(s.latency_ms), std::move(response));
     return;

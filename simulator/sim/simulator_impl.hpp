@@ -95,6 +95,7 @@ struct Slot {
   std::uint32_t latency_ms = 0;
   std::optional<std::uint64_t> remove_after;
   std::optional<std::uint32_t> reader_timeout_ms;
+  std::optional<control::MisanswerRule> misanswer;
 };
 
 struct ControlClient {

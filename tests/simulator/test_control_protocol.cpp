@@ -48,6 +48,12 @@ TEST_CASE("control: every command") {
   CHECK(ok("remove-after 1 off") == Command(RemoveAfter{1, std::nullopt}));
   CHECK(ok("reader-timeout 0 1500") == Command(ReaderTimeout{0, 1500}));
   CHECK(ok("reader-timeout 0 off") == Command(ReaderTimeout{0, std::nullopt}));
+  CHECK(ok("misanswer 0 00A4 6A82") ==
+        Command(Misanswer{0, MisanswerRule{{0x00, 0xA4}, {0x6A, 0x82}}}));
+  CHECK(ok("misanswer 1 0020008104 0102039000") ==
+        Command(Misanswer{
+            1, MisanswerRule{{0x00, 0x20, 0x00, 0x81, 0x04}, {0x01, 0x02, 0x03, 0x90, 0x00}}}));
+  CHECK(ok("misanswer 0 off") == Command(Misanswer{0, std::nullopt}));
   CHECK(ok("trace /tmp/t.log") == Command(Trace{"/tmp/t.log"}));
   CHECK(ok("trace off") == Command(Trace{std::nullopt}));
 }
@@ -78,6 +84,13 @@ TEST_CASE("control: errors say what is wrong") {
   CHECK(error_of("latency 0 600001").find("MS") != std::string::npos);
   CHECK(error_of("remove-after 0 0").find("N must be") != std::string::npos);
   CHECK(error_of("reader-timeout 0 0").find("MS must be") != std::string::npos);
+  CHECK(error_of("misanswer 0").find("missing PREFIX") != std::string::npos);
+  CHECK(error_of("misanswer 0 00A4").find("missing RESPONSE") != std::string::npos);
+  CHECK(error_of("misanswer 0 00A 6A82").find("PREFIX must be") != std::string::npos);
+  CHECK(error_of("misanswer 0 00A4 90").find("RESPONSE must be 2 to 258") != std::string::npos);
+  CHECK(error_of("misanswer 0 00A4 6A82 9000").find("unexpected") != std::string::npos);
+  CHECK(error_of("misanswer 0 " + std::string(2 * 262, '0') + " 9000").find("PREFIX") !=
+        std::string::npos);
   CHECK(error_of("trace").find("missing FILE") != std::string::npos);
   CHECK(error_of("status now").find("unexpected") != std::string::npos);
   CHECK(error_of("insert 0 a\x01.img").find("control character") != std::string::npos);
@@ -97,7 +110,8 @@ TEST_CASE("control: the default socket path follows the environment") {
 
 TEST_CASE("control: the summary lists every verb") {
   const std::string s = summary();
-  for (const char* verb : {"insert", "remove", "swap", "status", "tear", "mute", "latency",
-                           "remove-after", "reader-timeout", "trace", "help", "shutdown"})
+  for (const char* verb :
+       {"insert", "remove", "swap", "status", "tear", "mute", "latency", "remove-after",
+        "reader-timeout", "misanswer", "trace", "help", "shutdown"})
     CHECK(s.find(verb) != std::string::npos);
 }

@@ -270,6 +270,22 @@ TEST_CASE("sim: latency delays each response by at least the given time") {
   rig.sim->ok("latency 0 0");
 }
 
+TEST_CASE("sim: misanswer replaces the answer to the commands it names, which still run") {
+  Rig rig;
+  VpcdPeer& v = rig.vpcd;
+  rig.sim->ok("misanswer 0 00A4020C 6A82");
+  auto faults = rig.sim->status()["slots"][0]["faults"];
+  CHECK(faults["misanswer"]["prefix"] == "00A4020C");
+  CHECK(faults["misanswer"]["response"] == "6A82");
+  CHECK(apdu_sw(v, kSelectDemoApp) == 0x9000);  // another command: the card's own answer
+  CHECK(apdu_sw(v, kSelectProtected) == 0x6A82);
+  // The card did select the file: READ BINARY asks for its PIN, as without the rule.
+  CHECK(apdu_sw(v, kReadBinary) == 0x6982);
+  rig.sim->ok("misanswer 0 off");
+  CHECK(rig.sim->status()["slots"][0]["faults"]["misanswer"].is_null());
+  CHECK(apdu_sw(v, kSelectProtected) == 0x9000);
+}
+
 TEST_CASE("sim: remove-after pulls the card after N more APDUs") {
   Rig rig(true, {"--slots", "1"});
   VpcdPeer& v = rig.vpcd;
