@@ -64,7 +64,6 @@ std::pair<std::string_view, std::string_view> split_word(std::string_view s) {
   return {s.substr(0, i), trim(s.substr(i))};
 }
 
-using Variables = std::map<std::string, Bytes, std::less<>>;
 
 // Replaces $NAME and ${NAME} by the variable's hex. The value goes in with
 // spaces around it, so a variable is always whole bytes and cannot be glued
@@ -235,8 +234,10 @@ constexpr int kMaxIncludeDepth = 8;
 
 // Parses `text` into `script`, sharing variables with the includer, so a
 // library script can name keys once for all that include it.
+// A name in `fixed` keeps its value whatever a `set` says.
 Result<void, ParseError> parse_into(std::string_view text, const std::string& file, Script& script,
-                                    Variables& vars, const IncludeLoader& loader, int depth) {
+                                    Variables& vars, const Variables& fixed,
+                                    const IncludeLoader& loader, int depth) {
   struct Pending {
     std::size_t line;
     Bytes command;
@@ -363,7 +364,7 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
         auto value = hex_of("set " + std::string(name), value_text);
         if (!value) return fail(value.error());
         if (value->empty()) return fail("set " + std::string(name) + ": value missing");
-        vars[std::string(name)] = std::move(*value);
+        if (!fixed.contains(name)) vars[std::string(name)] = std::move(*value);
       } else if (keyword == "include") {
         const std::string written(trim(rest));
         if (written.empty()) return fail("include: PATH missing");
@@ -376,7 +377,7 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
                       " deep (a cycle?)");
         auto included = loader(path);
         if (!included) return fail("include " + path + ": " + included.error());
-        auto r = parse_into(*included, path, script, vars, loader, depth + 1);
+        auto r = parse_into(*included, path, script, vars, fixed, loader, depth + 1);
         if (!r) return fail(format(r.error(), path));
       } else {
         return fail("unknown directive \"" + std::string(word) +
@@ -393,15 +394,15 @@ Result<void, ParseError> parse_into(std::string_view text, const std::string& fi
 }  // namespace
 
 Result<Script, ParseError> parse(std::string_view text, std::string source_name,
-                                 const IncludeLoader& loader) {
+                                 const IncludeLoader& loader, const Variables& fixed) {
   Script script{std::move(source_name), {}};
-  Variables vars;
-  auto r = parse_into(text, {}, script, vars, loader, 0);
+  Variables vars = fixed;
+  auto r = parse_into(text, {}, script, vars, fixed, loader, 0);
   if (!r) return unexpected(r.error());
   return script;
 }
 
-Result<Script, ParseError> parse_file(const std::string& path) {
+Result<Script, ParseError> parse_file(const std::string& path, const Variables& fixed) {
   auto read = [](const std::filesystem::path& p) -> Result<std::string, std::string> {
     std::ifstream in(p, std::ios::binary);
     if (!in) return unexpected("cannot read " + p.string() + ": " + std::strerror(errno));
@@ -412,7 +413,7 @@ Result<Script, ParseError> parse_file(const std::string& path) {
   auto text = read(path);
   if (!text) return unexpected(ParseError{0, text.error()});
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  return parse(*text, path, [&](const std::string& inc) { return read(dir / inc); });
+  return parse(*text, path, [&](const std::string& inc) { return read(dir / inc); }, fixed);
 }
 
 std::string format(const ParseError& error, std::string_view source_name) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,12 +104,18 @@ struct ParseError {
 // including script); an error message when it cannot.
 using IncludeLoader = std::function<Result<std::string, std::string>(const std::string& path)>;
 
+// Variables by name (`set NAME HEX`, `$NAME`).
+using Variables = std::map<std::string, Bytes, std::less<>>;
+
 // Parses a whole script; the first error stops parsing (nothing runs).
 // `include` directives need a loader (without one they are an error).
+// `fixed` variables are set before the first line and keep their values
+// whatever a `set` says: a card's own keys given on the command line
+// (juki-conformance --set TK=...) in place of the test keys the scripts name.
 Result<Script, ParseError> parse(std::string_view text, std::string source_name,
-                                 const IncludeLoader& loader = {});
+                                 const IncludeLoader& loader = {}, const Variables& fixed = {});
 // Reads and parses a script file; includes are resolved relative to it.
-Result<Script, ParseError> parse_file(const std::string& path);
+Result<Script, ParseError> parse_file(const std::string& path, const Variables& fixed = {});
 // "source:line: message", the way compilers print it.
 std::string format(const ParseError& error, std::string_view source_name);
 

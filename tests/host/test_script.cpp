@@ -289,6 +289,28 @@ TEST_CASE("parse: variable names are case-sensitive, and ${} ends a name anywher
   CHECK(std::get<Exchange>(s.steps[0].action).command == hex("0102030405"));
 }
 
+TEST_CASE("parse: fixed variables keep their value whatever the script sets, in includes too") {
+  const Variables fixed{{"TK", hex("000102030405060708090A0B0C0D0E0F")}};
+  auto loader = [](const std::string&) -> Result<std::string, std::string> {
+    return std::string("set TK 404142434445464748494A4B4C4D4E4F\nauth 01 $TK\n");
+  };
+  auto s = parse(
+      "> 00 $TK\n< 9000\nset TK 404142434445464748494A4B4C4D4E4F\nset OTHER 01\n"
+      "> $OTHER $TK\n< 9000\ninclude lib.apdu\n",
+      "fixed.apdu", loader, fixed);
+  REQUIRE(s);
+  REQUIRE(s->steps.size() == 3);
+  CHECK(std::get<Exchange>(s->steps[0].action).command ==
+        hex("00 000102030405060708090A0B0C0D0E0F"));
+  CHECK(std::get<Exchange>(s->steps[1].action).command ==
+        hex("01 000102030405060708090A0B0C0D0E0F"));
+  CHECK(std::get<Auth>(s->steps[2].action).key == hex("000102030405060708090A0B0C0D0E0F"));
+  // A `set` of a fixed name is still checked.
+  auto bad = parse("set TK 4G\n", "bad.apdu", {}, fixed);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().line == 1);
+}
+
 // --- Parser: errors ------------------------------------------------------------
 
 TEST_CASE("parse errors carry the line and say what is wrong") {
