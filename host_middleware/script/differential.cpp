@@ -61,9 +61,9 @@ Comparison compare(const RunReport& reference, const RunReport& candidate) {
     if (a[i].actual == b[i].actual) continue;
     // Both within the pattern, and the pattern leaves room: free to differ.
     if (a[i].passed && b[i].passed && leaves_free(a[i].expected)) continue;
-    c.differences.push_back(Difference{a[i].file, a[i].line, a[i].section, a[i].what, a[i].command,
-                                       a[i].expected, a[i].actual, b[i].actual, a[i].actual_meaning,
-                                       b[i].actual_meaning});
+    c.differences.push_back(Difference{i, a[i].file, a[i].line, a[i].section, a[i].what,
+                                       a[i].command, a[i].expected, a[i].actual, b[i].actual,
+                                       a[i].actual_meaning, b[i].actual_meaning});
   }
   if (a.size() != b.size() || reference.aborted.has_value() != candidate.aborted.has_value())
     part();

@@ -16,7 +16,8 @@
 namespace juki::host::script {
 
 struct Difference {
-  std::string file;  // set when the step came from an included file
+  std::size_t step = 0;  // its index in both runs' traces
+  std::string file;      // set when the step came from an included file
   std::size_t line = 0;
   std::string section;
   std::string what;      // "response", "ATR", "GET CHALLENGE (auth 01)", ...

@@ -1,5 +1,6 @@
 #include "host_middleware/script/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -59,10 +60,42 @@ std::size_t failures_of(const RunReport& r) {
   return r.mismatches.size();
 }
 
-}  // namespace
+std::string page_head(std::string_view title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+         xml_escape(title) +
+         "</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:2em}\n"
+         "table{border-collapse:collapse;margin-bottom:2em}\n"
+         "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}\n"
+         "td.hex{font-family:monospace;word-break:break-all;max-width:40em}\n"
+         ".pass{background:#e6f4e6}.fail{background:#f8d7d7}.event{color:#555}\n"
+         "</style>\n</head>\n<body>\n<h1>" +
+         xml_escape(title) + "</h1>\n";
+}
 
-std::string to_junit(std::span<const RunReport> reports, std::string_view suite_name) {
+std::string verdict_of(const RunReport& r) {
+  return r.ok() ? "pass" : r.aborted ? "stopped" : "fail";
+}
+
+// An answer with its status word's meaning.
+std::string answer_text(const TraceEntry& e) {
+  std::string actual = to_hex(e.actual, true);
+  if (!e.actual_meaning.empty()) actual += " (" + e.actual_meaning + ")";
+  return actual;
+}
+
+std::string milliseconds(double ms) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1f", ms);
+  return out;
+}
+
+struct JunitTotals {
   std::size_t tests = 0, failures = 0, errors = 0;
+};
+
+std::string junit_suites(std::span<const RunReport> reports, JunitTotals& totals) {
+  auto& [tests, failures, errors] = totals;
   std::string suites;
   for (const RunReport& r : reports) {
     const auto cases = cases_of(r);
@@ -107,24 +140,62 @@ std::string to_junit(std::span<const RunReport> reports, std::string_view suite_
               xml_escape(r.transport) + "\"/>\n      <property name=\"commands\" value=\"" +
               std::to_string(r.commands) + "\"/>\n    </properties>\n" + body + "  </testsuite>\n";
   }
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" +
-         xml_escape(suite_name) + "\" tests=\"" + std::to_string(tests) + "\" failures=\"" +
-         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\">\n" + suites +
-         "</testsuites>\n";
+  return suites;
+}
+
+std::string junit_document(std::string_view name, const JunitTotals& t, const std::string& suites) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" + xml_escape(name) +
+         "\" tests=\"" + std::to_string(t.tests) + "\" failures=\"" + std::to_string(t.failures) +
+         "\" errors=\"" + std::to_string(t.errors) + "\">\n" + suites + "</testsuites>\n";
+}
+
+}  // namespace
+
+std::string to_junit(std::span<const RunReport> reports, std::string_view suite_name) {
+  JunitTotals totals;
+  const std::string suites = junit_suites(reports, totals);
+  return junit_document(suite_name, totals, suites);
+}
+
+std::string to_junit(std::span<const Comparison> comparisons, std::span<const RunReport> candidate,
+                     std::string_view suite_name) {
+  JunitTotals totals;
+  std::string suites = junit_suites(candidate, totals);
+  std::size_t failures = 0, errors = 0;
+  std::string body;
+  for (const Comparison& c : comparisons) {
+    body += "    <testcase classname=\"differential\" name=\"" + xml_escape(c.source) + "\"";
+    if (c.same()) {
+      body += "/>\n";
+      continue;
+    }
+    body += ">\n";
+    if (!c.differences.empty()) {
+      ++failures;
+      const std::string n = std::to_string(c.differences.size());
+      body += "      <failure type=\"difference\" message=\"" + n +
+              (c.differences.size() == 1 ? " difference" : " differences") + "\">" +
+              xml_escape(to_text(c)) + "</failure>\n";
+    }
+    if (c.diverged) {
+      ++errors;
+      body += "      <error type=\"diverged\" message=\"" + xml_escape(*c.diverged) + "\"/>\n";
+    }
+    body += "    </testcase>\n";
+  }
+  const std::string reference = comparisons.empty() ? "" : comparisons.front().reference_transport;
+  suites += "  <testsuite name=\"differential\" tests=\"" + std::to_string(comparisons.size()) +
+            "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
+            "\">\n    <properties>\n      <property name=\"reference\" " + "value=\"" +
+            xml_escape(reference) + "\"/>\n    </properties>\n" + body + "  </testsuite>\n";
+  totals.tests += comparisons.size();
+  totals.failures += failures;
+  totals.errors += errors;
+  return junit_document(suite_name, totals, suites);
 }
 
 std::string to_html(std::span<const RunReport> reports, std::string_view title) {
-  std::string out =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
-      xml_escape(title) +
-      "</title>\n<style>\n"
-      "body{font-family:sans-serif;margin:2em}\n"
-      "table{border-collapse:collapse;margin-bottom:2em}\n"
-      "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}\n"
-      "td.hex{font-family:monospace;word-break:break-all;max-width:40em}\n"
-      ".pass{background:#e6f4e6}.fail{background:#f8d7d7}.event{color:#555}\n"
-      "</style>\n</head>\n<body>\n<h1>" +
-      xml_escape(title) + "</h1>\n";
+  std::string out = page_head(title);
 
   std::size_t failed_scripts = 0;
   for (const RunReport& r : reports) failed_scripts += r.ok() ? 0 : 1;
@@ -137,10 +208,7 @@ std::string to_html(std::span<const RunReport> reports, std::string_view title) 
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const RunReport& r = reports[i];
     out += std::string("<tr class=\"") + (r.ok() ? "pass" : "fail") + "\"><td><a href=\"#s" +
-           std::to_string(i) + "\">" + xml_escape(r.source) + "</a></td><td>" +
-           (r.ok()      ? "pass"
-            : r.aborted ? "stopped"
-                        : "fail") +
+           std::to_string(i) + "\">" + xml_escape(r.source) + "</a></td><td>" + verdict_of(r) +
            "</td><td>" + std::to_string(r.passed) + "</td><td>" + std::to_string(failures_of(r)) +
            "</td><td>" + std::to_string(r.commands) + "</td><td>" + xml_escape(r.transport) +
            "</td></tr>\n";
@@ -161,18 +229,74 @@ std::string to_html(std::span<const RunReport> reports, std::string_view title) 
     for (const TraceEntry& e : r.trace) {
       const bool compared = !e.expected.empty();
       const char* cls = !compared ? "event" : e.passed ? "pass" : "fail";
-      std::string actual = to_hex(e.actual, true);
-      if (!e.actual_meaning.empty()) actual += " (" + e.actual_meaning + ")";
-      char ms[32];
-      std::snprintf(ms, sizeof ms, "%.1f", e.at_ms);
-      out += std::string("<tr class=\"") + cls + "\"><td>" + ms + "</td><td>" +
+      out += std::string("<tr class=\"") + cls + "\"><td>" + milliseconds(e.at_ms) + "</td><td>" +
              xml_escape(where(r, e)) + "</td><td>" + xml_escape(e.section) + "</td><td>" +
              xml_escape(e.what) + "</td><td class=\"hex\">" + to_hex(e.command, true) +
              "</td><td class=\"hex\">" + xml_escape(e.expected) + "</td><td class=\"hex\">" +
-             xml_escape(actual) + "</td><td>" +
+             xml_escape(answer_text(e)) + "</td><td>" +
              (!compared  ? ""
               : e.passed ? "pass"
                          : "FAIL") +
+             "</td></tr>\n";
+    }
+    out += "</table>\n";
+  }
+  return out + "</body>\n</html>\n";
+}
+
+std::string to_html(std::span<const Comparison> comparisons, std::span<const RunReport> reference,
+                    std::span<const RunReport> candidate, std::string_view title) {
+  std::string out = page_head(title);
+  const std::size_t n = std::min({comparisons.size(), reference.size(), candidate.size()});
+  std::size_t different = 0;
+  for (std::size_t i = 0; i < n; ++i) different += comparisons[i].same() ? 0 : 1;
+  out += "<p>" + std::to_string(n) +
+         " scripts run on both cards: " + std::to_string(n - different) + " answered alike, " +
+         std::to_string(different) + " differently.</p>\n";
+  if (n > 0)
+    out += "<p>Reference: " + xml_escape(comparisons[0].reference_transport) +
+           ". Card under test: " + xml_escape(comparisons[0].candidate_transport) + ".</p>\n";
+  out +=
+      "<table>\n<tr><th>script</th><th>differences</th><th>runs parted</th><th>reference</th>"
+      "<th>card under test</th></tr>\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const Comparison& c = comparisons[i];
+    out += std::string("<tr class=\"") + (c.same() ? "pass" : "fail") + "\"><td><a href=\"#d" +
+           std::to_string(i) + "\">" + xml_escape(c.source) + "</a></td><td>" +
+           std::to_string(c.differences.size()) + "</td><td>" +
+           xml_escape(c.diverged.value_or("")) + "</td><td>" + verdict_of(reference[i]) +
+           "</td><td>" + verdict_of(candidate[i]) + "</td></tr>\n";
+  }
+  out += "</table>\n";
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const Comparison& c = comparisons[i];
+    const RunReport& a = reference[i];
+    const RunReport& b = candidate[i];
+    out += "<h2 id=\"d" + std::to_string(i) + "\">" + xml_escape(c.source) + "</h2>\n";
+    if (c.diverged) out += "<p class=\"fail\">" + xml_escape(*c.diverged) + "</p>\n";
+    std::vector<bool> differs(std::max(a.trace.size(), b.trace.size()), false);
+    for (const Difference& d : c.differences)
+      if (d.step < differs.size()) differs[d.step] = true;
+    out +=
+        "<table>\n<tr><th>ms</th><th>line</th><th>section</th><th>step</th><th>command</th>"
+        "<th>expected</th><th>reference</th><th>card under test</th><th>verdict</th></tr>\n";
+    for (std::size_t k = 0; k < differs.size(); ++k) {
+      const TraceEntry* ea = k < a.trace.size() ? &a.trace[k] : nullptr;
+      const TraceEntry* eb = k < b.trace.size() ? &b.trace[k] : nullptr;
+      const TraceEntry& e = eb != nullptr ? *eb : *ea;
+      const bool compared = !e.expected.empty();
+      const char* cls = differs[k] ? "fail" : compared ? "pass" : "event";
+      out += std::string("<tr class=\"") + cls + "\"><td>" + milliseconds(e.at_ms) + "</td><td>" +
+             xml_escape(where(eb != nullptr ? b : a, e)) + "</td><td>" + xml_escape(e.section) +
+             "</td><td>" + xml_escape(e.what) + "</td><td class=\"hex\">" +
+             to_hex(e.command, true) + "</td><td class=\"hex\">" + xml_escape(e.expected) +
+             "</td><td class=\"hex\">" + (ea != nullptr ? xml_escape(answer_text(*ea)) : "") +
+             "</td><td class=\"hex\">" + (eb != nullptr ? xml_escape(answer_text(*eb)) : "") +
+             "</td><td>" +
+             (differs[k] ? "DIFFERS"
+              : compared ? "same"
+                         : "") +
              "</td></tr>\n";
     }
     out += "</table>\n";

@@ -3,10 +3,14 @@
 // command, and nothing the scripts leave free (random data, serials).
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "host_middleware/script/differential.hpp"
+#include "host_middleware/script/report.hpp"
 #include "host_middleware/script/script.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_card.hpp"
 
 using namespace juki;
@@ -129,4 +133,47 @@ TEST_CASE("differential: a card that stops answering is reported where the runs 
   CHECK_THAT(*c.diverged,
              Catch::Contains("the reference ran to the end; the candidate stopped at"));
   CHECK_THAT(*c.diverged, Catch::Contains("card removed"));
+}
+
+TEST_CASE("differential reports: JUnit names the differing script, HTML shows both answers") {
+  const Script s = conformance("05-password.apdu");
+  const Script same = conformance("01-transport-key.apdu");
+  test::TestCard reference_card(test::test_geometry(), "reference card");
+  test::TestCard card(test::test_geometry(), "candidate card");
+  Misanswering candidate(card.transport(), Bytes{0x00, 0x20}, 2, Bytes{0x6A, 0x88});
+  test::TestCard reference_card2(test::test_geometry(), "reference card 2");
+  test::TestCard card2(test::test_geometry(), "candidate card 2");
+  const std::vector<RunReport> reference{run(s, reference_card.transport()),
+                                         run(same, reference_card2.transport())};
+  const std::vector<RunReport> candidates{run(s, candidate), run(same, card2.transport())};
+  const std::vector<Comparison> comparisons{compare(reference[0], candidates[0]),
+                                            compare(reference[1], candidates[1])};
+  REQUIRE(comparisons[0].differences.size() == 1);
+  REQUIRE(comparisons[1].same());
+
+  const std::string xml = to_junit(comparisons, candidates, "vendor run");
+  // The candidate's own cases, then one case per script in "differential".
+  CHECK_THAT(xml, Catch::Contains("<testsuite name=\"differential\" tests=\"2\" failures=\"1\""));
+  CHECK_THAT(xml, Catch::Contains("<failure type=\"difference\" message=\"1 difference\">"));
+  CHECK_THAT(xml, Catch::Contains("candidate 6A 88"));
+  CHECK_THAT(xml, Catch::Contains("name=\"" + same.source + "\"/>"));
+  test::TempDir dir;
+  std::ofstream(dir.file("diff.xml")) << xml;
+  CHECK(std::system(("xmllint --noout " + dir.file("diff.xml")).c_str()) == 0);
+
+  const std::string html = to_html(comparisons, reference, candidates, "Vendor <X>");
+  CHECK_THAT(html, Catch::Contains("Vendor &lt;X&gt;"));
+  CHECK_THAT(html, Catch::Contains("2 scripts run on both cards: 1 answered alike, 1 differently"));
+  // Exactly one step is marked, with both answers in its row.
+  std::size_t marked = 0;
+  for (auto at = html.find("DIFFERS"); at != std::string::npos; at = html.find("DIFFERS", at + 1))
+    ++marked;
+  CHECK(marked == 1);
+  const auto row = html.rfind("<tr", html.find("DIFFERS"));
+  const std::string marked_row = html.substr(row, html.find("</tr>", row) - row);
+  CHECK_THAT(marked_row, Catch::Contains("6A 88"));
+  CHECK_THAT(marked_row, Catch::Contains("class=\"fail\""));
+  std::ofstream(dir.file("diff.html")) << html;
+  CHECK(std::system(("xmllint --html --noout " + dir.file("diff.html") + " 2>/dev/null").c_str()) ==
+        0);
 }
