@@ -16,4 +16,17 @@ Result<std::unique_ptr<juki::sim::FileStorage>, std::string> create_blank_image(
   return std::move(*storage);
 }
 
+Result<std::unique_ptr<BlankCardInMemory>, std::string> BlankCardInMemory::make(
+    const card_os::FactoryProfile& profile, ByteView seed, std::string description) {
+  std::unique_ptr<BlankCardInMemory> card(
+      new BlankCardInMemory(card_os::PersistentMemory::storage_size_for(profile.geometry), seed));
+  if (auto made = card_os::Card::manufacture(card->storage_, profile, card->random_); !made)
+    return unexpected("cannot manufacture the in-process card: " + made.error().message());
+  auto transport =
+      InProcessTransport::connect(card->storage_, card->random_, std::move(description));
+  if (!transport) return unexpected(transport.error().message);
+  card->transport_ = std::move(*transport);
+  return card;
+}
+
 }  // namespace juki::sim

@@ -9,8 +9,10 @@
 
 #include "card_os/card/card.hpp"
 #include "card_os/nvm/storage.hpp"
+#include "card_os/security/random.hpp"
 #include "common/result.hpp"
 #include "simulator/file_storage.hpp"
+#include "simulator/in_process.hpp"
 
 namespace juki::sim {
 
@@ -18,5 +20,25 @@ namespace juki::sim {
 // stays open for the caller. The message says what failed.
 Result<std::unique_ptr<juki::sim::FileStorage>, std::string> create_blank_image(
     const std::string& path, const card_os::FactoryProfile& profile, juki::RandomSource& random);
+
+// A blank card in memory, powered up in this process: what the APDU script
+// runners give each script. Its random stream is seeded by `seed`, so a run is
+// reproducible.
+class BlankCardInMemory {
+ public:
+  static Result<std::unique_ptr<BlankCardInMemory>, std::string> make(
+      const card_os::FactoryProfile& profile, ByteView seed,
+      std::string description = "in-process card");
+
+  juki::Transport& transport() { return *transport_; }
+
+ private:
+  BlankCardInMemory(std::size_t storage_size, ByteView seed)
+      : storage_(storage_size), random_(seed) {}
+
+  card_os::MemoryStorage storage_;
+  card_os::DrbgRandom random_;
+  std::unique_ptr<InProcessTransport> transport_;
+};
 
 }  // namespace juki::sim

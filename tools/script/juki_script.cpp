@@ -13,13 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "card_os/card/card.hpp"
-#include "card_os/nvm/persistent_memory.hpp"
-#include "card_os/nvm/storage.hpp"
-#include "card_os/security/random.hpp"
 #include "host_middleware/script/report.hpp"
 #include "host_middleware/script/script.hpp"
-#include "simulator/in_process.hpp"
+#include "simulator/blank_card.hpp"
 
 namespace {
 
@@ -40,25 +36,16 @@ constexpr int kExitUsage = 2;
 // any directory.
 std::optional<script::RunReport> run_on_blank_card(const script::Script& s, const Bytes& key,
                                                    const script::RunOptions& options) {
-  card_os::NvmGeometry geometry;
-  card_os::MemoryStorage storage(card_os::PersistentMemory::storage_size_for(geometry));
-  const std::string seed = std::filesystem::path(s.source).filename().string();
-  card_os::DrbgRandom random(as_bytes(seed));
   card_os::FactoryProfile profile;
-  profile.geometry = geometry;
   profile.transport_key = key;
   profile.serial = kSerial;
-  if (auto made = card_os::Card::manufacture(storage, profile, random); !made) {
-    std::cerr << "juki-script: " << s.source
-              << ": cannot manufacture the in-process card: " << made.error().message() << "\n";
+  const std::string seed = std::filesystem::path(s.source).filename().string();
+  auto card = juki::sim::BlankCardInMemory::make(profile, as_bytes(seed));
+  if (!card) {
+    std::cerr << "juki-script: " << s.source << ": " << card.error() << "\n";
     return std::nullopt;
   }
-  auto transport = juki::sim::InProcessTransport::connect(storage, random);
-  if (!transport) {
-    std::cerr << "juki-script: " << s.source << ": " << transport.error().message << "\n";
-    return std::nullopt;
-  }
-  return script::run(s, **transport, options);
+  return script::run(s, (*card)->transport(), options);
 }
 
 }  // namespace
