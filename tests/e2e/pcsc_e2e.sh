@@ -5,14 +5,15 @@
 # PCSCLITE_CSOCK_NAME, JUKI_PCSC_READERS and JUKI_VPCD_PORT_BASE):
 #
 #   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH] [--pki PATH]
-#                         [--make-card PATH] [--issuer PATH] [--build DIR] SCENARIO...
+#                         [--make-card PATH] [--issuer PATH] [--conformance PATH]
+#                         [--build DIR] SCENARIO...
 #
 # SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
 # jpki, issuance, batch, or all. Tools default to DIR/simulator/juki-card-sim,
 # DIR/simulator/juki-sim-ctl, DIR/host_middleware/juki-terminal,
 # DIR/issuer_tool/juki-pki, DIR/tests/support/juki-make-secure-card and
-# DIR/issuer_tool/juki-issuer (DIR: --build, default build/default); jpki
-# also runs Debian's OpenSC and openssl.
+# DIR/issuer_tool/juki-issuer and DIR/tools/juki-conformance (DIR: --build,
+# default build/default); jpki also runs Debian's OpenSC and openssl.
 #
 # The driver starts juki-card-sim itself (2 slots, a control socket and a trace
 # in a temporary directory), and always stops it on exit. Each scenario prints
@@ -29,7 +30,7 @@ SELECT_AID="00A4040C09$AID"
 BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
 
 build="$JUKI_ROOT/build/default"
-sim="" ctl="" terminal="" pki_tool="" make_card="" issuer=""
+sim="" ctl="" terminal="" pki_tool="" make_card="" issuer="" conformance=""
 while (($#)); do
   case "$1" in
     --sim) sim="$2"; shift 2 ;;
@@ -38,8 +39,9 @@ while (($#)); do
     --pki) pki_tool="$2"; shift 2 ;;
     --make-card) make_card="$2"; shift 2 ;;
     --issuer) issuer="$2"; shift 2 ;;
+    --conformance) conformance="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; break ;;
     -*) echo "pcsc_e2e: unknown option '$1'" >&2; exit 2 ;;
     *) break ;;
@@ -51,8 +53,9 @@ terminal="${terminal:-$build/host_middleware/juki-terminal}"
 pki_tool="${pki_tool:-$build/issuer_tool/juki-pki}"
 make_card="${make_card:-$build/tests/support/juki-make-secure-card}"
 issuer="${issuer:-$build/issuer_tool/juki-issuer}"
+conformance="${conformance:-$build/tools/juki-conformance}"
 (($#)) || { echo "pcsc_e2e: no scenario given (see --help)" >&2; exit 2; }
-for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card" "$issuer"; do
+for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card" "$issuer" "$conformance"; do
   [[ -x "$tool" ]] || { echo "pcsc_e2e: $tool is not an executable (build it first)" >&2; exit 2; }
 done
 [[ -n "${PCSCLITE_CSOCK_NAME:-}" && -n "${JUKI_PCSC_READERS:-}" && -n "${JUKI_VPCD_PORT_BASE:-}" ]] || {
@@ -226,28 +229,33 @@ scenario_readers() {
 
 # 2. Every conformance script passes over PC/SC, as in-process.
 scenario_conformance() {
-  step "conformance: specs/conformance/*.apdu over PC/SC, each on a fresh blank card"
-  local f n=0 rc img inproc summary_pcsc summary_inproc first=1
-  for f in "$SPECS"/conformance/*.apdu; do
-    n=$((n + 1))
-    img="$work/conf-$n.img"
-    inproc="$work/conf-$n-inproc.img"
-    # the serial the conformance suite's signed material is for (specs/apdu-script.md)
-    new_blank "$img" "$CONFORMANCE_SERIAL"
-    new_blank "$inproc" "$CONFORMANCE_SERIAL"
-    if ((first)); then insert 0 "$img"; first=0; else swap 0 "$img"; fi
-    [[ "$(reader_json "$R0" atr)" == "$BLANK_ATR" ]] || fail "$(basename "$f"): the card in '$R0' is not blank"
-    rc=$(run_rc term "$R0" script "$f")
-    summary_pcsc="$(tail -n 1 "$work/out")"
-    ((rc == 0)) || fail "$(basename "$f") over PC/SC exited $rc: $(cat "$work/out" "$work/err")"
-    rc=$(run_rc "$terminal" --in-process "$inproc" script "$f")
-    summary_inproc="$(tail -n 1 "$work/out")"
-    ((rc == 0)) || fail "$(basename "$f") in-process exited $rc: $(cat "$work/out" "$work/err")"
-    [[ "$summary_pcsc" == "$summary_inproc" ]] ||
-      fail "$(basename "$f"): PC/SC '$summary_pcsc' differs from in-process '$summary_inproc'"
-    check "$(basename "$f"): $summary_pcsc (same in-process)"
-  done
+  step "conformance: juki-conformance runs specs/conformance over PC/SC, a new blank card per script, beside the simulator in-process"
+  local rc n diff
+  n=$(find "$SPECS/conformance" -maxdepth 1 -name '*.apdu' | wc -l)
   ((n > 0)) || fail "no conformance scripts in $SPECS/conformance"
+  rc=$(run_rc "$conformance" --json --reader "$R0" --sim-socket "$sock" --sim-slot 0 --differential \
+    --junit "$work/conformance.xml" --html "$work/conformance.html" "$SPECS/conformance")
+  ((rc == 0)) || fail "juki-conformance over PC/SC exited $rc: $(tail -n 20 "$work/err") $(jq -c '[.files[] | select(.ok == false or .differential.same == false)]' "$work/out" 2>/dev/null)"
+  [[ "$(jq -r '[.ok, .scripts, .failed, .differences] | join(" ")' "$work/out")" == "true $n 0 0" ]] ||
+    fail "juki-conformance: not $n scripts passed alike: $(jq -c 'del(.files)' "$work/out")"
+  jq -e '.card | test("PC/SC|reader")' "$work/out" >/dev/null || fail "the card under test was not the reader's: $(jq -r .card "$work/out")"
+  xmllint --noout "$work/conformance.xml" || fail "juki-conformance's JUnit is not well-formed XML"
+  grep -q '<testsuite name="differential"' "$work/conformance.xml" || fail "the JUnit has no differential testsuite"
+  check "juki-conformance --differential: $n scripts, $(jq -r .passed "$work/out") checks passed over PC/SC, no difference from the simulator in-process; JUnit and HTML written"
+
+  # A card that answers one command wrong: MANAGE CHANNEL close of channel 3
+  # (06-channels.apdu, the only command of the suite that begins 00700003).
+  ctl misanswer 0 00700003 6A81 >/dev/null || fail "juki-sim-ctl misanswer refused"
+  rc=$(run_rc "$conformance" --json --reader "$R0" --sim-socket "$sock" --differential "$SPECS/conformance")
+  ctl misanswer 0 off >/dev/null || fail "juki-sim-ctl misanswer off refused"
+  ((rc == 1)) || fail "juki-conformance against a card answering one command wrong exited $rc (want 1): $(tail -n 5 "$work/err")"
+  diff="$(jq -c '[.files[] | .differential.differences[]]' "$work/out")"
+  [[ "$(jq -r 'length' <<<"$diff")" == 1 ]] || fail "want exactly one difference, got: $diff"
+  [[ "$(jq -r '.[0] | [.file, .line, .command, .reference, .candidate] | join(" ")' <<<"$diff")" == \
+    "$SPECS/conformance/06-channels.apdu 14 00700003 9000 6A81" ]] || fail "the difference is not the misanswered command: $diff"
+  [[ "$(jq -r '[.files[] | select(.differential.same == false)] | length' "$work/out")" == 1 ]] ||
+    fail "more than one script differs: $(jq -c '[.files[] | select(.differential.same == false) | .source]' "$work/out")"
+  check "a card answering MANAGE CHANNEL 00700003 with 6A81: juki-conformance exits 1 and names exactly that command ($(jq -r '.[0] | "\(.file | sub(".*/"; "")):\(.line)"' <<<"$diff"), reference 9000, card 6A81)"
 }
 
 # 3. Removal in the middle of a session: a clean error; the image stays consistent.

@@ -1,0 +1,443 @@
+// juki-conformance: the conformance suite (specs/conformance/) against a card
+// under test: a simulator card in this process, or a card in a PC/SC reader,
+// with a fresh blank card for each script; in differential mode the same
+// scripts also run on a simulator card here and every difference is reported
+// (specs/apdu-script.md, "The conformance runner").
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/system_random.hpp"
+#include "host_middleware/script/differential.hpp"
+#include "host_middleware/script/report.hpp"
+#include "host_middleware/script/script.hpp"
+#include "simulator/blank_card.hpp"
+#include "simulator/sim/control_client.hpp"
+#include "tools/cli/card_connection.hpp"
+
+namespace {
+
+using namespace juki;
+namespace script = juki::host::script;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // a mismatch, a difference, a run that stopped
+constexpr int kExitUsage = 2;   // usage, a file that cannot be read or parsed
+constexpr int kExitCard = 3;    // the card, its reader or the simulator could not be reached
+
+// The suite's test transport key and serial (specs/apdu-script.md): never on
+// a real card.
+constexpr const char* kTestTransportKey = "404142434445464748494A4B4C4D4E4F";
+constexpr const char* kTestSerial = "0102030405060708";
+
+struct Options {
+  std::vector<std::string> paths;
+  std::string reader;  // empty: in-process
+  bool in_reader = false;
+  std::string sim_socket;
+  unsigned sim_slot = 0;
+  bool prompt = false;
+  int wait_seconds = 120;
+  bool differential = false;
+  std::string transport_key = kTestTransportKey;
+  std::string serial = kTestSerial;
+  std::vector<std::string> sets;
+  bool json = false;
+  bool verbose = false;
+  std::string junit_file, html_file;
+};
+
+// A failure that ends the run before its reports: what and the exit status.
+struct Stop {
+  int exit = kExitUsage;
+  std::string message;
+};
+
+// The scripts named: a file, or a directory's *.apdu files in name order (not
+// its subdirectories: lib/ holds the files the scripts include).
+Result<std::vector<std::string>, Stop> script_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(p, ec))
+      if (entry.is_regular_file() && entry.path().extension() == ".apdu")
+        found.push_back(entry.path().string());
+    if (ec) return unexpected(Stop{kExitUsage, "cannot read " + p + ": " + ec.message()});
+    if (found.empty()) return unexpected(Stop{kExitUsage, p + " holds no .apdu script"});
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+// A card to run one script on. The transport lives as long as the lease.
+class CardLease {
+ public:
+  virtual ~CardLease() = default;
+  virtual Transport& transport() = 0;
+};
+
+class InMemoryLease final : public CardLease {
+ public:
+  explicit InMemoryLease(std::unique_ptr<sim::BlankCardInMemory> card) : card_(std::move(card)) {}
+  Transport& transport() override { return card_->transport(); }
+
+ private:
+  std::unique_ptr<sim::BlankCardInMemory> card_;
+};
+
+class ReaderLease final : public CardLease {
+ public:
+  explicit ReaderLease(std::unique_ptr<tools::CardConnection> c) : connection_(std::move(c)) {}
+  Transport& transport() override { return connection_->t(); }
+
+ private:
+  std::unique_ptr<tools::CardConnection> connection_;
+};
+
+// Where each script's card comes from.
+class CardSource {
+ public:
+  virtual ~CardSource() = default;
+  // The card for the `index`-th script (0-based) named `name`.
+  virtual Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t index,
+                                                            const std::string& name) = 0;
+};
+
+// A new blank simulator card in this process per script, its random stream
+// seeded by the script's name and the role (reference or candidate), so a
+// run is reproducible and two roles never draw the same numbers.
+class InMemorySource final : public CardSource {
+ public:
+  InMemorySource(card_os::FactoryProfile profile, std::string role)
+      : profile_(std::move(profile)), role_(std::move(role)) {}
+  Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t, const std::string& name) override {
+    const std::string seed = role_ + ":" + fs::path(name).filename().string();
+    auto card =
+        sim::BlankCardInMemory::make(profile_, as_bytes(seed), "simulator card in this process");
+    if (!card) return unexpected(Stop{kExitCard, card.error()});
+    return std::unique_ptr<CardLease>(new InMemoryLease(std::move(*card)));
+  }
+
+ private:
+  card_os::FactoryProfile profile_;
+  std::string role_;
+};
+
+// A card in a PC/SC reader. Per script: a new blank image swapped into the
+// simulator's slot (--sim-socket), or the operator asked for a fresh card
+// (--prompt), or the same card for every script.
+class ReaderSource final : public CardSource {
+ public:
+  ReaderSource(const Options& o, card_os::FactoryProfile profile)
+      : o_(o), profile_(std::move(profile)) {}
+  ~ReaderSource() override {
+    if (!work_dir_.empty()) {
+      // The last card leaves the slot so its image can go.
+      (void)sim::control::ask(o_.sim_socket, "remove " + std::to_string(o_.sim_slot),
+                              std::chrono::seconds(10));
+      std::error_code ec;
+      fs::remove_all(work_dir_, ec);
+    }
+  }
+
+  Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t index,
+                                                    const std::string& name) override {
+    auto context = host::pcsc::PcscContext::establish();
+    if (!context) return unexpected(Stop{kExitCard, context.error().message});
+    const auto wait = std::chrono::seconds(o_.wait_seconds);
+    if (!o_.sim_socket.empty()) {
+      if (auto put = put_blank_card(index); !put) return unexpected(put.error());
+      if (auto gone = context->wait_for_removal(o_.reader, wait); !gone)
+        return unexpected(Stop{kExitCard, "the old card did not leave: " + gone.error().message});
+      if (auto came = context->wait_for_card(o_.reader, wait); !came)
+        return unexpected(Stop{kExitCard, "the new card did not come: " + came.error().message});
+    } else if (o_.prompt && index > 0) {
+      std::cerr << "juki-conformance: for " << name << ": take the card out of '" << o_.reader
+                << "' and put in a fresh blank card (waiting " << o_.wait_seconds << " s)\n";
+      if (auto gone = context->wait_for_removal(o_.reader, wait); !gone)
+        return unexpected(Stop{kExitCard, "the card was not taken out: " + gone.error().message});
+      if (auto came = context->wait_for_card(o_.reader, wait); !came)
+        return unexpected(Stop{kExitCard, "no new card: " + came.error().message});
+    }
+    tools::CardOptions options;
+    options.reader = o_.reader;
+    options.exclusive = true;  // nothing else may talk to the card during a script
+    auto connection = tools::CardConnection::open(options);
+    if (!connection) return unexpected(Stop{kExitCard, connection.error().message});
+    return std::unique_ptr<CardLease>(new ReaderLease(std::move(*connection)));
+  }
+
+ private:
+  // A blank image made here, then swapped into the slot (the simulator opens
+  // it; an absolute path, as its working directory is not ours).
+  Result<void, Stop> put_blank_card(std::size_t index) {
+    if (work_dir_.empty()) {
+      std::string tmpl = (fs::temp_directory_path() / "juki-conformance-XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr)
+        return unexpected(Stop{kExitUsage, std::string("mkdtemp: ") + std::strerror(errno)});
+      work_dir_ = tmpl;
+    }
+    const std::string image =
+        fs::absolute(work_dir_ / ("card-" + std::to_string(index) + ".img")).string();
+    {
+      SystemRandom random;
+      auto made = sim::create_blank_image(image, profile_, random);
+      if (!made) return unexpected(Stop{kExitUsage, "cannot make " + image + ": " + made.error()});
+    }  // closed before the simulator takes its lock
+    auto answer =
+        sim::control::ask(o_.sim_socket, "swap " + std::to_string(o_.sim_slot) + " " + image,
+                          std::chrono::seconds(30));
+    if (!answer) return unexpected(Stop{kExitCard, answer.error()});
+    if (!answer->ok)
+      return unexpected(Stop{kExitCard, "the simulator refused the new card: " + answer->text});
+    // The image of the script before this one has left the slot.
+    if (index > 0) {
+      std::error_code ec;
+      fs::remove(work_dir_ / ("card-" + std::to_string(index - 1) + ".img"), ec);
+    }
+    return {};
+  }
+
+  const Options& o_;
+  card_os::FactoryProfile profile_;
+  fs::path work_dir_;
+};
+
+struct Outcome {
+  script::RunReport candidate;
+  std::optional<script::RunReport> reference;
+  std::optional<script::Comparison> comparison;
+  bool ok() const { return candidate.ok() && (!comparison || comparison->same()); }
+};
+
+Result<script::Variables, Stop> fixed_variables(const Options& o, const Bytes& transport_key) {
+  script::Variables fixed;
+  fixed["TK"] = transport_key;
+  for (const std::string& s : o.sets) {
+    const auto eq = s.find('=');
+    auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
+    if (!value || value->empty() || eq == 0)
+      return unexpected(Stop{kExitUsage, "--set " + s + ": expected NAME=HEX"});
+    fixed[s.substr(0, eq)] = *value;
+  }
+  return fixed;
+}
+
+int write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::cerr << "juki-conformance: cannot write " << path << ": " << std::strerror(errno) << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+int run(const Options& o) {
+  auto key = from_hex(o.transport_key);
+  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32)) {
+    std::cerr << "juki-conformance: --transport-key must be 16, 24 or 32 bytes of hex\n";
+    return kExitUsage;
+  }
+  auto serial = from_hex(o.serial);
+  if (!serial || serial->size() != 8) {
+    std::cerr << "juki-conformance: --serial must be 8 bytes of hex\n";
+    return kExitUsage;
+  }
+  auto fixed = fixed_variables(o, *key);
+  if (!fixed) {
+    std::cerr << "juki-conformance: " << fixed.error().message << "\n";
+    return fixed.error().exit;
+  }
+  auto files = script_files(o.paths);
+  if (!files) {
+    std::cerr << "juki-conformance: " << files.error().message << "\n";
+    return files.error().exit;
+  }
+  // Every file is parsed before any runs: a typo in the last should not cost
+  // a run of the others on cards that are then spent.
+  std::vector<script::Script> scripts;
+  bool parsed_all = true;
+  for (const std::string& file : *files) {
+    auto parsed = script::parse_file(file, *fixed);
+    if (!parsed) {
+      std::cerr << script::format(parsed.error(), file) << "\n";
+      parsed_all = false;
+      continue;
+    }
+    scripts.push_back(std::move(*parsed));
+  }
+  if (!parsed_all) return kExitUsage;
+
+  card_os::FactoryProfile profile;
+  profile.transport_key = *key;
+  profile.serial = *serial;
+  std::unique_ptr<CardSource> candidates;
+  if (o.in_reader)
+    candidates = std::make_unique<ReaderSource>(o, profile);
+  else
+    candidates = std::make_unique<InMemorySource>(profile, "candidate");
+  InMemorySource references(profile, "reference");
+
+  std::ostream& echo_out = o.json ? std::cerr : std::cout;
+  script::RunOptions options;
+  if (o.verbose) options.echo = [&](std::string_view line) { echo_out << line << "\n"; };
+
+  std::vector<Outcome> outcomes;
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    const script::Script& s = scripts[i];
+    if (!o.json) std::cerr << "[" << i + 1 << "/" << scripts.size() << "] " << s.source << "\n";
+    auto card = candidates->card_for(i, s.source);
+    if (!card) {
+      std::cerr << "juki-conformance: " << s.source << ": " << card.error().message << "\n";
+      return card.error().exit;
+    }
+    Outcome outcome{script::run(s, (*card)->transport(), options), std::nullopt, std::nullopt};
+    if (o.differential) {
+      auto reference = references.card_for(i, s.source);
+      if (!reference) {
+        std::cerr << "juki-conformance: " << reference.error().message << "\n";
+        return reference.error().exit;
+      }
+      outcome.reference = script::run(s, (*reference)->transport(), {});
+      outcome.comparison = script::compare(*outcome.reference, outcome.candidate);
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+
+  std::vector<script::RunReport> candidate_runs, reference_runs;
+  std::vector<script::Comparison> comparisons;
+  for (const Outcome& x : outcomes) {
+    candidate_runs.push_back(x.candidate);
+    if (x.reference) reference_runs.push_back(*x.reference);
+    if (x.comparison) comparisons.push_back(*x.comparison);
+  }
+  if (!o.junit_file.empty()) {
+    const std::string xml = o.differential
+                                ? script::to_junit(comparisons, candidate_runs, "juki-conformance")
+                                : script::to_junit(candidate_runs, "juki-conformance");
+    if (int rc = write_file(o.junit_file, xml); rc != kExitOk) return rc;
+  }
+  if (!o.html_file.empty()) {
+    const std::string html =
+        o.differential ? script::to_html(comparisons, reference_runs, candidate_runs,
+                                         "juki-conformance: differential run")
+                       : script::to_html(candidate_runs, "juki-conformance: the card under test");
+    if (int rc = write_file(o.html_file, html); rc != kExitOk) return rc;
+  }
+
+  bool all_ok = true;
+  std::size_t passed = 0, mismatched = 0, differences = 0, commands = 0;
+  json files_json = json::array();
+  for (const Outcome& x : outcomes) {
+    all_ok = all_ok && x.ok();
+    passed += x.candidate.passed;
+    mismatched += x.candidate.mismatches.size();
+    commands += x.candidate.commands;
+    if (x.comparison) differences += x.comparison->differences.size();
+    if (o.json) {
+      json j = script::to_json(x.candidate);
+      if (x.comparison) j["differential"] = script::to_json(*x.comparison);
+      files_json.push_back(std::move(j));
+    } else {
+      std::cout << script::to_text(x.candidate);
+      if (x.comparison) std::cout << script::to_text(*x.comparison);
+    }
+  }
+  const std::string card = outcomes.empty() ? "" : outcomes.front().candidate.transport;
+  if (o.json) {
+    json doc{{"ok", all_ok},       {"card", card},         {"scripts", outcomes.size()},
+             {"passed", passed},   {"failed", mismatched}, {"commands", commands},
+             {"files", files_json}};
+    if (o.differential) doc["differences"] = differences;
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    std::cout << "total: " << outcomes.size() << " scripts on " << card << ": " << passed
+              << " passed, " << mismatched << " failed (" << commands << " commands)";
+    if (o.differential) std::cout << "; " << differences << " differences from the simulator";
+    std::cout << (all_ok ? "" : " -- FAILED") << "\n";
+  }
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Runs the conformance suite (specs/conformance/) against a card under test, a fresh blank\n"
+      "card per script: a simulator card in this process (default), or a card in a PC/SC reader.\n"
+      "With --differential every script also runs on a simulator card here, and every answer\n"
+      "that differs beyond the scripts' wildcards is reported with both traces.\n"
+      "Exit status: 0 all passed, 1 a mismatch, a difference or a run that stopped, 2 usage or\n"
+      "a script that cannot be read or parsed, 3 the card, its reader or the simulator could\n"
+      "not be reached.",
+      "juki-conformance"};
+  Options o;
+  app.add_option("PATH", o.paths,
+                 "APDU scripts, or directories whose *.apdu files run in name order")
+      ->required();
+  auto* reader = app.add_option("--reader", o.reader,
+                                "The card under test is in this PC/SC reader (a name or part of "
+                                "one; default: a simulator card in this process)");
+  app.add_option("--sim-socket", o.sim_socket,
+                 "The reader is a juki-card-sim slot: a new blank card (--transport-key, "
+                 "--serial) is put in it for each script through this control socket")
+      ->needs(reader);
+  app.add_option("--sim-slot", o.sim_slot, "The simulator's slot of the reader")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 63));
+  app.add_flag("--prompt", o.prompt,
+               "Before each script after the first, ask for a fresh blank card in the reader and "
+               "wait until it is there (without it every script runs on the same card)")
+      ->needs(reader)
+      ->excludes("--sim-socket");
+  app.add_option("--wait", o.wait_seconds, "Seconds to wait for a card to leave or come")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_flag("--differential", o.differential,
+               "Also run every script on a simulator card in this process (the reference) and "
+               "report every difference of status word or data");
+  app.add_option("--transport-key", o.transport_key,
+                 "AES transport key of the blank cards, hex; the scripts' TK takes this value "
+                 "(default: the suite's test key)");
+  app.add_option("--serial", o.serial,
+                 "Serial of the blank simulator cards made here, hex (default " +
+                     std::string(kTestSerial) + ", the serial scripts 09 and 10 are written for)");
+  app.add_option("--set", o.sets,
+                 "NAME=HEX: the scripts' variable NAME takes this value whatever they set "
+                 "(repeatable)");
+  app.add_flag("--json", o.json, "Print one JSON report on stdout");
+  app.add_option("--junit", o.junit_file, "Also write a JUnit XML report to this file");
+  app.add_option("--html", o.html_file,
+                 "Also write an HTML report with every step (and, differential, both traces)");
+  app.add_flag("-v,--verbose", o.verbose, "Echo every command and response of the card under test");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  o.in_reader = reader->count() > 0;
+  return run(o);
+}
