@@ -57,6 +57,7 @@ struct Options {
   std::string transport_key = kTestTransportKey;
   std::string serial = kTestSerial;
   std::vector<std::string> sets;
+  std::string prepare_file;
   bool json = false;
   bool verbose = false;
   std::string junit_file, html_file;
@@ -115,6 +116,21 @@ class ReaderLease final : public CardLease {
   std::unique_ptr<tools::CardConnection> connection_;
 };
 
+// Runs the --prepare script on a card the runner made (not reported; it
+// must pass, or the card is not what the scripts expect).
+Result<void, Stop> prepare(Transport& card, const script::Script* preparation) {
+  if (preparation == nullptr) return {};
+  const script::RunReport r = script::run(*preparation, card);
+  if (r.ok()) return {};
+  std::string why = r.aborted
+                        ? r.aborted->message
+                        : std::to_string(r.mismatches.size()) + " mismatches, the first at " +
+                              (r.mismatches[0].file.empty() ? r.source : r.mismatches[0].file) +
+                              ":" + std::to_string(r.mismatches[0].line);
+  return unexpected(
+      Stop{kExitFailed, "preparing " + card.describe() + " with " + r.source + " failed: " + why});
+}
+
 // Where each script's card comes from.
 class CardSource {
  public:
@@ -129,19 +145,23 @@ class CardSource {
 // run is reproducible and two roles never draw the same numbers.
 class InMemorySource final : public CardSource {
  public:
-  InMemorySource(card_os::FactoryProfile profile, std::string role)
-      : profile_(std::move(profile)), role_(std::move(role)) {}
+  InMemorySource(card_os::FactoryProfile profile, std::string role,
+                 const script::Script* preparation)
+      : profile_(std::move(profile)), role_(std::move(role)), preparation_(preparation) {}
   Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t, const std::string& name) override {
     const std::string seed = role_ + ":" + fs::path(name).filename().string();
     auto card =
         sim::BlankCardInMemory::make(profile_, as_bytes(seed), "simulator card in this process");
     if (!card) return unexpected(Stop{kExitCard, card.error()});
+    if (auto ready = prepare((*card)->transport(), preparation_); !ready)
+      return unexpected(ready.error());
     return std::unique_ptr<CardLease>(new InMemoryLease(std::move(*card)));
   }
 
  private:
   card_os::FactoryProfile profile_;
   std::string role_;
+  const script::Script* preparation_;
 };
 
 // A card in a PC/SC reader. Per script: a new blank image swapped into the
@@ -149,8 +169,8 @@ class InMemorySource final : public CardSource {
 // (--prompt), or the same card for every script.
 class ReaderSource final : public CardSource {
  public:
-  ReaderSource(const Options& o, card_os::FactoryProfile profile)
-      : o_(o), profile_(std::move(profile)) {}
+  ReaderSource(const Options& o, card_os::FactoryProfile profile, const script::Script* preparation)
+      : o_(o), profile_(std::move(profile)), preparation_(preparation) {}
   ~ReaderSource() override {
     if (!work_dir_.empty()) {
       // The last card leaves the slot so its image can go.
@@ -185,6 +205,11 @@ class ReaderSource final : public CardSource {
     options.exclusive = true;  // nothing else may talk to the card during a script
     auto connection = tools::CardConnection::open(options);
     if (!connection) return unexpected(Stop{kExitCard, connection.error().message});
+    // Only a card the runner made is prepared: a card brought to the reader
+    // is in the state its owner brought it.
+    if (!o_.sim_socket.empty())
+      if (auto ready = prepare((*connection)->t(), preparation_); !ready)
+        return unexpected(ready.error());
     return std::unique_ptr<CardLease>(new ReaderLease(std::move(*connection)));
   }
 
@@ -221,6 +246,7 @@ class ReaderSource final : public CardSource {
 
   const Options& o_;
   card_os::FactoryProfile profile_;
+  const script::Script* preparation_;
   fs::path work_dir_;
 };
 
@@ -289,17 +315,28 @@ int run(const Options& o) {
     }
     scripts.push_back(std::move(*parsed));
   }
+  std::optional<script::Script> preparation;
+  if (!o.prepare_file.empty()) {
+    auto parsed = script::parse_file(o.prepare_file, *fixed);
+    if (!parsed) {
+      std::cerr << script::format(parsed.error(), o.prepare_file) << "\n";
+      parsed_all = false;
+    } else {
+      preparation = std::move(*parsed);
+    }
+  }
   if (!parsed_all) return kExitUsage;
+  const script::Script* prep = preparation ? &*preparation : nullptr;
 
   card_os::FactoryProfile profile;
   profile.transport_key = *key;
   profile.serial = *serial;
   std::unique_ptr<CardSource> candidates;
   if (o.in_reader)
-    candidates = std::make_unique<ReaderSource>(o, profile);
+    candidates = std::make_unique<ReaderSource>(o, profile, prep);
   else
-    candidates = std::make_unique<InMemorySource>(profile, "candidate");
-  InMemorySource references(profile, "reference");
+    candidates = std::make_unique<InMemorySource>(profile, "candidate", prep);
+  InMemorySource references(profile, "reference", prep);
 
   std::ostream& echo_out = o.json ? std::cerr : std::cout;
   script::RunOptions options;
@@ -428,6 +465,10 @@ int main(int argc, char** argv) {
   app.add_option("--set", o.sets,
                  "NAME=HEX: the scripts' variable NAME takes this value whatever they set "
                  "(repeatable)");
+  app.add_option("--prepare", o.prepare_file,
+                 "Before each script, run this script on every card the runner makes (the "
+                 "simulator's), e.g. lib/sample-card.apdu for scripts that expect an issued card; "
+                 "a card brought to a reader is not prepared");
   app.add_flag("--json", o.json, "Print one JSON report on stdout");
   app.add_option("--junit", o.junit_file, "Also write a JUnit XML report to this file");
   app.add_option("--html", o.html_file,
