@@ -172,6 +172,11 @@ std::string format(const char* pattern, auto... values) {
   return buffer;
 }
 
+// "below P"; erfc underflows to 0 past |t| of about 38.
+std::string probability(double p) {
+  return p > 0 ? format("below %.2g", p) : std::string("below 1e-300");
+}
+
 }  // namespace
 
 std::string describe(const TimingReport& r, std::string_view unit) {
@@ -193,16 +198,16 @@ std::string describe(const TimingReport& r, std::string_view unit) {
                  static_cast<unsigned long long>(t.count_a), t.mean_b, u.c_str(),
                  static_cast<unsigned long long>(t.count_b));
   if (r.verdict == Verdict::leak)
-    text += format(
-        ". Were the two classes equally fast, a |t| this large would come with "
-        "probability below %.2g (%.2g for one test, normal approximation)",
-        r.p_value_bound, r.p_value);
+    text += ". Were the two classes equally fast, a |t| this large would come with probability " +
+            probability(r.p_value_bound) + " (" + probability(r.p_value) +
+            " for one test, normal approximation)";
   else
-    text += format(
-        ". Were the classes equally fast, the test would call a leak with "
-        "probability below %.2g; a difference of means of %.1f %s or more would "
-        "have been called one",
-        r.false_alarm_bound, *r.detectable_difference, u.c_str());
+    text += ". Were the classes equally fast, the test would call a leak with probability " +
+            probability(r.false_alarm_bound) +
+            format(
+                "; in its finest test a difference of means of %.1f %s or more would have "
+                "been called one",
+                *r.detectable_difference, u.c_str());
   return text;
 }
 
