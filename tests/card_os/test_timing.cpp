@@ -1,9 +1,9 @@
 // The card's secret comparisons take the same time whatever the wrong value
-// (issue 14, specs/card-os.md "Timing of secret comparisons"): a dudect-style
-// Welch t-test (host_middleware/audit/timing) over the real APDU path of an
-// in-process card, with two classes of wrong input interleaved in random
-// order, for PIN VERIFY (JPKI) and the Juki AP's password, the transport key's
-// proof, the MAC of secure messaging and the terminal's signature in mutual
+// (issue 14, specs/card-os.md 7.5): a dudect-style Welch t-test
+// (host_middleware/audit/timing) over the real APDU path of an in-process
+// card, with two classes of wrong input interleaved in random order, for PIN
+// VERIFY (JPKI) and the Juki AP's password, the transport key's proof, the
+// MAC of secure messaging and the terminal's signature in mutual
 // authentication. A self-test first shows that the same harness finds an
 // early-exit comparison of realistic cost in the same path.
 //
