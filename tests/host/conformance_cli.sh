@@ -17,6 +17,16 @@ rc=$(rc_of "$tool" --json --differential --junit "$work/r.xml" --html "$work/r.h
 xmllint --noout "$work/r.xml" || fail "JUnit not well-formed"
 grep -q 'differently' "$work/r.html" || fail "no differential HTML"
 
+# The ISO subset on issued cards (--prepare): passes alike.
+rc=$(rc_of "$tool" --json --differential --prepare "$suite/lib/sample-card.apdu" "$suite/iso")
+((rc == 0)) || fail "the ISO subset exited $rc: $(cat "$work/err")"
+[[ "$(jq -r '[.ok, .differences] | join(" ")' "$work/out")" == "true 0" ]] ||
+  fail "the ISO subset: $(jq -c 'del(.files)' "$work/out")"
+# A preparation that fails stops the run: exit 1, and says so.
+rc=$(rc_of "$tool" --prepare "$suite/iso/03-channels.apdu" "$suite/iso/01-select.apdu")
+((rc == 1)) || fail "a failing --prepare exited $rc (want 1)"
+grep -q "preparing .* failed" "$work/err" || fail "a failing --prepare does not say so: $(cat "$work/err")"
+
 # A script whose expectation the card does not meet: exit 1, the mismatch named.
 printf '== wrong\n> 00A4000C023F00\n< 9000\n' >"$work/wrong.apdu"
 rc=$(rc_of "$tool" "$work/wrong.apdu")
