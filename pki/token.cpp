@@ -17,6 +17,7 @@
 #include <set>
 #include <vector>
 
+#include "pki/digest.hpp"
 #include "pki/pki.hpp"
 #include "pki/pki_internal.hpp"
 
@@ -89,11 +90,8 @@ Bytes pin_digest(const std::string& pin) {
   }();
   Bytes input = salt;
   input.insert(input.end(), pin.begin(), pin.end());
-  Bytes digest(EVP_MAX_MD_SIZE);
-  unsigned int n = 0;
-  if (EVP_Digest(input.data(), input.size(), digest.data(), &n, EVP_sha256(), nullptr) != 1) n = 0;
+  Bytes digest = sha256(input);
   OPENSSL_cleanse(input.data(), input.size());
-  digest.resize(n);
   return digest;
 }
 

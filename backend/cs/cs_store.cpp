@@ -1,7 +1,5 @@
 #include "backend/cs/cs_store.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <string_view>
 
@@ -9,6 +7,7 @@
 #include "backend/store/pages.hpp"
 #include "backend/wire/identity.hpp"
 #include "backend/wire/identity_row.hpp"
+#include "pki/digest.hpp"
 
 namespace juki::backend::cs {
 
@@ -61,13 +60,6 @@ CREATE TABLE refusals (
   reason TEXT NOT NULL
 );
 )sql";
-
-Bytes sha256(const std::string& bytes) {
-  Bytes digest(32);
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
-}
 
 proto::ReportResult refused(const proto::ChangeReport& report, std::string field,
                             std::string message) {
@@ -126,7 +118,7 @@ Result<proto::ReportResult, store::Error> CsStore::record_one(const proto::Chang
   Connection& c = connection_;
   std::string bytes;
   report.SerializeToString(&bytes);
-  const Bytes digest = sha256(bytes);
+  const Bytes digest = pki::sha256(bytes);
   auto seen =
       c.query_optional("SELECT digest, sequence FROM reports WHERE report = $1", {report.report()});
   if (!seen) return unexpected(seen.error());

@@ -1,7 +1,5 @@
 #include "backend/ledger/ledger.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <map>
 #include <set>
@@ -11,6 +9,7 @@
 #include "backend/store/pages.hpp"
 #include "backend/wire/identity.hpp"
 #include "backend/wire/identity_row.hpp"
+#include "pki/digest.hpp"
 
 namespace juki::backend::ledger {
 
@@ -117,10 +116,7 @@ Bytes to_bytes(const std::string& s) {
 Bytes change_digest(const proto::IdentityChange& change) {
   std::string bytes;
   change.SerializeToString(&bytes);  // deterministic for one message version
-  Bytes digest(32);
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
+  return pki::sha256(bytes);
 }
 
 // The effect of one change on the resident's current record (specs/network.md

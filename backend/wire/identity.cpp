@@ -9,6 +9,7 @@
 #include "backend/calendar/japan_time.hpp"
 #include "common/check_digits.hpp"
 #include "common/text.hpp"
+#include "pki/digest.hpp"
 #include "records/records.hpp"
 
 namespace juki::backend::wire {
@@ -212,10 +213,7 @@ Bytes record_digest(const proto::IdentityInformation& identity, bool live) {
   append_field(canonical, identity.sex() == proto::MALE ? "1" : "2");
   append_field(canonical, identity.address());
   append_field(canonical, live ? "live" : "deleted");
-  Bytes digest(32);
-  unsigned int length = 0;
-  EVP_Digest(canonical.data(), canonical.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
+  return pki::sha256(canonical);
 }
 
 std::string recorded_day(std::int64_t recorded_at) {
