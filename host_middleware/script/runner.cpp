@@ -1,9 +1,9 @@
 // Runs a parsed script over a Transport and reports what did not match.
 #include <chrono>
-#include <ctime>
 #include <utility>
 
 #include "common/iso7816/status_words.hpp"
+#include "common/utc_time.hpp"
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/personalization_session.hpp"
 
@@ -29,7 +29,7 @@ class Runner {
   }
 
   RunReport run() {
-    report_.started_at = utc_now();
+    report_.started_at = utc_now_iso8601();
     started_ = std::chrono::steady_clock::now();
     // The ATR the card gave before the script started (`atr` before any reset).
     atr_ = transport_.atr();
@@ -50,14 +50,6 @@ class Runner {
                     text);
   }
 
-  static std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return text;
-  }
   double elapsed_ms() const {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
         .count();
