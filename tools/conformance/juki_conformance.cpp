@@ -5,8 +5,6 @@
 // (specs/apdu-script.md, "The conformance runner").
 #include <CLI/CLI.hpp>
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,9 +22,7 @@
 #include "host_middleware/script/differential.hpp"
 #include "host_middleware/script/report.hpp"
 #include "host_middleware/script/script.hpp"
-#include "simulator/blank_card.hpp"
-#include "simulator/sim/control_client.hpp"
-#include "tools/cli/card_connection.hpp"
+#include "tools/cli/card_supply.hpp"
 
 namespace {
 
@@ -91,164 +87,33 @@ Result<std::vector<std::string>, Stop> script_files(const std::vector<std::strin
   return files;
 }
 
-// A card to run one script on. The transport lives as long as the lease.
-class CardLease {
- public:
-  virtual ~CardLease() = default;
-  virtual Transport& transport() = 0;
-};
-
-class InMemoryLease final : public CardLease {
- public:
-  explicit InMemoryLease(std::unique_ptr<sim::BlankCardInMemory> card) : card_(std::move(card)) {}
-  Transport& transport() override { return card_->transport(); }
-
- private:
-  std::unique_ptr<sim::BlankCardInMemory> card_;
-};
-
-class ReaderLease final : public CardLease {
- public:
-  explicit ReaderLease(std::unique_ptr<tools::CardConnection> c) : connection_(std::move(c)) {}
-  Transport& transport() override { return connection_->t(); }
-
- private:
-  std::unique_ptr<tools::CardConnection> connection_;
-};
-
 // Runs the --prepare script on a card the runner made (not reported; it
-// must pass, or the card is not what the scripts expect).
-Result<void, Stop> prepare(Transport& card, const script::Script* preparation) {
-  if (preparation == nullptr) return {};
-  const script::RunReport r = script::run(*preparation, card);
+// must pass, or the card is not what the scripts expect). A card brought to
+// a reader is in the state its owner brought it.
+Result<void, Stop> prepare(tools::CardLease& card, const script::Script* preparation) {
+  if (preparation == nullptr || card.made_as().empty()) return {};
+  const script::RunReport r = script::run(*preparation, card.transport());
   if (r.ok()) return {};
   std::string why = r.aborted
                         ? r.aborted->message
                         : std::to_string(r.mismatches.size()) + " mismatches, the first at " +
                               (r.mismatches[0].file.empty() ? r.source : r.mismatches[0].file) +
                               ":" + std::to_string(r.mismatches[0].line);
-  return unexpected(
-      Stop{kExitFailed, "preparing " + card.describe() + " with " + r.source + " failed: " + why});
+  return unexpected(Stop{kExitFailed, "preparing " + card.transport().describe() + " with " +
+                                          r.source + " failed: " + why});
 }
 
-// Where each script's card comes from.
-class CardSource {
- public:
-  virtual ~CardSource() = default;
-  // The card for the `index`-th script (0-based) named `name`.
-  virtual Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t index,
-                                                            const std::string& name) = 0;
-};
-
-// A new blank simulator card in this process per script, its random stream
-// seeded by the script's name and the role (reference or candidate), so a
-// run is reproducible and two roles never draw the same numbers.
-class InMemorySource final : public CardSource {
- public:
-  InMemorySource(card_os::FactoryProfile profile, std::string role,
-                 const script::Script* preparation)
-      : profile_(std::move(profile)), role_(std::move(role)), preparation_(preparation) {}
-  Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t, const std::string& name) override {
-    const std::string seed = role_ + ":" + fs::path(name).filename().string();
-    auto card =
-        sim::BlankCardInMemory::make(profile_, as_bytes(seed), "simulator card in this process");
-    if (!card) return unexpected(Stop{kExitCard, card.error()});
-    if (auto ready = prepare((*card)->transport(), preparation_); !ready)
-      return unexpected(ready.error());
-    return std::unique_ptr<CardLease>(new InMemoryLease(std::move(*card)));
-  }
-
- private:
-  card_os::FactoryProfile profile_;
-  std::string role_;
-  const script::Script* preparation_;
-};
-
-// A card in a PC/SC reader. Per script: a new blank image swapped into the
-// simulator's slot (--sim-socket), or the operator asked for a fresh card
-// (--prompt), or the same card for every script.
-class ReaderSource final : public CardSource {
- public:
-  ReaderSource(const Options& o, card_os::FactoryProfile profile, const script::Script* preparation)
-      : o_(o), profile_(std::move(profile)), preparation_(preparation) {}
-  ~ReaderSource() override {
-    if (!work_dir_.empty()) {
-      // The last card leaves the slot so its image can go.
-      (void)sim::control::ask(o_.sim_socket, "remove " + std::to_string(o_.sim_slot),
-                              std::chrono::seconds(10));
-      std::error_code ec;
-      fs::remove_all(work_dir_, ec);
-    }
-  }
-
-  Result<std::unique_ptr<CardLease>, Stop> card_for(std::size_t index,
-                                                    const std::string& name) override {
-    auto context = host::pcsc::PcscContext::establish();
-    if (!context) return unexpected(Stop{kExitCard, context.error().message});
-    const auto wait = std::chrono::seconds(o_.wait_seconds);
-    if (!o_.sim_socket.empty()) {
-      if (auto put = put_blank_card(index); !put) return unexpected(put.error());
-      if (auto gone = context->wait_for_removal(o_.reader, wait); !gone)
-        return unexpected(Stop{kExitCard, "the old card did not leave: " + gone.error().message});
-      if (auto came = context->wait_for_card(o_.reader, wait); !came)
-        return unexpected(Stop{kExitCard, "the new card did not come: " + came.error().message});
-    } else if (o_.prompt && index > 0) {
-      std::cerr << "juki-conformance: for " << name << ": take the card out of '" << o_.reader
-                << "' and put in a fresh blank card (waiting " << o_.wait_seconds << " s)\n";
-      if (auto gone = context->wait_for_removal(o_.reader, wait); !gone)
-        return unexpected(Stop{kExitCard, "the card was not taken out: " + gone.error().message});
-      if (auto came = context->wait_for_card(o_.reader, wait); !came)
-        return unexpected(Stop{kExitCard, "no new card: " + came.error().message});
-    }
-    tools::CardOptions options;
-    options.reader = o_.reader;
-    options.exclusive = true;  // nothing else may talk to the card during a script
-    auto connection = tools::CardConnection::open(options);
-    if (!connection) return unexpected(Stop{kExitCard, connection.error().message});
-    // Only a card the runner made is prepared: a card brought to the reader
-    // is in the state its owner brought it.
-    if (!o_.sim_socket.empty())
-      if (auto ready = prepare((*connection)->t(), preparation_); !ready)
-        return unexpected(ready.error());
-    return std::unique_ptr<CardLease>(new ReaderLease(std::move(*connection)));
-  }
-
- private:
-  // A blank image made here, then swapped into the slot (the simulator opens
-  // it; an absolute path, as its working directory is not ours).
-  Result<void, Stop> put_blank_card(std::size_t index) {
-    if (work_dir_.empty()) {
-      std::string tmpl = (fs::temp_directory_path() / "juki-conformance-XXXXXX").string();
-      if (::mkdtemp(tmpl.data()) == nullptr)
-        return unexpected(Stop{kExitUsage, std::string("mkdtemp: ") + std::strerror(errno)});
-      work_dir_ = tmpl;
-    }
-    const std::string image =
-        fs::absolute(work_dir_ / ("card-" + std::to_string(index) + ".img")).string();
-    {
-      SystemRandom random;
-      auto made = sim::create_blank_image(image, profile_, random);
-      if (!made) return unexpected(Stop{kExitUsage, "cannot make " + image + ": " + made.error()});
-    }  // closed before the simulator takes its lock
-    auto answer =
-        sim::control::ask(o_.sim_socket, "swap " + std::to_string(o_.sim_slot) + " " + image,
-                          std::chrono::seconds(30));
-    if (!answer) return unexpected(Stop{kExitCard, answer.error()});
-    if (!answer->ok)
-      return unexpected(Stop{kExitCard, "the simulator refused the new card: " + answer->text});
-    // The image of the script before this one has left the slot.
-    if (index > 0) {
-      std::error_code ec;
-      fs::remove(work_dir_ / ("card-" + std::to_string(index - 1) + ".img"), ec);
-    }
-    return {};
-  }
-
-  const Options& o_;
-  card_os::FactoryProfile profile_;
-  const script::Script* preparation_;
-  fs::path work_dir_;
-};
+// The card for a script, prepared.
+Result<std::unique_ptr<tools::CardLease>, Stop> card_for(tools::CardSupply& supply, std::size_t i,
+                                                         const std::string& name,
+                                                         const script::Script* preparation) {
+  auto card = supply.card_for(i, name, "a fresh blank card");
+  if (!card)
+    return unexpected(Stop{card.error().unreachable ? kExitCard : kExitUsage,
+                           name + ": " + card.error().message});
+  if (auto ready = prepare(**card, preparation); !ready) return unexpected(ready.error());
+  return std::move(*card);
+}
 
 struct Outcome {
   script::RunReport candidate;
@@ -331,12 +196,13 @@ int run(const Options& o) {
   card_os::FactoryProfile profile;
   profile.transport_key = *key;
   profile.serial = *serial;
-  std::unique_ptr<CardSource> candidates;
+  std::unique_ptr<tools::CardSupply> candidates;
   if (o.in_reader)
-    candidates = std::make_unique<ReaderSource>(o, profile, prep);
+    candidates = std::make_unique<tools::ReaderSupply>(tools::ReaderSupplyOptions{
+        "juki-conformance", o.reader, o.sim_socket, o.sim_slot, o.prompt, o.wait_seconds, profile});
   else
-    candidates = std::make_unique<InMemorySource>(profile, "candidate", prep);
-  InMemorySource references(profile, "reference", prep);
+    candidates = tools::in_memory_supply(profile, "candidate");
+  auto references = tools::in_memory_supply(profile, "reference");
 
   std::ostream& echo_out = o.json ? std::cerr : std::cout;
   script::RunOptions options;
@@ -346,14 +212,14 @@ int run(const Options& o) {
   for (std::size_t i = 0; i < scripts.size(); ++i) {
     const script::Script& s = scripts[i];
     if (!o.json) std::cerr << "[" << i + 1 << "/" << scripts.size() << "] " << s.source << "\n";
-    auto card = candidates->card_for(i, s.source);
+    auto card = card_for(*candidates, i, s.source, prep);
     if (!card) {
-      std::cerr << "juki-conformance: " << s.source << ": " << card.error().message << "\n";
+      std::cerr << "juki-conformance: " << card.error().message << "\n";
       return card.error().exit;
     }
     Outcome outcome{script::run(s, (*card)->transport(), options), std::nullopt, std::nullopt};
     if (o.differential) {
-      auto reference = references.card_for(i, s.source);
+      auto reference = card_for(*references, i, s.source, prep);
       if (!reference) {
         std::cerr << "juki-conformance: " << reference.error().message << "\n";
         return reference.error().exit;
