@@ -5,15 +5,16 @@
 # PCSCLITE_CSOCK_NAME, JUKI_PCSC_READERS and JUKI_VPCD_PORT_BASE):
 #
 #   tests/e2e/pcsc_e2e.sh [--sim PATH] [--ctl PATH] [--terminal PATH] [--pki PATH]
-#                         [--make-card PATH] [--issuer PATH] [--conformance PATH]
+#                         [--make-card PATH] [--issuer PATH] [--conformance PATH] [--audit PATH]
 #                         [--build DIR] SCENARIO...
 #
-# SCENARIO: readers, conformance, removal, tear, two-readers, foreign, secure,
-# jpki, issuance, batch, or all. Tools default to DIR/simulator/juki-card-sim,
+# SCENARIO: readers, conformance, audit, removal, tear, two-readers, foreign,
+# secure, jpki, issuance, batch, or all. Tools default to DIR/simulator/juki-card-sim,
 # DIR/simulator/juki-sim-ctl, DIR/host_middleware/juki-terminal,
 # DIR/issuer_tool/juki-pki, DIR/tests/support/juki-make-secure-card and
-# DIR/issuer_tool/juki-issuer and DIR/tools/juki-conformance (DIR: --build,
-# default build/default); jpki also runs Debian's OpenSC and openssl.
+# DIR/issuer_tool/juki-issuer, DIR/tools/juki-conformance and
+# DIR/tools/juki-audit (DIR: --build, default build/default); jpki also runs
+# Debian's OpenSC and openssl.
 #
 # The driver starts juki-card-sim itself (2 slots, a control socket and a trace
 # in a temporary directory), and always stops it on exit. Each scenario prints
@@ -30,7 +31,7 @@ SELECT_AID="00A4040C09$AID"
 BLANK_ATR=3B8C8131FE458073B6215B544A554B49810171
 
 build="$JUKI_ROOT/build/default"
-sim="" ctl="" terminal="" pki_tool="" make_card="" issuer="" conformance=""
+sim="" ctl="" terminal="" pki_tool="" make_card="" issuer="" conformance="" audit=""
 while (($#)); do
   case "$1" in
     --sim) sim="$2"; shift 2 ;;
@@ -40,8 +41,9 @@ while (($#)); do
     --make-card) make_card="$2"; shift 2 ;;
     --issuer) issuer="$2"; shift 2 ;;
     --conformance) conformance="$2"; shift 2 ;;
+    --audit) audit="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; break ;;
     -*) echo "pcsc_e2e: unknown option '$1'" >&2; exit 2 ;;
     *) break ;;
@@ -54,8 +56,9 @@ pki_tool="${pki_tool:-$build/issuer_tool/juki-pki}"
 make_card="${make_card:-$build/tests/support/juki-make-secure-card}"
 issuer="${issuer:-$build/issuer_tool/juki-issuer}"
 conformance="${conformance:-$build/tools/juki-conformance}"
+audit="${audit:-$build/tools/juki-audit}"
 (($#)) || { echo "pcsc_e2e: no scenario given (see --help)" >&2; exit 2; }
-for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card" "$issuer" "$conformance"; do
+for tool in "$sim" "$ctl" "$terminal" "$pki_tool" "$make_card" "$issuer" "$conformance" "$audit"; do
   [[ -x "$tool" ]] || { echo "pcsc_e2e: $tool is not an executable (build it first)" >&2; exit 2; }
 done
 [[ -n "${PCSCLITE_CSOCK_NAME:-}" && -n "${JUKI_PCSC_READERS:-}" && -n "${JUKI_VPCD_PORT_BASE:-}" ]] || {
@@ -257,6 +260,45 @@ scenario_conformance() {
   [[ "$(jq -r '[.files[] | select(.differential.same == false)] | length' "$work/out")" == 1 ]] ||
     fail "more than one script differs: $(jq -c '[.files[] | select(.differential.same == false) | .source]' "$work/out")"
   check "a card answering MANAGE CHANNEL 00700003 with 6A81: juki-conformance exits 1 and names exactly that command ($(jq -r '.[0] | "\(.file | sub(".*/"; "")):\(.line)"' <<<"$diff"), reference 9000, card 6A81)"
+}
+
+# The lockout audit (specs/audit.md): every control on a test card the audit
+# makes in the simulator, the evidence report with its digest and PDF; and a
+# card nobody declared a test card is refused and left as it was.
+scenario_audit() {
+  step "audit: juki-audit card over PC/SC, each control on a test card it makes in the simulator"
+  local rc serial verdicts
+  rc=$(run_rc "$audit" card --json --reader "$R0" --sim-socket "$sock" --sim-slot 0 \
+    --report "$work/audit.html" --pdf "$work/audit.pdf" "$SPECS/audit")
+  ((rc == 0)) || fail "juki-audit card exited $rc: $(tail -n 5 "$work/err") $(jq -c '[.controls[] | {id, verdict, reason}]' "$work/out" 2>/dev/null)"
+  verdicts="$(jq -r '[.controls[] | "\(.id)=\(.verdict)"] | sort | join(" ")' "$work/out")"
+  [[ "$verdicts" == "jpki-pin1=pass jpki-pin2=pass mutual-auth=not run operator-pin=not run password=pass tear=pass transport-key=pass" ]] ||
+    fail "audit verdicts: $verdicts"
+  check "juki-audit: $verdicts"
+  (cd "$work" && sha256sum --quiet -c audit.html.sha256) || fail "the report's digests do not check"
+  [[ "$(head -c 5 "$work/audit.pdf")" == "%PDF-" ]] || fail "audit.pdf is not a PDF"
+  grep -q 'パスワード照合' "$work/audit.html" || fail "the report does not name the seed's clause"
+  [[ "$(jq '[.controls[] | select(.id == "tear") | .steps[] | select(.text | test("cut at write"))] | length' "$work/out")" -ge 1 ]] ||
+    fail "the tear control cut no VERIFY"
+  check "the evidence report (HTML and PDF) and its digests check with sha256sum -c; the tear control cut the VERIFY at $(jq '[.controls[] | select(.id == "tear") | .steps[] | select(.text | test("cut at write"))] | length' "$work/out") write(s)"
+
+  step "audit: a card nobody declared a test card is refused, and left as it was"
+  new_blank "$work/brought.img"
+  insert 1 "$work/brought.img"
+  rc=$(run_rc term "$R1" script "$SPECS/audit/lib/test-card.apdu")
+  ((rc == 0)) || fail "preparing the brought card exited $rc: $(cat "$work/out" "$work/err")"
+  rc=$(run_rc "$audit" card --reader "$R1" --only password "$SPECS/audit" </dev/null)
+  ((rc == 4)) || fail "juki-audit on an undeclared card exited $rc (want 4): $(cat "$work/err")"
+  grep -q 'refused: the card (serial' "$work/err" || fail "the refusal does not say why: $(cat "$work/err")"
+  expect_sw "the refused card's password tries" 63C3 "$(sw "$R1" 00A4040C0AD3921000310001010401 00200081)"
+  serial="$(data "$R1" 00CADF2200 | cut -c7-)"
+  rc=$(run_rc "$audit" card --json --reader "$R1" --test-card "$serial" --only password "$SPECS/audit" </dev/null)
+  ((rc == 0)) || fail "juki-audit with --test-card $serial exited $rc: $(cat "$work/err")"
+  jq -e '.controls[0].verdict == "pass" and (.test_card_confirmation | test("--test-card"))' "$work/out" >/dev/null ||
+    fail "the declared card's audit: $(jq -c '.controls[0] | {id, verdict, reason}' "$work/out")"
+  expect_sw "declared with --test-card $serial: audited, its password now locked" 6983 \
+    "$(sw "$R1" 00A4040C0AD3921000310001010401 002000810431323334)"
+  remove 1
 }
 
 # 3. Removal in the middle of a session: a clean error; the image stays consistent.
@@ -1071,10 +1113,10 @@ scenario_batch() {
 
 # ---------------------------------------------------------------- main
 scenarios=("$@")
-[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance removal tear two-readers foreign secure jpki issuance batch)
+[[ "${scenarios[*]}" == all ]] && scenarios=(readers conformance audit removal tear two-readers foreign secure jpki issuance batch)
 for s in "${scenarios[@]}"; do
   case "$s" in
-    readers | conformance | removal | tear | two-readers | foreign | secure | jpki | issuance | batch) ;;
+    readers | conformance | audit | removal | tear | two-readers | foreign | secure | jpki | issuance | batch) ;;
     *) echo "pcsc_e2e: unknown scenario '$s'" >&2; exit 2 ;;
   esac
 done

@@ -77,6 +77,11 @@ class ReaderSupply final : public CardSupply {
   Result<std::string, SupplyError> simulator(const std::string& command);
   // Waits until pcscd has seen the card leave and a card come.
   Result<void, SupplyError> wait_for_new_card();
+  // Connects to the card in the reader again (after the simulator powered it
+  // again): `made_as` says what it is, for the record.
+  Result<std::unique_ptr<CardLease>, SupplyError> reconnect(std::string made_as) {
+    return connect(std::move(made_as));
+  }
   const ReaderSupplyOptions& options() const { return o_; }
 
  private:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# juki-audit card on in-process cards: the controls pass, a control the card
+# fails fails the audit, and usage errors are refused (specs/audit.md).
+# Usage: audit_cli.sh JUKI_AUDIT SPECS_AUDIT_DIR
+set -euo pipefail
+tool="$1" controls="$2"
+work="$(mktemp -d /tmp/juki-audit-cli-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rc_of() { local rc=0; "$@" >"$work/out" 2>"$work/err" || rc=$?; echo "$rc"; }
+
+rc=$(rc_of "$tool" card --in-process --json --report "$work/r.html" "$controls")
+((rc == 0)) || fail "the audit in-process exited $rc: $(cat "$work/err")"
+[[ "$(jq -r '[.controls[] | "\(.id)=\(.verdict)"] | sort | join(" ")' "$work/out")" == \
+  "jpki-pin1=pass jpki-pin2=pass mutual-auth=not run operator-pin=not run password=pass tear=not run transport-key=pass" ]] ||
+  fail "verdicts: $(jq -c '[.controls[] | {id, verdict}]' "$work/out")"
+(cd "$work" && sha256sum --quiet -c r.html.sha256) || fail "the digest does not check"
+
+# A control the card does not meet: the audit fails (exit 1) and says where.
+mkdir "$work/bad"
+cp -r "$controls/lib" "$work/bad/"
+sed 's/^< 63C2$/< 63C1/' "$controls/password.apdu" >"$work/bad/password.apdu"
+rc=$(rc_of "$tool" card --in-process --json "$work/bad")
+((rc == 1)) || fail "a failing control exited $rc (want 1)"
+jq -e '.controls[] | select(.id == "password") | .verdict == "fail" and (.reason | test("line"))' \
+  "$work/out" >/dev/null || fail "the failing control: $(jq -c '.controls[0]' "$work/out")"
+
+# Usage errors: exit 2 and a message.
+printf '# title: no id\n# clause: c\n> 00A4\n< 9000\n' >"$work/noid.apdu"
+for args in "--only nosuch $controls" "--pdf x.pdf $controls" "$work/noid.apdu" \
+  "--set PW $controls" "--serial 01 $controls" "$work/missing.apdu"; do
+  # shellcheck disable=SC2086  # the words are the arguments
+  rc=$(rc_of "$tool" card --in-process $args)
+  ((rc == 2)) || fail "'$args' exited $rc (want 2)"
+  [[ -s "$work/err" ]] || fail "'$args': no message"
+done
+rc=$(rc_of "$tool" card "$controls")
+((rc == 2)) || fail "no --reader nor --in-process exited $rc (want 2)"
+echo "juki-audit: controls, a failing control and usage errors as documented"
