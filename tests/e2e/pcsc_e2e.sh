@@ -299,6 +299,23 @@ scenario_audit() {
   expect_sw "declared with --test-card $serial: audited, its password now locked" 6983 \
     "$(sw "$R1" 00A4040C0AD3921000310001010401 002000810431323334)"
   remove 1
+
+  step "audit: mutual authentication's failure limit, on a brought card personalized for it"
+  "$pki_tool" init "$work/audit-pki" >/dev/null || fail "juki-pki init failed"
+  "$pki_tool" issue "$work/audit-pki" --ca terminal --role window --municipality 131016 \
+    --subject "window 1" --out "$work/audit-pki/window" >/dev/null || fail "juki-pki issue failed"
+  new_blank "$work/secure-audit.img"
+  "$make_card" --pki "$work/audit-pki" "$work/secure-audit.img" >/dev/null || fail "juki-make-secure-card failed"
+  insert 1 "$work/secure-audit.img"
+  serial="$(data "$R1" 00CADF2200 | cut -c7-)"
+  rc=$(run_rc "$audit" card --json --reader "$R1" --test-card "$serial" --only mutual-auth \
+    --terminal-pki "$work/audit-pki" --terminal "$work/audit-pki/window" --auth-app F053454331 \
+    "$SPECS/audit" </dev/null)
+  ((rc == 0)) || fail "juki-audit --only mutual-auth exited $rc: $(cat "$work/err") $(jq -c '.controls[0] | {verdict, reason}' "$work/out" 2>/dev/null)"
+  jq -e '.controls[0].id == "mutual-auth" and .controls[0].verdict == "pass"' "$work/out" >/dev/null ||
+    fail "mutual-auth: $(jq -c '.controls[0] | {verdict, reason}' "$work/out")"
+  check "mutual-auth: 3 impostor proofs refused 6300, then the right terminal 6983, still after a warm reset, let in after a power cycle ($(jq '.controls[0].steps | length' "$work/out") steps of evidence)"
+  remove 1
 }
 
 # 3. Removal in the middle of a session: a clean error; the image stays consistent.

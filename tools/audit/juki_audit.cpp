@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,7 +27,9 @@
 #include "common/utc_time.hpp"
 #include "host_middleware/audit/evidence.hpp"
 #include "host_middleware/script/script.hpp"
+#include "host_middleware/session/secure_session.hpp"
 #include "pki/digest.hpp"
+#include "pki/pki.hpp"
 #include "tools/cli/card_supply.hpp"
 
 extern char** environ;
@@ -63,6 +66,8 @@ struct Options {
   std::vector<std::string> sets;
   std::string report_file, pdf_file;
   bool json = false;
+  std::string terminal_pki, terminal_prefix;      // a terminal's credentials (mutual-auth)
+  std::string auth_app = "D3921000310001010401";  // the application authenticated to
 };
 
 struct Stop {
@@ -429,6 +434,180 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
   return result;
 }
 
+// A Transport that records every exchange as evidence.
+class Recording final : public Transport {
+ public:
+  Recording(Transport& inner, std::vector<audit::EvidenceStep>& steps,
+            std::chrono::steady_clock::time_point t0)
+      : inner_(inner), steps_(steps), t0_(t0) {}
+  Result<Bytes, TransportError> transmit(ByteView command) override {
+    auto r = inner_.transmit(command);
+    steps_.push_back(
+        {since_ms(t0_),
+         r ? "exchange (" + sw::meaning(sw_of(*r)) + ")" : "no answer: " + r.error().message,
+         Bytes(command.begin(), command.end()),
+         r ? *r : Bytes{},
+         {},
+         true});
+    return r;
+  }
+  Result<Bytes, TransportError> reset() override {
+    steps_.push_back({since_ms(t0_), "warm reset", {}, {}, {}, true});
+    return inner_.reset();
+  }
+  Result<Bytes, TransportError> power_cycle() override {
+    steps_.push_back({since_ms(t0_), "power cycle", {}, {}, {}, true});
+    return inner_.power_cycle();
+  }
+  Bytes atr() const override { return inner_.atr(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  static sw::Sw sw_of(const Bytes& r) {
+    return r.size() < 2 ? 0 : static_cast<sw::Sw>((r[r.size() - 2] << 8) | r.back());
+  }
+  Transport& inner_;
+  std::vector<audit::EvidenceStep>& steps_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+// A terminal of an impostor PKI: a root of the same name as the real one,
+// other keys; so its certificates reach the card's checks of signatures, which
+// fail (6300, counted), and not its check of names (6A88, not counted).
+Result<host::session::Credentials, std::string> impostor_of(
+    const host::session::Credentials& real) {
+  auto root = pki::create_root(real.root.common_name());
+  if (!root) return unexpected(root.error().message);
+  auto ca = pki::create_ca(root->key, root->cert, pki::CaKind::terminal, real.ca.common_name());
+  if (!ca) return unexpected(ca.error().message);
+  auto authorization = real.certificate.authorization();
+  if (!authorization || !*authorization)
+    return unexpected(std::string("the terminal certificate carries no authorization"));
+  pki::LeafRequest request;
+  request.authorization = **authorization;
+  request.common_name = "impostor of " + real.certificate.common_name();
+  auto leaf = pki::issue_new_key(*ca, request);
+  if (!leaf) return unexpected(leaf.error().message);
+  return host::session::Credentials{leaf->key, leaf->cert, ca->cert, root->cert};
+}
+
+// Mutual authentication's failure limit (secure-channel.md 2.4): three failed
+// proofs end authentication, for the right terminal too, until the card is
+// powered off; a warm reset does not end it; a power cycle does.
+Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
+                                                           tools::CardSupply& supply,
+                                                           std::size_t index,
+                                                           std::string& confirmation) {
+  audit::ControlResult result{
+      "mutual-auth",
+      "Three failed proofs in mutual authentication end authentication, for the right terminal "
+      "too, until the card is powered off; a warm reset does not end it, a power cycle does",
+      {"S0 §5-3 相互認証: 「カード利用時には、必ずシステム間の相互認証(公開鍵暗号方式利用)を行い、"
+       "カードのなりすまし、偽造、改ざんを防止します」",
+       "secure-channel.md 2.4"},
+      audit::Verdict::not_run,
+      {},
+      {},
+      {},
+      {},
+      utc_now_iso8601(),
+      0,
+      {}};
+  if (o.terminal_pki.empty()) {
+    result.reason =
+        "needs a terminal's credentials (--terminal-pki DIR --terminal PREFIX) and a card "
+        "personalized for mutual authentication, brought to the reader; "
+        "tests/host/test_card_hardening.cpp proves it on the in-process card";
+    return result;
+  }
+  auto good = host::session::Credentials::from_pki(o.terminal_pki, o.terminal_prefix);
+  if (!good) return unexpected(Stop{kExitUsage, "--terminal: " + good.error()});
+  auto bad = impostor_of(*good);
+  if (!bad) return unexpected(Stop{kExitUsage, "making the impostor terminal: " + bad.error()});
+  auto aid = from_hex(o.auth_app);
+  if (!aid || aid->empty() || aid->size() > 16)
+    return unexpected(Stop{kExitUsage, "--auth-app must be an AID of 1 to 16 bytes of hex"});
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto lease = supply.card_for(index, "mutual-auth",
+                               "a test card personalized for mutual "
+                               "authentication");
+  if (!lease)
+    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
+                           "mutual-auth: " + lease.error().message});
+  result.card = (*lease)->transport().describe();
+  auto id = identify((*lease)->transport());
+  if (!id) return unexpected(id.error());
+  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
+  result.life_cycle = id->life_cycle;
+  if (!(*lease)->made_as().empty()) {
+    result.reason =
+        "needs a card personalized for mutual authentication (its key and certificates from the "
+        "terminal's PKI), which the audit cannot make: bring one to a reader without "
+        "--sim-socket";
+    return result;
+  }
+  auto confirmed = confirm_test_card(o, **lease, *id);
+  if (!confirmed) return unexpected(confirmed.error());
+  confirmation = *confirmed;
+  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
+
+  Recording card((*lease)->transport(), result.steps, t0);
+  Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(aid->size())};
+  select.insert(select.end(), aid->begin(), aid->end());
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto expect = [&](std::string what, bool ok) {
+    result.steps.push_back({since_ms(t0), std::move(what), {}, {}, ok ? "yes" : "no", ok});
+    return ok;
+  };
+  // Opens a session; the status word it was refused with, 9000 when it opened.
+  auto attempt = [&](const host::session::Credentials& who) -> Result<sw::Sw, Stop> {
+    auto s = host::session::SecureSession::open(card, who, now);
+    if (s) return sw::Sw{0x9000};
+    if (s.error().kind == host::session::SessionError::Kind::refused) return s.error().sw;
+    return unexpected(Stop{kExitCard, "mutual-auth: " + s.error().message});
+  };
+  auto select_app = [&]() -> bool {
+    auto r = card.transmit(select);
+    return expect("the application selected", r && r->size() == 2 && (*r)[0] == 0x90);
+  };
+  auto fail = [&](std::string why) {
+    result.verdict = audit::Verdict::fail;
+    result.reason = std::move(why);
+    result.duration_ms = since_ms(t0);
+    return result;
+  };
+  if (!select_app()) return fail("the application " + o.auth_app + " cannot be selected");
+  for (int i = 1; i <= 3; ++i) {
+    auto r = attempt(*bad);
+    if (!r) return unexpected(r.error());
+    if (!expect("impostor terminal, attempt " + std::to_string(i) + ": refused 6300 (counted)",
+                *r == 0x6300))
+      return fail("the impostor's attempt " + std::to_string(i) + " was answered " +
+                  to_hex(Bytes{static_cast<std::uint8_t>(*r >> 8), static_cast<std::uint8_t>(*r)}));
+  }
+  auto r = attempt(*good);
+  if (!r) return unexpected(r.error());
+  if (!expect("the right terminal after three failures: refused 6983", *r == 0x6983))
+    return fail("after three failed proofs the right terminal was not refused 6983");
+  if (auto reset = card.reset(); !reset) return unexpected(Stop{kExitCard, reset.error().message});
+  if (!select_app()) return fail("the application cannot be selected after a warm reset");
+  r = attempt(*good);
+  if (!r) return unexpected(r.error());
+  if (!expect("after a warm reset: still refused 6983", *r == 0x6983))
+    return fail("a warm reset ended the lock of mutual authentication");
+  if (auto cycled = card.power_cycle(); !cycled)
+    return unexpected(Stop{kExitCard, cycled.error().message});
+  if (!select_app()) return fail("the application cannot be selected after a power cycle");
+  r = attempt(*good);
+  if (!r) return unexpected(r.error());
+  if (!expect("after a power cycle: the right terminal authenticates", *r == 0x9000))
+    return fail("after a power cycle the right terminal is still refused");
+  result.verdict = audit::Verdict::pass;
+  result.duration_ms = since_ms(t0);
+  return result;
+}
+
 int write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -546,22 +725,17 @@ int run_card(const Options& o) {
     if (auto it = fixed->find("PW"); it != fixed->end()) pw.password = it->second;
     report.controls.push_back(run_tear_control(o, reader_supply, password, pw));
   }
-  if (wanted("mutual-auth"))
-    report.controls.push_back(
-        {"mutual-auth",
-         "Three failed proofs in mutual authentication end authentication until the card is "
-         "powered off (a warm reset does not), and never block it for good",
-         {"S0 §5-3 相互認証", "secure-channel.md 2.4"},
-         audit::Verdict::not_run,
-         "not in juki-audit yet: it needs a terminal's key and certificates and an impostor PKI; "
-         "tests/host/test_card_hardening.cpp ('failed proofs lock authentication until "
-         "power-off') proves it on the in-process card",
-         {},
-         {},
-         {},
-         {},
-         0,
-         {}});
+  if (wanted("mutual-auth")) {
+    if (!o.json) std::cerr << "[mutual-auth] three failed proofs end authentication\n";
+    std::string confirmation;
+    auto result = run_mutual_auth_control(o, *supply, index++, confirmation);
+    if (!result) {
+      std::cerr << "juki-audit: " << result.error().message << "\n";
+      return result.error().exit;
+    }
+    if (!confirmation.empty()) confirmations.insert(confirmation.substr(0, confirmation.find(':')));
+    report.controls.push_back(std::move(*result));
+  }
   if (wanted("operator-pin"))
     report.controls.push_back(
         {"operator-pin",
@@ -674,6 +848,16 @@ int main(int argc, char** argv) {
                    "Write the evidence report (HTML) here, and its SHA-256 to FILE.sha256");
   card->add_option("--pdf", o.pdf_file, "Also write the report as PDF (weasyprint)");
   card->add_flag("--json", o.json, "Print the report as JSON on stdout");
+  card->add_option("--terminal-pki", o.terminal_pki,
+                   "mutual-auth: the PKI directory of the terminal (juki-pki init)");
+  card->add_option("--terminal", o.terminal_prefix,
+                   "mutual-auth: the terminal's files PREFIX.key.pem, PREFIX.cert.der (juki-pki "
+                   "issue --out PREFIX)")
+      ->needs("--terminal-pki");
+  card->add_option("--auth-app", o.auth_app,
+                   "mutual-auth: the AID of the application to authenticate to (default the "
+                   "Juki AP)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
