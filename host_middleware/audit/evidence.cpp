@@ -71,13 +71,13 @@ Result<ControlHeader, std::string> read_control_header(std::string_view text) {
   return h;
 }
 
-const char* to_string(Verdict v) {
+const char* to_string(ControlVerdict v) {
   switch (v) {
-    case Verdict::pass:
+    case ControlVerdict::pass:
       return "pass";
-    case Verdict::fail:
+    case ControlVerdict::fail:
       return "fail";
-    case Verdict::not_run:
+    case ControlVerdict::not_run:
       return "not run";
   }
   return "?";
@@ -102,7 +102,7 @@ std::vector<EvidenceStep> steps_of(const script::RunReport& run, double offset_m
 
 bool AuditReport::passed() const {
   for (const ControlResult& c : controls)
-    if (c.verdict == Verdict::fail) return false;
+    if (c.verdict == ControlVerdict::fail) return false;
   return true;
 }
 
@@ -151,8 +151,8 @@ std::string to_html(const AuditReport& r) {
       "</style>\n</head>\n<body>\n<h1>Lockout audit of a Juki card</h1>\n";
   std::size_t run = 0, failed = 0;
   for (const ControlResult& c : r.controls) {
-    run += c.verdict == Verdict::not_run ? 0 : 1;
-    failed += c.verdict == Verdict::fail ? 1 : 0;
+    run += c.verdict == ControlVerdict::not_run ? 0 : 1;
+    failed += c.verdict == ControlVerdict::fail ? 1 : 0;
   }
   out += "<table>\n<tr><th>tool</th><td>" + xml_escape(r.tool) +
          "</td></tr>\n<tr><th>started</th><td>" + xml_escape(r.started_at) +
@@ -167,9 +167,9 @@ std::string to_html(const AuditReport& r) {
       "<table>\n<tr><th>control</th><th>what it proves</th><th>clauses</th><th>verdict</th></tr>\n";
   for (std::size_t i = 0; i < r.controls.size(); ++i) {
     const ControlResult& c = r.controls[i];
-    const char* cls = c.verdict == Verdict::pass   ? "pass"
-                      : c.verdict == Verdict::fail ? "fail"
-                                                   : "notrun";
+    const char* cls = c.verdict == ControlVerdict::pass   ? "pass"
+                      : c.verdict == ControlVerdict::fail ? "fail"
+                                                          : "notrun";
     std::string clauses;
     for (const std::string& clause : c.clauses)
       clauses += (clauses.empty() ? "" : "<br>") + xml_escape(clause);
@@ -187,7 +187,7 @@ std::string to_html(const AuditReport& r) {
     for (const std::string& clause : c.clauses) out += "<li>" + xml_escape(clause) + "</li>\n";
     out += "</ul>\n";
     if (!c.reason.empty()) out += "<p><b>" + xml_escape(c.reason) + "</b></p>\n";
-    if (c.verdict == Verdict::not_run) continue;
+    if (c.verdict == ControlVerdict::not_run) continue;
     out += "<p>Card: " + xml_escape(c.card) + "; serial " + xml_escape(c.serial) +
            "; life cycle before the control " + xml_escape(c.life_cycle) + ". Started " +
            xml_escape(c.started_at) + ", " + milliseconds(c.duration_ms) + " ms.</p>\n";

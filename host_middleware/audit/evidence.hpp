@@ -32,8 +32,8 @@ struct ControlHeader {
 };
 Result<ControlHeader, std::string> read_control_header(std::string_view script_text);
 
-enum class Verdict : std::uint8_t { pass, fail, not_run };
-const char* to_string(Verdict v);
+enum class ControlVerdict : std::uint8_t { pass, fail, not_run };
+const char* to_string(ControlVerdict v);
 
 // One thing a control did, in order: a command and the card's answer (with
 // what was expected), a reset, or a step the tool took (a tear armed, the
@@ -55,7 +55,7 @@ struct ControlResult {
   std::string id;
   std::string title;
   std::vector<std::string> clauses;
-  Verdict verdict = Verdict::not_run;
+  ControlVerdict verdict = ControlVerdict::not_run;
   std::string reason;      // why it failed or did not run; empty on a pass
   std::string card;        // the card's transport, as connected
   std::string serial;      // as the card gave it (hex), or "(blank: unreadable)"

@@ -316,6 +316,15 @@ scenario_audit() {
     fail "mutual-auth: $(jq -c '.controls[0] | {verdict, reason}' "$work/out")"
   check "mutual-auth: 3 impostor proofs refused 6300, then the right terminal 6983, still after a warm reset, let in after a power cycle ($(jq '.controls[0].steps | length' "$work/out") steps of evidence)"
   remove 1
+
+  step "audit: the timing of a wrong password through the reader"
+  rc=$(run_rc "$audit" timing --json --reader "$R0" --sim-socket "$sock" \
+    --prepare "$SPECS/audit/lib/test-card.apdu" --measurements 3000)
+  ((rc == 0)) || fail "juki-audit timing exited $rc: $(cat "$work/err") $(jq -c '.timing' "$work/out" 2>/dev/null)"
+  jq -e '.timing.measurements == 3000 and .timing.verdict == "no leak detected at this sample size"
+         and .timing.detectable_difference_ns > 0 and .timing.false_alarm_bound < 0.001' "$work/out" >/dev/null ||
+    fail "juki-audit timing: $(jq -c '.timing' "$work/out")"
+  check "juki-audit timing: $(jq -r '.controls[0].reason' "$work/out" | cut -c1-160)..."
 }
 
 # 3. Removal in the middle of a session: a clean error; the image stays consistent.

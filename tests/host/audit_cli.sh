@@ -25,6 +25,17 @@ rc=$(rc_of "$tool" card --in-process --json "$work/bad")
 jq -e '.controls[] | select(.id == "password") | .verdict == "fail" and (.reason | test("line"))' \
   "$work/out" >/dev/null || fail "the failing control: $(jq -c '.controls[0]' "$work/out")"
 
+# The timing audit on an in-process card: figures and a verdict with its confidence.
+rc=$(rc_of "$tool" timing --in-process --json --prepare "$controls/lib/test-card.apdu" --measurements 4000)
+((rc == 0 || rc == 1)) || fail "juki-audit timing exited $rc: $(cat "$work/err")"
+jq -e '.timing.measurements == 4000 and (.timing.max_abs_t >= 0) and (.timing.false_alarm_bound < 0.001)
+       and (.controls[0].reason | test("measurements"))' "$work/out" >/dev/null ||
+  fail "juki-audit timing: $(jq -c '.timing' "$work/out")"
+rc=$(rc_of "$tool" timing --in-process --measurements 4000)
+((rc == 2)) || fail "timing on a card it makes without --prepare exited $rc (want 2)"
+rc=$(rc_of "$tool" timing --in-process --prepare "$controls/lib/test-card.apdu" --measurements 10)
+((rc == 2)) || fail "--measurements 10 exited $rc (want 2)"
+
 # Usage errors: exit 2 and a message.
 printf '# title: no id\n# clause: c\n> 00A4\n< 9000\n' >"$work/noid.apdu"
 for args in "--only nosuch $controls" "--pdf x.pdf $controls" "$work/noid.apdu" \

@@ -62,7 +62,7 @@ TEST_CASE("audit evidence: a run's steps, the report as HTML and JSON, escaped")
   report.controls.push_back({"password",
                              "The password locks",
                              {"S0 §5-3 パスワード照合"},
-                             Verdict::fail,
+                             ControlVerdict::fail,
                              "1 answer not as expected",
                              "card",
                              "0102",
@@ -73,7 +73,7 @@ TEST_CASE("audit evidence: a run's steps, the report as HTML and JSON, escaped")
   report.controls.push_back({"operator-pin",
                              "Operator PIN",
                              {"S4 第4-4(2)"},
-                             Verdict::not_run,
+                             ControlVerdict::not_run,
                              "no operator card",
                              {},
                              {},
@@ -99,6 +99,6 @@ TEST_CASE("audit evidence: a run's steps, the report as HTML and JSON, escaped")
   CHECK(j["controls"][0]["steps"][0]["command"] == "00200081");
   CHECK(j["controls"][1]["verdict"] == "not run");
 
-  report.controls[0].verdict = Verdict::pass;
+  report.controls[0].verdict = ControlVerdict::pass;
   CHECK(report.passed());  // a control not run does not fail the audit
 }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,6 +27,7 @@
 #include "common/iso7816/status_words.hpp"
 #include "common/utc_time.hpp"
 #include "host_middleware/audit/evidence.hpp"
+#include "host_middleware/audit/timing.hpp"
 #include "host_middleware/script/script.hpp"
 #include "host_middleware/session/secure_session.hpp"
 #include "pki/digest.hpp"
@@ -68,6 +70,9 @@ struct Options {
   bool json = false;
   std::string terminal_pki, terminal_prefix;      // a terminal's credentials (mutual-auth)
   std::string auth_app = "D3921000310001010401";  // the application authenticated to
+  // timing
+  std::string prepare_file;
+  std::uint64_t measurements = 6000;
 };
 
 struct Stop {
@@ -220,7 +225,7 @@ Result<audit::ControlResult, Stop> run_script_control(const Options& o, tools::C
   audit::ControlResult result{c.header.id,
                               c.header.title,
                               c.header.clauses,
-                              audit::Verdict::fail,
+                              audit::ControlVerdict::fail,
                               {},
                               {},
                               {},
@@ -266,7 +271,7 @@ Result<audit::ControlResult, Stop> run_script_control(const Options& o, tools::C
   const script::RunReport run = script::run(c.script, card);
   auto steps = audit::steps_of(run, offset);
   result.steps.insert(result.steps.end(), steps.begin(), steps.end());
-  result.verdict = run.ok() ? audit::Verdict::pass : audit::Verdict::fail;
+  result.verdict = run.ok() ? audit::ControlVerdict::pass : audit::ControlVerdict::fail;
   if (run.aborted)
     result.reason =
         "stopped at line " + std::to_string(run.aborted->line) + ": " + run.aborted->message;
@@ -296,7 +301,7 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
       "VERIFY, and still takes the right password",
       {"S0 §5-3 パスワード照合・カードロック機能 (a lock that a pulled card could undo is none)",
        "card-os.md 8 (power loss), 6.6; specs/simulator.md 3.1 (tear)"},
-      audit::Verdict::not_run,
+      audit::ControlVerdict::not_run,
       {},
       {},
       {},
@@ -325,7 +330,7 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
                             std::move(expected), ok});
   };
   auto fail = [&](std::string why) {
-    result.verdict = audit::Verdict::fail;
+    result.verdict = audit::ControlVerdict::fail;
     result.reason = std::move(why);
     result.duration_ms = since_ms(t0);
     (void)sim->simulator("reader-timeout " + std::to_string(sim->options().sim_slot) + " off");
@@ -429,7 +434,7 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
   }
   if (torn == 0) return fail("no cut ever hit the VERIFY"), result;
   (void)sim->simulator("reader-timeout " + slot + " off");
-  result.verdict = audit::Verdict::pass;
+  result.verdict = audit::ControlVerdict::pass;
   result.duration_ms = since_ms(t0);
   return result;
 }
@@ -505,7 +510,7 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
       {"S0 §5-3 相互認証: 「カード利用時には、必ずシステム間の相互認証(公開鍵暗号方式利用)を行い、"
        "カードのなりすまし、偽造、改ざんを防止します」",
        "secure-channel.md 2.4"},
-      audit::Verdict::not_run,
+      audit::ControlVerdict::not_run,
       {},
       {},
       {},
@@ -572,7 +577,7 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
     return expect("the application selected", r && r->size() == 2 && (*r)[0] == 0x90);
   };
   auto fail = [&](std::string why) {
-    result.verdict = audit::Verdict::fail;
+    result.verdict = audit::ControlVerdict::fail;
     result.reason = std::move(why);
     result.duration_ms = since_ms(t0);
     return result;
@@ -603,7 +608,142 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
   if (!r) return unexpected(r.error());
   if (!expect("after a power cycle: the right terminal authenticates", *r == 0x9000))
     return fail("after a power cycle the right terminal is still refused");
-  result.verdict = audit::Verdict::pass;
+  result.verdict = audit::ControlVerdict::pass;
+  result.duration_ms = since_ms(t0);
+  return result;
+}
+
+// The timing audit over PC/SC (specs/audit.md 7): wrong passwords of two
+// classes (differing from the right one in the first digit, or in the last),
+// in random order, each followed by the right password (untimed) so that no
+// try is spent; Welch's t-test on their round-trip times.
+Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSupply& supply,
+                                              const std::optional<script::Script>& preparation,
+                                              const Bytes& password, std::string& confirmation,
+                                              audit::TimingReport& figures) {
+  audit::ControlResult result{
+      "timing-password",
+      "A wrong Juki password is refused in a time that does not depend on where it differs from "
+      "the right one, as far as the host can measure it through the reader",
+      {"card-os.md 7.5 (timing of secret comparisons)",
+       "S0 §5-3 パスワード照合 (a password guessed digit by digit through timing is no lock)"},
+      audit::ControlVerdict::fail,
+      {},
+      {},
+      {},
+      {},
+      utc_now_iso8601(),
+      0,
+      {}};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto lease =
+      supply.card_for(0, "timing", "an active test card, its password given with --set PW");
+  if (!lease)
+    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
+                           "timing: " + lease.error().message});
+  Transport& card = (*lease)->transport();
+  result.card = card.describe();
+  auto id = identify(card);
+  if (!id) return unexpected(id.error());
+  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
+  result.life_cycle = id->life_cycle;
+  auto confirmed = confirm_test_card(o, **lease, *id);
+  if (!confirmed) return unexpected(confirmed.error());
+  confirmation = *confirmed;
+  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
+  if (!(*lease)->made_as().empty()) {
+    if (!preparation)
+      return unexpected(Stop{kExitUsage, "timing: a card the audit makes needs --prepare FILE"});
+    const script::RunReport prep = script::run(*preparation, card);
+    result.steps.push_back(
+        {since_ms(t0), "preparation: " + preparation->source, {}, {}, {}, prep.ok()});
+    if (!prep.ok()) {
+      result.reason = "preparing the card with " + preparation->source + " failed";
+      return result;
+    }
+  }
+  if (password.size() != 4) return unexpected(Stop{kExitUsage, "timing: PW must be 4 digits"});
+  const Bytes aid = from_hex("D3921000310001010401").value();
+  Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(aid.size())};
+  select.insert(select.end(), aid.begin(), aid.end());
+  auto verify = [](const Bytes& value) {
+    Bytes b{0x00, 0x20, 0x00, 0x81, static_cast<std::uint8_t>(value.size())};
+    b.insert(b.end(), value.begin(), value.end());
+    return b;
+  };
+  // Another digit in place `i`: still 4 digits, so the card compares it.
+  auto wrong_at = [&](std::size_t i) {
+    Bytes w = password;
+    w[i] = static_cast<std::uint8_t>(w[i] == '9' ? '0' : w[i] + 1);
+    return w;
+  };
+  const Bytes first = verify(wrong_at(0)), last = verify(wrong_at(password.size() - 1));
+  const Bytes right = verify(password);
+  auto sw_of = [](const Bytes& r) { return r.size() < 2 ? 0 : (r[r.size() - 2] << 8) | r.back(); };
+  auto selected = card.transmit(select);
+  if (!selected || sw_of(*selected) != 0x9000) {
+    result.reason = "the Juki AP cannot be selected";
+    return result;
+  }
+  result.steps.push_back({since_ms(t0), "the Juki AP selected", select, *selected, "9000", true});
+  auto probe = card.transmit(right);
+  if (!probe || sw_of(*probe) != 0x9000) {
+    result.reason = "the password given (PW) is not the card's, or the card is not active: " +
+                    (probe ? to_hex(*probe) : probe.error().message);
+    return result;
+  }
+  auto test = audit::TimingTest::create();
+  if (!test) return unexpected(Stop{kExitUsage, test.error().message});
+  std::random_device seed;
+  std::mt19937_64 order(seed());
+  const auto started = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < o.measurements; ++i) {
+    const auto c = (order() & 1) != 0 ? audit::InputClass::b : audit::InputClass::a;
+    const Bytes& command = c == audit::InputClass::a ? first : last;
+    const auto before = std::chrono::steady_clock::now();
+    auto r = card.transmit(command);
+    const auto after = std::chrono::steady_clock::now();
+    if (!r) return unexpected(Stop{kExitCard, "timing: " + r.error().message});
+    if (sw_of(*r) != 0x63C2) {
+      result.reason = "a wrong password was answered " + to_hex(*r) + ", not 63C2";
+      result.steps.push_back({since_ms(t0), "a wrong password", command, *r, "63C2", false});
+      return result;
+    }
+    (void)test->add(c, std::chrono::duration<double, std::nano>(after - before).count());
+    auto back = card.transmit(right);  // the try back, untimed
+    if (!back || sw_of(*back) != 0x9000) {
+      result.reason = "the right password did not give the try back";
+      return result;
+    }
+    if (!o.json && (i + 1) % 1000 == 0)
+      std::cerr << "  " << i + 1 << " of " << o.measurements << " measurements\n";
+  }
+  figures = test->report();
+  result.steps.push_back({since_ms(t0),
+                          std::to_string(o.measurements) +
+                              " wrong passwords in random order, class A differing in the first "
+                              "digit, class B in the last; each followed by the right one "
+                              "(untimed); measured from the host, in ns, over " +
+                              card.describe(),
+                          first,
+                          {},
+                          {},
+                          true});
+  result.steps.push_back({since_ms(t0), "class B's command", last, {}, {}, true});
+  result.steps.push_back(
+      {since_ms(t0),
+       audit::describe(figures, "ns") + " (" +
+           std::to_string(
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()) +
+           " s)",
+       {},
+       {},
+       {},
+       figures.verdict != audit::Verdict::leak});
+  result.verdict = figures.verdict == audit::Verdict::no_leak_detected
+                       ? audit::ControlVerdict::pass
+                       : audit::ControlVerdict::fail;
+  result.reason = audit::describe(figures, "ns");
   result.duration_ms = since_ms(t0);
   return result;
 }
@@ -643,6 +783,54 @@ Result<void, std::string> html_to_pdf(const std::string& html, const std::string
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return unexpected("weasyprint failed on " + html);
   return {};
+}
+
+// The report (HTML, PDF, their digests) and the output; the exit status.
+int write_reports(const Options& o, const audit::AuditReport& report, const json& extra) {
+  // Each file's SHA-256, also in sha256sum's format (lower-case hex, two
+  // spaces, the path as given) so that `sha256sum -c FILE.sha256` checks it.
+  json digests = json::object();
+  std::string sums;
+  auto digest_of = [&](const std::string& path, const std::string& bytes) {
+    std::string hex = to_hex(pki::sha256(bytes));
+    for (char& ch : hex) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    digests[path] = hex;
+    sums += hex + "  " + path + "\n";
+  };
+  if (!o.report_file.empty()) {
+    const std::string html = audit::to_html(report);
+    if (int rc = write_file(o.report_file, html); rc != kExitOk) return rc;
+    digest_of(o.report_file, html);
+    if (!o.pdf_file.empty()) {
+      if (auto pdf = html_to_pdf(o.report_file, o.pdf_file); !pdf) {
+        std::cerr << "juki-audit: " << pdf.error() << "\n";
+        return kExitUsage;
+      }
+      auto bytes = read_file(o.pdf_file);
+      if (!bytes) {
+        std::cerr << "juki-audit: " << bytes.error() << "\n";
+        return kExitUsage;
+      }
+      digest_of(o.pdf_file, *bytes);
+    }
+    if (int rc = write_file(o.report_file + ".sha256", sums); rc != kExitOk) return rc;
+  }
+
+  if (o.json) {
+    json doc = audit::to_json(report);
+    doc["digests"] = digests;
+    if (extra.is_object()) doc.update(extra);
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    for (const audit::ControlResult& c : report.controls)
+      std::cout << c.id << ": " << audit::to_string(c.verdict)
+                << (c.reason.empty() ? "" : " (" + c.reason + ")") << "\n";
+    for (const auto& [file, digest] : digests.items())
+      std::cout << "sha256 " << digest.get<std::string>() << "  " << file << "\n";
+    std::cout << (report.passed() ? "audit: every control run passed\n"
+                                  : "audit: a control FAILED\n");
+  }
+  return report.passed() ? kExitOk : kExitFailed;
 }
 
 int run_card(const Options& o) {
@@ -741,7 +929,7 @@ int run_card(const Options& o) {
         {"operator-pin",
          "The operator card's PIN (操作者識別カード及び暗証番号) locks after wrong tries",
          {"S4 第4-4(2), 第4-4(4)"},
-         audit::Verdict::not_run,
+         audit::ControlVerdict::not_run,
          "this implementation has no operator card: the window terminal's operator is not "
          "identified by an IC card (NETWORK.md D10), so there is nothing to test",
          {},
@@ -754,49 +942,75 @@ int run_card(const Options& o) {
   for (const std::string& c : confirmations)
     report.test_card_confirmation += (report.test_card_confirmation.empty() ? "" : "; ") + c;
 
-  // Each file's SHA-256, also in sha256sum's format (lower-case hex, two
-  // spaces, the path as given) so that `sha256sum -c FILE.sha256` checks it.
-  json digests = json::object();
-  std::string sums;
-  auto digest_of = [&](const std::string& path, const std::string& bytes) {
-    std::string hex = to_hex(pki::sha256(bytes));
-    for (char& ch : hex) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    digests[path] = hex;
-    sums += hex + "  " + path + "\n";
-  };
-  if (!o.report_file.empty()) {
-    const std::string html = audit::to_html(report);
-    if (int rc = write_file(o.report_file, html); rc != kExitOk) return rc;
-    digest_of(o.report_file, html);
-    if (!o.pdf_file.empty()) {
-      if (auto pdf = html_to_pdf(o.report_file, o.pdf_file); !pdf) {
-        std::cerr << "juki-audit: " << pdf.error() << "\n";
-        return kExitUsage;
-      }
-      auto bytes = read_file(o.pdf_file);
-      if (!bytes) {
-        std::cerr << "juki-audit: " << bytes.error() << "\n";
-        return kExitUsage;
-      }
-      digest_of(o.pdf_file, *bytes);
-    }
-    if (int rc = write_file(o.report_file + ".sha256", sums); rc != kExitOk) return rc;
-  }
+  return write_reports(o, report, {});
+}
 
-  if (o.json) {
-    json doc = audit::to_json(report);
-    doc["digests"] = digests;
-    std::cout << doc.dump(2) << "\n";
-  } else {
-    for (const audit::ControlResult& c : report.controls)
-      std::cout << c.id << ": " << audit::to_string(c.verdict)
-                << (c.reason.empty() ? "" : " (" + c.reason + ")") << "\n";
-    for (const auto& [file, digest] : digests.items())
-      std::cout << "sha256 " << digest.get<std::string>() << "  " << file << "\n";
-    std::cout << (report.passed() ? "audit: every control run passed\n"
-                                  : "audit: a control FAILED\n");
+int run_timing_command(const Options& o) {
+  if (!o.pdf_file.empty() && o.report_file.empty()) {
+    std::cerr << "juki-audit: --pdf needs --report (the PDF is made from the HTML report)\n";
+    return kExitUsage;
   }
-  return report.passed() ? kExitOk : kExitFailed;
+  auto key = from_hex(o.transport_key);
+  auto serial = from_hex(o.serial);
+  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32) || !serial ||
+      serial->size() != 8) {
+    std::cerr << "juki-audit: --transport-key must be 16, 24 or 32 bytes and --serial 8 bytes, "
+                 "of hex\n";
+    return kExitUsage;
+  }
+  auto fixed = fixed_variables(o, *key);
+  if (!fixed) {
+    std::cerr << "juki-audit: " << fixed.error().message << "\n";
+    return fixed.error().exit;
+  }
+  std::optional<script::Script> preparation;
+  if (!o.prepare_file.empty()) {
+    auto parsed = script::parse_file(o.prepare_file, *fixed);
+    if (!parsed) {
+      std::cerr << script::format(parsed.error(), o.prepare_file) << "\n";
+      return kExitUsage;
+    }
+    preparation = std::move(*parsed);
+  }
+  Bytes password = from_hex("31323334").value();  // lib/test-card.apdu's
+  if (auto it = fixed->find("PW"); it != fixed->end()) password = it->second;
+
+  card_os::FactoryProfile profile;
+  profile.transport_key = *key;
+  profile.serial = *serial;
+  std::unique_ptr<tools::CardSupply> supply;
+  if (o.in_process)
+    supply = tools::in_memory_supply(profile, "timing");
+  else
+    supply = std::make_unique<tools::ReaderSupply>(tools::ReaderSupplyOptions{
+        "juki-audit", o.reader, o.sim_socket, o.sim_slot, false, o.wait_seconds, profile});
+
+  audit::AuditReport report;
+  report.tool = "juki-audit timing";
+  report.started_at = utc_now_iso8601();
+  report.reader = o.in_process ? "in-process simulator card" : o.reader;
+  std::string confirmation;
+  audit::TimingReport figures;
+  auto result = run_timing(o, *supply, preparation, password, confirmation, figures);
+  if (!result) {
+    std::cerr << "juki-audit: " << result.error().message << "\n";
+    return result.error().exit;
+  }
+  report.controls.push_back(std::move(*result));
+  report.finished_at = utc_now_iso8601();
+  report.test_card_confirmation = confirmation.substr(0, confirmation.find(':'));
+  json timing{
+      {"verdict", std::string(audit::verdict_name(figures.verdict))},
+      {"measurements", figures.measurements},
+      {"max_abs_t", figures.max_abs_t},
+      {"threshold", figures.threshold},
+      {"tests_counted", figures.tests_counted},
+      {"p_value", figures.p_value},
+      {"p_value_bound", figures.p_value_bound},
+      {"false_alarm_bound", figures.false_alarm_bound},
+      {"detectable_difference_ns",
+       figures.detectable_difference ? json(*figures.detectable_difference) : json(nullptr)}};
+  return write_reports(o, report, {{"timing", timing}});
 }
 
 }  // namespace
@@ -858,14 +1072,41 @@ int main(int argc, char** argv) {
                    "mutual-auth: the AID of the application to authenticate to (default the "
                    "Juki AP)")
       ->capture_default_str();
+  CLI::App* timing = app.add_subcommand(
+      "timing",
+      "The time a wrong password takes, by where it differs from the right one (first digit or "
+      "last), measured through the reader: a dudect-style t-test with its confidence");
+  auto* timing_reader = timing->add_option("--reader", o.reader, "The card is in this reader");
+  timing->add_flag("--in-process", o.in_process, "A simulator card made in this process")
+      ->excludes(timing_reader);
+  timing
+      ->add_option("--sim-socket", o.sim_socket,
+                   "The reader is a juki-card-sim slot: the audit makes the test card")
+      ->needs(timing_reader);
+  timing->add_option("--sim-slot", o.sim_slot, "The simulator's slot")->check(CLI::Range(0, 63));
+  timing->add_option("--prepare", o.prepare_file,
+                     "The script that makes a card the audit made an active test card "
+                     "(specs/audit/lib/test-card.apdu)");
+  timing->add_option("--measurements", o.measurements, "Wrong passwords to time")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{2500}, std::uint64_t{10'000'000}));
+  timing->add_option("--test-card", o.test_cards, "As for card");
+  timing->add_option("--set", o.sets, "NAME=HEX: PW, the card's password (default 1234)");
+  timing->add_option("--transport-key", o.transport_key, "As for card");
+  timing->add_option("--serial", o.serial, "As for card");
+  timing->add_option("--wait", o.wait_seconds, "As for card")->check(CLI::Range(1, 3600));
+  timing->add_option("--report", o.report_file, "As for card");
+  timing->add_option("--pdf", o.pdf_file, "As for card");
+  timing->add_flag("--json", o.json, "As for card, with the figures under 'timing'");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (!o.in_process && o.reader.empty()) {
-    std::cerr << "juki-audit card: give --reader NAME (or --in-process)\n";
+    std::cerr << "juki-audit: give --reader NAME (or --in-process)\n";
     return kExitUsage;
   }
+  if (timing->parsed()) return run_timing_command(o);
   return run_card(o);
 }
