@@ -228,7 +228,8 @@ class Country {
 
 }  // namespace
 
-TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC") {
+TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC",
+          "[req:A2.1][req:A4.1][req:A5.1][req:B1][req:B2][req:B4][req:B10.2][req:B11][req:D19.1]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
 
@@ -280,7 +281,8 @@ TEST_CASE("network: the existing system's changes reach the national server, by 
 }
 
 TEST_CASE(
-    "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
+    "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled",
+    "[req:B3][req:D21.1]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 200);
@@ -308,7 +310,8 @@ TEST_CASE(
 
 TEST_CASE(
     "network: servers that sign in a PKCS#11 token: the CS's own signature reaches the "
-    "national server") {
+    "national server",
+    "[req:D14]") {
   const auto& hsm = test::SoftHsm::instance();
   Country country;
   country.sign_in_token("chiyoda", pki::Role::cs, "131016", hsm.uri("signing-1"));
@@ -337,7 +340,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("network: the consistency check names a damaged national record and repairs it") {
+TEST_CASE("network: the consistency check names a damaged national record and repairs it",
+          "[req:B5]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 150);
@@ -372,7 +376,8 @@ TEST_CASE("network: the consistency check names a damaged national record and re
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
 }
 
-TEST_CASE("network: a synthetic municipality and sixty days of its changes pass every check") {
+TEST_CASE("network: a synthetic municipality and sixty days of its changes pass every check",
+          "[req:A5.1][req:B4]") {
   Country country;
   country.start_all();
   const std::string population = kTools + "/juki-population";
@@ -580,7 +585,8 @@ std::int64_t history_rows(const std::string& store) {
 
 TEST_CASE(
     "network: servers killed with SIGKILL at random during a storm of changes lose and double "
-    "nothing") {
+    "nothing",
+    "[req:D21.1]") {
   const long rounds = storm_setting("JUKI_STORM_ROUNDS", 1);
   const long changes = storm_setting("JUKI_STORM_CHANGES", kStormChanges);
   for (long round = 0; round < rounds; ++round) {
@@ -644,7 +650,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("network: bad deliveries are refused with a clear status and nothing is applied") {
+TEST_CASE("network: bad deliveries are refused with a clear status and nothing is applied",
+          "[req:D7][req:D8.1]") {
   backend::trust::require_tls13();
   Country country;
   country.start_national();
