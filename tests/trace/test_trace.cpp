@@ -29,7 +29,7 @@ struct Tree {
     fs::create_directories(root / "specs/conformance");
     write("specs/conformance/05-password.apdu",
           "# The password\nreset\n== Three wrong tries lock it\n> 00 20 00 80\n"
-          "== Re-set at the window  \n> 00 2C 00 80\n");
+          "== Re-set at the window  \n> 00 2C 00 80\n== Wrong; then right\n");
   }
   ~Tree() {
     std::error_code ec;
@@ -68,8 +68,10 @@ const char* kTable =
     "| K1 | S0 §5-3C | Three wrong passwords lock the card | testable | "
     "`specs/conformance/05-password.apdu` § Three wrong tries lock it | 3 is the project's |\n"
     "| `K2` | S0 §5-3C | The window re-sets it | testable | "
-    "`specs/conformance/05-password.apdu` § Re-set at the window; "
+    "`specs/conformance/05-password.apdu` § Re-set at the window;"
     "`specs/conformance/05-password.apdu` § Three wrong tries lock it | |\n"
+    "| K5 | S0 §5-3C | A title with a semicolon | testable | "
+    "`specs/conformance/05-password.apdu` § Wrong; then right | |\n"
     "| A3 | S4 第6-7(1) | Erasure after 5 years | testable, not implemented | — | "
     "no erasure job yet |\n"
     "| O1 | S4 第2-1(1) | A responsible organisation | organisational | | people \\| rooms |\n";
@@ -82,7 +84,7 @@ TEST_CASE(
   const Table t = parse_requirements(kTable, "req.md");
   INFO(all_messages(t.problems));
   REQUIRE(t.problems.empty());
-  REQUIRE(t.rows.size() == 4);
+  REQUIRE(t.rows.size() == 5);
   CHECK(t.rows[0].id == "K1");
   CHECK(t.rows[0].clause == "S0 §5-3C");
   CHECK(t.rows[0].kind == Kind::testable);
@@ -92,10 +94,12 @@ TEST_CASE(
   CHECK(t.rows[0].line == 11);
   CHECK(t.rows[1].id == "K2");  // backticks are not part of the ID
   CHECK(t.rows[1].scripts.size() == 2);
-  CHECK(t.rows[2].kind == Kind::not_implemented);
-  CHECK(t.rows[2].scripts.empty());
-  CHECK(t.rows[3].kind == Kind::organisational);
-  CHECK(t.rows[3].notes == "people | rooms");
+  REQUIRE(t.rows[2].scripts.size() == 1);  // a ';' inside a title does not split it
+  CHECK(t.rows[2].scripts[0].title == "Wrong; then right");
+  CHECK(t.rows[3].kind == Kind::not_implemented);
+  CHECK(t.rows[3].scripts.empty());
+  CHECK(t.rows[4].kind == Kind::organisational);
+  CHECK(t.rows[4].notes == "people | rooms");
 }
 
 TEST_CASE("trace: rows the table cannot hold are problems with their line") {
@@ -130,7 +134,7 @@ TEST_CASE("trace: a real Catch2 program lists its tagged tests with their source
   REQUIRE(c.by_id.size() == 2);
   REQUIRE(c.by_id.at("T1").size() == 2);
   CHECK(c.by_id.at("T1")[0].ctest_name() ==
-        "fixture: fixture: the card locks after three wrong passwords");
+        "fixture:fixture: the card locks after three wrong passwords");
   CHECK(c.by_id.at("T1")[0].location.find("trace_fixture_tagged.cpp:") != std::string::npos);
   REQUIRE(c.by_id.at("T2.1").size() == 1);
   CHECK(c.by_id.at("T2.1")[0].name ==
@@ -149,11 +153,11 @@ TEST_CASE("trace: the check passes when every testable requirement has evidence 
   const Check result = check(t, catalog_of({{"K1", {"three wrong"}}}), tree.root);
   INFO(all_messages(result.problems));
   CHECK(result.ok());
-  CHECK(result.testable == 2);
+  CHECK(result.testable == 3);
   CHECK(result.not_implemented == 1);
   CHECK(result.organisational == 1);
   CHECK(result.with_tests == 1);
-  CHECK(result.with_scripts == 2);
+  CHECK(result.with_scripts == 3);
 }
 
 TEST_CASE("trace: the check fails for a testable requirement without evidence") {
@@ -238,14 +242,15 @@ TEST_CASE("trace: the report says pass, fail, not covered, not implemented, orga
                          "req.md");
   const Catalog c =
       catalog_of({{"K1", {"locks"}}, {"K3", {"re-set fails"}}, {"K4", {"locks", "never ran"}}});
-  std::vector<JunitCase> ctest{{"", "test_card: locks", Outcome::passed, ""},
+  // CTest's names are TARGET:NAME; one with a space after the colon is taken too.
+  std::vector<JunitCase> ctest{{"", "test_card:locks", Outcome::passed, ""},
                                {"", "test_card: re-set fails", Outcome::failed, "Failed"}};
   std::vector<JunitCase> scripts{
       {"/elsewhere/specs/conformance/05-password.apdu", "Three wrong tries lock it",
        Outcome::passed, ""},
       {"specs/conformance/05-password.apdu", "Re-set at the window", Outcome::passed, ""}};
   const Report r = make_report(t, c, tree.root, ctest, scripts);
-  REQUIRE(r.results.size() == 6);
+  REQUIRE(r.results.size() == 7);
   std::map<std::string, Status> status;
   for (const auto& x : r.results) status[x.requirement.id] = x.status;
   CHECK(status["K1"] == Status::pass);  // its test and its section passed
@@ -254,21 +259,22 @@ TEST_CASE("trace: the report says pass, fail, not covered, not implemented, orga
   CHECK(status["O1"] == Status::organisational);
   CHECK(status["K3"] == Status::fail);         // a failed test fails the requirement
   CHECK(status["K4"] == Status::not_covered);  // one of its tests did not run
+  CHECK(status["K5"] == Status::not_covered);  // its section is not in the scripts' JUnit
   CHECK_FALSE(r.all_testable_passed());
   CHECK(r.counts().at(Status::pass) == 2);
 
   const std::string text = to_text(r);
   CHECK(text.find("K3  fail") != std::string::npos);
-  CHECK(text.find("failed  test  test_card: re-set fails  (tests/x.cpp:1): Failed") !=
+  CHECK(text.find("failed  test  test_card:re-set fails  (tests/x.cpp:1): Failed") !=
         std::string::npos);
-  CHECK(text.find("not run  test  test_card: never ran") != std::string::npos);
+  CHECK(text.find("not run  test  test_card:never ran") != std::string::npos);
   CHECK(text.find("not implemented: no erasure job yet") != std::string::npos);
   CHECK(text.find("-- NOT ALL TESTABLE REQUIREMENTS PASSED") != std::string::npos);
 
   const nlohmann::json json = to_json(r);
   CHECK(json["ok"] == false);
   CHECK(json["counts"]["fail"] == 1);
-  CHECK(json["counts"]["not covered"] == 1);
+  CHECK(json["counts"]["not covered"] == 2);
   CHECK(json["requirements"][0]["evidence"][1]["location"] ==
         "specs/conformance/05-password.apdu:3");
 
@@ -282,7 +288,7 @@ TEST_CASE("trace: a report where every testable requirement passed") {
   Tree tree;
   const Table t = parse_requirements(kHeader + "| K1 | S0 | a | testable | — | |\n", "req.md");
   const Report r = make_report(t, catalog_of({{"K1", {"locks"}}}), tree.root,
-                               {{"", "test_card: locks", Outcome::passed, ""}}, {});
+                               {{"", "test_card:locks", Outcome::passed, ""}}, {});
   CHECK(r.all_testable_passed());
   CHECK(to_text(r).find("K1  pass") != std::string::npos);
 }
@@ -313,9 +319,9 @@ TEST_CASE("trace: juki-trace's exit statuses: 0 clean, 1 problems or not passed,
 
   tree.write("junit.xml",
              "<testsuite>"
-             "<testcase name='fixture: fixture: the card locks after three wrong passwords' "
+             "<testcase name='fixture:fixture: the card locks after three wrong passwords' "
              "status='run'/>"
-             "<testcase name='fixture: fixture: a second test of the same requirement, and of "
+             "<testcase name='fixture:fixture: a second test of the same requirement, and of "
              "another' status='fail'><failure message='Failed'/></testcase></testsuite>");
   CHECK(run("report " + common + " --ctest-junit " + (tree.root / "junit.xml").string() +
             " --html " + (tree.root / "report.html").string()) == 1);

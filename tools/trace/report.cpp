@@ -123,7 +123,9 @@ Report make_report(const Table& table, const Catalog& catalog, const std::filesy
       for (const TestCase& t : tests->second) {
         Evidence e{"test", t.ctest_name(), relative_location(t.location, root), Outcome::not_run,
                    ""};
-        if (auto run = ctest_by_name.find(e.label); run != ctest_by_name.end()) {
+        auto run = ctest_by_name.find(e.label);
+        if (run == ctest_by_name.end()) run = ctest_by_name.find(t.ctest_name_spaced());
+        if (run != ctest_by_name.end()) {
           e.outcome = run->second->outcome;
           e.message = run->second->message;
         }

@@ -75,14 +75,26 @@ bool valid_id(const std::string& id) {
                      [](unsigned char c) { return std::isalnum(c) || c == '.' || c == '-'; });
 }
 
-// The Scripts cell: "—" or empty for none, else items separated by ';', each
-// `FILE` § TITLE.
+// Where the next item of a Scripts cell starts: a ';' followed (after any
+// spaces) by the backtick of a FILE. A title may hold a ';' of its own, as
+// "Wrong proofs count down; a proof needs a fresh challenge" does.
+std::size_t next_item(const std::string& cell, std::size_t from) {
+  for (std::size_t at = cell.find(';', from); at != std::string::npos;
+       at = cell.find(';', at + 1)) {
+    const std::size_t next = cell.find_first_not_of(" \t", at + 1);
+    if (next != std::string::npos && cell[next] == '`') return at;
+  }
+  return cell.size();
+}
+
+// The Scripts cell: "—" or empty for none, else items `FILE` § TITLE
+// separated by "; ".
 bool parse_scripts(const std::string& cell, std::vector<ScriptSection>& out, std::string& error) {
   const std::string whole = trim(cell);
   if (whole.empty() || whole == "—" || whole == "-") return true;
   std::size_t start = 0;
   while (start <= whole.size()) {
-    const std::size_t end = std::min(whole.find(';', start), whole.size());
+    const std::size_t end = next_item(whole, start);
     const std::string item = trim(std::string_view(whole).substr(start, end - start));
     start = end + 1;
     if (item.empty()) continue;
