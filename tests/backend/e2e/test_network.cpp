@@ -760,3 +760,52 @@ TEST_CASE("network: bad deliveries are refused with a clear status and nothing i
   REQUIRE(signer.ok());
   CHECK(signer->code == "131016");
 }
+
+// Seed 004 第4-3(4) and seed 000 §2-2: the servers' own admission rules
+// (specs/network.md 2), each link tried from both ends. A refused peer is
+// refused in the TLS handshake (UNAVAILABLE, before any request is read); an
+// admitted one reaches the service, whatever the service then answers.
+TEST_CASE("network: only the links of seed 004 are admitted, each peer checked in its handshake",
+          "[req:B16.1][req:A2.2]") {
+  backend::trust::require_tls13();
+  Country country;
+  country.start_all();
+  const auto call = [&](const std::string& caller, const std::string& address, pki::Role role,
+                        const std::string& code) {
+    auto channel = backend::trust::open_channel(
+        address,
+        backend::trust::channel_credentials(country.trust_of(caller), role, code, nullptr));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (role == pki::Role::cs) {
+      proto::ChangeReports reports;
+      proto::ReportOutcome outcome;
+      return proto::ResidentSystemLink::NewStub(channel)
+          ->ReportChanges(&context, reports, &outcome)
+          .error_code();
+    }
+    proto::LookupRequest request;
+    proto::LookupReply reply;
+    return proto::IdentityLookup::NewStub(channel)->Lookup(&context, request, &reply).error_code();
+  };
+  const auto refused = grpc::StatusCode::UNAVAILABLE;
+  const std::string& national = country.national_address();
+  const std::string& prefecture = country.prefecture_address();
+  const std::string& cs = country.cs_address();
+
+  // Admitted: a CS to its prefecture, the prefecture to the national server,
+  // the existing system and another CS to the CS.
+  CHECK(call("chiyoda", prefecture, pki::Role::prefecture, "130001") != refused);
+  CHECK(call("tokyo", national, pki::Role::national, "") != refused);
+  CHECK(call("chiyoda-rs", cs, pki::Role::cs, "131016") != refused);
+  CHECK(call("chuo", cs, pki::Role::cs, "131016") != refused);
+
+  // Refused: a CS past its prefecture, the existing system past its CS, and
+  // every link downward.
+  CHECK(call("chiyoda", national, pki::Role::national, "") == refused);
+  CHECK(call("chiyoda-rs", prefecture, pki::Role::prefecture, "130001") == refused);
+  CHECK(call("chiyoda-rs", national, pki::Role::national, "") == refused);
+  CHECK(call("tokyo", cs, pki::Role::cs, "131016") == refused);
+  CHECK(call("national", prefecture, pki::Role::prefecture, "130001") == refused);
+  CHECK(call("national", cs, pki::Role::cs, "131016") == refused);
+}
