@@ -116,7 +116,7 @@ TEST_CASE("life cycle: every command in every state is admitted or 6985", "[life
 }
 
 TEST_CASE("transport-locked: EXTERNAL AUTHENTICATE with another key is 6985",
-          "[lifecycle][transport]") {
+          "[lifecycle][transport][req:K13]") {
   TestCard c;
   c.expect("0084000010", 0x9000);
   CHECK(c.sw("0082000210 00000000000000000000000000000000") == 0x6985);
@@ -135,7 +135,7 @@ TEST_CASE("terminated: GET DATA of any tag but DF20 is 6985", "[lifecycle]") {
 // ---------------------------------------------------------------- 5 transport key
 
 TEST_CASE("transport key: a right proof releases the lock, the counter returns to 10",
-          "[lifecycle][transport]") {
+          "[lifecycle][transport][req:K13]") {
   TestCard c;
   CHECK(c.authenticate(test::kAdminKey, 0x01) == 0x63C9);
   CHECK(c.authenticate(test::kResetKey, 0x01) == 0x63C8);
@@ -154,7 +154,7 @@ TEST_CASE("transport key: a right proof releases the lock, the counter returns t
 }
 
 TEST_CASE("transport key: the tenth wrong proof terminates the card for good",
-          "[lifecycle][transport]") {
+          "[lifecycle][transport][req:K13]") {
   TestCard c;
   for (unsigned left = 9; left >= 1; --left) {
     INFO("left " << left);

@@ -67,7 +67,7 @@ TEST_CASE("VERIFY: every row of the table", "[security][verify]") {
   c->expect("00208081", 0x6A86);
 }
 
-TEST_CASE("VERIFY: 63C2, 63C1, 63C0, then blocked for good", "[security][verify]") {
+TEST_CASE("VERIFY: 63C2, 63C1, 63C0, then blocked for good", "[security][verify][req:K8]") {
   auto c = TestCard::active();
   c->expect(kSelectDemo, 0x9000);
   c->expect("0020008104 39393939", 0x63C2);
@@ -214,7 +214,8 @@ TEST_CASE("CHANGE REFERENCE DATA: variable-length PIN padded with FF, unset PIN"
   CHECK(c->expect("00CADF2000", 0x9000) == hex("DF200105"));
 }
 
-TEST_CASE("CHANGE REFERENCE DATA P1=01: activation moves issued to active", "[security][change]") {
+TEST_CASE("CHANGE REFERENCE DATA P1=01: activation moves issued to active",
+          "[security][change][req:K7]") {
   auto c = TestCard::issued();
   c->expect(kSelectDemo, 0x9000);
   c->expect("0024008108 3132333435363738", 0x6985);  // only P1=01 in issued
@@ -234,7 +235,7 @@ TEST_CASE("CHANGE REFERENCE DATA P1=01: activation moves issued to active", "[se
 }
 
 TEST_CASE("CHANGE REFERENCE DATA in issued: only P1=01 on an activation PIN",
-          "[security][change][lifecycle]") {
+          "[security][change][lifecycle][req:K7]") {
   auto c = TestCard::personalizing();
   TestCard::add_lab(*c);
   c->end_session();  // the sample layout opens a session of its own
@@ -481,7 +482,7 @@ TEST_CASE("EXTERNAL AUTHENTICATE: any command in between consumes the challenge"
 
 // ---------------------------------------------------------------- 7.3 firewall
 
-TEST_CASE("firewall: PINs and keys stay in their application", "[security][firewall]") {
+TEST_CASE("firewall: PINs and keys stay in their application", "[security][firewall][req:K5]") {
   auto c = TestCard::lab();
   c->expect("00700001", 0x9000);
   // Channel 0 in JUKIDEMO with its PIN 81, channel 1 in LAB.

@@ -110,7 +110,7 @@ TEST_CASE("hardening: other keys can be exhausted, but that locks only the key",
 // ---------------------------------------------------------------- personalization under SM
 
 TEST_CASE("hardening: personalization rights hold only under the transport key's session",
-          "[hardening][perso]") {
+          "[hardening][perso][req:K12]") {
   auto c = std::make_unique<TestCard>();
   const Bytes put_admin_key =
       apdu::encode_command(0x00, 0xDA, 0x00, 0xA2,
@@ -223,7 +223,7 @@ TEST_CASE("hardening: the personalization session's edges", "[hardening][perso]"
 }
 
 TEST_CASE("hardening: no key or PIN of a personalization crosses the reader in the clear",
-          "[hardening][perso]") {
+          "[hardening][perso][req:K12]") {
   // Every byte the host sent, as the reader would see it.
   struct Wire final : juki::Transport {
     juki::Transport& inner;
@@ -398,7 +398,7 @@ TEST_CASE("hardening: steps out of order and malformed certificates are not coun
 }
 
 TEST_CASE("hardening: failed proofs lock authentication until power-off, and never for good",
-          "[hardening][auth]") {
+          "[hardening][auth][req:D13]") {
   const Pki p;
   const Pki impostor;  // same root name, other keys: every signature fails (6300)
   auto c = secure_card(p);

@@ -449,7 +449,7 @@ TEST_CASE("card manager: without its own files the manager answers 6A88", "[mana
 // ---------------------------------------------------------------- refusals
 
 TEST_CASE("card manager: unauthorized installs are refused with 6982 and leave nothing behind",
-          "[manager][refusal]") {
+          "[manager][refusal][req:K4]") {
   auto c = manager_card();
   const Pki& p = golden().p;
   const cm::Application app = cm::library_card();
@@ -501,7 +501,7 @@ TEST_CASE("card manager: unauthorized installs are refused with 6982 and leave n
 
 TEST_CASE(
     "card manager: a tampered authorization is refused, whatever byte of the manifest changed",
-    "[manager][refusal]") {
+    "[manager][refusal][req:K4]") {
   auto c = manager_card();
   const cm::Application app = cm::seal_registration();
   const cm::Manifest m = install_manifest(*c, app);
@@ -549,7 +549,8 @@ TEST_CASE(
             0x9000);
 }
 
-TEST_CASE("card manager: replayed authorizations are refused with 6982", "[manager][refusal]") {
+TEST_CASE("card manager: replayed authorizations are refused with 6982",
+          "[manager][refusal][req:K4]") {
   auto c = manager_card();
   const cm::Application app = cm::kiosk_access();
 

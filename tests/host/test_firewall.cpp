@@ -372,7 +372,7 @@ class Firewall {
 }  // namespace
 
 TEST_CASE("firewall: no application reaches another's files, PINs or authentication",
-          "[firewall]") {
+          "[firewall][req:K5][req:K14]") {
   const Pki p;
   const auto auth_ca = take(pki::create_jpki_ca(pki::JpkiKind::auth));
   const auto sign_ca = take(pki::create_jpki_ca(pki::JpkiKind::sign));

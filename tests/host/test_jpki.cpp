@@ -136,7 +136,7 @@ TEST_CASE("jpki: OpenSC's bind finds the application and the tries of both PINs"
   CHECK(c->expect("00B0000020", 0x9000) == ascii("JPKIAPICCTOKEN                  "));
 }
 
-TEST_CASE("jpki: the certificates read as OpenSC reads them", "[jpki]") {
+TEST_CASE("jpki: the certificates read as OpenSC reads them", "[jpki][req:K19]") {
   const Golden& g = golden();
   auto c = jpki_card();
   c->expect(select(app_layout::kAuthCertEf), 0x9000);
@@ -157,7 +157,8 @@ TEST_CASE("jpki: the certificates read as OpenSC reads them", "[jpki]") {
   CHECK(pki::verify_jpki(g.sign_ca.cert, g.certificates->sign, std::time(nullptr)).ok());
 }
 
-TEST_CASE("jpki: the authentication key signs after its PIN, as often as asked", "[jpki]") {
+TEST_CASE("jpki: the authentication key signs after its PIN, as often as asked",
+          "[jpki][req:K19]") {
   const Golden& g = golden();
   auto c = jpki_card();
   c->expect(select(app_layout::kAuthKeyEf), 0x9000);
@@ -173,7 +174,7 @@ TEST_CASE("jpki: the authentication key signs after its PIN, as often as asked",
   }
 }
 
-TEST_CASE("jpki: the signature key signs once per verification of its PIN", "[jpki]") {
+TEST_CASE("jpki: the signature key signs once per verification of its PIN", "[jpki][req:K19]") {
   const Golden& g = golden();
   auto c = jpki_card();
   c->expect(select(app_layout::kSignKeyEf), 0x9000);
@@ -256,7 +257,7 @@ TEST_CASE("jpki: malformed and misplaced commands get their status words", "[jpk
   CHECK(c->expect(kSign, 0x9000).size() == 256);
 }
 
-TEST_CASE("jpki: nothing of it outside its application or channel", "[jpki][firewall]") {
+TEST_CASE("jpki: nothing of it outside its application or channel", "[jpki][firewall][req:K5]") {
   auto c = jpki_card();
   c->expect(select(app_layout::kAuthPinEf), 0x9000);
   c->expect(verify(kAuthPin), 0x9000);

@@ -178,7 +178,7 @@ Bytes memory(TestCard& c) {
 }  // namespace
 
 TEST_CASE("juki ap: enrolment writes the application, and the card is issued without a password",
-          "[juki]") {
+          "[juki][req:K1][req:K7][req:K17]") {
   const Golden& g = golden();
   auto c = perso_card();
   CHECK(stored(*c, app_layout::kResidentCodeSfi, 11) == ascii(kResidentCode));
@@ -290,7 +290,7 @@ TEST_CASE("juki ap: the resident code is checked on every write, a refused one w
 }
 
 TEST_CASE("juki ap: after personalization nobody writes either EF, whatever the content",
-          "[juki]") {
+          "[juki][req:K17]") {
   const Golden& g = golden();
   auto c = card_from(g.active);
   c->expect(verify(kPassword), 0x9000);
@@ -361,7 +361,8 @@ TEST_CASE("juki ap: the card information is checked on every write", "[juki]") {
   }
 }
 
-TEST_CASE("juki ap: the card activates when the resident first sets the password", "[juki]") {
+TEST_CASE("juki ap: the card activates when the resident first sets the password",
+          "[juki][req:K7][req:F1]") {
   auto c = card_from(golden().issued);
   // The password's format is checked before anything is written.
   CHECK(c->sw(command(0x24, 0x01, app_layout::kPasswordP2, ascii("12A4"))) == 0x6A80);
@@ -379,7 +380,7 @@ TEST_CASE("juki ap: the card activates when the resident first sets the password
 }
 
 TEST_CASE("juki ap: the resident code, after the password, to a window terminal under SM",
-          "[juki][session]") {
+          "[juki][session][req:K14][req:B10.1]") {
   const Golden& g = golden();
   auto c = card_from(g.active);
   const Bytes code = ascii(kResidentCode);
@@ -466,7 +467,7 @@ TEST_CASE("juki ap: the resident code, after the password, to a window terminal 
 }
 
 TEST_CASE("juki ap: three wrong passwords lock, the window's password reset re-sets it",
-          "[juki][session]") {
+          "[juki][session][req:K8][req:K9]") {
   const Golden& g = golden();
   auto c = card_from(g.blocked);
   CHECK(c->sw(verify(kPassword)) == 0x6983);
@@ -495,7 +496,7 @@ TEST_CASE("juki ap: three wrong passwords lock, the window's password reset re-s
 }
 
 TEST_CASE("juki ap: only the password-reset role under SM re-sets the password",
-          "[juki][session]") {
+          "[juki][session][req:K9]") {
   const Golden& g = golden();
   auto c = card_from(g.blocked);
   auto still_blocked = [&] {

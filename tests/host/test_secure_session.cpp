@@ -15,7 +15,7 @@ using namespace juki;
 using namespace juki::test;
 
 TEST_CASE("secure session: a window terminal authenticates and reads under secure messaging",
-          "[session]") {
+          "[session][req:K10]") {
   const Pki p;
   auto c = secure_card(p);
   auto session = open_session(*c, p.terminal(pki::Role::window));
@@ -37,7 +37,7 @@ TEST_CASE("secure session: a window terminal authenticates and reads under secur
   CHECK(TestCard::data_of(keys_before) == kSecret);
 }
 
-TEST_CASE("secure session: each role reaches only its files", "[session]") {
+TEST_CASE("secure session: each role reaches only its files", "[session][req:K14]") {
   const Pki p;
   auto c = secure_card(p);
   auto reset = open_session(*c, p.terminal(pki::Role::password_reset));
@@ -50,7 +50,8 @@ TEST_CASE("secure session: each role reaches only its files", "[session]") {
   CHECK(sw_via(*app, read_sfi(0x7001)) == 0x6982);
 }
 
-TEST_CASE("secure session: without a session the protected files are refused", "[session]") {
+TEST_CASE("secure session: without a session the protected files are refused",
+          "[session][req:K14]") {
   const Pki p;
   auto c = secure_card(p);
   c->expect(kSelectSec, 0x9000);
@@ -71,7 +72,7 @@ TEST_CASE("secure session: without a session the protected files are refused", "
 TEST_CASE(
     "secure session: the card refuses a foreign CA, a bad signature, a wrong role, "
     "an expired certificate",
-    "[session]") {
+    "[session][req:K10]") {
   const Pki p;
   auto c = secure_card(p);
   using Kind = host::session::SessionError::Kind;
@@ -211,7 +212,7 @@ TEST_CASE(
 }
 
 TEST_CASE("secure session: failed proofs lock until power-off, unknown chains count nothing",
-          "[session]") {
+          "[session][req:D13]") {
   const Pki p;
   const Pki other("Another Root CA");
   const Pki impostor;  // the root's name, other keys: its signatures fail (6300)
@@ -228,7 +229,8 @@ TEST_CASE("secure session: failed proofs lock until power-off, unknown chains co
   open_session(*c, good);
 }
 
-TEST_CASE("secure session: the host refuses a card whose chain is not the root's", "[session]") {
+TEST_CASE("secure session: the host refuses a card whose chain is not the root's",
+          "[session][req:K10]") {
   const Pki p;
   const Pki other;
   auto c = secure_card(p);

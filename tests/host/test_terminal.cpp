@@ -371,7 +371,7 @@ bool refused_as_foreign(const json& error) {
 }  // namespace
 
 TEST_CASE("juki-terminal: authenticate as a window terminal reads what needs the role and SM",
-          "[terminal][secure]") {
+          "[terminal][secure][req:B10.1]") {
   SecureCard c;
   // In plain, the card refuses the file.
   Run r = terminal(c.dir, {"--in-process", c.image, "--json", "send", "00A4040C05" + kSecApp,
@@ -455,7 +455,7 @@ TEST_CASE("juki-terminal: authenticate then raw APDUs, and --trace shows them pr
 }
 
 TEST_CASE("juki-terminal: authenticate refusals by role, PKI and date exit 1 with the status word",
-          "[terminal][secure]") {
+          "[terminal][secure][req:K10]") {
   SecureCard c;
   SECTION("a window terminal may not read the password-reset file") {
     Run r = c.authenticate({"--json", "--terminal", c.window, "--app", kSecApp, "--read", "7003"});

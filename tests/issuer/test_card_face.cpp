@@ -221,7 +221,7 @@ TEST_CASE("braille cells: dot n is bit n-1 above U+2800") {
   CHECK(braille_cell(dots("1256")) == U'\u2833');
 }
 
-TEST_CASE("braille of known words, against the standard transcription") {
+TEST_CASE("braille of known words, against the standard transcription", "[req:K6]") {
   // Hand-written code points, not derived from any table.
   CHECK(braille("ジューキ") == "\u2818\u2839\u2812\u2823");        // ⠘⠹⠒⠣
   CHECK(braille("タロー") == "\u2815\u281A\u2812");                // ⠕⠚⠒ 太郎
@@ -340,7 +340,8 @@ TEST_CASE("braille refuses what it cannot transcribe, naming the character") {
 
 // ------------------------------------------------------------ the request
 
-TEST_CASE("face data: the card fields, the expiry 10 years on, and the braille") {
+TEST_CASE("face data: the card fields, the expiry 10 years on, and the braille",
+          "[req:K3][req:K6]") {
   const FaceData f = make(request_b());
   CHECK(f.face == 'B');
   CHECK(f.issue_date == Date{2026, 11, 24});
@@ -357,7 +358,8 @@ TEST_CASE("face data: the card fields, the expiry 10 years on, and the braille")
   CHECK(make(leap).expiry_date == Date{2034, 2, 28});  // February 29 expires on the 28th
 }
 
-TEST_CASE("face data A ignores the face-B fields and the kana when no braille is asked") {
+TEST_CASE("face data A ignores the face-B fields and the kana when no braille is asked",
+          "[req:K2]") {
   FaceRequest r = request_a();
   r.birth_date = "garbage";
   r.sex = 7;
@@ -478,7 +480,7 @@ TEST_CASE("face data: the photo is JPEG or PNG by its magic bytes") {
 
 // ------------------------------------------------------------ print data
 
-TEST_CASE("print data of face A: exactly its fields") {
+TEST_CASE("print data of face A: exactly its fields", "[req:K2]") {
   const auto j = nlohmann::json::parse(print_data_json(make(request_a())));
   std::set<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.insert(k);
@@ -495,7 +497,8 @@ TEST_CASE("print data of face A: exactly its fields") {
   CHECK(j["braille"].is_null());
 }
 
-TEST_CASE("print data of face B: the face-A fields, the person's, the photo and the braille") {
+TEST_CASE("print data of face B: the face-A fields, the person's, the photo and the braille",
+          "[req:K2]") {
   test::TempDir dir;
   FaceRequest r = request_b();
   write_file(dir.file("p.jpg"), kJpeg);
@@ -526,7 +529,7 @@ TEST_CASE("print data of face B: the face-A fields, the person's, the photo and 
 
 // ------------------------------------------------------------ SVG
 
-TEST_CASE("SVG of face A: ID-1 in millimetres, its fields, none of face B's") {
+TEST_CASE("SVG of face A: ID-1 in millimetres, its fields, none of face B's", "[req:K2]") {
   const std::string svg = render_svg(make(request_a()));
   INFO(svg);
   CHECK(xml_problem(svg).empty());
@@ -546,7 +549,7 @@ TEST_CASE("SVG of face A: ID-1 in millimetres, its fields, none of face B's") {
     CHECK(svg.find(b) == std::string::npos);
 }
 
-TEST_CASE("SVG of face B: the person's fields and the photo placeholder") {
+TEST_CASE("SVG of face B: the person's fields and the photo placeholder", "[req:K2]") {
   const std::string svg = render_svg(make(request_b()));
   INFO(svg);
   CHECK(xml_problem(svg).empty());
@@ -579,7 +582,7 @@ TEST_CASE("SVG of face B embeds the photo as a base64 data URI") {
         std::string::npos);
 }
 
-TEST_CASE("SVG shows the braille embossing request only when asked") {
+TEST_CASE("SVG shows the braille embossing request only when asked", "[req:K6]") {
   const std::string with = render_svg(make(request_b()));
   const std::string area = with.substr(with.find("<g id=\"braille-request\">"));
   CHECK(area.find(">点字加工依頼</text>") != std::string::npos);

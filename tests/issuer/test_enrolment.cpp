@@ -29,7 +29,8 @@ Bytes read_ef(TestCard& c, std::uint16_t fid, std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("enrolment: the card's own key is certified and the chain written", "[enrolment]") {
+TEST_CASE("enrolment: the card's own key is certified and the chain written",
+          "[enrolment][req:K1]") {
   const Pki p;
   auto c = TestCard::personalizing();
   host::perso::Personalizer perso(c->transport());

@@ -127,7 +127,7 @@ void check_usable(juki::Transport& t, const issuance::CardOrder& o) {
 TEST_CASE(
     "issuance: a blank card becomes an issued Juki card the resident activates and a window "
     "accepts",
-    "[issuance]") {
+    "[issuance][req:K7][req:K17]") {
   TestCard c;
   REQUIRE(c.transport().atr().at(17) == 0x01);  // GET DATA answers 6985 while transport-locked
   std::vector<Step> steps;
@@ -340,7 +340,7 @@ TEST_CASE("issuance: an order is checked before any card is touched", "[issuance
 }
 
 TEST_CASE("issuance: a wrong transport key is refused, costs a try and leaves the card locked",
-          "[issuance][refusal]") {
+          "[issuance][refusal][req:K13]") {
   TestCard c;
   auto opened = issuance::open(c.transport(), *from_hex("00112233445566778899AABBCCDDEEFF"));
   REQUIRE_FALSE(opened.ok());

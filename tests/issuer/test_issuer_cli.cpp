@@ -18,7 +18,7 @@
 using namespace juki::test;
 
 TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accepted at the window",
-          "[issuer-cli]") {
+          "[issuer-cli][req:K7][req:K17][req:K18]") {
   Counter c;
   const auto card = c.issued("12345678903");
   const auto& [id, notice, image, serial] = card;
@@ -60,7 +60,7 @@ TEST_CASE("juki-issuer: a blank card is issued, handed over, activated and accep
                                             "hand_over", "activate"});
 }
 
-TEST_CASE("juki-issuer: same-day issuance hands over without a notice", "[issuer-cli]") {
+TEST_CASE("juki-issuer: same-day issuance hands over without a notice", "[issuer-cli][req:K18]") {
   Counter c;
   const auto card = c.issued("12345678903", "", true);
   CHECK(card.notice.empty());
@@ -68,7 +68,7 @@ TEST_CASE("juki-issuer: same-day issuance hands over without a notice", "[issuer
   CHECK(c.card_state(card.serial) == "handed_over");
 }
 
-TEST_CASE("juki-issuer: a duplicate application is refused", "[issuer-cli][refusal]") {
+TEST_CASE("juki-issuer: a duplicate application is refused", "[issuer-cli][refusal][req:K16]") {
   Counter c;
   c.registered("12345678903");
   auto again = c.json({"intake", "--resident-code", "12345678903", "--name", "住基 花子", "--kana",
@@ -80,7 +80,7 @@ TEST_CASE("juki-issuer: a duplicate application is refused", "[issuer-cli][refus
 }
 
 TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blank",
-          "[issuer-cli][refusal]") {
+          "[issuer-cli][refusal][req:K13]") {
   Counter c;
   const auto [id, notice] = c.registered("12345678903");
   // A card of another factory batch: its transport key is not the counter's.
@@ -112,7 +112,8 @@ TEST_CASE("juki-issuer: a wrong transport key is refused and the card stays blan
   }
 }
 
-TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer-cli][refusal]") {
+TEST_CASE("juki-issuer: a wrong notice number is refused and recorded",
+          "[issuer-cli][refusal][req:K18]") {
   Counter c;
   const auto [id, notice, image, serial] = c.issued("12345678903");
   // Another valid notice number (its own check digit): not this application's.
@@ -130,7 +131,7 @@ TEST_CASE("juki-issuer: a wrong notice number is refused and recorded", "[issuer
 }
 
 TEST_CASE("juki-issuer: a password of the wrong format is refused before the card",
-          "[issuer-cli][refusal]") {
+          "[issuer-cli][refusal][req:F1]") {
   Counter c;
   const auto card = c.issued("12345678903");
   c.hand_over(card);
@@ -146,7 +147,7 @@ TEST_CASE("juki-issuer: a password of the wrong format is refused before the car
 }
 
 TEST_CASE("juki-issuer: a suspended card is refused at the window, until lifted",
-          "[issuer-cli][refusal]") {
+          "[issuer-cli][refusal][req:K11]") {
   Counter c;
   const auto [id, notice, image, serial] = c.active("12345678903", "20260228");
   REQUIRE(run(c.dir, JUKI_PKI,
@@ -199,7 +200,7 @@ TEST_CASE("juki-issuer: a card the records know already is not personalized agai
 }
 
 TEST_CASE("juki-issuer: a password locked by three wrong tries is re-set at the window",
-          "[issuer-cli]") {
+          "[issuer-cli][req:K8][req:K9]") {
   Counter c;
   const auto [id, notice, image, serial] = c.active("12345678903");
   const std::string& pki = c.pki;

@@ -342,7 +342,8 @@ TEST_CASE("verify_chain: each failure names its check") {
   }
 }
 
-TEST_CASE("private key files: 0600 on creation, never overwritten, refused when readable") {
+TEST_CASE("private key files: 0600 on creation, never overwritten, refused when readable",
+          "[req:D14]") {
   test::TempDir dir;
   auto key = must(PrivateKey::generate());
   const std::string path = dir.file("k.key.pem");

@@ -259,7 +259,8 @@ TEST_CASE("records: notice numbers, serials and katakana", "[records]") {
 
 // ------------------------------------------------------------ the life cycle
 
-TEST_CASE("records: the life cycle from intake to a card accepted at the window", "[records]") {
+TEST_CASE("records: the life cycle from intake to a card accepted at the window",
+          "[records][req:K17][req:K18]") {
   Fixture f;
   const std::string code = resident(1);
   const std::string card = serial(1);
@@ -336,7 +337,7 @@ TEST_CASE("records: the life cycle from intake to a card accepted at the window"
   CHECK(cards[0].serial == card);
 }
 
-TEST_CASE("records: same-day issuance has no notice number", "[records]") {
+TEST_CASE("records: same-day issuance has no notice number", "[records][req:K18]") {
   Fixture f;
   const Application a = f.registered(resident(1), true);
   CHECK(a.same_day);
@@ -370,7 +371,7 @@ TEST_CASE("records: notice numbers are unique and well-formed", "[records]") {
 
 // ------------------------------------------------------------ intake refusals
 
-TEST_CASE("records: a duplicate application is refused", "[records]") {
+TEST_CASE("records: a duplicate application is refused", "[records][req:K16]") {
   Fixture f;
   const std::string code = resident(1);
   const Intake first = must(f.db.intake(request(code), kClerk));
@@ -394,7 +395,7 @@ TEST_CASE("records: a duplicate application is refused", "[records]") {
   must(f.db.intake(request(resident(3)), kClerk));
 }
 
-TEST_CASE("records: a person holding a valid card is refused, naming it", "[records]") {
+TEST_CASE("records: a person holding a valid card is refused, naming it", "[records][req:F2]") {
   Fixture f;
   const std::string code = resident(1);
   const std::string card = serial(1);
@@ -420,7 +421,7 @@ TEST_CASE("records: a person holding a valid card is refused, naming it", "[reco
   CHECK_THAT(e.message, Catch::Contains(card) && Catch::Contains("handed_over"));
 }
 
-TEST_CASE("records: the kind of application must fit the person's last card", "[records]") {
+TEST_CASE("records: the kind of application must fit the person's last card", "[records][req:F2]") {
   Fixture f;
   // Never had a card: new only.
   const RecordsError never =
@@ -464,7 +465,8 @@ TEST_CASE("records: the kind of application must fit the person's last card", "[
   CHECK(must(f.db.intake(request(resident(6)), kClerk)).latest_card == std::nullopt);
 }
 
-TEST_CASE("records: a card past its expiry date no longer blocks an intake", "[records]") {
+TEST_CASE("records: a card past its expiry date no longer blocks an intake",
+          "[records][req:K3][req:F2]") {
   // The counter's day is Japan's (UTC+9): the card is valid through 20340401 JST.
   Fixture f;
   const std::string code = resident(1);
@@ -479,7 +481,8 @@ TEST_CASE("records: a card past its expiry date no longer blocks an intake", "[r
 
 // ------------------------------------------------------------ hand-over
 
-TEST_CASE("records: a wrong notice number is refused and the attempt recorded", "[records]") {
+TEST_CASE("records: a wrong notice number is refused and the attempt recorded",
+          "[records][req:K18]") {
   Fixture f;
   const Card c = f.issued(resident(1), serial(1));
   const std::string notice = *must(f.db.application(c.application_id)).notice_number;
@@ -604,7 +607,7 @@ TEST_CASE("records: each operation refuses a state it does not start from", "[re
   }
 }
 
-TEST_CASE("records: suspension and its lifting", "[records]") {
+TEST_CASE("records: suspension and its lifting", "[records][req:K11]") {
   Fixture f;
   f.active(resident(1), serial(1));
   const Card s = must(f.db.suspend(serial(1), "reported stolen by phone", kSupervisor));
@@ -711,7 +714,7 @@ TEST_CASE("records: cards left in personalizing are listed", "[records]") {
 }
 
 TEST_CASE("records: the person's latest application, with the identity check of its intake",
-          "[records]") {
+          "[records][req:K16]") {
   Fixture f;
   CHECK_FALSE(must(f.db.latest_application(resident(1))));  // never applied
   const Application first = f.registered(resident(1));
@@ -742,7 +745,7 @@ TEST_CASE("records: the person's latest application, with the identity check of 
   CHECK(refusal(f.db.latest_application("10000000015")).kind == Kind::invalid_input);
 }
 
-TEST_CASE("records: the expiry sweep and the window on the boundary dates", "[records]") {
+TEST_CASE("records: the expiry sweep and the window on the boundary dates", "[records][req:K3]") {
   Fixture f;
   // Issued on February 29: expires on February 28 ten years later.
   const Card c = f.active(resident(1), serial(1), "20240229");
@@ -797,7 +800,7 @@ TEST_CASE("records: the window names every refusal", "[records]") {
   CHECK(refusal(f.db.window_check(serial(1), "2024-04-01")).kind == Kind::invalid_input);
 }
 
-TEST_CASE("records: a password re-set is recorded without a change of state", "[records]") {
+TEST_CASE("records: a password re-set is recorded without a change of state", "[records][req:K9]") {
   Fixture f;
   const Card before = f.active(resident(1), serial(1));
   f.clock.set(utc(2025, 1, 6, 0, 15));

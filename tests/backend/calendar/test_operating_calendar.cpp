@@ -82,7 +82,7 @@ std::string refusal_of(const nlohmann::json& file) {
 
 }  // namespace
 
-TEST_CASE("japan.json: its range, hours, weekend and year-end closure") {
+TEST_CASE("japan.json: its range, hours, weekend and year-end closure", "[req:E2][req:E5]") {
   const OperatingCalendar& c = japan();
   CHECK(c.first_day() == date("2020-01-01"));
   CHECK(c.last_day() == date("2035-12-31"));
@@ -110,7 +110,7 @@ TEST_CASE("japan.json: its range, hours, weekend and year-end closure") {
   }
 }
 
-TEST_CASE("japan.json: known holidays, checked by hand against the law's rules") {
+TEST_CASE("japan.json: known holidays, checked by hand against the law's rules", "[req:E5]") {
   struct Known {
     const char* date;
     const char* name;
@@ -157,7 +157,7 @@ TEST_CASE("japan.json: known holidays, checked by hand against the law's rules")
   }
 }
 
-TEST_CASE("operating days: weekdays, not weekends, holidays or 12-29..01-03") {
+TEST_CASE("operating days: weekdays, not weekends, holidays or 12-29..01-03", "[req:E5]") {
   CHECK(operating(date("2026-12-07")));        // Monday
   CHECK(operating(date("2026-12-25")));        // Friday
   CHECK(operating(date("2026-12-28")));        // Monday, the last before the closure
@@ -182,7 +182,8 @@ TEST_CASE("operating days: weekdays, not weekends, holidays or 12-29..01-03") {
   CHECK(why("2025-01-13") == "holiday 成人の日");
 }
 
-TEST_CASE("next operating day: strictly after, across weekends, Golden Week and the year end") {
+TEST_CASE("next operating day: strictly after, across weekends, Golden Week and the year end",
+          "[req:E5]") {
   CHECK(next_operating("2026-12-07") == date("2026-12-08"));  // Monday -> Tuesday
   CHECK(next_operating("2026-12-04") == date("2026-12-07"));  // Friday -> Monday
   CHECK(next_operating("2026-12-05") == date("2026-12-07"));  // Saturday -> Monday
@@ -201,7 +202,7 @@ TEST_CASE("next operating day: strictly after, across weekends, Golden Week and 
   CHECK(next_operating("2035-12-27") == date("2035-12-28"));
 }
 
-TEST_CASE("business hours: 09:00 to 17:00 in Japan on operating days only") {
+TEST_CASE("business hours: 09:00 to 17:00 in Japan on operating days only", "[req:E2]") {
   const OperatingCalendar& c = japan();
   // 09:00 JST is 00:00 UTC.
   auto start = c.business_start(date("2026-12-07"));
@@ -229,7 +230,8 @@ TEST_CASE("business hours: 09:00 to 17:00 in Japan on operating days only") {
   CHECK_FALSE(open("2026-12-29", 12, 0));  // the year-end closure
 }
 
-TEST_CASE("notification deadline: business start on the next operating day (翌運用日の業務開始)") {
+TEST_CASE("notification deadline: business start on the next operating day (翌運用日の業務開始)",
+          "[req:B1]") {
   // Friday afternoon -> Monday 09:00.
   CHECK(deadline_of("2026-12-25", 15, 0) == "2026-12-28T09:00:00+09:00");
   // Monday before the closure -> the first operating day of the new year.
@@ -253,7 +255,8 @@ TEST_CASE("notification deadline: business start on the next operating day (翌�
   CHECK(*r == at_utc(date("2026-12-28"), 0, 0));
 }
 
-TEST_CASE("notification deadline: the day of recording is the date in Japan, not in UTC") {
+TEST_CASE("notification deadline: the day of recording is the date in Japan, not in UTC",
+          "[req:B1]") {
   // 14:30 UTC on Monday 12-07 is 23:30 JST on 12-07: due Tuesday 12-08.
   auto late = japan().notification_deadline(at_utc(date("2026-12-07"), 14, 30));
   REQUIRE(late);
@@ -311,7 +314,7 @@ TEST_CASE("the calendar answers only for the days it covers") {
   CHECK_FALSE(c.notification_deadline(UtcTime::max()));
 }
 
-TEST_CASE("a calendar of other hours, weekend and closures is read as data") {
+TEST_CASE("a calendar of other hours, weekend and closures is read as data", "[req:E3]") {
   nlohmann::json file = small_calendar();
   file["business_hours"] = {{"start", "08:30"}, {"end", "17:15"}};
   file["weekend"] = {"sunday"};

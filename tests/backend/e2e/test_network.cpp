@@ -228,7 +228,8 @@ class Country {
 
 }  // namespace
 
-TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC") {
+TEST_CASE("network: the existing system's changes reach the national server, by file and by RPC",
+          "[req:A2.1][req:A4.1][req:A5.1][req:B1][req:B2][req:B4][req:B10.2][req:B11][req:D19.1]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
 
@@ -280,7 +281,8 @@ TEST_CASE("network: the existing system's changes reach the national server, by 
 }
 
 TEST_CASE(
-    "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled") {
+    "network: a prefecture killed mid-flow returns and catches up with nothing lost or doubled",
+    "[req:B3][req:D21.1]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 200);
@@ -308,7 +310,8 @@ TEST_CASE(
 
 TEST_CASE(
     "network: servers that sign in a PKCS#11 token: the CS's own signature reaches the "
-    "national server") {
+    "national server",
+    "[req:D14]") {
   const auto& hsm = test::SoftHsm::instance();
   Country country;
   country.sign_in_token("chiyoda", pki::Role::cs, "131016", hsm.uri("signing-1"));
@@ -337,7 +340,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("network: the consistency check names a damaged national record and repairs it") {
+TEST_CASE("network: the consistency check names a damaged national record and repairs it",
+          "[req:B5]") {
   Country country(JUKI_EACH_STORE_ENGINE());
   country.start_all();
   std::ofstream(country.file("a.jsonl")) << births("131016", 1, 150);
@@ -372,7 +376,8 @@ TEST_CASE("network: the consistency check names a damaged national record and re
   CHECK(country.net({"check", "--config", country.config_path("chiyoda")}).exit == 0);
 }
 
-TEST_CASE("network: a synthetic municipality and sixty days of its changes pass every check") {
+TEST_CASE("network: a synthetic municipality and sixty days of its changes pass every check",
+          "[req:A5.1][req:B4]") {
   Country country;
   country.start_all();
   const std::string population = kTools + "/juki-population";
@@ -580,7 +585,8 @@ std::int64_t history_rows(const std::string& store) {
 
 TEST_CASE(
     "network: servers killed with SIGKILL at random during a storm of changes lose and double "
-    "nothing") {
+    "nothing",
+    "[req:D21.1]") {
   const long rounds = storm_setting("JUKI_STORM_ROUNDS", 1);
   const long changes = storm_setting("JUKI_STORM_CHANGES", kStormChanges);
   for (long round = 0; round < rounds; ++round) {
@@ -644,7 +650,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("network: bad deliveries are refused with a clear status and nothing is applied") {
+TEST_CASE("network: bad deliveries are refused with a clear status and nothing is applied",
+          "[req:D7][req:D8.1]") {
   backend::trust::require_tls13();
   Country country;
   country.start_national();
@@ -752,4 +759,53 @@ TEST_CASE("network: bad deliveries are refused with a clear status and nothing i
       backend::messaging::check_signature(*country.trust_of("national"), proof, std::time(nullptr));
   REQUIRE(signer.ok());
   CHECK(signer->code == "131016");
+}
+
+// Seed 004 第4-3(4) and seed 000 §2-2: the servers' own admission rules
+// (specs/network.md 2), each link tried from both ends. A refused peer is
+// refused in the TLS handshake (UNAVAILABLE, before any request is read); an
+// admitted one reaches the service, whatever the service then answers.
+TEST_CASE("network: only the links of seed 004 are admitted, each peer checked in its handshake",
+          "[req:B16.1][req:A2.2]") {
+  backend::trust::require_tls13();
+  Country country;
+  country.start_all();
+  const auto call = [&](const std::string& caller, const std::string& address, pki::Role role,
+                        const std::string& code) {
+    auto channel = backend::trust::open_channel(
+        address,
+        backend::trust::channel_credentials(country.trust_of(caller), role, code, nullptr));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (role == pki::Role::cs) {
+      proto::ChangeReports reports;
+      proto::ReportOutcome outcome;
+      return proto::ResidentSystemLink::NewStub(channel)
+          ->ReportChanges(&context, reports, &outcome)
+          .error_code();
+    }
+    proto::LookupRequest request;
+    proto::LookupReply reply;
+    return proto::IdentityLookup::NewStub(channel)->Lookup(&context, request, &reply).error_code();
+  };
+  const auto refused = grpc::StatusCode::UNAVAILABLE;
+  const std::string& national = country.national_address();
+  const std::string& prefecture = country.prefecture_address();
+  const std::string& cs = country.cs_address();
+
+  // Admitted: a CS to its prefecture, the prefecture to the national server,
+  // the existing system and another CS to the CS.
+  CHECK(call("chiyoda", prefecture, pki::Role::prefecture, "130001") != refused);
+  CHECK(call("tokyo", national, pki::Role::national, "") != refused);
+  CHECK(call("chiyoda-rs", cs, pki::Role::cs, "131016") != refused);
+  CHECK(call("chuo", cs, pki::Role::cs, "131016") != refused);
+
+  // Refused: a CS past its prefecture, the existing system past its CS, and
+  // every link downward.
+  CHECK(call("chiyoda", national, pki::Role::national, "") == refused);
+  CHECK(call("chiyoda-rs", prefecture, pki::Role::prefecture, "130001") == refused);
+  CHECK(call("chiyoda-rs", national, pki::Role::national, "") == refused);
+  CHECK(call("tokyo", cs, pki::Role::cs, "131016") == refused);
+  CHECK(call("national", prefecture, pki::Role::prefecture, "130001") == refused);
+  CHECK(call("national", cs, pki::Role::cs, "131016") == refused);
 }

@@ -149,7 +149,8 @@ TEST_CASE("a gap holds later batches until the missing one arrives, and a lookup
   CHECK(f.ledger.lookup(code(4))->status() == proto::FOUND);
 }
 
-TEST_CASE("lookups of many codes in one statement: each answered in order, whatever its state") {
+TEST_CASE("lookups of many codes in one statement: each answered in order, whatever its state",
+          "[req:B10.2]") {
   Fixture f(JUKI_EACH_STORE_ENGINE());
   f.deliver(batch(kChiyoda, {change(1, 1, proto::BIRTH), change(2, 2, proto::BIRTH)}));
   f.deliver(batch(kChiyoda, {change(3, 2, proto::DEATH)}));
@@ -262,7 +263,8 @@ TEST_CASE("current records: a resident-code change supersedes the old code") {
   CHECK(f.ledger.lookup(code(10))->reason() == proto::RESIDENT_CODE_CHANGE);
 }
 
-TEST_CASE("update-count lists: per sender and day, counts by reason and the sequence range") {
+TEST_CASE("update-count lists: per sender and day, counts by reason and the sequence range",
+          "[req:B2]") {
   Fixture f(JUKI_EACH_STORE_ENGINE());
   auto late = change(4, 4, proto::DEATH);
   late.set_recorded_at(kMorning + 86400);  // the next day in Japan
@@ -285,7 +287,8 @@ TEST_CASE("update-count lists: per sender and day, counts by reason and the sequ
   CHECK(f.ledger.update_counts(kSapporo, "2026-12-01", "2026-12-31")->days_size() == 0);
 }
 
-TEST_CASE("a prefecture's ledger queues what it applied for the national server, in order") {
+TEST_CASE("a prefecture's ledger queues what it applied for the national server, in order",
+          "[req:B3]") {
   Fixture f(JUKI_EACH_STORE_ENGINE(), ledger::Options{true, 100});
   f.deliver(batch(kChiyoda, {change(1, 1, proto::BIRTH)}));
   f.deliver(batch(kChiyoda, {change(3, 3, proto::BIRTH)}));  // held: not queued yet
@@ -306,7 +309,7 @@ TEST_CASE("a prefecture's ledger queues what it applied for the national server,
   CHECK(*f.ledger.relay_backlog() == 1);
 }
 
-TEST_CASE("range digests of a municipality's live records change with any field") {
+TEST_CASE("range digests of a municipality's live records change with any field", "[req:B5]") {
   Fixture f(JUKI_EACH_STORE_ENGINE());
   f.deliver(batch(kChiyoda, {change(1, 1, proto::BIRTH), change(2, 2, proto::BIRTH)}));
   proto::DigestRequest request;
@@ -327,7 +330,8 @@ TEST_CASE("range digests of a municipality's live records change with any field"
   CHECK(f.ledger.range_digests(request)->ranges(0).count() == 0);
 }
 
-TEST_CASE("the ledger has no place for anything but identity information (NETWORK.md A1)") {
+TEST_CASE("the ledger has no place for anything but identity information (NETWORK.md A1)",
+          "[req:A1]") {
   Fixture f(JUKI_EACH_STORE_ENGINE());
   // Identity information, the change information, and the bookkeeping of
   // messages (who sent what, signed how, when): nothing else.

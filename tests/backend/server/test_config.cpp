@@ -131,7 +131,8 @@ TEST_CASE("the national server has no code and no upstream, and a prefecture's i
   CHECK(p->upstream->code.empty());
 }
 
-TEST_CASE("the resident system's client config: its CS, no listen, store or calendar") {
+TEST_CASE("the resident system's client config: its CS, no listen, store or calendar",
+          "[req:B11]") {
   const std::string client = R"({"tier": "resident-system", "code": "131016",
     "trust": {"root": "r", "server_ca": "c", "server_crl": "l", "certificate": "n", "key": "k"},
     "upstream": {"address": "127.0.0.1:7101", "code": "131016"}})";

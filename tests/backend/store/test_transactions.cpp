@@ -92,7 +92,7 @@ TEST_CASE("a transaction not committed leaves nothing: destroyed, rolled back, o
   }
 }
 
-TEST_CASE("a committed transaction survives closing and reopening the database") {
+TEST_CASE("a committed transaction survives closing and reopening the database", "[req:D21.1]") {
   const std::string engine = JUKI_EACH_STORE_ENGINE();
   CAPTURE(engine);
   ScratchStore store(engine);

@@ -150,7 +150,7 @@ bool mentions(const std::vector<std::string>& log, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("mutual TLS: an admitted peer's calls carry its role and code") {
+TEST_CASE("mutual TLS: an admitted peer's calls carry its role and code", "[req:D8.1]") {
   trust::require_tls13();
   ServerPki p;
   p.issue("tokyo", pki::Role::prefecture, "130001");
@@ -166,7 +166,8 @@ TEST_CASE("mutual TLS: an admitted peer's calls carry its role and code") {
   CHECK(server.log->entries().empty());
 }
 
-TEST_CASE("mutual TLS: refused in the handshake, before any request is read, and recorded") {
+TEST_CASE("mutual TLS: refused in the handshake, before any request is read, and recorded",
+          "[req:D5][req:D7]") {
   trust::require_tls13();
   ServerPki p;
   p.issue("tokyo", pki::Role::prefecture, "130001");
@@ -227,7 +228,7 @@ TEST_CASE("mutual TLS: refused in the handshake, before any request is read, and
   CHECK(server.service.calls == 0);
 }
 
-TEST_CASE("mutual TLS: the client refuses a server that is not the peer it asked for") {
+TEST_CASE("mutual TLS: the client refuses a server that is not the peer it asked for", "[req:D5]") {
   trust::require_tls13();
   ServerPki p;
   p.issue("osaka", pki::Role::prefecture, "270008");
@@ -243,7 +244,7 @@ TEST_CASE("mutual TLS: the client refuses a server that is not the peer it asked
   CHECK(server.service.calls == 0);
 }
 
-TEST_CASE("mutual TLS: only TLS 1.3 is spoken, with an ephemeral key exchange") {
+TEST_CASE("mutual TLS: only TLS 1.3 is spoken, with an ephemeral key exchange", "[req:D6]") {
   trust::require_tls13();
   ServerPki p;
   p.issue("tokyo", pki::Role::prefecture, "130001");

@@ -47,7 +47,8 @@ TEST_CASE("TrustStore::load checks its own files and names the one at fault") {
   }
 }
 
-TEST_CASE("a peer is refused for another PKI, a terminal's role, expiry and revocation") {
+TEST_CASE("a peer is refused for another PKI, a terminal's role, expiry and revocation",
+          "[req:D5]") {
   ServerPki p;
   p.issue("prefecture", pki::Role::prefecture, "130001");
   p.issue("cs", pki::Role::cs, "131016");
@@ -88,7 +89,8 @@ TEST_CASE("a peer is refused for another PKI, a terminal's role, expiry and revo
   }
 }
 
-TEST_CASE("envelopes: the signer's certificate and signature are checked, tampering is refused") {
+TEST_CASE("envelopes: the signer's certificate and signature are checked, tampering is refused",
+          "[req:D7]") {
   ServerPki p;
   p.issue("cs", pki::Role::cs, "131016");
   p.issue("prefecture", pki::Role::prefecture, "130001");
@@ -140,7 +142,8 @@ TEST_CASE("envelopes: the signer's certificate and signature are checked, tamper
   }
 }
 
-TEST_CASE("a server's messages are signed in its PKCS#11 token and checked as its own") {
+TEST_CASE("a server's messages are signed in its PKCS#11 token and checked as its own",
+          "[req:D14]") {
   const auto& hsm = test::SoftHsm::instance();
   ServerPki p;
   p.issue("cs", pki::Role::cs, "131016");
@@ -198,7 +201,8 @@ TEST_CASE("a signing key in a token is refused with the wrong certificate, PIN o
   CHECK(load(files) == "signing_key: the PKCS#11 URI needs one of pin-source and pin-value");
 }
 
-TEST_CASE("a CRL published while the server runs is read within a minute, a broken one ignored") {
+TEST_CASE("a CRL published while the server runs is read within a minute, a broken one ignored",
+          "[req:D5]") {
   ServerPki p;
   p.issue("prefecture", pki::Role::prefecture, "130001");
   p.issue("cs", pki::Role::cs, "131016");

@@ -40,7 +40,7 @@ std::string with(std::string line, const std::string& from, const std::string& t
 
 }  // namespace
 
-TEST_CASE("change reasons: names and kinds as specs/network.md lists them") {
+TEST_CASE("change reasons: names and kinds as specs/network.md lists them", "[req:B1]") {
   CHECK(wire::reason_name(proto::BIRTH) == "birth");
   CHECK(wire::reason_from_name("move_out") == proto::MOVE_OUT);
   CHECK(wire::kind_of(proto::MOVE_OUT) == wire::ReasonKind::deletion);
@@ -59,7 +59,8 @@ TEST_CASE("change reasons: names and kinds as specs/network.md lists them") {
   }
 }
 
-TEST_CASE("a good report line parses, passes the checks and is written back the same") {
+TEST_CASE("a good report line parses, passes the checks and is written back the same",
+          "[req:B11]") {
   auto report = parsed(kBirthLine);
   CHECK(report.resident().identity().name_kana() == "ヤマダ ハナコ");
   CHECK(report.resident().identity().sex() == proto::FEMALE);
@@ -67,7 +68,7 @@ TEST_CASE("a good report line parses, passes the checks and is written back the 
   CHECK(parsed(wire::report_line(report)).SerializeAsString() == report.SerializeAsString());
 }
 
-TEST_CASE("bad report lines are refused with the field at fault") {
+TEST_CASE("bad report lines are refused with the field at fault", "[req:D19.1]") {
   CHECK(refusal(with(kBirthLine, "00000000019", "00000000018")) ==
         "resident.code: resident code 00000000018 has a wrong check digit (should be 9)");
   CHECK(refusal(with(kBirthLine, "00000000019", "1234")) ==
@@ -115,7 +116,7 @@ TEST_CASE("deletions carry the resident code only, and code changes the previous
         "previous_code: only a resident_code_change has a previous code");
 }
 
-TEST_CASE("record digests: canonical, sensitive to every field and to the status") {
+TEST_CASE("record digests: canonical, sensitive to every field and to the status", "[req:B5]") {
   proto::IdentityInformation id;
   id.set_resident_code("00000000019");
   id.set_name_kanji("山田 花子");
