@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/iso7816/apdu.hpp"
 #include "common/iso7816/status_words.hpp"
 #include "common/utc_time.hpp"
 #include "host_middleware/audit/evidence.hpp"
@@ -33,6 +34,8 @@
 #include "pki/digest.hpp"
 #include "pki/pki.hpp"
 #include "tools/cli/card_supply.hpp"
+#include "tools/cli/card_values.hpp"
+#include "tools/cli/script_inputs.hpp"
 
 extern char** environ;
 
@@ -95,23 +98,6 @@ struct CardIdentity {
   std::string life_cycle;  // "active", "blank", ...
 };
 
-std::string life_cycle_name(std::uint8_t code) {
-  switch (code) {
-    case 0x01:
-      return "blank (transport-locked)";
-    case 0x03:
-      return "personalization";
-    case 0x04:
-      return "issued";
-    case 0x05:
-      return "active";
-    case 0x0F:
-      return "terminated";
-    default:
-      return "life cycle " + to_hex(Bytes{code});
-  }
-}
-
 Result<CardIdentity, Stop> identify(Transport& card) {
   auto get = [&](std::uint8_t tag) -> Result<Bytes, Stop> {
     auto r = card.transmit(Bytes{0x00, 0xCA, 0xDF, tag, 0x00});
@@ -123,9 +109,9 @@ Result<CardIdentity, Stop> identify(Transport& card) {
   if (!life) return unexpected(life.error());
   // DF20 01 LL 9000
   if (life->size() == 6 && (*life)[0] == 0xDF && (*life)[1] == 0x20 && (*life)[4] == 0x90)
-    id.life_cycle = life_cycle_name((*life)[3]);
+    id.life_cycle = tools::life_cycle_name((*life)[3], false);
   else if (life->size() == 2 && (*life)[0] == 0x69 && (*life)[1] == 0x85)
-    id.life_cycle = life_cycle_name(0x01);  // a blank card answers nothing but the transport key
+    id.life_cycle = "blank: transport-locked";  // it answers nothing but the transport key
   else
     id.life_cycle = "unknown (GET DATA DF20 answered " + to_hex(*life) + ")";
   auto serial = get(0x22);
@@ -162,38 +148,12 @@ Result<std::string, Stop> confirm_test_card(const Options& o, const tools::CardL
                         " or type it back at a terminal. Nothing was sent to it but GET DATA."});
 }
 
-Result<script::Variables, Stop> fixed_variables(const Options& o, const Bytes& transport_key) {
-  script::Variables fixed;
-  fixed["TK"] = transport_key;
-  for (const std::string& s : o.sets) {
-    const auto eq = s.find('=');
-    auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
-    if (!value || value->empty() || eq == 0)
-      return unexpected(Stop{kExitUsage, "--set " + s + ": expected NAME=HEX"});
-    fixed[s.substr(0, eq)] = *value;
-  }
-  return fixed;
-}
-
 Result<std::vector<ScriptControl>, Stop> load_controls(const Options& o,
                                                        const script::Variables& fixed) {
-  std::vector<std::string> files;
-  for (const std::string& p : o.paths) {
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) {
-      files.push_back(p);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(p, ec))
-      if (entry.is_regular_file() && entry.path().extension() == ".apdu")
-        found.push_back(entry.path().string());
-    std::sort(found.begin(), found.end());
-    if (found.empty()) return unexpected(Stop{kExitUsage, p + " holds no control script"});
-    files.insert(files.end(), found.begin(), found.end());
-  }
+  auto files = tools::script_files(o.paths);
+  if (!files) return unexpected(Stop{kExitUsage, files.error()});
   std::vector<ScriptControl> controls;
-  for (const std::string& file : files) {
+  for (const std::string& file : *files) {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
@@ -283,6 +243,15 @@ Result<audit::ControlResult, Stop> run_script_control(const Options& o, tools::C
   return result;
 }
 
+// SELECT of an application by its name, no answer data.
+Bytes select_by_name(ByteView aid) {
+  return apdu::encode_command(0x00, 0xA4, 0x04, 0x0C, aid);
+}
+// VERIFY of the Juki password (PIN 01 of the DF, P2 81); empty: its tries.
+Bytes verify_password(ByteView value) {
+  return apdu::encode_command(0x00, 0x20, 0x00, 0x81, value);
+}
+
 // The password of the test card, and its AID, as the password control names them.
 struct PasswordCard {
   Bytes aid, password, wrong;
@@ -337,17 +306,8 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
     (void)sim->simulator("tear " + std::to_string(sim->options().sim_slot) + " off");
   };
   const std::string slot = std::to_string(sim->options().sim_slot);
-  const Bytes select = [&] {
-    Bytes b{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(pw.aid.size())};
-    b.insert(b.end(), pw.aid.begin(), pw.aid.end());
-    return b;
-  }();
-  auto verify = [](const Bytes& value) {
-    Bytes b{0x00, 0x20, 0x00, 0x81, static_cast<std::uint8_t>(value.size())};
-    b.insert(b.end(), value.begin(), value.end());
-    return b;
-  };
-  const Bytes tries{0x00, 0x20, 0x00, 0x81};
+  const Bytes select = select_by_name(pw.aid);
+  const Bytes tries = verify_password({});
   // One exchange, recorded; the answer or nothing.
   auto send = [&](Transport& card, const Bytes& command, const std::string& what,
                   const std::string& expected) -> std::optional<Bytes> {
@@ -398,7 +358,7 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
     if (auto r = sim->simulator("tear " + slot + " " + std::to_string(n)); !r)
       return fail(r.error().message), result;
     note("power cut armed at the VERIFY's persistent write " + std::to_string(n));
-    auto answer = send(card, verify(pw.wrong), "a wrong password", "");
+    auto answer = send(card, verify_password(pw.wrong), "a wrong password", "");
     if (answer) {
       // Fewer than N writes: no cut. It must have counted, like any wrong try.
       (void)sim->simulator("tear " + slot + " off");
@@ -426,7 +386,8 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
       return fail("after the cut at write " + std::to_string(n) + " the password answers " +
                   (after ? to_hex(*after) : std::string("nothing"))),
              result;
-    auto right = send(powered, verify(pw.password), "the right password still verifies", "9000");
+    auto right =
+        send(powered, verify_password(pw.password), "the right password still verifies", "9000");
     if (!right || !result.steps.back().ok)
       return fail("after the cut at write " + std::to_string(n) +
                   " the right password is not taken"),
@@ -558,8 +519,7 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
   result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
 
   Recording card((*lease)->transport(), result.steps, t0);
-  Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(aid->size())};
-  select.insert(select.end(), aid->begin(), aid->end());
+  const Bytes select = select_by_name(*aid);
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   auto expect = [&](std::string what, bool ok) {
     result.steps.push_back({since_ms(t0), std::move(what), {}, {}, ok ? "yes" : "no", ok});
@@ -664,21 +624,16 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
   }
   if (password.size() != 4) return unexpected(Stop{kExitUsage, "timing: PW must be 4 digits"});
   const Bytes aid = from_hex("D3921000310001010401").value();
-  Bytes select{0x00, 0xA4, 0x04, 0x0C, static_cast<std::uint8_t>(aid.size())};
-  select.insert(select.end(), aid.begin(), aid.end());
-  auto verify = [](const Bytes& value) {
-    Bytes b{0x00, 0x20, 0x00, 0x81, static_cast<std::uint8_t>(value.size())};
-    b.insert(b.end(), value.begin(), value.end());
-    return b;
-  };
+  const Bytes select = select_by_name(aid);
   // Another digit in place `i`: still 4 digits, so the card compares it.
   auto wrong_at = [&](std::size_t i) {
     Bytes w = password;
     w[i] = static_cast<std::uint8_t>(w[i] == '9' ? '0' : w[i] + 1);
     return w;
   };
-  const Bytes first = verify(wrong_at(0)), last = verify(wrong_at(password.size() - 1));
-  const Bytes right = verify(password);
+  const Bytes first = verify_password(wrong_at(0)),
+              last = verify_password(wrong_at(password.size() - 1));
+  const Bytes right = verify_password(password);
   auto sw_of = [](const Bytes& r) { return r.size() < 2 ? 0 : (r[r.size() - 2] << 8) | r.back(); };
   auto selected = card.transmit(select);
   if (!selected || sw_of(*selected) != 0x9000) {
@@ -748,17 +703,6 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
   return result;
 }
 
-int write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::cerr << "juki-audit: cannot write " << path << ": " << std::strerror(errno) << "\n";
-    return kExitUsage;
-  }
-  return kExitOk;
-}
-
 Result<std::string, std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
@@ -799,7 +743,10 @@ int write_reports(const Options& o, const audit::AuditReport& report, const json
   };
   if (!o.report_file.empty()) {
     const std::string html = audit::to_html(report);
-    if (int rc = write_file(o.report_file, html); rc != kExitOk) return rc;
+    if (auto written = tools::write_text_file(o.report_file, html); !written) {
+      std::cerr << "juki-audit: " << written.error() << "\n";
+      return kExitUsage;
+    }
     digest_of(o.report_file, html);
     if (!o.pdf_file.empty()) {
       if (auto pdf = html_to_pdf(o.report_file, o.pdf_file); !pdf) {
@@ -813,7 +760,10 @@ int write_reports(const Options& o, const audit::AuditReport& report, const json
       }
       digest_of(o.pdf_file, *bytes);
     }
-    if (int rc = write_file(o.report_file + ".sha256", sums); rc != kExitOk) return rc;
+    if (auto written = tools::write_text_file(o.report_file + ".sha256", sums); !written) {
+      std::cerr << "juki-audit: " << written.error() << "\n";
+      return kExitUsage;
+    }
   }
 
   if (o.json) {
@@ -848,10 +798,10 @@ int run_card(const Options& o) {
     std::cerr << "juki-audit: --pdf needs --report (the PDF is made from the HTML report)\n";
     return kExitUsage;
   }
-  auto fixed = fixed_variables(o, *key);
+  auto fixed = tools::fixed_variables(*key, o.sets);
   if (!fixed) {
-    std::cerr << "juki-audit: " << fixed.error().message << "\n";
-    return fixed.error().exit;
+    std::cerr << "juki-audit: " << fixed.error() << "\n";
+    return kExitUsage;
   }
   auto loaded = load_controls(o, *fixed);
   if (!loaded) {
@@ -958,10 +908,10 @@ int run_timing_command(const Options& o) {
                  "of hex\n";
     return kExitUsage;
   }
-  auto fixed = fixed_variables(o, *key);
+  auto fixed = tools::fixed_variables(*key, o.sets);
   if (!fixed) {
-    std::cerr << "juki-audit: " << fixed.error().message << "\n";
-    return fixed.error().exit;
+    std::cerr << "juki-audit: " << fixed.error() << "\n";
+    return kExitUsage;
   }
   std::optional<script::Script> preparation;
   if (!o.prepare_file.empty()) {

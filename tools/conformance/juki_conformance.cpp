@@ -23,6 +23,7 @@
 #include "host_middleware/script/report.hpp"
 #include "host_middleware/script/script.hpp"
 #include "tools/cli/card_supply.hpp"
+#include "tools/cli/script_inputs.hpp"
 
 namespace {
 
@@ -65,28 +66,6 @@ struct Stop {
   std::string message;
 };
 
-// The scripts named: a file, or a directory's *.apdu files in name order (not
-// its subdirectories: lib/ holds the files the scripts include).
-Result<std::vector<std::string>, Stop> script_files(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) {
-      files.push_back(p);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(p, ec))
-      if (entry.is_regular_file() && entry.path().extension() == ".apdu")
-        found.push_back(entry.path().string());
-    if (ec) return unexpected(Stop{kExitUsage, "cannot read " + p + ": " + ec.message()});
-    if (found.empty()) return unexpected(Stop{kExitUsage, p + " holds no .apdu script"});
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
-}
-
 // Runs the --prepare script on a card the runner made (not reported; it
 // must pass, or the card is not what the scripts expect). A card brought to
 // a reader is in the state its owner brought it.
@@ -122,30 +101,6 @@ struct Outcome {
   bool ok() const { return candidate.ok() && (!comparison || comparison->same()); }
 };
 
-Result<script::Variables, Stop> fixed_variables(const Options& o, const Bytes& transport_key) {
-  script::Variables fixed;
-  fixed["TK"] = transport_key;
-  for (const std::string& s : o.sets) {
-    const auto eq = s.find('=');
-    auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
-    if (!value || value->empty() || eq == 0)
-      return unexpected(Stop{kExitUsage, "--set " + s + ": expected NAME=HEX"});
-    fixed[s.substr(0, eq)] = *value;
-  }
-  return fixed;
-}
-
-int write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    std::cerr << "juki-conformance: cannot write " << path << ": " << std::strerror(errno) << "\n";
-    return kExitUsage;
-  }
-  return kExitOk;
-}
-
 int run(const Options& o) {
   auto key = from_hex(o.transport_key);
   if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32)) {
@@ -157,15 +112,15 @@ int run(const Options& o) {
     std::cerr << "juki-conformance: --serial must be 8 bytes of hex\n";
     return kExitUsage;
   }
-  auto fixed = fixed_variables(o, *key);
+  auto fixed = tools::fixed_variables(*key, o.sets);
   if (!fixed) {
-    std::cerr << "juki-conformance: " << fixed.error().message << "\n";
-    return fixed.error().exit;
+    std::cerr << "juki-conformance: " << fixed.error() << "\n";
+    return kExitUsage;
   }
-  auto files = script_files(o.paths);
+  auto files = tools::script_files(o.paths);
   if (!files) {
-    std::cerr << "juki-conformance: " << files.error().message << "\n";
-    return files.error().exit;
+    std::cerr << "juki-conformance: " << files.error() << "\n";
+    return kExitUsage;
   }
   // Every file is parsed before any runs: a typo in the last should not cost
   // a run of the others on cards that are then spent.
@@ -241,14 +196,20 @@ int run(const Options& o) {
     const std::string xml = o.differential
                                 ? script::to_junit(comparisons, candidate_runs, "juki-conformance")
                                 : script::to_junit(candidate_runs, "juki-conformance");
-    if (int rc = write_file(o.junit_file, xml); rc != kExitOk) return rc;
+    if (auto written = tools::write_text_file(o.junit_file, xml); !written) {
+      std::cerr << "juki-conformance: " << written.error() << "\n";
+      return kExitUsage;
+    }
   }
   if (!o.html_file.empty()) {
     const std::string html =
         o.differential ? script::to_html(comparisons, reference_runs, candidate_runs,
                                          "juki-conformance: differential run")
                        : script::to_html(candidate_runs, "juki-conformance: the card under test");
-    if (int rc = write_file(o.html_file, html); rc != kExitOk) return rc;
+    if (auto written = tools::write_text_file(o.html_file, html); !written) {
+      std::cerr << "juki-conformance: " << written.error() << "\n";
+      return kExitUsage;
+    }
   }
 
   bool all_ok = true;

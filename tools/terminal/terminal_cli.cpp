@@ -67,27 +67,6 @@ Result<sw::Sw, Failure> select_app(Session& s, ByteView aid) {
   return a->sw;
 }
 
-// Life-cycle byte to name: GET DATA DF20 values (specs/card-os.md 4.1) and the
-// ATR's ISO status-indicator values (section 1).
-const char* life_cycle_name(std::uint8_t v, bool from_atr) {
-  switch (v) {
-    case 0x01:
-      return "transport-locked";
-    case 0x03:
-      return "personalization";
-    case 0x04:
-      return "issued";
-    case 0x05:
-      return "active";
-    case 0x0C:
-      return from_atr ? "terminated" : "unknown";
-    case 0x0F:
-      return from_atr ? "unknown" : "terminated";
-    default:
-      return "unknown";
-  }
-}
-
 // ------------------------------------------------------------ PIN entry
 
 // `given` if set, else asked for; on a terminal a new PIN is asked twice.

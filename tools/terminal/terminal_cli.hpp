@@ -17,6 +17,7 @@
 #include "common/transport.hpp"
 #include "host_middleware/cli/cli_output.hpp"
 #include "tools/cli/card_connection.hpp"
+#include "tools/cli/card_values.hpp"
 
 namespace juki::terminal_cli {
 
@@ -66,9 +67,7 @@ Result<Bytes, Failure> get_data(Session& s, std::uint16_t tag, sw::Sw& sw_out);
 
 Result<sw::Sw, Failure> select_app(Session& s, ByteView aid);
 
-// Life-cycle byte to name: GET DATA DF20 values (specs/card-os.md 4.1) and the
-// ATR's ISO status-indicator values (section 1).
-const char* life_cycle_name(std::uint8_t v, bool from_atr);
+using tools::life_cycle_name;
 
 // ------------------------------------------------------------ PIN entry
 

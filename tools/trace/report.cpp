@@ -2,6 +2,7 @@
 // in the last test run, as text, JSON or one HTML page.
 #include <sstream>
 
+#include "common/text.hpp"
 #include "tools/trace/trace.hpp"
 
 namespace juki::trace {
@@ -27,28 +28,7 @@ std::string relative_location(const std::string& location, const std::filesystem
   return location;
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using text::xml_escape;
 
 // FILE:LINE as a link: SOURCE_URL/FILE#LLINE (the form repository browsers
 // take), or the bare FILE when no URL is given.
@@ -237,7 +217,7 @@ std::string to_html(const Report& report, std::string_view source_url) {
          "<h1>Requirements traced to the last test run</h1>\n<p>";
   bool first = true;
   for (const auto& [name, n] : counts.items()) {
-    out << (first ? "" : ", ") << n.get<std::size_t>() << " " << html_escape(name);
+    out << (first ? "" : ", ") << n.get<std::size_t>() << " " << xml_escape(name);
     first = false;
   }
   out << (report.all_testable_passed() ? ": every testable requirement passed."
@@ -249,21 +229,21 @@ std::string to_html(const Report& report, std::string_view source_url) {
     std::string css(status_name(r.status));
     for (char& c : css)
       if (c == ' ') c = '-';
-    out << "<tr id=\"" << html_escape(r.requirement.id) << "\" class=\"" << css << "\"><td>"
-        << html_escape(r.requirement.id) << "</td><td>" << html_escape(r.requirement.clause)
-        << "</td><td>" << html_escape(r.requirement.text) << "</td><td>"
-        << html_escape(status_name(r.status)) << "</td><td>";
-    if (r.requirement.kind != Kind::testable) out << html_escape(r.requirement.notes);
+    out << "<tr id=\"" << xml_escape(r.requirement.id) << "\" class=\"" << css << "\"><td>"
+        << xml_escape(r.requirement.id) << "</td><td>" << xml_escape(r.requirement.clause)
+        << "</td><td>" << xml_escape(r.requirement.text) << "</td><td>"
+        << xml_escape(status_name(r.status)) << "</td><td>";
+    if (r.requirement.kind != Kind::testable) out << xml_escape(r.requirement.notes);
     if (!r.evidence.empty()) out << "<ul>";
     for (const Evidence& e : r.evidence) {
-      out << "<li>" << html_escape(outcome_name(e.outcome)) << ": " << e.kind << " ";
+      out << "<li>" << xml_escape(outcome_name(e.outcome)) << ": " << e.kind << " ";
       if (e.location.empty())
-        out << "<code>" << html_escape(e.label) << "</code>";
+        out << "<code>" << xml_escape(e.label) << "</code>";
       else
-        out << "<a href=\"" << html_escape(link_of(e.location, source_url)) << "\"><code>"
-            << html_escape(e.label) << "</code></a>";
+        out << "<a href=\"" << xml_escape(link_of(e.location, source_url)) << "\"><code>"
+            << xml_escape(e.label) << "</code></a>";
       if (e.outcome == Outcome::failed && !e.message.empty())
-        out << " &mdash; " << html_escape(e.message);
+        out << " &mdash; " << xml_escape(e.message);
       out << "</li>";
     }
     if (!r.evidence.empty()) out << "</ul>";
@@ -274,7 +254,7 @@ std::string to_html(const Report& report, std::string_view source_url) {
   if (!report.warnings.empty()) {
     out << "<h2>Warnings</h2>\n<ul>\n";
     for (const Problem& p : report.warnings)
-      out << "<li><code>" << html_escape(p.where) << "</code>: " << html_escape(p.message)
+      out << "<li><code>" << xml_escape(p.where) << "</code>: " << xml_escape(p.message)
           << "</li>\n";
     out << "</ul>\n";
   }

@@ -1,0 +1,56 @@
+#include "tools/cli/script_inputs.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+namespace juki::tools {
+
+namespace fs = std::filesystem;
+
+Result<std::vector<std::string>, std::string> script_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(p, ec))
+      if (entry.is_regular_file() && entry.path().extension() == ".apdu")
+        found.push_back(entry.path().string());
+    if (ec) return unexpected("cannot read " + p + ": " + ec.message());
+    if (found.empty()) return unexpected(p + " holds no .apdu script");
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+Result<host::script::Variables, std::string> fixed_variables(const Bytes& transport_key,
+                                                             const std::vector<std::string>& sets) {
+  host::script::Variables fixed;
+  fixed["TK"] = transport_key;
+  for (const std::string& s : sets) {
+    const auto eq = s.find('=');
+    auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
+    if (!value || value->empty() || eq == 0)
+      return unexpected("--set " + s + ": expected NAME=HEX");
+    fixed[s.substr(0, eq)] = *value;
+  }
+  return fixed;
+}
+
+Result<void, std::string> write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return unexpected("cannot write " + path + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace juki::tools

@@ -1,0 +1,28 @@
+// What the tools that run APDU script suites (juki-conformance, juki-audit)
+// read from their command lines and write back: the script files a path
+// names, the variables fixed with --transport-key and --set NAME=HEX, and a
+// report file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "host_middleware/script/script.hpp"
+
+namespace juki::tools {
+
+// Each path as given, or for a directory its *.apdu files in name order (not
+// its subdirectories: lib/ holds the files scripts include or prepare with).
+// The error names the path.
+Result<std::vector<std::string>, std::string> script_files(const std::vector<std::string>& paths);
+
+// TK is the transport key; each NAME=HEX of `sets` fixes NAME.
+Result<host::script::Variables, std::string> fixed_variables(const Bytes& transport_key,
+                                                             const std::vector<std::string>& sets);
+
+// Writes (replaces) the file; the error says why not.
+Result<void, std::string> write_text_file(const std::string& path, const std::string& text);
+
+}  // namespace juki::tools
