@@ -178,6 +178,28 @@ double since_ms(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// A fresh card for a control, through the gate: what it says of itself goes
+// into `result`, and how it was confirmed into `confirmation` and the steps.
+Result<std::unique_ptr<tools::CardLease>, Stop> lease_test_card(
+    const Options& o, tools::CardSupply& supply, std::size_t index, const std::string& name,
+    const std::string& wanted, audit::ControlResult& result, std::string& confirmation,
+    std::chrono::steady_clock::time_point t0) {
+  auto lease = supply.card_for(index, name, wanted);
+  if (!lease)
+    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
+                           result.id + ": " + lease.error().message});
+  result.card = (*lease)->transport().describe();
+  auto id = identify((*lease)->transport());
+  if (!id) return unexpected(id.error());
+  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
+  result.life_cycle = id->life_cycle;
+  auto confirmed = confirm_test_card(o, **lease, *id);
+  if (!confirmed) return unexpected(confirmed.error());
+  confirmation = *confirmed;
+  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
+  return std::move(*lease);
+}
+
 // Runs one script control on a fresh card.
 Result<audit::ControlResult, Stop> run_script_control(const Options& o, tools::CardSupply& supply,
                                                       std::size_t index, const ScriptControl& c,
@@ -194,21 +216,11 @@ Result<audit::ControlResult, Stop> run_script_control(const Options& o, tools::C
                               0,
                               {}};
   const auto t0 = std::chrono::steady_clock::now();
-  auto lease =
-      supply.card_for(index, c.path, c.header.card.empty() ? "a test card" : c.header.card);
-  if (!lease)
-    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
-                           c.header.id + ": " + lease.error().message});
+  auto lease = lease_test_card(o, supply, index, c.path,
+                               c.header.card.empty() ? "a test card" : c.header.card, result,
+                               confirmation, t0);
+  if (!lease) return unexpected(lease.error());
   Transport& card = (*lease)->transport();
-  result.card = card.describe();
-  auto id = identify(card);
-  if (!id) return unexpected(id.error());
-  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
-  result.life_cycle = id->life_cycle;
-  auto confirmed = confirm_test_card(o, **lease, *id);
-  if (!confirmed) return unexpected(confirmed.error());
-  confirmation = *confirmed;
-  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
   // A card this audit made is blank: the control's preparation makes it
   // what the control needs. A brought card is as its owner prepared it.
   if (c.preparation && !(*lease)->made_as().empty()) {
@@ -495,28 +507,18 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
     return unexpected(Stop{kExitUsage, "--auth-app must be an AID of 1 to 16 bytes of hex"});
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto lease = supply.card_for(index, "mutual-auth",
-                               "a test card personalized for mutual "
-                               "authentication");
-  if (!lease)
-    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
-                           "mutual-auth: " + lease.error().message});
-  result.card = (*lease)->transport().describe();
-  auto id = identify((*lease)->transport());
-  if (!id) return unexpected(id.error());
-  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
-  result.life_cycle = id->life_cycle;
+  auto lease = lease_test_card(o, supply, index, "mutual-auth",
+                               "a test card personalized for mutual authentication", result,
+                               confirmation, t0);
+  if (!lease) return unexpected(lease.error());
   if (!(*lease)->made_as().empty()) {
+    result.steps.clear();
     result.reason =
         "needs a card personalized for mutual authentication (its key and certificates from the "
         "terminal's PKI), which the audit cannot make: bring one to a reader without "
         "--sim-socket";
     return result;
   }
-  auto confirmed = confirm_test_card(o, **lease, *id);
-  if (!confirmed) return unexpected(confirmed.error());
-  confirmation = *confirmed;
-  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
 
   Recording card((*lease)->transport(), result.steps, t0);
   const Bytes select = select_by_name(*aid);
@@ -596,21 +598,11 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
       0,
       {}};
   const auto t0 = std::chrono::steady_clock::now();
-  auto lease =
-      supply.card_for(0, "timing", "an active test card, its password given with --set PW");
-  if (!lease)
-    return unexpected(Stop{lease.error().unreachable ? kExitCard : kExitUsage,
-                           "timing: " + lease.error().message});
+  auto lease = lease_test_card(o, supply, 0, "timing",
+                               "an active test card, its password given with --set PW", result,
+                               confirmation, t0);
+  if (!lease) return unexpected(lease.error());
   Transport& card = (*lease)->transport();
-  result.card = card.describe();
-  auto id = identify(card);
-  if (!id) return unexpected(id.error());
-  result.serial = id->serial.empty() ? "(unreadable: blank)" : id->serial;
-  result.life_cycle = id->life_cycle;
-  auto confirmed = confirm_test_card(o, **lease, *id);
-  if (!confirmed) return unexpected(confirmed.error());
-  confirmation = *confirmed;
-  result.steps.push_back({since_ms(t0), "test card: " + *confirmed, {}, {}, {}, true});
   if (!(*lease)->made_as().empty()) {
     if (!preparation)
       return unexpected(Stop{kExitUsage, "timing: a card the audit makes needs --prepare FILE"});
