@@ -300,6 +300,31 @@ scenario_audit() {
     "$(sw "$R1" 00A4040C0AD3921000310001010401 002000810431323334)"
   remove 1
 
+  step "audit: a card pulled by hand in the middle of password checks gives no try back"
+  local pid t tries_left
+  new_blank "$work/pulled.img"
+  insert 1 "$work/pulled.img"
+  rc=$(run_rc term "$R1" script "$SPECS/audit/lib/test-card.apdu")
+  ((rc == 0)) || fail "preparing the card to pull exited $rc: $(cat "$work/out" "$work/err")"
+  serial="$(data "$R1" 00CADF2200 | cut -c7-)"
+  "$audit" card --json --reader "$R1" --test-card "$serial" --only tear --by-hand --wait 30 \
+    "$SPECS/audit" >"$work/hand.out" 2>"$work/hand.err" </dev/null &
+  pid=$!
+  # The operator's hand: pull the card once asked, put it back once asked.
+  for ((t = 0; t < 400; t++)); do grep -q 'pull the card out' "$work/hand.err" && break; sleep 0.05; done
+  sleep 0.3  # some passwords go by
+  ctl remove 1 >/dev/null || fail "juki-sim-ctl remove 1 refused"
+  for ((t = 0; t < 400; t++)); do grep -q 'put the card back' "$work/hand.err" && break; sleep 0.05; done
+  ctl insert 1 "$work/pulled.img" >/dev/null || fail "juki-sim-ctl insert 1 refused"
+  rc=0
+  wait "$pid" || rc=$?
+  ((rc == 0)) || fail "juki-audit --by-hand exited $rc: $(cat "$work/hand.err") $(jq -c '.controls[0] | {verdict, reason}' "$work/hand.out" 2>/dev/null)"
+  jq -e '.controls[0].id == "tear" and .controls[0].verdict == "pass"' "$work/hand.out" >/dev/null ||
+    fail "tear by hand: $(jq -c '.controls[0] | {verdict, reason}' "$work/hand.out")"
+  tries_left="$(jq -r '.controls[0].steps[] | select(.text | test("tries after the pull")) | .response' "$work/hand.out")"
+  check "tear by hand: pulled while checking passwords; put back, the password answers $tries_left and still takes the right one"
+  remove 1
+
   step "audit: mutual authentication's failure limit, on a brought card personalized for it"
   "$pki_tool" init "$work/audit-pki" >/dev/null || fail "juki-pki init failed"
   "$pki_tool" issue "$work/audit-pki" --ca terminal --role window --municipality 131016 \

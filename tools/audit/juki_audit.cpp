@@ -75,6 +75,7 @@ struct Options {
   std::string auth_app = "D3921000310001010401";  // the application authenticated to
   // timing
   std::string prepare_file;
+  bool by_hand = false;  // tear: the operator pulls the card
   std::uint64_t measurements = 6000;
 };
 
@@ -292,8 +293,8 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
       {}};
   if (sim == nullptr || sim->options().sim_socket.empty()) {
     result.reason =
-        "needs juki-card-sim's control socket (--sim-socket) to cut the power at a chosen write; "
-        "a real reader cannot";
+        "needs juki-card-sim's control socket (--sim-socket) to cut the power at a chosen write, "
+        "or --by-hand to pull the card out by hand";
     return result;
   }
   if (password == nullptr || !password->preparation) {
@@ -721,6 +722,103 @@ Result<void, std::string> html_to_pdf(const std::string& html, const std::string
   return {};
 }
 
+// Tear by hand: the operator pulls the card while the audit sends wrong and
+// right passwords in turn, so the pull lands at a moment nobody chose; after
+// the card is back it must show the count before or after the VERIFY that
+// was cut (3 or 2 tries), and take the right password.
+Result<audit::ControlResult, Stop> run_tear_by_hand(const Options& o, tools::ReaderSupply& supply,
+                                                    std::size_t index, const PasswordCard& pw,
+                                                    std::string& confirmation) {
+  audit::ControlResult result{
+      "tear",
+      "A card pulled by hand while it checks passwords never gives a try back: put back, it "
+      "shows the count before or after the VERIFY it was pulled in, and takes the right password",
+      {"S0 §5-3 パスワード照合・カードロック機能 (a lock that a pulled card could undo is none)",
+       "card-os.md 8 (power loss), 6.6"},
+      audit::ControlVerdict::fail,
+      {},
+      {},
+      {},
+      {},
+      utc_now_iso8601(),
+      0,
+      {}};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto lease = lease_test_card(o, supply, index, "tear-by-hand",
+                               "an active test card, its password given with --set PW", result,
+                               confirmation, t0);
+  if (!lease) return unexpected(lease.error());
+  auto fail = [&](std::string why) {
+    result.reason = std::move(why);
+    result.duration_ms = since_ms(t0);
+    return result;
+  };
+  {
+    Recording card((*lease)->transport(), result.steps, t0);
+    auto selected = card.transmit(select_by_name(pw.aid));
+    auto tries = card.transmit(verify_password({}));
+    if (!selected || !tries || to_hex(*tries) != "63C3")
+      return fail("the card does not show 3 tries of its password before the pull");
+    std::cerr << "juki-audit: pull the card out of '" << o.reader
+              << "' now; the audit sends wrong and right passwords until it is gone (waiting "
+              << o.wait_seconds << " s)\n";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.wait_seconds);
+    const std::size_t first_step = result.steps.size();
+    bool gone = false;
+    while (!gone && std::chrono::steady_clock::now() < deadline) {
+      for (const Bytes& value : {pw.wrong, pw.password}) {
+        auto r = card.transmit(verify_password(value));
+        if (!r) {
+          gone = true;
+          break;
+        }
+        const std::string want = value == pw.wrong ? "63C2" : "9000";
+        if (to_hex(*r) != want)
+          return fail("a password was answered " + to_hex(*r) + ", not " + want);
+      }
+      // Keep the evidence to the last exchanges before the pull.
+      if (!gone && result.steps.size() > first_step + 8)
+        result.steps.erase(result.steps.begin() + static_cast<std::ptrdiff_t>(first_step),
+                           result.steps.end() - 8);
+    }
+    if (!gone) {
+      result.verdict = audit::ControlVerdict::not_run;
+      return fail("the card was not pulled within " + std::to_string(o.wait_seconds) + " s");
+    }
+  }
+  lease->reset();
+  std::cerr << "juki-audit: put the card back into '" << o.reader << "'\n";
+  result.steps.push_back(
+      {since_ms(t0), "the card was pulled; waiting for it to come back", {}, {}, {}, true});
+  if (auto back = supply.wait_for_new_card(); !back) return fail(back.error().message);
+  auto again = supply.reconnect("");
+  if (!again) return fail(again.error().message);
+  Recording card((*again)->transport(), result.steps, t0);
+  auto selected = card.transmit(select_by_name(pw.aid));
+  auto tries = card.transmit(verify_password({}));
+  const std::string after = tries ? to_hex(*tries) : "nothing";
+  const bool kept = after == "63C3" || after == "63C2";
+  result.steps.push_back({since_ms(t0),
+                          "tries after the pull: as before or after the VERIFY",
+                          {},
+                          tries ? *tries : Bytes{},
+                          "63C3|63C2",
+                          kept});
+  if (!selected || !kept) return fail("after the pull the password answers " + after);
+  auto right = card.transmit(verify_password(pw.password));
+  const bool taken = right && to_hex(*right) == "9000";
+  result.steps.push_back({since_ms(t0),
+                          "the right password still verifies",
+                          {},
+                          right ? *right : Bytes{},
+                          "9000",
+                          taken});
+  if (!taken) return fail("after the pull the right password is not taken");
+  result.verdict = audit::ControlVerdict::pass;
+  result.duration_ms = since_ms(t0);
+  return result;
+}
+
 // The report (HTML, PDF, their digests) and the output; the exit status.
 int write_reports(const Options& o, const audit::AuditReport& report, const json& extra) {
   // Each file's SHA-256, also in sha256sum's format (lower-case hex, two
@@ -853,7 +951,18 @@ int run_card(const Options& o) {
     PasswordCard pw{from_hex("D3921000310001010401").value(), from_hex("31323334").value(),
                     from_hex("30303030").value()};
     if (auto it = fixed->find("PW"); it != fixed->end()) pw.password = it->second;
-    report.controls.push_back(run_tear_control(o, reader_supply, password, pw));
+    if (o.by_hand && reader_supply != nullptr) {
+      std::string confirmation;
+      auto result = run_tear_by_hand(o, *reader_supply, index++, pw, confirmation);
+      if (!result) {
+        std::cerr << "juki-audit: " << result.error().message << "\n";
+        return result.error().exit;
+      }
+      confirmations.insert(confirmation.substr(0, confirmation.find(':')));
+      report.controls.push_back(std::move(*result));
+    } else {
+      report.controls.push_back(run_tear_control(o, reader_supply, password, pw));
+    }
   }
   if (wanted("mutual-auth")) {
     if (!o.json) std::cerr << "[mutual-auth] three failed proofs end authentication\n";
@@ -986,6 +1095,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 63));
   card->add_flag("--prompt", o.prompt,
                  "Before each control after the first, ask for a fresh test card in the reader")
+      ->needs(reader)
+      ->excludes("--sim-socket");
+  card->add_flag("--by-hand", o.by_hand,
+                 "tear: the operator pulls the card by hand while the audit checks passwords "
+                 "(a real reader)")
       ->needs(reader)
       ->excludes("--sim-socket");
   card->add_option("--wait", o.wait_seconds, "Seconds to wait for a card to leave or come")
