@@ -101,9 +101,13 @@ std::vector<EvidenceStep> steps_of(const script::RunReport& run, double offset_m
 }
 
 bool AuditReport::passed() const {
-  for (const ControlResult& c : controls)
+  if (!stopped.empty()) return false;
+  bool ran = false;
+  for (const ControlResult& c : controls) {
     if (c.verdict == ControlVerdict::fail) return false;
-  return true;
+    ran = ran || c.verdict == ControlVerdict::pass;
+  }
+  return ran;
 }
 
 nlohmann::json to_json(const AuditReport& r) {
@@ -135,6 +139,7 @@ nlohmann::json to_json(const AuditReport& r) {
           {"reader", r.reader},
           {"test_card_confirmation", r.test_card_confirmation},
           {"passed", r.passed()},
+          {"stopped", r.stopped.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.stopped)},
           {"controls", std::move(controls)}};
 }
 
@@ -160,7 +165,10 @@ std::string to_html(const AuditReport& r) {
          "</td></tr>\n<tr><th>reader</th><td>" + xml_escape(r.reader) +
          "</td></tr>\n<tr><th>test cards confirmed</th><td>" +
          xml_escape(r.test_card_confirmation) + "</td></tr>\n<tr><th>verdict</th><td>" +
-         (r.passed() ? "every control run passed" : std::to_string(failed) + " control(s) failed") +
+         (!r.stopped.empty() ? "stopped: " + xml_escape(r.stopped) + "; " : std::string()) +
+         (r.passed() ? "every control run passed"
+          : run == 0 ? "no control ran"
+                     : std::to_string(failed) + " control(s) failed") +
          " (" + std::to_string(run) + " of " + std::to_string(r.controls.size()) +
          " controls run)</td></tr>\n</table>\n";
   out +=

@@ -72,9 +72,11 @@ struct AuditReport {
   std::string reader;                  // the reader, or "in-process"
   std::string test_card_confirmation;  // how the cards were confirmed as test cards
   std::vector<ControlResult> controls;
+  std::string stopped;  // why the audit stopped before its last control; empty if it did not
 
-  // Every control that ran passed (controls not run do not fail the audit;
-  // the report lists them with the reason).
+  // At least one control ran, every control that ran passed, and the audit
+  // was not stopped (controls not run do not fail it: the report lists them
+  // with the reason; but an audit that ran none proves nothing).
   bool passed() const;
 };
 

@@ -41,6 +41,7 @@ Comparison compare(const RunReport& reference, const RunReport& candidate) {
   std::size_t i = 0;
   auto stopped = [](const TraceEntry& e) { return e.what.rfind("stopped: ", 0) == 0; };
   auto part = [&] {
+    c.diverged_at = i;
     c.diverged =
         "the reference " + stop_reason(reference) + "; the candidate " + stop_reason(candidate);
   };
@@ -51,6 +52,7 @@ Comparison compare(const RunReport& reference, const RunReport& candidate) {
       return c;
     }
     if (!same_step(a[i], b[i])) {
+      c.diverged_at = i;
       c.diverged = "the runs took different steps at " + where(c.source, a[i].file, a[i].line) +
                    " (reference: " + a[i].what + ", candidate " +
                    where(c.source, b[i].file, b[i].line) + ": " + b[i].what + ")";

@@ -35,6 +35,7 @@ struct Comparison {
   // Set when the two runs stopped apart or took different steps: where, and
   // why each side stopped (if it did); nothing after it is compared.
   std::optional<std::string> diverged;
+  std::optional<std::size_t> diverged_at;  // the index in both traces where they parted
 
   bool same() const { return differences.empty() && !diverged; }
 };

@@ -275,18 +275,33 @@ std::string to_html(std::span<const Comparison> comparisons, std::span<const Run
     const RunReport& b = candidate[i];
     out += "<h2 id=\"d" + std::to_string(i) + "\">" + xml_escape(c.source) + "</h2>\n";
     if (c.diverged) out += "<p class=\"fail\">" + xml_escape(*c.diverged) + "</p>\n";
-    std::vector<bool> differs(std::max(a.trace.size(), b.trace.size()), false);
+    // Step by step while the runs took the same steps; from where they parted
+    // on, the rest of the reference's run, then the rest of the card's.
+    const std::size_t paired =
+        std::min({c.diverged_at.value_or(a.trace.size()), a.trace.size(), b.trace.size()});
+    std::vector<bool> differs(paired, false);
     for (const Difference& d : c.differences)
       if (d.step < differs.size()) differs[d.step] = true;
     out +=
         "<table>\n<tr><th>ms</th><th>line</th><th>section</th><th>step</th><th>command</th>"
         "<th>expected</th><th>reference</th><th>card under test</th><th>verdict</th></tr>\n";
-    for (std::size_t k = 0; k < differs.size(); ++k) {
-      const TraceEntry* ea = k < a.trace.size() ? &a.trace[k] : nullptr;
-      const TraceEntry* eb = k < b.trace.size() ? &b.trace[k] : nullptr;
+    struct Row {
+      const TraceEntry* reference;
+      const TraceEntry* candidate;
+      bool differs;
+    };
+    std::vector<Row> rows;
+    for (std::size_t k = 0; k < paired; ++k) rows.push_back({&a.trace[k], &b.trace[k], differs[k]});
+    for (std::size_t k = paired; k < a.trace.size(); ++k)
+      rows.push_back({&a.trace[k], nullptr, true});
+    for (std::size_t k = paired; k < b.trace.size(); ++k)
+      rows.push_back({nullptr, &b.trace[k], true});
+    for (const Row& row : rows) {
+      const TraceEntry* ea = row.reference;
+      const TraceEntry* eb = row.candidate;
       const TraceEntry& e = eb != nullptr ? *eb : *ea;
       const bool compared = !e.expected.empty();
-      const char* cls = differs[k] ? "fail" : compared ? "pass" : "event";
+      const char* cls = row.differs ? "fail" : compared ? "pass" : "event";
       out += std::string("<tr class=\"") + cls + "\"><td>" + milliseconds(e.at_ms) + "</td><td>" +
              xml_escape(where(eb != nullptr ? b : a, e)) + "</td><td>" + xml_escape(e.section) +
              "</td><td>" + xml_escape(e.what) + "</td><td class=\"hex\">" +
@@ -294,9 +309,10 @@ std::string to_html(std::span<const Comparison> comparisons, std::span<const Run
              "</td><td class=\"hex\">" + (ea != nullptr ? xml_escape(answer_text(*ea)) : "") +
              "</td><td class=\"hex\">" + (eb != nullptr ? xml_escape(answer_text(*eb)) : "") +
              "</td><td>" +
-             (differs[k] ? "DIFFERS"
-              : compared ? "same"
-                         : "") +
+             (row.differs && ea != nullptr && eb != nullptr ? "DIFFERS"
+              : row.differs ? (ea != nullptr ? "reference only" : "card only")
+              : compared    ? "same"
+                            : "") +
              "</td></tr>\n";
     }
     out += "</table>\n";

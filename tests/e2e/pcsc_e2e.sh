@@ -291,6 +291,17 @@ scenario_audit() {
   ((rc == 4)) || fail "juki-audit on an undeclared card exited $rc (want 4): $(cat "$work/err")"
   grep -q 'refused: the card (serial' "$work/err" || fail "the refusal does not say why: $(cat "$work/err")"
   expect_sw "the refused card's password tries" 63C3 "$(sw "$R1" 00A4040C0AD3921000310001010401 00200081)"
+  # A card that gives no serial is no blank card, whatever --test-card says.
+  ctl misanswer 1 00CADF22 6A88 >/dev/null || fail "juki-sim-ctl misanswer refused"
+  rc=$(run_rc "$audit" card --reader "$R1" --test-card blank --only password "$SPECS/audit" </dev/null)
+  ctl misanswer 1 off >/dev/null
+  ((rc == 4)) || fail "juki-audit --test-card blank on a card without a serial exited $rc (want 4): $(cat "$work/err")"
+  grep -q 'gives no serial and is not a blank Juki card' "$work/err" || fail "the refusal does not say why: $(cat "$work/err")"
+  # A card the audit made must be the one it finds: here the reader is not the slot.
+  rc=$(run_rc "$audit" card --reader "$R1" --sim-socket "$sock" --sim-slot 0 --only password "$SPECS/audit" </dev/null)
+  ((rc == 4)) || fail "juki-audit with --reader of another slot exited $rc (want 4): $(cat "$work/err")"
+  grep -q 'is not the blank card this audit made' "$work/err" || fail "the refusal does not say why: $(cat "$work/err")"
+  expect_sw "after three refusals the card's password tries" 63C3 "$(sw "$R1" 00A4040C0AD3921000310001010401 00200081)"
   serial="$(data "$R1" 00CADF2200 | cut -c7-)"
   rc=$(run_rc "$audit" card --json --reader "$R1" --test-card "$serial" --only password "$SPECS/audit" </dev/null)
   ((rc == 0)) || fail "juki-audit with --test-card $serial exited $rc: $(cat "$work/err")"

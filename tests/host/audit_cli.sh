@@ -3,7 +3,7 @@
 # fails fails the audit, and usage errors are refused (specs/audit.md).
 # Usage: audit_cli.sh JUKI_AUDIT SPECS_AUDIT_DIR
 set -euo pipefail
-tool="$1" controls="$2"
+tool="$(readlink -f "$1")" controls="$(cd "$2" && pwd)"
 work="$(mktemp -d /tmp/juki-audit-cli-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -36,10 +36,23 @@ rc=$(rc_of "$tool" timing --in-process --measurements 4000)
 rc=$(rc_of "$tool" timing --in-process --prepare "$controls/lib/test-card.apdu" --measurements 10)
 ((rc == 2)) || fail "--measurements 10 exited $rc (want 2)"
 
+# An audit that ran no control proves nothing: exit 1.
+rc=$(rc_of "$tool" card --in-process --only tear "$controls")
+((rc == 1)) || fail "an audit that ran nothing exited $rc (want 1)"
+grep -q 'no control ran' "$work/out" || fail "it does not say that no control ran: $(cat "$work/out")"
+
+# The digests check a filed copy: paths relative to the .sha256 file.
+mkdir "$work/filed"
+(cd "$work" && "$tool" card --in-process --only password --report r2.html "$controls" >/dev/null 2>&1) ||
+  fail "a report with a relative path failed"
+cp "$work/r2.html" "$work/r2.html.sha256" "$work/filed/"
+(cd "$work/filed" && sha256sum --quiet -c r2.html.sha256) || fail "a filed copy does not check"
+
 # Usage errors: exit 2 and a message.
 printf '# title: no id\n# clause: c\n> 00A4\n< 9000\n' >"$work/noid.apdu"
 for args in "--only nosuch $controls" "--pdf x.pdf $controls" "$work/noid.apdu" \
-  "--set PW $controls" "--serial 01 $controls" "$work/missing.apdu"; do
+  "--set PW $controls" "--serial 01 $controls" "$work/missing.apdu" \
+  "--set PW=3132333435 $controls" "--set PW=30303030 $controls" "--set PIN2=4142434445464748 $controls"; do
   # shellcheck disable=SC2086  # the words are the arguments
   rc=$(rc_of "$tool" card --in-process $args)
   ((rc == 2)) || fail "'$args' exited $rc (want 2)"

@@ -133,6 +133,14 @@ TEST_CASE("differential: a card that stops answering is reported where the runs 
   CHECK_THAT(*c.diverged,
              Catch::Contains("the reference ran to the end; the candidate stopped at"));
   CHECK_THAT(*c.diverged, Catch::Contains("card removed"));
+  // The report pairs steps only up to there; the rest of each run is its own.
+  REQUIRE(c.diverged_at);
+  const std::vector<Comparison> cs{c};
+  const std::vector<RunReport> as{a}, bs{b};
+  const std::string html = to_html(cs, as, bs, "pulled");
+  CHECK_THAT(html, Catch::Contains("reference only"));
+  CHECK_THAT(html, Catch::Contains("card only"));
+  CHECK_THAT(html, !Catch::Contains("DIFFERS"));
 }
 
 TEST_CASE("differential reports: JUnit names the differing script, HTML shows both answers") {
@@ -172,6 +180,8 @@ TEST_CASE("differential reports: JUnit names the differing script, HTML shows bo
   const auto row = html.rfind("<tr", html.find("DIFFERS"));
   const std::string marked_row = html.substr(row, html.find("</tr>", row) - row);
   CHECK_THAT(marked_row, Catch::Contains("6A 88"));
+  const auto& d = comparisons[0].differences[0];
+  CHECK_THAT(marked_row, Catch::Contains(to_hex(d.reference, true)));  // both answers, one row
   CHECK_THAT(marked_row, Catch::Contains("class=\"fail\""));
   std::ofstream(dir.file("diff.html")) << html;
   CHECK(std::system(("xmllint --html --noout " + dir.file("diff.html") + " 2>/dev/null").c_str()) ==

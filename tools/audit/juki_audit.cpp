@@ -93,10 +93,14 @@ struct ScriptControl {
 };
 
 // What the card says of itself before anything destructive: GET DATA of its
-// serial (DF22) and life cycle (DF20), at the MF of channel 0.
+// life cycle (DF20) and serial (DF22), at the MF of channel 0.
 struct CardIdentity {
-  std::string serial;      // hex; empty when the card does not tell (a blank card)
-  std::string life_cycle;  // "active", "blank", ...
+  std::string serial;      // 16 hex digits; empty when the card did not give one
+  std::string life_cycle;  // "active", "blank (transport-locked)", ...
+  std::string answers;     // both answers, for a refusal's message
+  // Both GET DATA answered 6985: a Juki card in its transport state, which
+  // answers nothing but the transport key (card-os.md 5).
+  bool blank = false;
 };
 
 Result<CardIdentity, Stop> identify(Transport& card) {
@@ -105,48 +109,71 @@ Result<CardIdentity, Stop> identify(Transport& card) {
     if (!r) return unexpected(Stop{kExitCard, "reading the card: " + r.error().message});
     return *r;
   };
+  const Bytes refused{0x69, 0x85};
   CardIdentity id;
   auto life = get(0x20);
   if (!life) return unexpected(life.error());
-  // DF20 01 LL 9000
-  if (life->size() == 6 && (*life)[0] == 0xDF && (*life)[1] == 0x20 && (*life)[4] == 0x90)
-    id.life_cycle = tools::life_cycle_name((*life)[3], false);
-  else if (life->size() == 2 && (*life)[0] == 0x69 && (*life)[1] == 0x85)
-    id.life_cycle = "blank: transport-locked";  // it answers nothing but the transport key
-  else
-    id.life_cycle = "unknown (GET DATA DF20 answered " + to_hex(*life) + ")";
   auto serial = get(0x22);
   if (!serial) return unexpected(serial.error());
-  if (serial->size() > 5 && (*serial)[0] == 0xDF && (*serial)[1] == 0x22 &&
-      (*serial)[serial->size() - 2] == 0x90)
-    id.serial = to_hex(ByteView(*serial).subspan(3, serial->size() - 5));
+  id.answers = "DF20 " + to_hex(*life) + ", DF22 " + to_hex(*serial);
+  // DF20 01 LL 9000 and DF22 08 SSSSSSSSSSSSSSSS 9000 (card-os.md 6.11)
+  const Bytes life_head{0xDF, 0x20, 0x01}, serial_head{0xDF, 0x22, 0x08};
+  const bool life_ok = life->size() == 6 &&
+                       std::equal(life_head.begin(), life_head.end(), life->begin()) &&
+                       (*life)[4] == 0x90 && (*life)[5] == 0x00;
+  const bool serial_ok = serial->size() == 13 &&
+                         std::equal(serial_head.begin(), serial_head.end(), serial->begin()) &&
+                         (*serial)[11] == 0x90 && (*serial)[12] == 0x00;
+  id.blank = *life == refused && *serial == refused;
+  if (life_ok)
+    id.life_cycle = tools::life_cycle_name((*life)[3], false);
+  else if (id.blank)
+    id.life_cycle = "blank (transport-locked)";
+  else
+    id.life_cycle = "unknown";
+  if (serial_ok) id.serial = to_hex(ByteView(*serial).subspan(3, 8));
   return id;
 }
 
-// The gate before any destructive step: a card the tool made is a test card;
-// any other must be named with --test-card, or its serial typed back at the
-// terminal. A blank card has no readable serial: its word is "blank".
+// The gate before any destructive step. A card the audit made must show
+// itself blank (else the reader is not the slot it was put in); any other
+// card must be named with --test-card (its serial, or `blank` for a card in
+// its transport state), or typed back at a terminal. A card that gives no
+// serial and is not blank cannot be told apart from a resident's: refused.
 Result<std::string, Stop> confirm_test_card(const Options& o, const tools::CardLease& lease,
                                             const CardIdentity& id) {
-  if (!lease.made_as().empty()) return "made by this audit: " + lease.made_as();
-  const std::string word = id.serial.empty() ? "blank" : id.serial;
+  auto refuse = [&](const std::string& why) {
+    return unexpected(Stop{kExitRefused, "refused: " + why + " (" + id.answers +
+                                             "). Nothing was sent to it but the two GET DATA."});
+  };
+  if (!lease.made_as().empty()) {
+    if (id.blank) return "made by this audit: " + lease.made_as();
+    return refuse("the card in '" + o.reader + "' is not the blank card this audit made (" +
+                  lease.made_as() + "); does --reader name the reader of --sim-slot?");
+  }
+  if (!id.blank && id.serial.empty())
+    return refuse(
+        "the card gives no serial and is not a blank Juki card, so it cannot be "
+        "confirmed as a test card");
+  const std::string word = id.blank ? "blank" : id.serial;
+  auto same = [&](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text == (id.blank ? "BLANK" : word);
+  };
   for (const std::string& declared : o.test_cards)
-    if (declared == word) return "declared with --test-card " + word;
+    if (same(declared)) return "declared with --test-card " + declared;
   if (::isatty(STDIN_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0) {
-    std::cerr << "juki-audit: the card in the reader: serial "
-              << (id.serial.empty() ? "unreadable" : id.serial) << ", " << id.life_cycle
-              << ".\nThe audit locks its PINs and keys for good. Type "
-              << (id.serial.empty() ? "'blank'" : "its serial")
-              << " to confirm it is a test card: ";
+    std::cerr << "juki-audit: the card in the reader: "
+              << (id.blank ? std::string("a blank card") : "serial " + id.serial) << ", "
+              << id.life_cycle << ".\nThe audit locks its PINs and keys for good. Type "
+              << (id.blank ? "'blank'" : "its serial") << " to confirm it is a test card: ";
     std::string typed;
     std::getline(std::cin, typed);
-    if (typed == word) return "typed back by the operator: " + word;
+    if (same(typed)) return "typed back by the operator: " + typed;
   }
-  return unexpected(Stop{
-      kExitRefused, "refused: the card (serial " + (id.serial.empty() ? "unreadable" : id.serial) +
-                        ", " + id.life_cycle +
-                        ") is not confirmed as a test card; name it with --test-card " + word +
-                        " or type it back at a terminal. Nothing was sent to it but GET DATA."});
+  return refuse("the card (" + (id.blank ? std::string("blank") : "serial " + id.serial) + ", " +
+                id.life_cycle + ") is not confirmed as a test card; name it with --test-card " +
+                word + " or type it back at a terminal");
 }
 
 Result<std::vector<ScriptControl>, Stop> load_controls(const Options& o,
@@ -270,6 +297,46 @@ struct PasswordCard {
   Bytes aid, password, wrong;
 };
 
+// A wrong password the card still compares: the right one with the digit at
+// `place` changed (still 4 digits, so no format error spares a try).
+Bytes wrong_password(const Bytes& right, std::size_t place) {
+  Bytes wrong = right;
+  wrong[place] = static_cast<std::uint8_t>(wrong[place] == '9' ? '0' : wrong[place] + 1);
+  return wrong;
+}
+
+bool digits(const Bytes& b) {
+  return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c >= '0' && c <= '9'; });
+}
+
+// The test card's password (lib/test-card.apdu's 1234 unless --set PW), and
+// the PINs a brought card's owner gave: refused where the control scripts,
+// which write each VERIFY's length and their own wrong values, cannot use them.
+Result<PasswordCard, std::string> password_card(const script::Variables& fixed) {
+  struct Rule {
+    const char* name;
+    std::size_t length;
+    bool digits_only;
+    const char* scripts_wrong;  // the wrong value the control script sends
+  };
+  for (const Rule& r : {Rule{"PW", 4, true, "30303030"}, Rule{"PIN1", 4, true, "39393939"},
+                        Rule{"PIN2", 6, false, "585858585858"}}) {
+    auto it = fixed.find(r.name);
+    if (it == fixed.end()) continue;
+    if (it->second.size() != r.length || (r.digits_only && !digits(it->second)))
+      return unexpected(std::string("--set ") + r.name + ": the audit's scripts are written for " +
+                        std::to_string(r.length) + (r.digits_only ? " digits" : " characters") +
+                        " (each VERIFY's length)");
+    if (to_hex(it->second) == r.scripts_wrong)
+      return unexpected(std::string("--set ") + r.name +
+                        ": the control script sends this very value as its wrong one");
+  }
+  PasswordCard pw{from_hex("D3921000310001010401").value(), from_hex("31323334").value(), {}};
+  if (auto it = fixed.find("PW"); it != fixed.end()) pw.password = it->second;
+  pw.wrong = wrong_password(pw.password, 0);
+  return pw;
+}
+
 // Tear: a wrong VERIFY of the password with the power cut at its N-th
 // persistent write, N = 1, 2, ... until the VERIFY makes fewer writes than N.
 // After every cut the card, powered again, must show the old count or the
@@ -304,8 +371,6 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
   const auto t0 = std::chrono::steady_clock::now();
   result.card = "copies of one test card made by this audit, in juki-card-sim slot " +
                 std::to_string(sim->options().sim_slot) + " of reader '" + o.reader + "'";
-  result.serial = to_hex(sim->options().profile.serial);
-  result.life_cycle = "active (made so by " + password->preparation->source + ")";
   auto note = [&](std::string text, bool ok = true, Bytes command = {}, Bytes response = {},
                   std::string expected = {}) {
     result.steps.push_back({since_ms(t0), std::move(text), std::move(command), std::move(response),
@@ -342,9 +407,22 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
   {
     auto lease = sim->insert_image(*master);
     if (!lease) return fail(lease.error().message), result;
+    // The gate, as for every control: the card in the reader is the blank one made here.
+    auto id = identify((*lease)->transport());
+    if (!id) return fail(id.error().message), result;
+    std::string confirmation;
+    if (auto confirmed = confirm_test_card(o, **lease, *id); !confirmed)
+      return fail(confirmed.error().message), result;
+    else
+      note("test card: " + *confirmed);
     const script::RunReport prep = script::run(*password->preparation, (*lease)->transport());
     note("the test card prepared with " + password->preparation->source, prep.ok());
     if (!prep.ok()) return fail("preparing the test card failed"), result;
+    // What the prepared card says of itself: the copies' serial and state.
+    auto prepared = identify((*lease)->transport());
+    if (!prepared) return fail(prepared.error().message), result;
+    result.serial = prepared->serial;
+    result.life_cycle = prepared->life_cycle;
   }
   if (auto r = sim->remove_card(); !r) return fail(r.error().message), result;
   // A reader gives up on a mute card after a while: the simulator then drops
@@ -355,7 +433,8 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
 
   const std::string before_hex = "63C3";
   int torn = 0;
-  for (int n = 1; n <= 16; ++n) {
+  constexpr int kMaxCuts = 16;
+  for (int n = 1; n <= kMaxCuts; ++n) {
     const std::string copy =
         (fs::path(*master).parent_path() / ("tear-" + std::to_string(n) + ".img")).string();
     std::error_code ec;
@@ -407,6 +486,10 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
              result;
   }
   if (torn == 0) return fail("no cut ever hit the VERIFY"), result;
+  if (torn == kMaxCuts)
+    return fail("the VERIFY still wrote after " + std::to_string(kMaxCuts) +
+                " cuts: not every write was cut"),
+           result;
   (void)sim->simulator("reader-timeout " + slot + " off");
   result.verdict = audit::ControlVerdict::pass;
   result.duration_ms = since_ms(t0);
@@ -473,10 +556,28 @@ Result<host::session::Credentials, std::string> impostor_of(
 // Mutual authentication's failure limit (secure-channel.md 2.4): three failed
 // proofs end authentication, for the right terminal too, until the card is
 // powered off; a warm reset does not end it; a power cycle does.
-Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
-                                                           tools::CardSupply& supply,
-                                                           std::size_t index,
-                                                           std::string& confirmation) {
+// The terminals and the application of the mutual-authentication control,
+// read and made before any card is touched.
+struct MutualAuthInputs {
+  host::session::Credentials good, impostor;
+  Bytes aid;
+};
+
+Result<std::optional<MutualAuthInputs>, Stop> mutual_auth_inputs(const Options& o) {
+  if (o.terminal_pki.empty()) return std::optional<MutualAuthInputs>{};
+  auto good = host::session::Credentials::from_pki(o.terminal_pki, o.terminal_prefix);
+  if (!good) return unexpected(Stop{kExitUsage, "--terminal: " + good.error()});
+  auto bad = impostor_of(*good);
+  if (!bad) return unexpected(Stop{kExitUsage, "making the impostor terminal: " + bad.error()});
+  auto aid = from_hex(o.auth_app);
+  if (!aid || aid->empty() || aid->size() > 16)
+    return unexpected(Stop{kExitUsage, "--auth-app must be an AID of 1 to 16 bytes of hex"});
+  return std::optional<MutualAuthInputs>{MutualAuthInputs{*good, *bad, *aid}};
+}
+
+Result<audit::ControlResult, Stop> run_mutual_auth_control(
+    const Options& o, tools::CardSupply& supply, std::size_t index,
+    const std::optional<MutualAuthInputs>& inputs, std::string& confirmation) {
   audit::ControlResult result{
       "mutual-auth",
       "Three failed proofs in mutual authentication end authentication, for the right terminal "
@@ -492,20 +593,16 @@ Result<audit::ControlResult, Stop> run_mutual_auth_control(const Options& o,
       utc_now_iso8601(),
       0,
       {}};
-  if (o.terminal_pki.empty()) {
+  if (!inputs) {
     result.reason =
         "needs a terminal's credentials (--terminal-pki DIR --terminal PREFIX) and a card "
         "personalized for mutual authentication, brought to the reader; "
         "tests/host/test_card_hardening.cpp proves it on the in-process card";
     return result;
   }
-  auto good = host::session::Credentials::from_pki(o.terminal_pki, o.terminal_prefix);
-  if (!good) return unexpected(Stop{kExitUsage, "--terminal: " + good.error()});
-  auto bad = impostor_of(*good);
-  if (!bad) return unexpected(Stop{kExitUsage, "making the impostor terminal: " + bad.error()});
-  auto aid = from_hex(o.auth_app);
-  if (!aid || aid->empty() || aid->size() > 16)
-    return unexpected(Stop{kExitUsage, "--auth-app must be an AID of 1 to 16 bytes of hex"});
+  const host::session::Credentials* good = &inputs->good;
+  const host::session::Credentials* bad = &inputs->impostor;
+  const Bytes* aid = &inputs->aid;
 
   const auto t0 = std::chrono::steady_clock::now();
   auto lease = lease_test_card(o, supply, index, "mutual-auth",
@@ -615,17 +712,10 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
       return result;
     }
   }
-  if (password.size() != 4) return unexpected(Stop{kExitUsage, "timing: PW must be 4 digits"});
   const Bytes aid = from_hex("D3921000310001010401").value();
   const Bytes select = select_by_name(aid);
-  // Another digit in place `i`: still 4 digits, so the card compares it.
-  auto wrong_at = [&](std::size_t i) {
-    Bytes w = password;
-    w[i] = static_cast<std::uint8_t>(w[i] == '9' ? '0' : w[i] + 1);
-    return w;
-  };
-  const Bytes first = verify_password(wrong_at(0)),
-              last = verify_password(wrong_at(password.size() - 1));
+  const Bytes first = verify_password(wrong_password(password, 0)),
+              last = verify_password(wrong_password(password, password.size() - 1));
   const Bytes right = verify_password(password);
   auto sw_of = [](const Bytes& r) { return r.size() < 2 ? 0 : (r[r.size() - 2] << 8) | r.back(); };
   auto selected = card.transmit(select);
@@ -821,38 +911,43 @@ Result<audit::ControlResult, Stop> run_tear_by_hand(const Options& o, tools::Rea
 
 // The report (HTML, PDF, their digests) and the output; the exit status.
 int write_reports(const Options& o, const audit::AuditReport& report, const json& extra) {
-  // Each file's SHA-256, also in sha256sum's format (lower-case hex, two
-  // spaces, the path as given) so that `sha256sum -c FILE.sha256` checks it.
+  // Each file's SHA-256, also in FILE.sha256 in sha256sum's format (lower-case
+  // hex, two spaces, the path relative to FILE.sha256's folder), so that
+  // `sha256sum -c` in that folder checks the report and a filed copy alike.
   json digests = json::object();
   std::string sums;
+  const fs::path folder =
+      o.report_file.empty() ? fs::path() : fs::absolute(o.report_file).parent_path();
   auto digest_of = [&](const std::string& path, const std::string& bytes) {
     std::string hex = to_hex(pki::sha256(bytes));
     for (char& ch : hex) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     digests[path] = hex;
-    sums += hex + "  " + path + "\n";
+    sums += hex + "  " + fs::absolute(path).lexically_relative(folder).string() + "\n";
+  };
+  // A report that cannot be written fails the run, but only after the
+  // output: the card work is done and what it found is still printed.
+  int write_failed = kExitOk;
+  auto failed = [&](const std::string& message) {
+    std::cerr << "juki-audit: " << message << "\n";
+    write_failed = kExitUsage;
   };
   if (!o.report_file.empty()) {
     const std::string html = audit::to_html(report);
     if (auto written = tools::write_text_file(o.report_file, html); !written) {
-      std::cerr << "juki-audit: " << written.error() << "\n";
-      return kExitUsage;
-    }
-    digest_of(o.report_file, html);
-    if (!o.pdf_file.empty()) {
-      if (auto pdf = html_to_pdf(o.report_file, o.pdf_file); !pdf) {
-        std::cerr << "juki-audit: " << pdf.error() << "\n";
-        return kExitUsage;
+      failed(written.error());
+    } else {
+      digest_of(o.report_file, html);
+      if (!o.pdf_file.empty()) {
+        auto pdf = html_to_pdf(o.report_file, o.pdf_file);
+        auto bytes =
+            pdf ? read_file(o.pdf_file) : Result<std::string, std::string>(unexpected(pdf.error()));
+        if (bytes)
+          digest_of(o.pdf_file, *bytes);
+        else
+          failed(bytes.error());
       }
-      auto bytes = read_file(o.pdf_file);
-      if (!bytes) {
-        std::cerr << "juki-audit: " << bytes.error() << "\n";
-        return kExitUsage;
-      }
-      digest_of(o.pdf_file, *bytes);
-    }
-    if (auto written = tools::write_text_file(o.report_file + ".sha256", sums); !written) {
-      std::cerr << "juki-audit: " << written.error() << "\n";
-      return kExitUsage;
+      if (auto written = tools::write_text_file(o.report_file + ".sha256", sums); !written)
+        failed(written.error());
     }
   }
 
@@ -867,9 +962,16 @@ int write_reports(const Options& o, const audit::AuditReport& report, const json
                 << (c.reason.empty() ? "" : " (" + c.reason + ")") << "\n";
     for (const auto& [file, digest] : digests.items())
       std::cout << "sha256 " << digest.get<std::string>() << "  " << file << "\n";
-    std::cout << (report.passed() ? "audit: every control run passed\n"
-                                  : "audit: a control FAILED\n");
+    std::cout << (report.passed()           ? "audit: every control run passed\n"
+                  : !report.stopped.empty() ? "audit: STOPPED\n"
+                  : std::none_of(report.controls.begin(), report.controls.end(),
+                                 [](const audit::ControlResult& c) {
+                                   return c.verdict != audit::ControlVerdict::not_run;
+                                 })
+                      ? "audit: no control ran, nothing is proved -- FAILED\n"
+                      : "audit: a control FAILED\n");
   }
+  if (write_failed != kExitOk) return write_failed;
   return report.passed() ? kExitOk : kExitFailed;
 }
 
@@ -911,6 +1013,20 @@ int run_card(const Options& o) {
     }
   }
 
+  // Everything that can be refused is refused before the first card.
+  auto mutual_auth = wanted("mutual-auth")
+                         ? mutual_auth_inputs(o)
+                         : Result<std::optional<MutualAuthInputs>, Stop>(std::nullopt);
+  if (!mutual_auth) {
+    std::cerr << "juki-audit: " << mutual_auth.error().message << "\n";
+    return mutual_auth.error().exit;
+  }
+  auto pw = password_card(*fixed);
+  if (!pw) {
+    std::cerr << "juki-audit: " << pw.error() << "\n";
+    return kExitUsage;
+  }
+
   card_os::FactoryProfile profile;
   profile.transport_key = *key;
   profile.serial = *serial;
@@ -932,50 +1048,38 @@ int run_card(const Options& o) {
   std::set<std::string> confirmations;
   const ScriptControl* password = nullptr;
   std::size_t index = 0;
+  // A control that cannot go on stops the audit; what ran before is still
+  // reported, since its cards are spent.
+  std::optional<Stop> stopped;
+  auto take = [&](Result<audit::ControlResult, Stop> result, const std::string& confirmation) {
+    if (!result) {
+      stopped = result.error();
+      return;
+    }
+    if (!confirmation.empty()) confirmations.insert(confirmation);
+    report.controls.push_back(std::move(*result));
+  };
   for (const ScriptControl& c : controls) {
     if (c.header.id == "password") password = &c;
-    if (!wanted(c.header.id)) continue;
+    if (stopped || !wanted(c.header.id)) continue;
     if (!o.json) std::cerr << "[" << c.header.id << "] " << c.header.title << "\n";
     std::string confirmation;
-    auto result = run_script_control(o, *supply, index++, c, confirmation);
-    if (!result) {
-      std::cerr << "juki-audit: " << result.error().message << "\n";
-      return result.error().exit;
-    }
-    confirmations.insert(confirmation.substr(0, confirmation.find(':')));
-    report.controls.push_back(std::move(*result));
+    take(run_script_control(o, *supply, index++, c, confirmation), confirmation);
   }
-  if (wanted("tear")) {
+  if (!stopped && wanted("tear")) {
     if (!o.json) std::cerr << "[tear] power cuts during a wrong password VERIFY\n";
-    // The test card's password (lib/test-card.apdu) unless --set PW gives another.
-    PasswordCard pw{from_hex("D3921000310001010401").value(), from_hex("31323334").value(),
-                    from_hex("30303030").value()};
-    if (auto it = fixed->find("PW"); it != fixed->end()) pw.password = it->second;
-    if (o.by_hand && reader_supply != nullptr) {
-      std::string confirmation;
-      auto result = run_tear_by_hand(o, *reader_supply, index++, pw, confirmation);
-      if (!result) {
-        std::cerr << "juki-audit: " << result.error().message << "\n";
-        return result.error().exit;
-      }
-      confirmations.insert(confirmation.substr(0, confirmation.find(':')));
-      report.controls.push_back(std::move(*result));
-    } else {
-      report.controls.push_back(run_tear_control(o, reader_supply, password, pw));
-    }
+    std::string confirmation;
+    if (o.by_hand && reader_supply != nullptr)
+      take(run_tear_by_hand(o, *reader_supply, index++, *pw, confirmation), confirmation);
+    else
+      take(run_tear_control(o, reader_supply, password, *pw), "");
   }
-  if (wanted("mutual-auth")) {
+  if (!stopped && wanted("mutual-auth")) {
     if (!o.json) std::cerr << "[mutual-auth] three failed proofs end authentication\n";
     std::string confirmation;
-    auto result = run_mutual_auth_control(o, *supply, index++, confirmation);
-    if (!result) {
-      std::cerr << "juki-audit: " << result.error().message << "\n";
-      return result.error().exit;
-    }
-    if (!confirmation.empty()) confirmations.insert(confirmation.substr(0, confirmation.find(':')));
-    report.controls.push_back(std::move(*result));
+    take(run_mutual_auth_control(o, *supply, index++, *mutual_auth, confirmation), confirmation);
   }
-  if (wanted("operator-pin"))
+  if (!stopped && wanted("operator-pin"))
     report.controls.push_back(
         {"operator-pin",
          "The operator card's PIN (操作者識別カード及び暗証番号) locks after wrong tries",
@@ -993,6 +1097,12 @@ int run_card(const Options& o) {
   for (const std::string& c : confirmations)
     report.test_card_confirmation += (report.test_card_confirmation.empty() ? "" : "; ") + c;
 
+  if (stopped) {
+    std::cerr << "juki-audit: " << stopped->message << "\n";
+    report.stopped = stopped->message;
+    (void)write_reports(o, report, {});
+    return stopped->exit;
+  }
   return write_reports(o, report, {});
 }
 
@@ -1023,8 +1133,12 @@ int run_timing_command(const Options& o) {
     }
     preparation = std::move(*parsed);
   }
-  Bytes password = from_hex("31323334").value();  // lib/test-card.apdu's
-  if (auto it = fixed->find("PW"); it != fixed->end()) password = it->second;
+  auto pw = password_card(*fixed);
+  if (!pw) {
+    std::cerr << "juki-audit: " << pw.error() << "\n";
+    return kExitUsage;
+  }
+  const Bytes password = pw->password;
 
   card_os::FactoryProfile profile;
   profile.transport_key = *key;

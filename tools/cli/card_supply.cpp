@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -110,10 +111,14 @@ Result<std::string, SupplyError> ReaderSupply::simulator(const std::string& comm
 Result<void, SupplyError> ReaderSupply::wait_for_new_card() {
   auto context = host::pcsc::PcscContext::establish();
   if (!context) return unexpected(SupplyError{true, context.error().message});
-  const auto wait = std::chrono::seconds(o_.wait_seconds);
-  if (auto gone = context->wait_for_removal(o_.reader, wait); !gone)
-    return unexpected(SupplyError{true, "the old card did not leave: " + gone.error().message});
-  if (auto came = context->wait_for_card(o_.reader, wait); !came)
+  // pcscd sees a card leave within about 400 ms (vpcd's presence check); the
+  // simulator waits its reinsert delay (1 s by default) before the new one
+  // comes. Should pcscd have seen both already, or the reader be another
+  // slot's, the wait for the removal ends after a few seconds and the card
+  // there is taken: the gate then checks it is the one that was put in.
+  const auto removal = std::chrono::seconds(std::min(o_.wait_seconds, 5));
+  (void)context->wait_for_removal(o_.reader, removal);
+  if (auto came = context->wait_for_card(o_.reader, std::chrono::seconds(o_.wait_seconds)); !came)
     return unexpected(SupplyError{true, "no card came: " + came.error().message});
   return {};
 }

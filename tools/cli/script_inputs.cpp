@@ -1,6 +1,7 @@
 #include "tools/cli/script_inputs.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -40,7 +41,15 @@ Result<host::script::Variables, std::string> fixed_variables(const Bytes& transp
     auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
     if (!value || value->empty() || eq == 0)
       return unexpected("--set " + s + ": expected NAME=HEX");
-    fixed[s.substr(0, eq)] = *value;
+    const std::string name = s.substr(0, eq);
+    const bool valid = (std::isalpha(static_cast<unsigned char>(name[0])) != 0 || name[0] == '_') &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                       });
+    if (!valid)
+      return unexpected("--set " + s +
+                        ": a variable's name is letters, digits and _, not starting with a digit");
+    fixed[name] = *value;
   }
   return fixed;
 }

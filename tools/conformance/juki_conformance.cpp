@@ -164,20 +164,23 @@ int run(const Options& o) {
   if (o.verbose) options.echo = [&](std::string_view line) { echo_out << line << "\n"; };
 
   std::vector<Outcome> outcomes;
-  for (std::size_t i = 0; i < scripts.size(); ++i) {
+  // A card that cannot be had stops the run; the scripts that ran are still
+  // reported (their cards are spent), and the exit status is the stop's.
+  std::optional<Stop> stopped;
+  for (std::size_t i = 0; i < scripts.size() && !stopped; ++i) {
     const script::Script& s = scripts[i];
     if (!o.json) std::cerr << "[" << i + 1 << "/" << scripts.size() << "] " << s.source << "\n";
     auto card = card_for(*candidates, i, s.source, prep);
     if (!card) {
-      std::cerr << "juki-conformance: " << card.error().message << "\n";
-      return card.error().exit;
+      stopped = card.error();
+      break;
     }
     Outcome outcome{script::run(s, (*card)->transport(), options), std::nullopt, std::nullopt};
     if (o.differential) {
       auto reference = card_for(*references, i, s.source, prep);
       if (!reference) {
-        std::cerr << "juki-conformance: " << reference.error().message << "\n";
-        return reference.error().exit;
+        stopped = reference.error();
+        break;
       }
       outcome.reference = script::run(s, (*reference)->transport(), {});
       outcome.comparison = script::compare(*outcome.reference, outcome.candidate);
@@ -212,7 +215,7 @@ int run(const Options& o) {
     }
   }
 
-  bool all_ok = true;
+  bool all_ok = !stopped;
   std::size_t passed = 0, mismatched = 0, differences = 0, commands = 0;
   json files_json = json::array();
   for (const Outcome& x : outcomes) {
@@ -236,12 +239,21 @@ int run(const Options& o) {
              {"passed", passed},   {"failed", mismatched}, {"commands", commands},
              {"files", files_json}};
     if (o.differential) doc["differences"] = differences;
+    if (stopped) {
+      doc["ok"] = false;
+      doc["stopped"] = stopped->message;
+    }
     std::cout << doc.dump(2) << "\n";
   } else {
     std::cout << "total: " << outcomes.size() << " scripts on " << card << ": " << passed
-              << " passed, " << mismatched << " failed (" << commands << " commands)";
+              << " checks passed, " << mismatched << " failed (" << commands << " commands)";
     if (o.differential) std::cout << "; " << differences << " differences from the simulator";
     std::cout << (all_ok ? "" : " -- FAILED") << "\n";
+  }
+  if (stopped) {
+    std::cerr << "juki-conformance: stopped after " << outcomes.size() << " of " << scripts.size()
+              << " scripts: " << stopped->message << "\n";
+    return stopped->exit;
   }
   return all_ok ? kExitOk : kExitFailed;
 }
