@@ -496,6 +496,12 @@ audit::ControlResult run_tear_control(const Options& o, tools::ReaderSupply* sim
   return result;
 }
 
+// The status word of an answer; 0 when it is shorter than one.
+sw::Sw status_of(ByteView answer) {
+  auto r = apdu::Response::decode(answer);
+  return r ? r->sw : 0;
+}
+
 // A Transport that records every exchange as evidence.
 class Recording final : public Transport {
  public:
@@ -506,7 +512,7 @@ class Recording final : public Transport {
     auto r = inner_.transmit(command);
     steps_.push_back(
         {since_ms(t0_),
-         r ? "exchange (" + sw::meaning(sw_of(*r)) + ")" : "no answer: " + r.error().message,
+         r ? "exchange (" + sw::meaning(status_of(*r)) + ")" : "no answer: " + r.error().message,
          Bytes(command.begin(), command.end()),
          r ? *r : Bytes{},
          {},
@@ -525,9 +531,6 @@ class Recording final : public Transport {
   std::string describe() const override { return inner_.describe(); }
 
  private:
-  static sw::Sw sw_of(const Bytes& r) {
-    return r.size() < 2 ? 0 : static_cast<sw::Sw>((r[r.size() - 2] << 8) | r.back());
-  }
   Transport& inner_;
   std::vector<audit::EvidenceStep>& steps_;
   std::chrono::steady_clock::time_point t0_;
@@ -717,15 +720,14 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
   const Bytes first = verify_password(wrong_password(password, 0)),
               last = verify_password(wrong_password(password, password.size() - 1));
   const Bytes right = verify_password(password);
-  auto sw_of = [](const Bytes& r) { return r.size() < 2 ? 0 : (r[r.size() - 2] << 8) | r.back(); };
   auto selected = card.transmit(select);
-  if (!selected || sw_of(*selected) != 0x9000) {
+  if (!selected || status_of(*selected) != 0x9000) {
     result.reason = "the Juki AP cannot be selected";
     return result;
   }
   result.steps.push_back({since_ms(t0), "the Juki AP selected", select, *selected, "9000", true});
   auto probe = card.transmit(right);
-  if (!probe || sw_of(*probe) != 0x9000) {
+  if (!probe || status_of(*probe) != 0x9000) {
     result.reason = "the password given (PW) is not the card's, or the card is not active: " +
                     (probe ? to_hex(*probe) : probe.error().message);
     return result;
@@ -742,14 +744,14 @@ Result<audit::ControlResult, Stop> run_timing(const Options& o, tools::CardSuppl
     auto r = card.transmit(command);
     const auto after = std::chrono::steady_clock::now();
     if (!r) return unexpected(Stop{kExitCard, "timing: " + r.error().message});
-    if (sw_of(*r) != 0x63C2) {
+    if (status_of(*r) != 0x63C2) {
       result.reason = "a wrong password was answered " + to_hex(*r) + ", not 63C2";
       result.steps.push_back({since_ms(t0), "a wrong password", command, *r, "63C2", false});
       return result;
     }
     (void)test->add(c, std::chrono::duration<double, std::nano>(after - before).count());
     auto back = card.transmit(right);  // the try back, untimed
-    if (!back || sw_of(*back) != 0x9000) {
+    if (!back || status_of(*back) != 0x9000) {
       result.reason = "the right password did not give the try back";
       return result;
     }
@@ -976,26 +978,17 @@ int write_reports(const Options& o, const audit::AuditReport& report, const json
 }
 
 int run_card(const Options& o) {
-  auto key = from_hex(o.transport_key);
-  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32)) {
-    std::cerr << "juki-audit: --transport-key must be 16, 24 or 32 bytes of hex\n";
-    return kExitUsage;
-  }
-  auto serial = from_hex(o.serial);
-  if (!serial || serial->size() != 8) {
-    std::cerr << "juki-audit: --serial must be 8 bytes of hex\n";
-    return kExitUsage;
-  }
   if (!o.pdf_file.empty() && o.report_file.empty()) {
     std::cerr << "juki-audit: --pdf needs --report (the PDF is made from the HTML report)\n";
     return kExitUsage;
   }
-  auto fixed = tools::fixed_variables(*key, o.sets);
-  if (!fixed) {
-    std::cerr << "juki-audit: " << fixed.error() << "\n";
+  auto inputs = tools::blank_card_inputs(o.transport_key, o.serial, o.sets);
+  if (!inputs) {
+    std::cerr << "juki-audit: " << inputs.error() << "\n";
     return kExitUsage;
   }
-  auto loaded = load_controls(o, *fixed);
+  const script::Variables& fixed = inputs->fixed;
+  auto loaded = load_controls(o, fixed);
   if (!loaded) {
     std::cerr << "juki-audit: " << loaded.error().message << "\n";
     return loaded.error().exit;
@@ -1021,15 +1014,13 @@ int run_card(const Options& o) {
     std::cerr << "juki-audit: " << mutual_auth.error().message << "\n";
     return mutual_auth.error().exit;
   }
-  auto pw = password_card(*fixed);
+  auto pw = password_card(fixed);
   if (!pw) {
     std::cerr << "juki-audit: " << pw.error() << "\n";
     return kExitUsage;
   }
 
-  card_os::FactoryProfile profile;
-  profile.transport_key = *key;
-  profile.serial = *serial;
+  const card_os::FactoryProfile& profile = inputs->profile;
   std::unique_ptr<tools::CardSupply> supply;
   tools::ReaderSupply* reader_supply = nullptr;
   if (o.in_process) {
@@ -1111,38 +1102,29 @@ int run_timing_command(const Options& o) {
     std::cerr << "juki-audit: --pdf needs --report (the PDF is made from the HTML report)\n";
     return kExitUsage;
   }
-  auto key = from_hex(o.transport_key);
-  auto serial = from_hex(o.serial);
-  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32) || !serial ||
-      serial->size() != 8) {
-    std::cerr << "juki-audit: --transport-key must be 16, 24 or 32 bytes and --serial 8 bytes, "
-                 "of hex\n";
+  auto inputs = tools::blank_card_inputs(o.transport_key, o.serial, o.sets);
+  if (!inputs) {
+    std::cerr << "juki-audit: " << inputs.error() << "\n";
     return kExitUsage;
   }
-  auto fixed = tools::fixed_variables(*key, o.sets);
-  if (!fixed) {
-    std::cerr << "juki-audit: " << fixed.error() << "\n";
-    return kExitUsage;
-  }
+  const script::Variables& fixed = inputs->fixed;
   std::optional<script::Script> preparation;
   if (!o.prepare_file.empty()) {
-    auto parsed = script::parse_file(o.prepare_file, *fixed);
+    auto parsed = script::parse_file(o.prepare_file, fixed);
     if (!parsed) {
       std::cerr << script::format(parsed.error(), o.prepare_file) << "\n";
       return kExitUsage;
     }
     preparation = std::move(*parsed);
   }
-  auto pw = password_card(*fixed);
+  auto pw = password_card(fixed);
   if (!pw) {
     std::cerr << "juki-audit: " << pw.error() << "\n";
     return kExitUsage;
   }
   const Bytes password = pw->password;
 
-  card_os::FactoryProfile profile;
-  profile.transport_key = *key;
-  profile.serial = *serial;
+  const card_os::FactoryProfile& profile = inputs->profile;
   std::unique_ptr<tools::CardSupply> supply;
   if (o.in_process)
     supply = tools::in_memory_supply(profile, "timing");
@@ -1163,7 +1145,7 @@ int run_timing_command(const Options& o) {
   }
   report.controls.push_back(std::move(*result));
   report.finished_at = utc_now_iso8601();
-  report.test_card_confirmation = confirmation.substr(0, confirmation.find(':'));
+  report.test_card_confirmation = confirmation;
   json timing{
       {"verdict", std::string(audit::verdict_name(figures.verdict))},
       {"measurements", figures.measurements},

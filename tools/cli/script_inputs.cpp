@@ -32,10 +32,20 @@ Result<std::vector<std::string>, std::string> script_files(const std::vector<std
   return files;
 }
 
-Result<host::script::Variables, std::string> fixed_variables(const Bytes& transport_key,
-                                                             const std::vector<std::string>& sets) {
-  host::script::Variables fixed;
-  fixed["TK"] = transport_key;
+Result<BlankCardInputs, std::string> blank_card_inputs(const std::string& transport_key_hex,
+                                                       const std::string& serial_hex,
+                                                       const std::vector<std::string>& sets) {
+  auto key = from_hex(transport_key_hex);
+  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32))
+    return unexpected(std::string("--transport-key must be 16, 24 or 32 bytes of hex"));
+  auto serial = from_hex(serial_hex);
+  if (!serial || serial->size() != 8)
+    return unexpected(std::string("--serial must be 8 bytes of hex"));
+  BlankCardInputs inputs;
+  inputs.profile.transport_key = *key;
+  inputs.profile.serial = *serial;
+  host::script::Variables& fixed = inputs.fixed;
+  fixed["TK"] = *key;
   for (const std::string& s : sets) {
     const auto eq = s.find('=');
     auto value = eq == std::string::npos ? std::nullopt : from_hex(s.substr(eq + 1));
@@ -51,7 +61,7 @@ Result<host::script::Variables, std::string> fixed_variables(const Bytes& transp
                         ": a variable's name is letters, digits and _, not starting with a digit");
     fixed[name] = *value;
   }
-  return fixed;
+  return inputs;
 }
 
 Result<void, std::string> write_text_file(const std::string& path, const std::string& text) {

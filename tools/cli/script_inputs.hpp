@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "card_os/card/card.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "host_middleware/script/script.hpp"
@@ -18,9 +19,16 @@ namespace juki::tools {
 // The error names the path.
 Result<std::vector<std::string>, std::string> script_files(const std::vector<std::string>& paths);
 
-// TK is the transport key; each NAME=HEX of `sets` fixes NAME.
-Result<host::script::Variables, std::string> fixed_variables(const Bytes& transport_key,
-                                                             const std::vector<std::string>& sets);
+// The blank cards the tool makes (--transport-key, --serial, both hex) and
+// the scripts' fixed variables: TK is the transport key, and each NAME=HEX
+// of `sets` (--set) fixes NAME. The error is the message for the user.
+struct BlankCardInputs {
+  card_os::FactoryProfile profile;
+  host::script::Variables fixed;
+};
+Result<BlankCardInputs, std::string> blank_card_inputs(const std::string& transport_key_hex,
+                                                       const std::string& serial_hex,
+                                                       const std::vector<std::string>& sets);
 
 // Writes (replaces) the file; the error says why not.
 Result<void, std::string> write_text_file(const std::string& path, const std::string& text);

@@ -102,21 +102,12 @@ struct Outcome {
 };
 
 int run(const Options& o) {
-  auto key = from_hex(o.transport_key);
-  if (!key || (key->size() != 16 && key->size() != 24 && key->size() != 32)) {
-    std::cerr << "juki-conformance: --transport-key must be 16, 24 or 32 bytes of hex\n";
+  auto inputs = tools::blank_card_inputs(o.transport_key, o.serial, o.sets);
+  if (!inputs) {
+    std::cerr << "juki-conformance: " << inputs.error() << "\n";
     return kExitUsage;
   }
-  auto serial = from_hex(o.serial);
-  if (!serial || serial->size() != 8) {
-    std::cerr << "juki-conformance: --serial must be 8 bytes of hex\n";
-    return kExitUsage;
-  }
-  auto fixed = tools::fixed_variables(*key, o.sets);
-  if (!fixed) {
-    std::cerr << "juki-conformance: " << fixed.error() << "\n";
-    return kExitUsage;
-  }
+  const script::Variables& fixed = inputs->fixed;
   auto files = tools::script_files(o.paths);
   if (!files) {
     std::cerr << "juki-conformance: " << files.error() << "\n";
@@ -127,7 +118,7 @@ int run(const Options& o) {
   std::vector<script::Script> scripts;
   bool parsed_all = true;
   for (const std::string& file : *files) {
-    auto parsed = script::parse_file(file, *fixed);
+    auto parsed = script::parse_file(file, fixed);
     if (!parsed) {
       std::cerr << script::format(parsed.error(), file) << "\n";
       parsed_all = false;
@@ -137,7 +128,7 @@ int run(const Options& o) {
   }
   std::optional<script::Script> preparation;
   if (!o.prepare_file.empty()) {
-    auto parsed = script::parse_file(o.prepare_file, *fixed);
+    auto parsed = script::parse_file(o.prepare_file, fixed);
     if (!parsed) {
       std::cerr << script::format(parsed.error(), o.prepare_file) << "\n";
       parsed_all = false;
@@ -148,9 +139,7 @@ int run(const Options& o) {
   if (!parsed_all) return kExitUsage;
   const script::Script* prep = preparation ? &*preparation : nullptr;
 
-  card_os::FactoryProfile profile;
-  profile.transport_key = *key;
-  profile.serial = *serial;
+  const card_os::FactoryProfile& profile = inputs->profile;
   std::unique_ptr<tools::CardSupply> candidates;
   if (o.in_reader)
     candidates = std::make_unique<tools::ReaderSupply>(tools::ReaderSupplyOptions{
